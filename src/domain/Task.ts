@@ -1,0 +1,83 @@
+import * as Schema from "effect/Schema"
+import { Priority } from "./Priority.js"
+import { RetryPolicy } from "./RetryPolicy.js"
+import { AttemptError } from "./TaskErrors.js"
+import { TaskId } from "./TaskId.js"
+import { TaskStatus } from "./TaskStatus.js"
+
+/** The lease an attempt holds on a running task; every change for that attempt presents the token. */
+export class Lease extends Schema.Class<Lease>("Lease")({
+  owner: Schema.String,
+  token: Schema.String,
+  expiresAt: Schema.Number
+}) {}
+
+/** One submitted unit of work, as the store keeps it. Payload and result stay Schema-encoded. */
+export class Task extends Schema.Class<Task>("Task")({
+  id: TaskId,
+  type: Schema.String,
+  payload: Schema.Unknown,
+  priority: Priority,
+  status: TaskStatus,
+  /** Attempts started so far. */
+  attempt: Schema.Int,
+  retry: RetryPolicy,
+  timeoutMs: Schema.NullOr(Schema.Number),
+  /** When the task may (next) run, epoch ms. */
+  runAt: Schema.Number,
+  /** Scheduling rank: lower runs first; encodes priority and aging (see Rank.ts). */
+  rank: Schema.Number,
+  /** Submission order, strictly increasing per store. */
+  seq: Schema.Number,
+  key: Schema.NullOr(Schema.String),
+  idempotencyKey: Schema.NullOr(Schema.String),
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
+  startedAt: Schema.NullOr(Schema.Number),
+  finishedAt: Schema.NullOr(Schema.Number),
+  lease: Schema.NullOr(Lease),
+  result: Schema.Unknown,
+  errors: Schema.Array(AttemptError),
+  progress: Schema.Number,
+  description: Schema.NullOr(Schema.String)
+}) {}
+
+/** What the client hands the store for one new task. */
+export interface NewTask {
+  readonly id: TaskId
+  readonly type: string
+  readonly payload: unknown
+  readonly priority: Priority
+  readonly status: "pending" | "delayed"
+  readonly retry: RetryPolicy
+  readonly timeoutMs: number | null
+  readonly runAt: number
+  readonly rank: number
+  readonly key: string | null
+  readonly idempotencyKey: string | null
+  readonly createdAt: number
+}
+
+/** A ready task as the scheduler's mailbox holds it: just enough to order and dispatch it. */
+export interface ReadyRef {
+  readonly id: TaskId
+  readonly type: string
+  readonly priority: number
+  readonly rank: number
+  readonly seq: number
+}
+
+/** A task claimed for an attempt, as it is handed to an executor. */
+export interface Claimed {
+  readonly id: TaskId
+  readonly type: string
+  readonly payload: unknown
+  readonly priority: number
+  readonly attempt: number
+  readonly retry: RetryPolicy
+  readonly timeoutMs: number | null
+  readonly rank: number
+  readonly createdAt: number
+  readonly runAt: number
+  readonly token: string
+}

@@ -1,0 +1,188 @@
+import * as Duration from "effect/Duration"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Priority from "./Priority.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import * as Outcome from "./Outcome.js"
+import { HandlerFailure, TaskDefect } from "./TaskErrors.js"
+import type { TaskId } from "./TaskId.js"
+
+/** Where a task type's handler runs: on a worker thread (default) or as a fiber in-process. */
+export type Execution = "thread" | "fiber"
+
+/** Log levels a handler may use with `ctx.log`. */
+export type LogLevel = "debug" | "info" | "warn" | "error"
+
+/** What a handler receives besides its payload. */
+export interface TaskContext {
+  readonly taskId: TaskId
+  readonly attempt: number
+  /** Reports progress, clamped to 0–100, with an optional description. */
+  readonly progress: (percent: number, description?: string) => Effect.Effect<void>
+  /** Appends a line to the task's log. */
+  readonly log: (level: LogLevel, message: string) => Effect.Effect<void>
+}
+
+/** Declared resource needs (enforced by the ResourceGovernor). */
+export interface Resources {
+  readonly cpu?: number
+  readonly memoryMb?: number
+  readonly gpu?: number
+}
+
+export interface Options<P, PI, S, SI, F, FI> {
+  readonly payload: Schema.Schema<P, PI>
+  readonly success?: Schema.Schema<S, SI>
+  readonly failure?: Schema.Schema<F, FI>
+  readonly priority?: Priority.PriorityInput
+  readonly retry?: RetryPolicy.RetryPolicyInput
+  readonly timeout?: Duration.DurationInput
+  readonly resources?: Resources
+  readonly execution?: Execution
+  readonly concurrency?: number
+}
+
+/** A named, typed task type, shared by the submitting side and the handler side. */
+export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unknown, F = unknown, FI = unknown> {
+  readonly _tag: "TaskDefinition"
+  readonly name: string
+  readonly payload: Schema.Schema<P, PI>
+  readonly success: Schema.Schema<S, SI>
+  readonly failure: Schema.Schema<F, FI>
+  readonly priority: Priority.Priority
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly resources: Resources
+  readonly execution: Execution
+  readonly concurrency: Option.Option<number>
+  /** Pairs this definition with the Effect that runs it. */
+  readonly handler: (run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F>) => TaskHandler
+}
+
+/**
+ * Any definition with its types erased, for registries: Schemas are invariant, so a
+ * heterogeneous list needs the library's own `AnyNoContext` view.
+ */
+export interface Any {
+  readonly name: string
+  readonly payload: Schema.Schema.AnyNoContext
+  readonly success: Schema.Schema.AnyNoContext
+  readonly failure: Schema.Schema.AnyNoContext
+  readonly priority: Priority.Priority
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly resources: Resources
+  readonly execution: Execution
+  readonly concurrency: Option.Option<number>
+}
+
+/**
+ * A definition paired with its handler, as registered in a handlers module. `execute` takes
+ * the encoded payload and returns an encoded Outcome, so executors never see the types.
+ */
+export interface TaskHandler {
+  readonly _tag: "TaskHandler"
+  readonly definition: Any
+  readonly execute: (taskId: TaskId, payload: unknown, ctx: TaskContext) => Effect.Effect<Outcome.Outcome>
+}
+
+export type Payload<D> = D extends TaskDefinition<infer P, infer _PI, infer _S, infer _SI, infer _F, infer _FI> ? P : never
+export type Success<D> = D extends TaskDefinition<infer _P, infer _PI, infer S, infer _SI, infer _F, infer _FI> ? S : never
+export type Failure<D> = D extends TaskDefinition<infer _P, infer _PI, infer _S, infer _SI, infer F, infer _FI> ? F : never
+
+const NAME = /^[A-Za-z0-9_.:-]{1,128}$/
+
+/**
+ * Defines a task type. Invalid static options (a bad name, a retry policy out of range) are a
+ * programming error and throw when the module loads, before anything runs.
+ */
+export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
+  name: string,
+  options: Options<P, PI, S, SI, F, FI>
+): TaskDefinition<P, PI, S, SI, F, FI> => {
+  if (!NAME.test(name)) {
+    throw new Error(`TaskDefinition.make: invalid name "${name}" (letters, digits, _ . : - ; at most 128)`)
+  }
+  const retry = Schema.decodeUnknownSync(RetryPolicy.RetryPolicy)({
+    ...RetryPolicy.defaults,
+    ...(options.retry?.maxAttempts !== undefined ? { maxAttempts: options.retry.maxAttempts } : {}),
+    ...(options.retry?.backoff !== undefined ? { backoff: options.retry.backoff } : {}),
+    ...(options.retry?.initialDelay !== undefined ? { initialDelayMs: Duration.toMillis(options.retry.initialDelay) } : {}),
+    ...(options.retry?.factor !== undefined ? { factor: options.retry.factor } : {}),
+    ...(options.retry?.maxDelay !== undefined ? { maxDelayMs: Duration.toMillis(options.retry.maxDelay) } : {}),
+    ...(options.retry?.jitter !== undefined ? { jitter: options.retry.jitter } : {}),
+    ...(options.retry?.priorityDecrease !== undefined ? { priorityDecrease: options.retry.priorityDecrease } : {})
+  })
+  const definition: TaskDefinition<P, PI, S, SI, F, FI> = {
+    _tag: "TaskDefinition",
+    name,
+    payload: options.payload,
+    success: options.success ?? (Schema.Void as unknown as Schema.Schema<S, SI>),
+    failure: options.failure ?? (Schema.Never as unknown as Schema.Schema<F, FI>),
+    priority: options.priority === undefined
+      ? Priority.defaultPriority
+      : Schema.decodeUnknownSync(Priority.Priority)(Priority.resolve(options.priority)),
+    retry,
+    timeout: Option.map(Option.fromNullable(options.timeout), Duration.decode),
+    resources: options.resources ?? {},
+    execution: options.execution ?? "thread",
+    concurrency: Option.fromNullable(options.concurrency),
+    handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
+  }
+  return definition
+}
+
+const describe = (cause: Cause.Cause<unknown>): string => Cause.pretty(cause).split("\n")[0] ?? "unknown defect"
+
+/** decode payload → run → encode success or typed failure; defects become TaskDefect. */
+const makeExecute = <P, PI, S, SI, F, FI>(
+  definition: TaskDefinition<P, PI, S, SI, F, FI>,
+  run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F>
+) => {
+  const decodePayload = Schema.decodeUnknown(definition.payload)
+  const encodeSuccess = Schema.encode(definition.success)
+  const encodeFailure = Schema.encode(definition.failure)
+  return (taskId: TaskId, payload: unknown, ctx: TaskContext): Effect.Effect<Outcome.Outcome> =>
+    decodePayload(payload).pipe(
+      Effect.mapError((e) => new TaskDefect({ reason: "decode", message: `payload: ${e.message}` })),
+      Effect.flatMap((decoded) =>
+        Effect.matchCauseEffect(Effect.suspend(() => run(decoded, ctx)), {
+          onSuccess: (value) =>
+            encodeSuccess(value).pipe(
+              Effect.map((result) => new Outcome.Succeeded({ id: taskId, result })),
+              Effect.mapError((e) => new TaskDefect({ reason: "encode", message: `result: ${e.message}` }))
+            ),
+          onFailure: (cause) =>
+            Cause.failureOption(cause).pipe(Option.match({
+              onNone: () =>
+                Effect.fail(
+                  new TaskDefect({
+                    reason: Cause.isInterruptedOnly(cause) ? "interrupted" : "defect",
+                    message: describe(cause)
+                  })
+                ),
+              onSome: (failure) =>
+                encodeFailure(failure).pipe(
+                  Effect.mapError((e) => new TaskDefect({ reason: "encode", message: `failure: ${e.message}` })),
+                  Effect.flatMap((error) =>
+                    Effect.fail(new HandlerFailure({ error, message: failureMessage(failure) }))
+                  )
+                )
+            }))
+        })
+      ),
+      Effect.catchAll((error) => Effect.succeed(new Outcome.Failed({ id: taskId, error })))
+    )
+}
+
+const failureMessage = (failure: unknown): string => {
+  if (typeof failure === "object" && failure !== null) {
+    const m = (failure as { message?: unknown }).message
+    const tag = (failure as { _tag?: unknown })._tag
+    if (typeof m === "string" && m.length > 0) return typeof tag === "string" ? `${tag}: ${m}` : m
+    if (typeof tag === "string") return tag
+  }
+  return String(failure)
+}

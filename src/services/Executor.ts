@@ -1,0 +1,21 @@
+import type * as Effect from "effect/Effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type { Outcome } from "../domain/Outcome.js"
+import type { Claimed } from "../domain/Task.js"
+
+/**
+ * Something that runs claimed attempts: the worker-thread pool or the in-process fiber
+ * executor. The scheduler keeps at most `capacity` tasks in flight and sends at most
+ * `maxBatch` in one `run`.
+ */
+export interface Executor {
+  /** Tasks it can hold at once; the scheduler never exceeds it. */
+  readonly capacity: Effect.Effect<number>
+  /** Largest number of tasks sent in one `run`. */
+  readonly maxBatch: number
+  /**
+   * Runs a batch; one Outcome per task, in input order. Never fails: a crashed thread yields
+   * WorkerCrashed outcomes for the attempts it held. Interrupting it interrupts the handlers.
+   */
+  readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<ReadonlyArray<Outcome>>
+}

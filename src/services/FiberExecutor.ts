@@ -1,0 +1,26 @@
+import * as Effect from "effect/Effect"
+import type { Executor } from "./Executor.js"
+import type { Handlers } from "../workers/Handlers.js"
+import * as RunTask from "../workers/runTask.js"
+
+/**
+ * Runs handlers as fibers in this process: for I/O-bound task types (execution: "fiber")
+ * and for the TroupeTest kit, where TestClock reaches every handler.
+ */
+export const make = (handlers: Handlers, options: { readonly concurrency: number }): Executor => ({
+  capacity: Effect.succeed(options.concurrency),
+  maxBatch: 64,
+  run: (batch) =>
+    Effect.forEach(
+      batch,
+      (task) =>
+        RunTask.runTask(handlers, {
+          id: task.id,
+          type: task.type,
+          payload: task.payload,
+          attempt: task.attempt,
+          timeoutMs: task.timeoutMs
+        }, RunTask.logOnly),
+      { concurrency: "unbounded" }
+    )
+})
