@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Priority from "./Priority.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -45,9 +46,10 @@ export interface Options<P, PI, S, SI, F, FI> {
 }
 
 /** A named, typed task type, shared by the submitting side and the handler side. */
-export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unknown, F = unknown, FI = unknown> {
+export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unknown, F = unknown, FI = unknown>
+  extends Any
+{
   readonly _tag: "TaskDefinition"
-  readonly name: string
   readonly payload: Schema.Schema<P, PI>
   readonly success: Schema.Schema<S, SI>
   readonly failure: Schema.Schema<F, FI>
@@ -62,14 +64,15 @@ export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unk
 }
 
 /**
- * Any definition with its types erased, for registries: Schemas are invariant, so a
- * heterogeneous list needs the library's own `AnyNoContext` view.
+ * Any definition with its types erased, for registries and untyped edges (CLI, HTTP):
+ * Schemas are invariant, so the erased view carries closures over them instead.
  */
 export interface Any {
   readonly name: string
-  readonly payload: Schema.Schema.AnyNoContext
-  readonly success: Schema.Schema.AnyNoContext
-  readonly failure: Schema.Schema.AnyNoContext
+  /** Validates a typed payload and encodes it for storage. */
+  readonly encodePayload: (payload: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  /** Validates an encoded payload (from JSON) and re-encodes it canonically. */
+  readonly validateEncoded: (encoded: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
   readonly priority: Priority.Priority
   readonly retry: RetryPolicy.RetryPolicy
   readonly timeout: Option.Option<Duration.Duration>
@@ -129,6 +132,9 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     resources: options.resources ?? {},
     execution: options.execution ?? "thread",
     concurrency: Option.fromNullable(options.concurrency),
+    encodePayload: Schema.encodeUnknown(options.payload),
+    validateEncoded: (encoded) =>
+      Effect.flatMap(Schema.decodeUnknown(options.payload)(encoded), Schema.encode(options.payload)),
     handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
   }
   return definition

@@ -11,6 +11,11 @@ import type { Claimed } from "../domain/Task.js"
 export interface Executor {
   /** Tasks it can hold at once; the scheduler never exceeds it. */
   readonly capacity: Effect.Effect<number>
+  /**
+   * Concurrent `run` calls it serves without queueing internally (threads × requests per
+   * thread); the scheduler never exceeds it either, so requests never wait inside a pool.
+   */
+  readonly slots: Effect.Effect<number>
   /** Largest number of tasks sent in one `run`. */
   readonly maxBatch: number
   /**

@@ -9,6 +9,7 @@ import * as RunTask from "../workers/runTask.js"
  */
 export const make = (handlers: Handlers, options: { readonly concurrency: number }): Executor => ({
   capacity: Effect.succeed(options.concurrency),
+  slots: Effect.succeed(options.concurrency),
   maxBatch: 64,
   run: (batch) =>
     Effect.forEach(

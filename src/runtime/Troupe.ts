@@ -1,0 +1,109 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as os from "node:os"
+import { pathToFileURL } from "node:url"
+import * as Executors from "../services/Executors.js"
+import type { Executor } from "../services/Executor.js"
+import * as FiberExecutor from "../services/FiberExecutor.js"
+import type { TaskStore } from "../services/TaskStore.js"
+import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
+import * as TaskStoreSqlite from "../services/TaskStoreSqlite.js"
+import * as WorkerPool from "../services/WorkerPool.js"
+import * as Handlers from "../workers/Handlers.js"
+import { compose, fiberExecutors, messageOf, TroupeStartError } from "./compose.js"
+import type { Services } from "./compose.js"
+import * as TroupeConfig from "./TroupeConfig.js"
+
+export { TroupeStartError }
+export type { Services }
+
+export interface Options extends Partial<TroupeConfig.TroupeConfig> {
+  /** The handlers registry, when the app imports it itself; otherwise `handlersModule` is imported. */
+  readonly handlers?: Handlers.Handlers
+}
+
+const toUrl = (path: string): string => (path.startsWith("file:") ? path : pathToFileURL(path).href)
+
+/** Imports the handlers module on the main thread too, to know its definitions. */
+export const loadHandlers = (path: string): Effect.Effect<Handlers.Handlers, TroupeStartError> =>
+  Effect.tryPromise({
+    try: () => import(toUrl(path)) as Promise<{ readonly default?: unknown }>,
+    catch: (cause) => new TroupeStartError({ message: `cannot load handlers module ${path}: ${String(cause)}` })
+  }).pipe(
+    Effect.filterOrFail(
+      (mod) => Handlers.isHandlers(mod.default),
+      () => new TroupeStartError({ message: `handlers module ${path} must default-export Handlers.make(...)` })
+    ),
+    Effect.map((mod) => mod.default as Handlers.Handlers)
+  )
+
+const poolSize = (workers: TroupeConfig.TroupeConfig["workers"]) =>
+  workers === "auto" ? os.availableParallelism() : workers
+
+/** Routes each type to worker threads, or to fibers when its definition says `execution: "fiber"`. */
+const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.Handlers) =>
+  Layer.scoped(
+    Executors.Executors,
+    Effect.gen(function*() {
+      const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency })
+      if (config.handlersModule === undefined) {
+        return yield* Effect.fail(new TroupeStartError({
+          message: "thread task types are registered but no handlersModule path is configured for worker threads"
+        }))
+      }
+      const threads: Executor = yield* Layer.build(WorkerPool.layer({
+        handlersModule: config.handlersModule,
+        size: poolSize(config.workers),
+        heapLimitMb: config.heapLimitMb
+      })).pipe(
+        Effect.map((ctx) => Context.get(ctx, WorkerPool.WorkerPool)),
+        Effect.mapError((e) => new TroupeStartError({ message: `worker pool: ${messageOf(e)}` }))
+      )
+      const missing = Executors.missing(Handlers.names(handlers))
+      return Executors.Executors.of({
+        forType: (type) => {
+          const handler = handlers.byName.get(type)
+          if (handler === undefined) return missing
+          return handler.definition.execution === "fiber" ? fiber : threads
+        }
+      })
+    })
+  )
+
+/** Builds the runtime from a full configuration. */
+export const fromConfig = (
+  config: TroupeConfig.TroupeConfig,
+  handlers?: Handlers.Handlers
+): Layer.Layer<Services, TroupeStartError> => {
+  const loaded: Effect.Effect<Handlers.Handlers, TroupeStartError> = handlers !== undefined
+    ? Effect.succeed(handlers)
+    : config.handlersModule !== undefined
+    ? loadHandlers(config.handlersModule)
+    : Effect.succeed(Handlers.make())
+  const store: Layer.Layer<TaskStore, TroupeStartError> = config.database === ":memory:"
+    ? TaskStoreMemory.layerMemory
+    : TaskStoreSqlite.layerSqlite({ filename: config.database, durability: config.durability }).pipe(
+      Layer.mapError((e) => new TroupeStartError({ message: `store ${config.database}: ${messageOf(e)}` }))
+    )
+  return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
+    const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
+    const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)
+    return compose(config, handlers, store, executors)
+  }))
+}
+
+/** The runtime with explicit options over the defaults. */
+export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartError> => {
+  const { handlers, ...rest } = options
+  return fromConfig({ ...TroupeConfig.defaults, ...rest }, handlers)
+}
+
+/** The runtime configured from TROUPE_* environment variables. */
+export const layerConfig = (handlers?: Handlers.Handlers): Layer.Layer<Services, TroupeStartError> =>
+  Layer.unwrapEffect(
+    TroupeConfig.config.pipe(
+      Effect.mapError((e) => new TroupeStartError({ message: `configuration: ${e.message}` })),
+      Effect.map((config) => fromConfig(config, handlers))
+    )
+  )

@@ -1,0 +1,28 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Outcome from "../domain/Outcome.js"
+import { HandlerNotFound } from "../domain/TaskErrors.js"
+import type { Executor } from "./Executor.js"
+
+/** Routes each task type to the executor that runs it (worker threads or fibers). */
+export class Executors extends Context.Tag("troupe/Executors")<Executors, {
+  /** The executor for a task type; unknown types get one that fails with HandlerNotFound. */
+  readonly forType: (type: string) => Executor
+}>() {}
+
+/** Fails every attempt: the process has no handler for the type. */
+export const missing = (known: ReadonlyArray<string>): Executor => ({
+  capacity: Effect.succeed(64),
+  slots: Effect.succeed(1),
+  maxBatch: 64,
+  run: (batch) =>
+    Effect.succeed(batch.map((task) =>
+      new Outcome.Failed({
+        id: task.id,
+        error: new HandlerNotFound({
+          taskType: task.type,
+          message: `no handler for task type "${task.type}" in this process (known: ${known.join(", ") || "none"})`
+        })
+      })
+    ))
+})

@@ -1,0 +1,80 @@
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import type { TaskId } from "../domain/TaskId.js"
+import type { TaskStatus } from "../domain/TaskStatus.js"
+
+/** A task changed status (published after the change is durable). */
+export interface StatusChanged {
+  readonly _tag: "StatusChanged"
+  readonly id: TaskId
+  readonly type: string
+  readonly status: TaskStatus
+  readonly at: number
+}
+
+/** What in-process subscribers hear about tasks. */
+export type TaskEvent = StatusChanged
+
+/**
+ * In-process notifications: a PubSub of task events for subscribers, and a waiter table so
+ * `await` does not scan every event. Another process's changes are not seen here; `await`
+ * falls back to polling the store for those.
+ */
+export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
+  /** Publishes durable changes; resolves the waiters of tasks that reached a final status. */
+  readonly publish: (events: ReadonlyArray<TaskEvent>) => Effect.Effect<void>
+  /** A subscription to every event from now on. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
+  /**
+   * Registers interest in `id` reaching a final status in this process (for the life of the
+   * scope) and returns the effect that waits for it. Register before reading the store.
+   */
+  readonly waitFinal: (id: TaskId) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+}>() {}
+
+const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"])
+
+export const make = Effect.gen(function*() {
+  const pubsub = yield* PubSub.unbounded<TaskEvent>()
+  const waiters = new Map<TaskId, Set<Deferred.Deferred<void>>>()
+
+  const resolve = (id: TaskId) =>
+    Effect.suspend(() => {
+      const set = waiters.get(id)
+      if (set === undefined) return Effect.void
+      waiters.delete(id)
+      return Effect.forEach(set, (d) => Deferred.succeed(d, undefined), { discard: true })
+    })
+
+  return TaskEvents.of({
+    publish: (events) =>
+      Effect.zipRight(
+        PubSub.publishAll(pubsub, events),
+        Effect.forEach(events, (e) => (FINAL.has(e.status) ? resolve(e.id) : Effect.void), { discard: true })
+      ),
+    subscribe: PubSub.subscribe(pubsub),
+    waitFinal: (id) =>
+      Effect.acquireRelease(
+        Effect.flatMap(Deferred.make<void>(), (d) =>
+          Effect.sync(() => {
+            let set = waiters.get(id)
+            if (set === undefined) waiters.set(id, set = new Set())
+            set.add(d)
+            return d
+          })),
+        (d) =>
+          Effect.sync(() => {
+            const set = waiters.get(id)
+            set?.delete(d)
+            if (set?.size === 0) waiters.delete(id)
+          })
+      ).pipe(Effect.map((d) => Deferred.await(d)))
+  })
+})
+
+export const layer: Layer.Layer<TaskEvents> = Layer.effect(TaskEvents, make)

@@ -1,0 +1,138 @@
+import * as Rank from "../../domain/Rank.js"
+import type { ReadyRef } from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
+
+/**
+ * The scheduler's ready mailbox: a bounded binary min-heap of ready tasks ordered by
+ * (rank, seq) — priority with aging, FIFO within a priority (TPriorityQueue's reversed ties
+ * are why this is not a TPriorityQueue). It holds the best `capacity` pending tasks; the rest
+ * stay in the store and come in pages (`merge`), so memory does not grow with the backlog.
+ *
+ * `exhaustive` is true while the mailbox is known to hold every pending task, so a page read
+ * can be skipped. It is owned by one fiber (the dispatcher) and never shared.
+ */
+export class Mailbox {
+  private readonly heap: Array<ReadyRef> = []
+  private readonly ids = new Set<TaskId>()
+  exhaustive = false
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.heap.length
+  }
+
+  has(id: TaskId): boolean {
+    return this.ids.has(id)
+  }
+
+  peek(): ReadyRef | undefined {
+    return this.heap[0]
+  }
+
+  /**
+   * Offers a task that just became ready. While the mailbox is not exhaustive, every task left
+   * in the store ranks at or below its worst entry, so a newcomer that ranks below that waits in
+   * the store too (a refill brings it). When full, the worst entry is evicted if the newcomer
+   * outranks it (the evicted task stays pending in the store).
+   */
+  offer(ref: ReadyRef): void {
+    if (this.ids.has(ref.id)) return
+    if (!this.exhaustive && this.heap.length > 0 && Rank.compare(ref, this.heap[this.worstIndex()]!) > 0) return
+    if (this.heap.length < this.capacity) {
+      this.push(ref)
+      return
+    }
+    this.exhaustive = false
+    const worst = this.worstIndex()
+    if (Rank.compare(ref, this.heap[worst]!) < 0) {
+      this.removeAt(worst)
+      this.push(ref)
+    }
+  }
+
+  /**
+   * Merges the store's best page (`limit` asked for) into the mailbox and keeps the best
+   * `capacity`. A short page with nothing cut means the mailbox now holds every pending task.
+   */
+  merge(page: ReadonlyArray<ReadyRef>, inFlight: ReadonlySet<TaskId>, limit: number): void {
+    for (const ref of page) {
+      if (!inFlight.has(ref.id) && !this.ids.has(ref.id)) {
+        this.heap.push(ref)
+        this.ids.add(ref.id)
+      }
+    }
+    // A sorted array is a valid min-heap.
+    this.heap.sort(Rank.compare)
+    const cut = this.heap.length > this.capacity
+    if (cut) {
+      for (const ref of this.heap.splice(this.capacity)) this.ids.delete(ref.id)
+    }
+    this.exhaustive = page.length < limit && !cut
+  }
+
+  take(): ReadyRef | undefined {
+    const top = this.heap[0]
+    if (top === undefined) return undefined
+    this.removeAt(0)
+    return top
+  }
+
+  /** Drops every entry (e.g. after the store changed under us); the next refill rebuilds it. */
+  clear(): void {
+    this.heap.length = 0
+    this.ids.clear()
+    this.exhaustive = false
+  }
+
+  private push(ref: ReadyRef): void {
+    this.heap.push(ref)
+    this.ids.add(ref.id)
+    this.up(this.heap.length - 1)
+  }
+
+  private removeAt(i: number): void {
+    const removed = this.heap[i]!
+    this.ids.delete(removed.id)
+    const last = this.heap.pop()!
+    if (i < this.heap.length) {
+      this.heap[i] = last
+      this.down(i)
+      this.up(i)
+    }
+  }
+
+  private worstIndex(): number {
+    // The worst element is a leaf: scan the second half of the array.
+    let worst = Math.floor(this.heap.length / 2)
+    for (let i = worst + 1; i < this.heap.length; i++) {
+      if (Rank.compare(this.heap[i]!, this.heap[worst]!) > 0) worst = i
+    }
+    return worst
+  }
+
+  private up(i: number): void {
+    const heap = this.heap
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (Rank.compare(heap[i]!, heap[parent]!) >= 0) break
+      ;[heap[i], heap[parent]] = [heap[parent]!, heap[i]!]
+      i = parent
+    }
+  }
+
+  private down(i: number): void {
+    const heap = this.heap
+    const n = heap.length
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let best = i
+      if (l < n && Rank.compare(heap[l]!, heap[best]!) < 0) best = l
+      if (r < n && Rank.compare(heap[r]!, heap[best]!) < 0) best = r
+      if (best === i) return
+      ;[heap[i], heap[best]] = [heap[best]!, heap[i]!]
+      i = best
+    }
+  }
+}
