@@ -1,0 +1,24 @@
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { performance } from "node:perf_hooks"
+import * as TaskDefinition from "../src/domain/TaskDefinition.js"
+import * as Handlers from "../src/workers/Handlers.js"
+
+/** Does nothing, on a worker thread. */
+export const Noop = TaskDefinition.make("noop", { payload: Schema.Struct({ n: Schema.Int }) })
+/** Does nothing, in-process. */
+export const NoopFiber = TaskDefinition.make("noopFiber", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
+/** Returns the wall-clock instant (ms, shared across threads) at which the handler started. */
+export const Stamp = TaskDefinition.make("stamp", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Number })
+/** Holds its slot for a long time (keeps a backlog pending). */
+export const Hold = TaskDefinition.make("hold", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
+
+// A documented bridge: benchmarks read the real clock to measure latency across threads.
+const wallNow = () => performance.timeOrigin + performance.now()
+
+export default Handlers.make(
+  Noop.handler(() => Effect.void),
+  NoopFiber.handler(() => Effect.void),
+  Stamp.handler(() => Effect.sync(wallNow)),
+  Hold.handler(() => Effect.sleep("1 hour"))
+)

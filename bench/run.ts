@@ -1,0 +1,9 @@
+/** `npm run bench`: every benchmark in one run, figures and machine printed, nothing asserted. */
+
+const suites = ["./store.js", "./workers.js", "./e2e.js"]
+
+for (const suite of suites) {
+  const mod = (await import(new URL(suite, import.meta.url).href)) as { run?: () => Promise<unknown> }
+  if (mod.run === undefined) throw new Error(`${suite} exports no run()`)
+  await mod.run()
+}
