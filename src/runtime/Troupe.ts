@@ -1,4 +1,5 @@
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as os from "node:os"
@@ -18,7 +19,11 @@ import * as TroupeConfig from "./TroupeConfig.js"
 export { TroupeStartError }
 export type { Services }
 
-export interface Options extends Partial<TroupeConfig.TroupeConfig> {
+type DurationKeys = "leaseDuration" | "agingStep" | "pollInterval" | "targetBatch"
+
+export interface Options
+  extends Partial<Omit<TroupeConfig.TroupeConfig, DurationKeys> & Record<DurationKeys, Duration.DurationInput>>
+{
   /** The handlers registry, when the app imports it itself; otherwise `handlersModule` is imported. */
   readonly handlers?: Handlers.Handlers
 }
@@ -95,8 +100,16 @@ export const fromConfig = (
 
 /** The runtime with explicit options over the defaults. */
 export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartError> => {
-  const { handlers, ...rest } = options
-  return fromConfig({ ...TroupeConfig.defaults, ...rest }, handlers)
+  const { agingStep, handlers, leaseDuration, pollInterval, targetBatch, ...rest } = options
+  const d = TroupeConfig.defaults
+  return fromConfig({
+    ...d,
+    ...rest,
+    leaseDuration: Duration.decode(leaseDuration ?? d.leaseDuration),
+    agingStep: Duration.decode(agingStep ?? d.agingStep),
+    pollInterval: Duration.decode(pollInterval ?? d.pollInterval),
+    targetBatch: Duration.decode(targetBatch ?? d.targetBatch)
+  }, handlers)
 }
 
 /** The runtime configured from TROUPE_* environment variables. */

@@ -1,0 +1,63 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+
+/**
+ * Numbered migrations, applied in order inside one transaction each. Never renumber or edit
+ * an applied migration: add the next number.
+ */
+export const migrations: ReadonlyArray<readonly [id: number, name: string, statements: ReadonlyArray<string>]> = [
+  [1, "create_tasks", [
+    `CREATE TABLE tasks (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      type TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      priority INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      attempt INTEGER NOT NULL DEFAULT 0,
+      retry TEXT NOT NULL,
+      timeout_ms INTEGER,
+      run_at INTEGER NOT NULL,
+      rank REAL NOT NULL,
+      key TEXT,
+      idempotency_key TEXT,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      started_at INTEGER,
+      finished_at INTEGER,
+      lease_owner TEXT,
+      lease_token TEXT,
+      lease_expires_at INTEGER,
+      result TEXT,
+      errors TEXT NOT NULL DEFAULT '[]',
+      progress REAL NOT NULL DEFAULT 0,
+      description TEXT
+    )`,
+    "CREATE INDEX tasks_ready ON tasks (status, rank, seq)",
+    "CREATE INDEX tasks_wake ON tasks (status, run_at)",
+    "CREATE INDEX tasks_status_seq ON tasks (status, seq)",
+    "CREATE INDEX tasks_type_seq ON tasks (type, seq)",
+    "CREATE UNIQUE INDEX tasks_idempotency ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL"
+  ]]
+]
+
+/** Applies every migration newer than the latest recorded one; returns the ids applied. */
+export const migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe(
+    "CREATE TABLE IF NOT EXISTS troupe_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+  )
+  const rows = yield* sql.unsafe<{ readonly latest: number | null }>("SELECT max(id) AS latest FROM troupe_migrations")
+  const latest = rows[0]?.latest ?? 0
+  const applied: Array<number> = []
+  for (const [id, name, statements] of migrations) {
+    if (id <= latest) continue
+    yield* sql.withTransaction(Effect.gen(function*() {
+      for (const statement of statements) yield* sql.unsafe(statement)
+      yield* sql.unsafe("INSERT INTO troupe_migrations (id, name) VALUES (?, ?)", [id, name])
+    }))
+    applied.push(id)
+  }
+  return applied
+})

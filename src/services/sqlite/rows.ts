@@ -1,0 +1,127 @@
+import * as Schema from "effect/Schema"
+import { RetryPolicy } from "../../domain/RetryPolicy.js"
+import { AttemptError } from "../../domain/TaskErrors.js"
+import { Lease, Task } from "../../domain/Task.js"
+import type { Claimed, NewTask } from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import type { TaskStatus } from "../../domain/TaskStatus.js"
+
+/** A `tasks` row as SQLite returns it. */
+export interface TaskRow {
+  readonly seq: number
+  readonly id: string
+  readonly type: string
+  readonly payload: string
+  readonly priority: number
+  readonly status: string
+  readonly attempt: number
+  readonly retry: string
+  readonly timeout_ms: number | null
+  readonly run_at: number
+  readonly rank: number
+  readonly key: string | null
+  readonly idempotency_key: string | null
+  readonly created_at: number
+  readonly updated_at: number
+  readonly started_at: number | null
+  readonly finished_at: number | null
+  readonly lease_owner: string | null
+  readonly lease_token: string | null
+  readonly lease_expires_at: number | null
+  readonly result: string | null
+  readonly errors: string
+  readonly progress: number
+  readonly description: string | null
+}
+
+/** The columns written by an insert, in order. */
+export const insertColumns = [
+  "id", "type", "payload", "priority", "status", "retry", "timeout_ms", "run_at", "rank", "key",
+  "idempotency_key", "created_at", "updated_at"
+] as const
+
+export const insertValues = (t: NewTask): ReadonlyArray<string | number | null> => [
+  t.id, t.type, JSON.stringify(t.payload ?? null), t.priority, t.status, JSON.stringify(t.retry), t.timeoutMs,
+  t.runAt, t.rank, t.key, t.idempotencyKey, t.createdAt, t.createdAt
+]
+
+const decodeRetry = Schema.decodeUnknownSync(RetryPolicy)
+const decodeErrors = Schema.decodeUnknownSync(Schema.parseJson(Schema.Array(AttemptError)))
+
+/**
+ * Parses a stored retry policy. Tasks of one type share the same JSON, so parsed policies are
+ * cached per store (bounded) rather than re-validated on every claim.
+ */
+export const makeRetryCache = (limit = 256) => {
+  const cache = new Map<string, RetryPolicy>()
+  return (json: string): RetryPolicy => {
+    let policy = cache.get(json)
+    if (policy === undefined) {
+      policy = decodeRetry(JSON.parse(json))
+      if (cache.size >= limit) cache.clear()
+      cache.set(json, policy)
+    }
+    return policy
+  }
+}
+
+export const toTask = (row: TaskRow, retry: (json: string) => RetryPolicy): Task =>
+  new Task({
+    id: row.id as TaskId,
+    type: row.type,
+    payload: JSON.parse(row.payload),
+    priority: row.priority,
+    status: row.status as TaskStatus,
+    attempt: row.attempt,
+    retry: retry(row.retry),
+    timeoutMs: row.timeout_ms,
+    runAt: row.run_at,
+    rank: row.rank,
+    seq: row.seq,
+    key: row.key,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    lease: row.lease_token === null
+      ? null
+      : new Lease({ owner: row.lease_owner ?? "", token: row.lease_token, expiresAt: row.lease_expires_at ?? 0 }),
+    result: row.result === null ? null : JSON.parse(row.result),
+    errors: row.errors === "[]" ? [] : decodeErrors(row.errors),
+    progress: row.progress,
+    description: row.description
+  }, { disableValidation: true })
+
+/** The columns a claim returns. */
+export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at"
+
+export interface ClaimRow {
+  readonly id: string
+  readonly type: string
+  readonly payload: string
+  readonly priority: number
+  readonly attempt: number
+  readonly retry: string
+  readonly timeout_ms: number | null
+  readonly rank: number
+  readonly created_at: number
+  readonly run_at: number
+}
+
+export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) => RetryPolicy): Claimed => ({
+  id: row.id as TaskId,
+  type: row.type,
+  payload: JSON.parse(row.payload),
+  priority: row.priority,
+  attempt: row.attempt,
+  retry: retry(row.retry),
+  timeoutMs: row.timeout_ms,
+  rank: row.rank,
+  createdAt: row.created_at,
+  runAt: row.run_at,
+  token
+})
+
+/** Encodes an attempt error for the errors JSON array. */
+export const encodeError = Schema.encodeSync(Schema.parseJson(AttemptError))

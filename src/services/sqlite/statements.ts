@@ -1,0 +1,150 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import type { Claimed, NewTask } from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import * as Transition from "../../domain/Transition.js"
+import type { Completion, Failure, LeaseGrant, Release } from "../TaskStore.js"
+import * as Rows from "./rows.js"
+
+// Multi-row statements, one per chunk: group commit lives or dies by statements per task.
+// Status conditions come from the domain's transition table, never written by hand.
+
+type Param = string | number | null
+
+const CHUNK = 400
+
+const chunks = <A>(xs: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
+  return out
+}
+
+const tuple = (n: number) => `(${Array.from({ length: n }, () => "?").join(", ")})`
+const tuples = (rows: number, cols: number) => Array.from({ length: rows }, () => tuple(cols)).join(", ")
+
+/** `status IN ('a', 'b')` for the statuses an event may start from. */
+export const from = (event: Transition.TaskEvent, column = "status") =>
+  `${column} IN (${Transition.sources(event).map((s) => `'${s}'`).join(", ")})`
+const to = (event: Transition.TaskEvent) => `'${Transition.target(event)}'`
+
+const run = <A extends object>(text: string, params: ReadonlyArray<Param>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params as Array<Param>))
+
+const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id as TaskId)
+
+/** Inserts, skipping ids and idempotency keys already present; returns nothing (read back after). */
+export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<void, SqlError, SqlClient.SqlClient> =>
+  Effect.forEach(chunks(tasks), (chunk) =>
+    run(
+      `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) VALUES ${tuples(chunk.length, Rows.insertColumns.length)} ON CONFLICT DO NOTHING`,
+      chunk.flatMap(Rows.insertValues)
+    ), { discard: true })
+
+export const claim = (
+  taskIds: ReadonlyArray<TaskId>,
+  lease: LeaseGrant,
+  retry: (json: string) => Claimed["retry"]
+): Effect.Effect<Array<Claimed>, SqlError, SqlClient.SqlClient> =>
+  Effect.map(
+    Effect.forEach(chunks(taskIds), (chunk) =>
+      run<Rows.ClaimRow>(
+        `UPDATE tasks SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?,
+           lease_owner = ?, lease_token = ?, lease_expires_at = ?
+         WHERE id IN ${tuple(chunk.length)} AND ${from("claim")} RETURNING ${Rows.claimColumns}`,
+        [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt, ...chunk]
+      )),
+    (results) => {
+      // RETURNING order is unspecified: restore the order the scheduler asked for.
+      const byId = new Map(results.flat().map((row) => [row.id, row] as const))
+      return taskIds.flatMap((id) => {
+        const row = byId.get(id)
+        return row === undefined ? [] : [Rows.toClaimed(row, lease.token, retry)]
+      })
+    }
+  )
+
+const clearLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+
+export const complete = (items: ReadonlyArray<Completion>, now: number) =>
+  Effect.map(
+    Effect.forEach(chunks(items), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET status = ${to("complete")}, result = v.column3, ${clearLease}, progress = 100,
+           finished_at = ?, updated_at = ?
+         FROM (VALUES ${tuples(chunk.length, 3)}) AS v
+         WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("complete", "tasks.status")}
+         RETURNING tasks.id`,
+        [now, now, ...chunk.flatMap((c) => [c.id, c.token, JSON.stringify(c.result ?? null)])]
+      )),
+    (rows) => ids(rows.flat())
+  )
+
+export const fail = (items: ReadonlyArray<Failure>, now: number) => {
+  const retries = items.flatMap((f) => (f.next._tag === "Retry" ? [{ f, next: f.next }] : []))
+  const finals = items.filter((f) => f.next._tag === "Fail")
+  const retryRows = Effect.forEach(chunks(retries), (chunk) =>
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("retry")}, errors = json_insert(errors, '$[#]', json(v.column3)),
+         run_at = v.column4, rank = v.column5, priority = v.column6, ${clearLease}, updated_at = ?
+       FROM (VALUES ${tuples(chunk.length, 6)}) AS v
+       WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("retry", "tasks.status")}
+       RETURNING tasks.id`,
+      [now, ...chunk.flatMap(({ f, next }) => [f.id, f.token, Rows.encodeError(f.error), next.runAt, next.rank, next.priority])]
+    ))
+  const finalRows = Effect.forEach(chunks(finals), (chunk) =>
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("fail")}, errors = json_insert(errors, '$[#]', json(v.column3)),
+         ${clearLease}, finished_at = ?, updated_at = ?
+       FROM (VALUES ${tuples(chunk.length, 3)}) AS v
+       WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("fail", "tasks.status")}
+       RETURNING tasks.id`,
+      [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error)])]
+    ))
+  return Effect.map(Effect.zip(retryRows, finalRows), ([a, b]) => ids([...a.flat(), ...b.flat()]))
+}
+
+export const release = (items: ReadonlyArray<Release>, now: number) =>
+  Effect.map(
+    Effect.forEach(chunks(items), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET status = ${to("release")}, attempt = attempt - v.column3, ${clearLease}, updated_at = ?
+         FROM (VALUES ${tuples(chunk.length, 3)}) AS v
+         WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("release", "tasks.status")}
+         RETURNING tasks.id`,
+        [now, ...chunk.flatMap((r) => [r.id, r.token, r.countAttempt ? 0 : 1])]
+      )),
+    (rows) => ids(rows.flat())
+  )
+
+export const extendLeases = (items: ReadonlyArray<{ readonly id: TaskId; readonly token: string }>, expiresAt: number) =>
+  Effect.map(
+    Effect.forEach(chunks(items), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET lease_expires_at = ?
+         FROM (VALUES ${tuples(chunk.length, 2)}) AS v
+         WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND tasks.status = 'running'
+         RETURNING tasks.id`,
+        [expiresAt, ...chunk.flatMap((i) => [i.id, i.token])]
+      )),
+    (rows) => ids(rows.flat())
+  )
+
+export const wakeDue = (now: number) =>
+  Effect.map(
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("wake")}, updated_at = ? WHERE ${from("wake")} AND run_at <= ? RETURNING id`,
+      [now, now]
+    ),
+    (rows) => rows.length
+  )
+
+export const recoverExpired = (now: number) =>
+  Effect.map(
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("release")}, ${clearLease}, updated_at = ?
+       WHERE ${from("release")} AND lease_expires_at < ? RETURNING id`,
+      [now, now]
+    ),
+    ids
+  )
