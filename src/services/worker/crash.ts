@@ -1,0 +1,25 @@
+import type { WorkerError } from "@effect/platform/WorkerError"
+import { WorkerCrashed } from "../../domain/TaskErrors.js"
+
+const causeMessage = (error: WorkerError): string => {
+  const cause = error.cause
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === "object" && cause !== null && typeof (cause as { message?: unknown }).message === "string") {
+    return (cause as { message: string }).message
+  }
+  return String(cause)
+}
+
+/** Classifies how a worker thread died, from the WorkerError the platform reported. */
+export const classify = (workerId: number, error: WorkerError): WorkerCrashed => {
+  const detail = causeMessage(error)
+  const reason = /memory limit|out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(detail)
+    ? "oom"
+    : /exited with code/i.test(detail)
+    ? "exit"
+    : error.reason === "spawn"
+    ? "spawn"
+    : "error"
+  const what = reason === "oom" ? "ran out of memory (heap limit)" : reason === "exit" ? "exited" : "crashed"
+  return new WorkerCrashed({ workerId, reason, message: `worker thread ${workerId} ${what}: ${detail}` })
+}

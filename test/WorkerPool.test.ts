@@ -1,0 +1,87 @@
+import { describe, expect, it, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { fileURLToPath } from "node:url"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as RetryPolicy from "../src/domain/RetryPolicy.js"
+import type { Claimed } from "../src/domain/Task.js"
+import * as TaskId from "../src/domain/TaskId.js"
+import * as WorkerPool from "../src/services/WorkerPool.js"
+
+// Real worker threads running the compiled entry and fixture (npm test builds first).
+const entry = new URL("../dist/src/workers/main.js", import.meta.url)
+const handlersModule = fileURLToPath(new URL("../dist/test/fixtures/handlers.js", import.meta.url))
+
+let seq = 0
+const task = (type: string, payload: unknown, attempt = 1): Claimed => ({
+  id: TaskId.unsafeMake(`${type}-${++seq}`),
+  type,
+  payload,
+  priority: 0,
+  attempt,
+  retry: RetryPolicy.defaults,
+  timeoutMs: null,
+  rank: 0,
+  createdAt: 0,
+  runAt: 0,
+  token: "t"
+})
+const batch = (...tasks: NonEmptyReadonlyArray<Claimed>) => tasks
+
+const poolLayer = WorkerPool.layer({ handlersModule, size: 2, heapLimitMb: 64, entry })
+
+layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (it) => {
+  it.effect("runs a batch in one request, one typed outcome per task, in order", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      const tasks = Array.from({ length: 50 }, (_, n) => task("echo", { n }))
+      const outcomes = yield* pool.run(batch(tasks[0]!, ...tasks.slice(1)))
+      expect(outcomes.map((o) => o._tag === "Succeeded" ? o.result : o.error._tag)).toStrictEqual(tasks.map((_, n) => ({ n })))
+      expect(outcomes.map((o) => o.id)).toStrictEqual(tasks.map((t) => t.id))
+    }))
+
+  it.effect("a typed failure comes back encoded; an unknown type is HandlerNotFound", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      const [refused, unknown] = yield* pool.run(batch(task("refuse", { n: 7 }), task("nope", {})))
+      expect(refused?._tag === "Failed" && refused.error._tag === "HandlerFailure" && refused.error.error).toStrictEqual({ _tag: "Refused", reason: "no 7" })
+      expect(unknown?._tag === "Failed" && unknown.error._tag).toBe("HandlerNotFound")
+    }))
+
+  const crashes = [["exit", "exit"], ["asyncThrow", "error"], ["oom", "oom"]] as const
+  for (const [type, reason] of crashes) {
+    it.effect(`a thread that dies (${type}) fails only its attempts, is replaced, and the retry succeeds`, () =>
+      Effect.gen(function*() {
+        const pool = yield* WorkerPool.WorkerPool
+        const before = yield* pool.replaced
+        // The crash and a concurrent batch run at once, on the two threads.
+        const [crashed, others] = yield* Effect.all([
+          pool.run(batch(task(type, { n: 1 }))),
+          pool.run(batch(task("spin", { ms: 5 }), task("echo", { n: 2 })))
+        ], { concurrency: "unbounded" })
+        const outcome = crashed[0]!
+        expect(outcome._tag).toBe("Failed")
+        if (outcome._tag === "Failed") {
+          expect(outcome.error._tag).toBe("WorkerCrashed")
+          expect(outcome.error._tag === "WorkerCrashed" && outcome.error.reason).toBe(reason)
+        }
+        expect(others.map((o) => o._tag)).toStrictEqual(["Succeeded", "Succeeded"])
+        expect(yield* pool.replaced).toBe(before + 1)
+        const [retry] = yield* pool.run(batch(task(type, { n: 1 }, 2)))
+        expect(retry?._tag === "Succeeded" && retry.result).toBe(2)
+        yield* pool.whenFull
+        expect(yield* pool.size).toBe(2)
+      }))
+  }
+})
+
+describe("WorkerPool start-up", () => {
+  it.live("a handlers module that cannot load fails the layer with a clear error instead of hanging", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(
+        WorkerPool.layer({ handlersModule: "/nonexistent/handlers.js", size: 1, entry, startTimeout: "3 seconds" })
+      )))
+      expect(error._tag).toBe("WorkerPoolError")
+      expect(error.message).toContain("/nonexistent/handlers.js")
+    }))
+})
