@@ -3,12 +3,8 @@
  * execution) next to a raw better-sqlite3 ceiling, idle submit → start latency, and memory
  * with a large pending backlog. Prints figures and the machine; asserts nothing.
  */
-import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Troupe from "../src/runtime/Troupe.js"
@@ -16,9 +12,9 @@ import { TaskEvents } from "../src/services/TaskEvents.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import { Hold, Noop, NoopFiber, Stamp } from "./e2eHandlers.js"
 import { describeMachine, median, percentile } from "./machine.js"
+import { rawBatched, tmpDb } from "./raw.js"
 
 const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url))
-const tmpDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "troupe-bench-")), "bench.db")
 const wallNow = () => performance.timeOrigin + performance.now()
 
 const runtime = (database: string, extra: Partial<Troupe.Options> = {}) =>
@@ -40,30 +36,6 @@ const throughput = (definition: typeof Noop | typeof NoopFiber, count: number) =
     }
     return count / ((performance.now() - start) / 1000)
   }).pipe(Effect.scoped)
-
-/** The same work straight on better-sqlite3: insert, claim and complete in batched transactions. */
-const rawCeiling = (count: number): number => {
-  const db = new Database(tmpDb())
-  db.pragma("journal_mode = WAL")
-  db.pragma("synchronous = NORMAL")
-  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT NOT NULL, payload TEXT, result TEXT, token TEXT)")
-  db.exec("CREATE INDEX t_status ON t (status, id)")
-  const insert = db.prepare("INSERT INTO t (status, payload) VALUES ('pending', ?)")
-  const claim = db.prepare("UPDATE t SET status = 'running', token = ? WHERE id IN (SELECT id FROM t WHERE status = 'pending' ORDER BY id LIMIT 64) RETURNING id")
-  const complete = db.prepare("UPDATE t SET status = 'completed', result = '{}' WHERE id = ? AND token = ?")
-  const start = performance.now()
-  db.transaction(() => {
-    for (let i = 0; i < count; i++) insert.run(JSON.stringify({ n: i }))
-  })()
-  for (;;) {
-    const ids = db.transaction(() => claim.all("tok") as Array<{ id: number }>)()
-    if (ids.length === 0) break
-    db.transaction(() => ids.forEach(({ id }) => complete.run(id, "tok")))()
-  }
-  const rate = count / ((performance.now() - start) / 1000)
-  db.close()
-  return rate
-}
 
 /** One task at a time on an idle runtime: submit (durable) → handler start on a worker thread. */
 const idleLatency = (samples: number) =>
@@ -114,7 +86,7 @@ export const run = async () => {
   const thread: Array<number> = []
   const raw: Array<number> = []
   for (let r = 0; r < runs; r++) {
-    raw.push(rawCeiling(count))
+    raw.push(rawBatched(count))
     fiber.push(await runIn(tmpDb(), throughput(NoopFiber, count)))
     thread.push(await runIn(tmpDb(), throughput(Noop, count)))
   }

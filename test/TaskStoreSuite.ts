@@ -41,8 +41,9 @@ export const suite = (name: string, makeLayer: () => Layer.Layer<TaskStore, unkn
       const store = yield* TaskStore
       const input = newTask(1, { key: "actor-1", idempotencyKey: "idem-1", timeoutMs: 5000, status: "delayed", runAt: 9000 })
       const [stored] = yield* store.insert([input])
+      expect(stored).toStrictEqual({ id: input.id, type: "echo", status: "delayed", priority: 10, rank: input.rank, seq: stored!.seq, created: true })
       const got = yield* store.get(input.id)
-      expect(got).toStrictEqual(stored)
+      expect(got.seq).toBe(stored!.seq)
       expect(got.payload).toStrictEqual({ n: 1, nested: { list: [1, 2, 3] } })
       expect(got.status).toBe("delayed")
       expect(got.retry).toStrictEqual(RetryPolicy.defaults)
@@ -62,6 +63,7 @@ export const suite = (name: string, makeLayer: () => Layer.Layer<TaskStore, unkn
       const [first] = yield* store.insert([newTask(1, { idempotencyKey: "k" })])
       const [second] = yield* store.insert([newTask(2, { idempotencyKey: "k" })])
       expect(second!.id).toBe(first!.id)
+      expect([first!.created, second!.created]).toStrictEqual([true, false])
       expect((yield* store.list({ limit: 10 })).length).toBe(1)
     }))
 

@@ -6,6 +6,13 @@ import type { AttemptError, StoreError, TaskNotFound } from "../domain/TaskError
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskStatus } from "../domain/TaskStatus.js"
 
+/** What `insert` reports per task: enough to schedule it. */
+export interface Inserted extends ReadyRef {
+  readonly status: TaskStatus
+  /** False when an existing task (same id or idempotency key) was returned instead. */
+  readonly created: boolean
+}
+
 /** Filter and page for `list`. Ordered by submission (seq), oldest first. */
 export interface ListQuery {
   readonly status?: ReadonlyArray<TaskStatus>
@@ -56,8 +63,11 @@ export interface Release {
  * is left out, never overwritten.
  */
 export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
-  /** Inserts new tasks; with an idempotency key already present, returns the existing task instead. */
-  readonly insert: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<Task>, StoreError>
+  /**
+   * Inserts new tasks, one result per input in order; an id or idempotency key already present
+   * yields the existing task instead of a new one.
+   */
+  readonly insert: (tasks: ReadonlyArray<NewTask>) => Effect.Effect<ReadonlyArray<Inserted>, StoreError>
   /** Reads one task. */
   readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | StoreError>
   /** Lists tasks by status and type, a page at a time. */

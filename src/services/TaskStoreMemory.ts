@@ -9,6 +9,7 @@ import type { TaskId } from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import * as Transition from "../domain/Transition.js"
 import { TaskStore } from "./TaskStore.js"
+import type { Inserted } from "./TaskStore.js"
 
 /**
  * An in-memory TaskStore for unit tests and the TroupeTest kit. Same contract as SQLite
@@ -24,6 +25,15 @@ export const makeMemory = Effect.sync(() => {
     tasks.set(task.id, next)
     return next
   }
+  const inserted = (t: Task, created: boolean): Inserted => ({
+    id: t.id,
+    type: t.type,
+    status: t.status,
+    priority: t.priority,
+    rank: t.rank,
+    seq: t.seq,
+    created
+  })
   const legal = (task: Task | undefined, event: Transition.TaskEvent): task is Task =>
     task !== undefined && Transition.isLegal(task.status, event)
   const holds = (task: Task | undefined, token: string): task is Task =>
@@ -34,9 +44,8 @@ export const makeMemory = Effect.sync(() => {
       Effect.sync(() =>
         news.map((n) => {
           const existing = n.idempotencyKey === null ? undefined : byIdempotencyKey.get(n.idempotencyKey)
-          if (existing !== undefined) return tasks.get(existing)!
-          const prior = tasks.get(n.id)
-          if (prior !== undefined) return prior
+          const prior = existing !== undefined ? tasks.get(existing) : tasks.get(n.id)
+          if (prior !== undefined) return inserted(prior, false)
           const task = new Task({
             ...n,
             attempt: 0,
@@ -52,7 +61,7 @@ export const makeMemory = Effect.sync(() => {
           }, { disableValidation: true })
           tasks.set(task.id, task)
           if (n.idempotencyKey !== null) byIdempotencyKey.set(n.idempotencyKey, task.id)
-          return task
+          return inserted(task, true)
         })
       ),
     get: (id) =>

@@ -13,6 +13,7 @@ import { migrate } from "./sqlite/migrations.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Statements from "./sqlite/statements.js"
 import { TaskStore } from "./TaskStore.js"
+import type { Inserted } from "./TaskStore.js"
 
 export interface SqliteOptions {
   /** The database file (created if missing). */
@@ -40,27 +41,35 @@ export const makeSqlite = Effect.gen(function*() {
     insert: (tasks) =>
       Effect.gen(function*() {
         if (tasks.length === 0) return []
-        yield* group.write(Statements.insert(tasks))
-        // Read back in input order; an id or idempotency key already present yields the existing task.
-        const byId = new Map<string, Rows.TaskRow>()
-        const byKey = new Map<string, Rows.TaskRow>()
-        for (let i = 0; i < tasks.length; i += 400) {
-          const chunk = tasks.slice(i, i + 400)
+        const inserted = yield* group.write(Statements.insert(tasks))
+        // Rows just inserted are described from the input; an id or idempotency key that was
+        // already present yields the existing task, read back.
+        const existing = tasks.filter((t) => !inserted.has(t.id))
+        const byId = new Map<string, Inserted>()
+        const byKey = new Map<string, Inserted>()
+        for (let i = 0; i < existing.length; i += 400) {
+          const chunk = existing.slice(i, i + 400)
           const keys = chunk.flatMap((t) => (t.idempotencyKey === null ? [] : [t.idempotencyKey]))
-          const rows = yield* read(sql.unsafe<Rows.TaskRow>(
-            `SELECT * FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
+          const rows = yield* read(sql.unsafe<Omit<Inserted, "created"> & { readonly idempotency_key: string | null }>(
+            `SELECT id, type, status, priority, rank, seq, idempotency_key FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
               (keys.length > 0 ? ` OR idempotency_key IN (${keys.map(() => "?").join(", ")})` : ""),
             [...chunk.map((t) => t.id), ...keys]
           ))
-          for (const row of rows) {
-            byId.set(row.id, row)
-            if (row.idempotency_key !== null) byKey.set(row.idempotency_key, row)
+          for (const { idempotency_key, ...row } of rows) {
+            const found: Inserted = { ...row, created: false }
+            byId.set(row.id, found)
+            if (idempotency_key !== null) byKey.set(idempotency_key, found)
           }
         }
-        return tasks.map((t) => {
-          const row = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
-          if (row === undefined) throw new Error(`inserted task ${t.id} was not read back`)
-          return Rows.toTask(row, retry)
+        return yield* Effect.forEach(tasks, (t): Effect.Effect<Inserted, StoreError> => {
+          const seq = inserted.get(t.id)
+          if (seq !== undefined) {
+            return Effect.succeed({ id: t.id, type: t.type, status: t.status, priority: t.priority, rank: t.rank, seq, created: true })
+          }
+          const found = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
+          return found === undefined
+            ? Effect.fail(new StoreError({ message: `task ${t.id} was neither inserted nor found` }))
+            : Effect.succeed(found)
         })
       }),
     get: (id) =>

@@ -34,10 +34,11 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
       progress REAL NOT NULL DEFAULT 0,
       description TEXT
     )`,
-    "CREATE INDEX tasks_ready ON tasks (status, rank, seq)",
-    "CREATE INDEX tasks_wake ON tasks (status, run_at)",
-    "CREATE INDEX tasks_status_seq ON tasks (status, seq)",
-    "CREATE INDEX tasks_type_seq ON tasks (type, seq)",
+    // Partial indexes: a row sits only in the index of the state it is in, so a transition
+    // touches one or two small indexes instead of every index on the table.
+    "CREATE INDEX tasks_ready ON tasks (rank, seq) WHERE status = 'pending'",
+    "CREATE INDEX tasks_wake ON tasks (run_at) WHERE status IN ('delayed', 'retrying')",
+    "CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running'",
     "CREATE UNIQUE INDEX tasks_idempotency ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL"
   ]]
 ]

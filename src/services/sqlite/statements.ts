@@ -33,13 +33,20 @@ const run = <A extends object>(text: string, params: ReadonlyArray<Param>) =>
 
 const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id as TaskId)
 
-/** Inserts, skipping ids and idempotency keys already present; returns nothing (read back after). */
-export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<void, SqlError, SqlClient.SqlClient> =>
-  Effect.forEach(chunks(tasks), (chunk) =>
-    run(
-      `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) VALUES ${tuples(chunk.length, Rows.insertColumns.length)} ON CONFLICT DO NOTHING`,
-      chunk.flatMap(Rows.insertValues)
-    ), { discard: true })
+/**
+ * Inserts, skipping ids and idempotency keys already present; returns the sequence number of
+ * each row actually inserted (the others already existed).
+ */
+export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<Map<string, number>, SqlError, SqlClient.SqlClient> =>
+  Effect.map(
+    Effect.forEach(chunks(tasks), (chunk) =>
+      run<{ readonly id: string; readonly seq: number }>(
+        `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) VALUES ${tuples(chunk.length, Rows.insertColumns.length)}
+         ON CONFLICT DO NOTHING RETURNING id, seq`,
+        chunk.flatMap(Rows.insertValues)
+      )),
+    (results) => new Map(results.flat().map((r) => [r.id, r.seq] as const))
+  )
 
 export const claim = (
   taskIds: ReadonlyArray<TaskId>,

@@ -1,0 +1,57 @@
+import Database from "better-sqlite3"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { performance } from "node:perf_hooks"
+
+// Baselines straight on better-sqlite3, for the same work troupe's store does per task:
+// insert, claim (with a token), complete (checking the token).
+
+export const tmpDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "troupe-bench-")), "bench.db")
+
+const open = () => {
+  const db = new Database(tmpDb())
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, status TEXT NOT NULL, payload TEXT, result TEXT, token TEXT)")
+  db.exec("CREATE INDEX t_status ON t (status, id)")
+  return db
+}
+
+/** The ceiling: everything batched in transactions of many rows. */
+export const rawBatched = (count: number): number => {
+  const db = open()
+  const insert = db.prepare("INSERT INTO t (status, payload) VALUES ('pending', ?)")
+  const claim = db.prepare("UPDATE t SET status = 'running', token = ? WHERE id IN (SELECT id FROM t WHERE status = 'pending' ORDER BY id LIMIT 64) RETURNING id")
+  const complete = db.prepare("UPDATE t SET status = 'completed', result = '{}' WHERE id = ? AND token = ?")
+  const start = performance.now()
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run(JSON.stringify({ n: i }))
+  })()
+  for (;;) {
+    const ids = db.transaction(() => claim.all("tok") as Array<{ id: number }>)()
+    if (ids.length === 0) break
+    db.transaction(() => ids.forEach(({ id }) => complete.run(id, "tok")))()
+  }
+  const rate = count / ((performance.now() - start) / 1000)
+  db.close()
+  return rate
+}
+
+/** One transaction per transition (autocommit): what a store without group commit gets. */
+export const rawPerTransition = (count: number): number => {
+  const db = open()
+  const insert = db.prepare("INSERT INTO t (status, payload) VALUES ('pending', ?)")
+  const claim = db.prepare("UPDATE t SET status = 'running', token = ? WHERE id = (SELECT id FROM t WHERE status = 'pending' ORDER BY id LIMIT 1) RETURNING id")
+  const complete = db.prepare("UPDATE t SET status = 'completed', result = '{}' WHERE id = ? AND token = ?")
+  const start = performance.now()
+  for (let i = 0; i < count; i++) insert.run(JSON.stringify({ n: i }))
+  for (;;) {
+    const row = claim.get("tok") as { id: number } | undefined
+    if (row === undefined) break
+    complete.run(row.id, "tok")
+  }
+  const rate = count / ((performance.now() - start) / 1000)
+  db.close()
+  return rate
+}
