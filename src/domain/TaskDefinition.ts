@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -70,7 +71,7 @@ export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unk
 export interface Any {
   readonly name: string
   /** Validates a typed payload and encodes it for storage. */
-  readonly encodePayload: (payload: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly encodePayload: (payload: unknown) => Either.Either<unknown, ParseResult.ParseError>
   /** Validates an encoded payload (from JSON) and re-encodes it canonically. */
   readonly validateEncoded: (encoded: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
   readonly priority: Priority.Priority
@@ -132,7 +133,7 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     resources: options.resources ?? {},
     execution: options.execution ?? "thread",
     concurrency: Option.fromNullable(options.concurrency),
-    encodePayload: Schema.encodeUnknown(options.payload),
+    encodePayload: Schema.encodeUnknownEither(options.payload),
     validateEncoded: (encoded) =>
       Effect.flatMap(Schema.decodeUnknown(options.payload)(encoded), Schema.encode(options.payload)),
     handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
@@ -147,40 +148,35 @@ const makeExecute = <P, PI, S, SI, F, FI>(
   definition: TaskDefinition<P, PI, S, SI, F, FI>,
   run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F>
 ) => {
-  const decodePayload = Schema.decodeUnknown(definition.payload)
-  const encodeSuccess = Schema.encode(definition.success)
-  const encodeFailure = Schema.encode(definition.failure)
-  return (taskId: TaskId, payload: unknown, ctx: TaskContext): Effect.Effect<Outcome.Outcome> =>
-    decodePayload(payload).pipe(
-      Effect.mapError((e) => new TaskDefect({ reason: "decode", message: `payload: ${e.message}` })),
-      Effect.flatMap((decoded) =>
-        Effect.matchCauseEffect(Effect.suspend(() => run(decoded, ctx)), {
-          onSuccess: (value) =>
-            encodeSuccess(value).pipe(
-              Effect.map((result) => new Outcome.Succeeded({ id: taskId, result })),
-              Effect.mapError((e) => new TaskDefect({ reason: "encode", message: `result: ${e.message}` }))
-            ),
-          onFailure: (cause) =>
-            Cause.failureOption(cause).pipe(Option.match({
-              onNone: () =>
-                Effect.fail(
-                  new TaskDefect({
-                    reason: Cause.isInterruptedOnly(cause) ? "interrupted" : "defect",
-                    message: describe(cause)
-                  })
-                ),
-              onSome: (failure) =>
-                encodeFailure(failure).pipe(
-                  Effect.mapError((e) => new TaskDefect({ reason: "encode", message: `failure: ${e.message}` })),
-                  Effect.flatMap((error) =>
-                    Effect.fail(new HandlerFailure({ error, message: failureMessage(failure) }))
-                  )
-                )
-            }))
+  // Schemas run synchronously (Either) on this hot path; payload and result schemas must not
+  // need async transformations.
+  const decodePayload = Schema.decodeUnknownEither(definition.payload)
+  const encodeSuccess = Schema.encodeEither(definition.success)
+  const encodeFailure = Schema.encodeEither(definition.failure)
+  const failed = (id: TaskId, error: Outcome.Failed["error"]) => new Outcome.Failed({ id, error }, { disableValidation: true })
+  return (taskId: TaskId, payload: unknown, ctx: TaskContext): Effect.Effect<Outcome.Outcome> => {
+    const decoded = decodePayload(payload)
+    if (Either.isLeft(decoded)) {
+      return Effect.succeed(failed(taskId, new TaskDefect({ reason: "decode", message: `payload: ${decoded.left.message}` })))
+    }
+    return Effect.matchCause(Effect.suspend(() => run(decoded.right, ctx)), {
+      onSuccess: (value): Outcome.Outcome =>
+        Either.match(encodeSuccess(value), {
+          onLeft: (e) => failed(taskId, new TaskDefect({ reason: "encode", message: `result: ${e.message}` })),
+          onRight: (result) => new Outcome.Succeeded({ id: taskId, result }, { disableValidation: true })
+        }),
+      onFailure: (cause): Outcome.Outcome =>
+        Option.match(Cause.failureOption(cause), {
+          onNone: () =>
+            failed(taskId, new TaskDefect({ reason: Cause.isInterruptedOnly(cause) ? "interrupted" : "defect", message: describe(cause) })),
+          onSome: (failure) =>
+            Either.match(encodeFailure(failure), {
+              onLeft: (e) => failed(taskId, new TaskDefect({ reason: "encode", message: `failure: ${e.message}` })),
+              onRight: (error) => failed(taskId, new HandlerFailure({ error, message: failureMessage(failure) }))
+            })
         })
-      ),
-      Effect.catchAll((error) => Effect.succeed(new Outcome.Failed({ id: taskId, error })))
-    )
+    })
+  }
 }
 
 const failureMessage = (failure: unknown): string => {

@@ -1,4 +1,5 @@
 import * as Duration from "effect/Duration"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as os from "node:os"
 import * as Schema from "effect/Schema"
@@ -10,6 +11,7 @@ import * as TaskEvents from "../services/TaskEvents.js"
 import * as TaskQueue from "../services/TaskQueue.js"
 import type { TaskStore } from "../services/TaskStore.js"
 import * as Handlers from "../workers/Handlers.js"
+import { ImmediateScheduler } from "./ImmediateScheduler.js"
 import type { TroupeConfig } from "./TroupeConfig.js"
 
 /** The runtime could not start: a clear reason, nothing half-started. */
@@ -58,6 +60,8 @@ export const compose = (
   return queue.pipe(
     Layer.provideMerge(scheduler),
     Layer.provideMerge(base),
+    // The runtime's own fibers (dispatcher, group commit, timers) yield with setImmediate.
+    Layer.locally(FiberRef.currentScheduler, new ImmediateScheduler()),
     Layer.mapError((e) => (e._tag === "TroupeStartError" ? e : new TroupeStartError({ message: `start-up: ${e.message}` })))
   )
 }

@@ -43,19 +43,24 @@ export const make = Effect.gen(function*() {
   const pubsub = yield* PubSub.unbounded<TaskEvent>()
   const waiters = new Map<TaskId, Set<Deferred.Deferred<void>>>()
 
-  const resolve = (id: TaskId) =>
-    Effect.suspend(() => {
-      const set = waiters.get(id)
-      if (set === undefined) return Effect.void
-      waiters.delete(id)
-      return Effect.forEach(set, (d) => Deferred.succeed(d, undefined), { discard: true })
-    })
+  /** The waiters of the tasks that reached a final status, removed from the table. */
+  const takeWaiters = (events: ReadonlyArray<TaskEvent>): Array<Deferred.Deferred<void>> => {
+    const out: Array<Deferred.Deferred<void>> = []
+    if (waiters.size === 0) return out
+    for (const e of events) {
+      const set = FINAL.has(e.status) ? waiters.get(e.id) : undefined
+      if (set === undefined) continue
+      waiters.delete(e.id)
+      out.push(...set)
+    }
+    return out
+  }
 
   return TaskEvents.of({
     publish: (events) =>
       Effect.zipRight(
         PubSub.publishAll(pubsub, events),
-        Effect.forEach(events, (e) => (FINAL.has(e.status) ? resolve(e.id) : Effect.void), { discard: true })
+        Effect.suspend(() => Effect.forEach(takeWaiters(events), (d) => Deferred.succeed(d, undefined), { discard: true }))
       ),
     subscribe: PubSub.subscribe(pubsub),
     waitFinal: (id) =>

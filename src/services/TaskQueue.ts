@@ -1,6 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -99,14 +100,10 @@ export const make = (config: Config) =>
     const registry = yield* Registry
     const scheduler = yield* Effect.serviceOption(Scheduler)
 
-    const checkKnown = (name: string): Effect.Effect<void, UnknownTaskType> =>
+    const unknownType = (name: string): UnknownTaskType | undefined =>
       registry.names.length === 0 || Option.isSome(registry.definition(name))
-        ? Effect.void
-        : Effect.fail(new UnknownTaskType({ taskType: name, known: registry.names }))
-
-    const prepare = (definition: TaskDefinition.Any, encoded: unknown, options: SubmitOptions, now: number) =>
-      Effect.flatMap(checkKnown(definition.name), () =>
-        Submission.prepare(definition, encoded, options, now, config.agingStepMs))
+        ? undefined
+        : new UnknownTaskType({ taskType: name, known: registry.names })
 
     const store_ = (news: ReadonlyArray<Submission.Prepared>) =>
       Effect.gen(function*() {
@@ -123,19 +120,30 @@ export const make = (config: Config) =>
         return stored.map((t) => t.id)
       })
 
-    const encodePayload = (definition: TaskDefinition.Any, payload: unknown) =>
-      definition.encodePayload(payload).pipe(
-        Effect.mapError((e) => new InvalidPayload({ taskType: definition.name, message: parseMessage(e) }))
-      )
+    /** Validates every item synchronously; the first bad one fails the whole submit. */
+    const prepareAll = (
+      items: ReadonlyArray<{ readonly definition: TaskDefinition.Any; readonly payload: unknown; readonly encoded?: boolean; readonly options?: SubmitOptions }>,
+      now: number
+    ): Either.Either<Array<Submission.Prepared>, InvalidPayload | UnknownTaskType> => {
+      const out: Array<Submission.Prepared> = []
+      for (const item of items) {
+        const unknown = unknownType(item.definition.name)
+        if (unknown !== undefined) return Either.left(unknown)
+        const encoded = item.encoded === true ? Either.right(item.payload) : item.definition.encodePayload(item.payload)
+        if (Either.isLeft(encoded)) {
+          return Either.left(new InvalidPayload({ taskType: item.definition.name, message: parseMessage(encoded.left) }))
+        }
+        const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs)
+        if (Either.isLeft(prepared)) return Either.left(prepared.left)
+        out.push(prepared.right)
+      }
+      return Either.right(out)
+    }
 
     const submitMany: Context.Tag.Service<TaskQueue>["submitMany"] = (items) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const news = yield* Effect.forEach(items, (item) =>
-          Effect.flatMap(
-            encodePayload(item.definition, item.payload),
-            (encoded) => prepare(item.definition, encoded, item.options ?? {}, now)
-          ))
+        const news = yield* prepareAll(items, now)
         return yield* store_(news)
       }).pipe(Effect.withSpan("TaskQueue.submitMany", { attributes: { "task.count": items.length } }))
 
@@ -177,8 +185,8 @@ export const make = (config: Config) =>
             Effect.mapError((e) => new InvalidPayload({ taskType: type, message: parseMessage(e) }))
           )
           const now = yield* Clock.currentTimeMillis
-          const prepared = yield* prepare(definition, encoded, options ?? {}, now)
-          const ids = yield* store_([prepared])
+          const prepared = yield* prepareAll([{ definition, payload: encoded, encoded: true, ...(options ? { options } : {}) }], now)
+          const ids = yield* store_(prepared)
           return ids[0]!
         }),
       get: store.get,

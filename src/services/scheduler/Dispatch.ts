@@ -109,6 +109,12 @@ export const step = (env: Env): Effect.Effect<void> =>
     const [capacity, slots] = yield* Effect.zip(executor.capacity, executor.slots)
     const free = capacity - lane.tasks
     if (free <= 0 || lane.runs >= slots) return yield* Queue.take(env.state.wake)
+    // With work in flight and a deep queue, wait until a worthwhile batch fits: many tiny
+    // batches cost a claim and a commit each.
+    const worthwhile = Math.min(executor.maxBatch, Math.ceil(capacity / 2))
+    if (lane.tasks > 0 && free < worthwhile && (!mailbox.exhaustive || mailbox.size >= worthwhile)) {
+      return yield* Queue.take(env.state.wake)
+    }
 
     const n = batchSize(env, lane, executor, free, slots)
     const ids: Array<TaskId> = []

@@ -48,8 +48,14 @@ export const make = Effect.gen(function*() {
       )
     )
 
-  yield* Queue.takeBetween(queue, 1, MAX_OPS).pipe(
-    Effect.flatMap((ops) => writeBatch(Chunk.toReadonlyArray(ops))),
+  // After the first write arrives, yield once so every fiber that is ready to write in this
+  // tick enqueues too: their writes share the transaction (no timer, so idle stays fast).
+  yield* Queue.take(queue).pipe(
+    Effect.zipLeft(Effect.yieldNow()),
+    Effect.flatMap((first) =>
+      Effect.map(Queue.takeUpTo(queue, MAX_OPS - 1), (rest) => [first, ...Chunk.toReadonlyArray(rest)])
+    ),
+    Effect.flatMap(writeBatch),
     Effect.forever,
     Effect.forkScoped
   )

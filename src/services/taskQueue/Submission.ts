@@ -1,5 +1,5 @@
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Priority from "../../domain/Priority.js"
@@ -13,53 +13,73 @@ import type { SubmitOptions } from "../TaskQueue.js"
 
 export type Prepared = NewTask
 
-const invalid = (definition: TaskDefinition.Any, message: string) =>
-  new InvalidPayload({ taskType: definition.name, message })
+const decodeId = Schema.decodeUnknownEither(TaskId.TaskId)
+const decodePriority = Schema.decodeUnknownEither(Priority.Priority)
+const decodeRetry = Schema.decodeUnknownEither(RetryPolicy.RetryPolicy)
 
-/** Turns a validated, encoded payload and the submit options into the row to store. */
+/**
+ * Turns a validated, encoded payload and the submit options into the row to store. Pure and
+ * synchronous: it runs once per submitted task.
+ */
 export const prepare = (
   definition: TaskDefinition.Any,
   encoded: unknown,
   options: SubmitOptions,
   now: number,
   agingStepMs: number
-): Effect.Effect<Prepared, InvalidPayload> =>
-  Effect.gen(function*() {
-    const id = options.id === undefined
-      ? TaskId.unsafeMake(crypto.randomUUID())
-      : yield* Schema.decodeUnknown(TaskId.TaskId)(options.id).pipe(
-        Effect.mapError((e) => invalid(definition, `id: ${e.message}`))
-      )
-    const priority = options.priority === undefined
-      ? definition.priority
-      : yield* Schema.decodeUnknown(Priority.Priority)(
-        typeof options.priority === "string" ? Priority.resolve(options.priority) : options.priority
-      ).pipe(Effect.mapError((e) => invalid(definition, `priority: ${e.message}`)))
-    const retry = options.retry === undefined
-      ? definition.retry
-      : yield* RetryPolicy.make(options.retry, definition.retry).pipe(
-        Effect.mapError((e) => invalid(definition, `retry: ${e.message}`))
-      )
-    const delayMs = options.delay === undefined ? 0 : Duration.toMillis(options.delay)
-    if (!(delayMs >= 0) || !Number.isFinite(delayMs)) return yield* Effect.fail(invalid(definition, "delay must be a finite, non-negative duration"))
-    if (options.runAt !== undefined && !Number.isFinite(options.runAt)) {
-      return yield* Effect.fail(invalid(definition, "runAt must be a finite epoch-millisecond instant"))
-    }
-    const runAt = Math.max(now + delayMs, options.runAt ?? 0)
-    const timeout = options.timeout === undefined ? Option.map(definition.timeout, Duration.toMillis) : Option.some(Duration.toMillis(options.timeout))
-    if (Option.isSome(timeout) && !(timeout.value > 0)) return yield* Effect.fail(invalid(definition, "timeout must be positive"))
-    return {
-      id,
-      type: definition.name,
-      payload: encoded,
-      priority,
-      status: runAt > now ? "delayed" : "pending",
-      retry,
-      timeoutMs: Option.getOrNull(timeout),
-      runAt,
-      rank: Rank.rank(runAt, priority, agingStepMs),
-      key: options.key ?? null,
-      idempotencyKey: options.idempotencyKey ?? null,
-      createdAt: now
-    }
+): Either.Either<Prepared, InvalidPayload> => {
+  const invalid = (message: string) => Either.left(new InvalidPayload({ taskType: definition.name, message }))
+  let id: TaskId.TaskId
+  if (options.id === undefined) {
+    id = TaskId.unsafeMake(crypto.randomUUID())
+  } else {
+    const decoded = decodeId(options.id)
+    if (Either.isLeft(decoded)) return invalid(`id: ${decoded.left.message}`)
+    id = decoded.right
+  }
+  let priority = definition.priority
+  if (options.priority !== undefined) {
+    const decoded = decodePriority(typeof options.priority === "string" ? Priority.resolve(options.priority) : options.priority)
+    if (Either.isLeft(decoded)) return invalid(`priority: ${decoded.left.message}`)
+    priority = decoded.right
+  }
+  let retry = definition.retry
+  if (options.retry !== undefined) {
+    const r = options.retry
+    const decoded = decodeRetry({
+      maxAttempts: r.maxAttempts ?? retry.maxAttempts,
+      backoff: r.backoff ?? retry.backoff,
+      initialDelayMs: r.initialDelay === undefined ? retry.initialDelayMs : Duration.toMillis(r.initialDelay),
+      factor: r.factor ?? retry.factor,
+      maxDelayMs: r.maxDelay === undefined ? retry.maxDelayMs : Duration.toMillis(r.maxDelay),
+      jitter: r.jitter ?? retry.jitter,
+      priorityDecrease: r.priorityDecrease ?? retry.priorityDecrease
+    })
+    if (Either.isLeft(decoded)) return invalid(`retry: ${decoded.left.message}`)
+    retry = decoded.right
+  }
+  const delayMs = options.delay === undefined ? 0 : Duration.toMillis(options.delay)
+  if (!(delayMs >= 0) || !Number.isFinite(delayMs)) return invalid("delay must be a finite, non-negative duration")
+  if (options.runAt !== undefined && !Number.isFinite(options.runAt)) {
+    return invalid("runAt must be a finite epoch-millisecond instant")
+  }
+  const runAt = Math.max(now + delayMs, options.runAt ?? 0)
+  const timeout = options.timeout === undefined
+    ? Option.map(definition.timeout, Duration.toMillis)
+    : Option.some(Duration.toMillis(options.timeout))
+  if (Option.isSome(timeout) && !(timeout.value > 0)) return invalid("timeout must be positive")
+  return Either.right({
+    id,
+    type: definition.name,
+    payload: encoded,
+    priority,
+    status: runAt > now ? "delayed" : "pending",
+    retry,
+    timeoutMs: Option.getOrNull(timeout),
+    runAt,
+    rank: Rank.rank(runAt, priority, agingStepMs),
+    key: options.key ?? null,
+    idempotencyKey: options.idempotencyKey ?? null,
+    createdAt: now
   })
+}
