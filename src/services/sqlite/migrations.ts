@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 export const migrations: ReadonlyArray<readonly [id: number, name: string, statements: ReadonlyArray<string>]> = [
   [1, "create_tasks", [
     `CREATE TABLE tasks (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      seq INTEGER PRIMARY KEY,
       id TEXT NOT NULL UNIQUE,
       type TEXT NOT NULL,
       payload TEXT NOT NULL,

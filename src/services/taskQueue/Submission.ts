@@ -31,7 +31,7 @@ export const prepare = (
   const invalid = (message: string) => Either.left(new InvalidPayload({ taskType: definition.name, message }))
   let id: TaskId.TaskId
   if (options.id === undefined) {
-    id = TaskId.unsafeMake(crypto.randomUUID())
+    id = TaskId.generate(now)
   } else {
     const decoded = decodeId(options.id)
     if (Either.isLeft(decoded)) return invalid(`id: ${decoded.left.message}`)
