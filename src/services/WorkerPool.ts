@@ -171,6 +171,18 @@ export const make = (options: Options) =>
             tasks: batch.map((t) => ({ id: t.id, type: t.type, payload: t.payload, attempt: t.attempt, timeoutMs: t.timeoutMs }))
           })
           return worker.executeEffect(request).pipe(
+            // Replies come back in input order; the typed ids are the batch's own.
+            Effect.map((wire) =>
+              batch.map((task, i): Outcome.Outcome => {
+                const o = wire[i]
+                if (o === undefined) {
+                  return new Outcome.Failed({ id: task.id, error: new TaskDefect({ reason: "decode", message: "worker reply is missing this task" }) }, { disableValidation: true })
+                }
+                return o._tag === "Succeeded"
+                  ? new Outcome.Succeeded({ id: task.id, result: o.result }, { disableValidation: true })
+                  : new Outcome.Failed({ id: task.id, error: o.error }, { disableValidation: true })
+              })
+            ),
             Effect.catchAll((error): Effect.Effect<ReadonlyArray<Outcome.Outcome>> =>
               error._tag === "WorkerError"
                 ? Effect.as(replace(slot, generation), crashedOutcomes(batch, slot, error))

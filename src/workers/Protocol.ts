@@ -1,11 +1,13 @@
 import { WorkerError } from "@effect/platform/WorkerError"
 import * as Schema from "effect/Schema"
-import { Outcome } from "../domain/Outcome.js"
-import { TaskId } from "../domain/TaskId.js"
+import { AttemptFailure } from "../domain/TaskErrors.js"
+
+// Wire shapes are plain Structs of already-validated data (no branded ids, no classes):
+// they cross the boundary once per task, and class decoding costs several times more.
 
 /** One task as it crosses into a worker thread: only encoded data. */
 export const WireTask = Schema.Struct({
-  id: TaskId,
+  id: Schema.String,
   type: Schema.String,
   payload: Schema.Unknown,
   attempt: Schema.Int,
@@ -19,9 +21,15 @@ export type WireTask = typeof WireTask.Type
  * WorkerError is part of the failure schema so a crashed thread arrives typed, not as a
  * ParseError.
  */
+export const WireOutcome = Schema.Union(
+  Schema.Struct({ _tag: Schema.Literal("Succeeded"), id: Schema.String, result: Schema.Unknown }),
+  Schema.Struct({ _tag: Schema.Literal("Failed"), id: Schema.String, error: AttemptFailure })
+)
+export type WireOutcome = typeof WireOutcome.Type
+
 export class RunBatch extends Schema.TaggedRequest<RunBatch>()("RunBatch", {
   failure: WorkerError,
-  success: Schema.Array(Outcome),
+  success: Schema.Array(WireOutcome),
   payload: { tasks: Schema.Array(WireTask) }
 }) {}
 

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Outcome from "../domain/Outcome.js"
 import type { LogLevel, TaskContext } from "../domain/TaskDefinition.js"
 import { HandlerNotFound } from "../domain/TaskErrors.js"
+import * as TaskId from "../domain/TaskId.js"
 import type { Handlers } from "./Handlers.js"
 import { names } from "./Handlers.js"
 import type { WireTask } from "./Protocol.js"
@@ -37,7 +38,7 @@ export const runTask = (handlers: Handlers, task: WireTask, events: Events): Eff
   if (handler === undefined) {
     return Effect.succeed(
       new Outcome.Failed({
-        id: task.id,
+        id: TaskId.unsafeMake(task.id),
         error: new HandlerNotFound({
           taskType: task.type,
           message: `no handler for task type "${task.type}" (registered: ${names(handlers).join(", ") || "none"})`
@@ -45,12 +46,13 @@ export const runTask = (handlers: Handlers, task: WireTask, events: Events): Eff
       })
     )
   }
+  const taskId = TaskId.unsafeMake(task.id)
   const ctx: TaskContext = {
-    taskId: task.id,
+    taskId,
     attempt: task.attempt,
     progress: (percent, description) =>
       events.progress(task.id, Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0)), description),
     log: (level, message) => events.log(task.id, level, message)
   }
-  return handler.execute(task.id, task.payload, ctx)
+  return handler.execute(taskId, task.payload, ctx)
 }
