@@ -3,6 +3,7 @@ import * as Schema from "effect/Schema"
 import { performance } from "node:perf_hooks"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import * as Handlers from "../src/workers/Handlers.js"
+import { spin } from "./spin.js"
 
 /** Does nothing, on a worker thread. */
 export const Noop = TaskDefinition.make("noop", { payload: Schema.Struct({ n: Schema.Int }) })
@@ -10,6 +11,8 @@ export const Noop = TaskDefinition.make("noop", { payload: Schema.Struct({ n: Sc
 export const NoopFiber = TaskDefinition.make("noopFiber", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
 /** Returns the wall-clock instant (ms, shared across threads) at which the handler started. */
 export const Stamp = TaskDefinition.make("stamp", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Number })
+/** Burns `iterations` rounds of CPU on a worker thread. */
+export const Spin = TaskDefinition.make("spin", { payload: Schema.Struct({ iterations: Schema.Int }), success: Schema.Number })
 /** Holds its slot for a long time (keeps a backlog pending). */
 export const Hold = TaskDefinition.make("hold", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
 
@@ -20,5 +23,6 @@ export default Handlers.make(
   Noop.handler(() => Effect.void),
   NoopFiber.handler(() => Effect.void),
   Stamp.handler(() => Effect.sync(wallNow)),
-  Hold.handler(() => Effect.sleep("1 hour"))
+  Hold.handler(() => Effect.sleep("1 hour")),
+  Spin.handler(({ iterations }) => Effect.sync(() => spin(iterations)))
 )

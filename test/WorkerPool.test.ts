@@ -35,7 +35,7 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
     Effect.gen(function*() {
       const pool = yield* WorkerPool.WorkerPool
       const tasks = Array.from({ length: 50 }, (_, n) => task("echo", { n }))
-      const outcomes = yield* pool.run(batch(tasks[0]!, ...tasks.slice(1)))
+      const { outcomes } = yield* pool.run(batch(tasks[0]!, ...tasks.slice(1)))
       expect(outcomes.map((o) => o._tag === "Succeeded" ? o.result : o.error._tag)).toStrictEqual(tasks.map((_, n) => ({ n })))
       expect(outcomes.map((o) => o.id)).toStrictEqual(tasks.map((t) => t.id))
     }))
@@ -43,7 +43,7 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
   it.effect("a typed failure comes back encoded; an unknown type is HandlerNotFound", () =>
     Effect.gen(function*() {
       const pool = yield* WorkerPool.WorkerPool
-      const [refused, unknown] = yield* pool.run(batch(task("refuse", { n: 7 }), task("nope", {})))
+      const [refused, unknown] = (yield* pool.run(batch(task("refuse", { n: 7 }), task("nope", {})))).outcomes
       expect(refused?._tag === "Failed" && refused.error._tag === "HandlerFailure" && refused.error.error).toStrictEqual({ _tag: "Refused", reason: "no 7" })
       expect(unknown?._tag === "Failed" && unknown.error._tag).toBe("HandlerNotFound")
     }))
@@ -55,7 +55,7 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
         const pool = yield* WorkerPool.WorkerPool
         const before = yield* pool.replaced
         // The crash and a concurrent batch run at once, on the two threads.
-        const [crashed, others] = yield* Effect.all([
+        const [{ outcomes: crashed }, { outcomes: others }] = yield* Effect.all([
           pool.run(batch(task(type, { n: 1 }))),
           pool.run(batch(task("spin", { ms: 5 }), task("echo", { n: 2 })))
         ], { concurrency: "unbounded" })
@@ -67,7 +67,7 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
         }
         expect(others.map((o) => o._tag)).toStrictEqual(["Succeeded", "Succeeded"])
         expect(yield* pool.replaced).toBe(before + 1)
-        const [retry] = yield* pool.run(batch(task(type, { n: 1 }, 2)))
+        const [retry] = (yield* pool.run(batch(task(type, { n: 1 }, 2)))).outcomes
         expect(retry?._tag === "Succeeded" && retry.result).toBe(2)
         yield* pool.whenFull
         expect(yield* pool.size).toBe(2)

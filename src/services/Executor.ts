@@ -3,6 +3,13 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Outcome } from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
 
+/** How a batch went: one Outcome per task, in input order, and the time spent running it. */
+export interface Ran {
+  readonly outcomes: ReadonlyArray<Outcome>
+  /** Time the executor spent on the batch itself (not waiting in line), for batch sizing. */
+  readonly busyMs: number
+}
+
 /**
  * Something that runs claimed attempts: the worker-thread pool or the in-process fiber
  * executor. The scheduler keeps at most `capacity` tasks in flight and sends at most
@@ -22,5 +29,5 @@ export interface Executor {
    * Runs a batch; one Outcome per task, in input order. Never fails: a crashed thread yields
    * WorkerCrashed outcomes for the attempts it held. Interrupting it interrupts the handlers.
    */
-  readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<ReadonlyArray<Outcome>>
+  readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<Ran>
 }

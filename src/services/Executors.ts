@@ -16,7 +16,7 @@ export const missing = (known: ReadonlyArray<string>): Executor => ({
   slots: Effect.succeed(1),
   maxBatch: 64,
   run: (batch) =>
-    Effect.succeed(batch.map((task) =>
+    Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
       new Outcome.Failed({
         id: task.id,
         error: new HandlerNotFound({
@@ -24,5 +24,5 @@ export const missing = (known: ReadonlyArray<string>): Executor => ({
           message: `no handler for task type "${task.type}" in this process (known: ${known.join(", ") || "none"})`
         })
       })
-    ))
+    ) })
 })

@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { Executor } from "./Executor.js"
 import type { Handlers } from "../workers/Handlers.js"
@@ -12,7 +13,7 @@ export const make = (handlers: Handlers, options: { readonly concurrency: number
   slots: Effect.succeed(options.concurrency),
   maxBatch: 64,
   run: (batch) =>
-    Effect.forEach(
+    Effect.timed(Effect.forEach(
       batch,
       (task) =>
         RunTask.runTask(handlers, {
@@ -23,5 +24,5 @@ export const make = (handlers: Handlers, options: { readonly concurrency: number
           timeoutMs: task.timeoutMs
         }, RunTask.logOnly),
       { concurrency: "unbounded" }
-    )
+    )).pipe(Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) })))
 })

@@ -19,7 +19,7 @@ import * as Outcome from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
-import type { Executor } from "./Executor.js"
+import type { Executor, Ran } from "./Executor.js"
 import * as Crash from "./worker/crash.js"
 
 export interface Options {
@@ -161,7 +161,7 @@ export const make = (options: Options) =>
       return batch.map((task) => new Outcome.Failed({ id: task.id, error: crashed }))
     }
 
-    const run = (batch: ReadonlyArray<Claimed>): Effect.Effect<ReadonlyArray<Outcome.Outcome>> =>
+    const run = (batch: ReadonlyArray<Claimed>): Effect.Effect<Ran> =>
       Effect.acquireUseRelease(
         acquire,
         (slot) => {
@@ -172,9 +172,10 @@ export const make = (options: Options) =>
           })
           return worker.executeEffect(request).pipe(
             // Replies come back in input order; the typed ids are the batch's own.
-            Effect.map((wire) =>
-              batch.map((task, i): Outcome.Outcome => {
-                const o = wire[i]
+            Effect.map((reply): Ran => ({
+              busyMs: reply.busyMs,
+              outcomes: batch.map((task, i): Outcome.Outcome => {
+                const o = reply.outcomes[i]
                 if (o === undefined) {
                   return new Outcome.Failed({ id: task.id, error: new TaskDefect({ reason: "decode", message: "worker reply is missing this task" }) }, { disableValidation: true })
                 }
@@ -182,16 +183,16 @@ export const make = (options: Options) =>
                   ? new Outcome.Succeeded({ id: task.id, result: o.result }, { disableValidation: true })
                   : new Outcome.Failed({ id: task.id, error: o.error }, { disableValidation: true })
               })
-            ),
-            Effect.catchAll((error): Effect.Effect<ReadonlyArray<Outcome.Outcome>> =>
+            })),
+            Effect.catchAll((error): Effect.Effect<Ran> =>
               error._tag === "WorkerError"
-                ? Effect.as(replace(slot, generation), crashedOutcomes(batch, slot, error))
-                : Effect.succeed(batch.map((task) =>
+                ? Effect.as(replace(slot, generation), { busyMs: 0, outcomes: crashedOutcomes(batch, slot, error) })
+                : Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
                   new Outcome.Failed({
                     id: task.id,
                     error: new TaskDefect({ reason: "decode", message: `worker reply: ${error.message}` })
                   })
-                ))
+                ) })
             )
           )
         },

@@ -29,7 +29,7 @@ export type WireOutcome = typeof WireOutcome.Type
 
 export class RunBatch extends Schema.TaggedRequest<RunBatch>()("RunBatch", {
   failure: WorkerError,
-  success: Schema.Array(WireOutcome),
+  success: Schema.Struct({ outcomes: Schema.Array(WireOutcome), busyMs: Schema.Number }),
   payload: { tasks: Schema.Array(WireTask) }
 }) {}
 

@@ -6,6 +6,7 @@
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { pathToFileURL } from "node:url"
@@ -30,12 +31,21 @@ const load = Effect.tryPromise({
   Effect.map((mod) => mod.default)
 )
 
-const runner = Layer.unwrapEffect(Effect.map(load, (handlers) =>
-  WorkerRunner.layerSerialized(Protocol.Request, {
+// One batch at a time per thread: the parent keeps a second request queued here so the
+// thread never idles, but batches do not interleave (which would also blur busyMs).
+const runner = Layer.unwrapEffect(Effect.gen(function*() {
+  const handlers = yield* load
+  const oneBatch = yield* Effect.makeSemaphore(1)
+  return WorkerRunner.layerSerialized(Protocol.Request, {
     RunBatch: (request) =>
-      Effect.forEach(request.tasks, (task) => RunTask.runTask(handlers, task, RunTask.logOnly), { concurrency: "unbounded" })
+      Effect.timed(
+        Effect.forEach(request.tasks, (task) => RunTask.runTask(handlers, task, RunTask.logOnly), { concurrency: "unbounded" })
+      ).pipe(
+        Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) })),
+        oneBatch.withPermits(1)
+      )
   })
-)).pipe(Layer.provide(NodeWorkerRunner.layer))
+})).pipe(Layer.provide(NodeWorkerRunner.layer))
 
 // The documented bridge: a thread's entrypoint runs its program.
 WorkerRunner.launch(runner).pipe(NodeRuntime.runMain)

@@ -159,10 +159,9 @@ const changed = (task: { readonly id: TaskId; readonly type: string }, status: S
 /** Runs one batch and commits its outcomes; a store error leaves the leases to expire. */
 const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReadonlyArray<Claimed>) =>
   Effect.gen(function*() {
-    const started = yield* Clock.currentTimeMillis
-    const outcomes = yield* executor.run(batch)
+    const { busyMs, outcomes } = yield* executor.run(batch)
     const now = yield* Clock.currentTimeMillis
-    const perTask = (now - started) / batch.length
+    const perTask = busyMs / batch.length
     lane.avgTaskMs = lane.avgTaskMs === 0 ? perTask : lane.avgTaskMs * 0.8 + perTask * 0.2
     yield* finish(env, batch, outcomes, now)
   }).pipe(
