@@ -24,5 +24,20 @@ const hex = (bytes: Uint8Array): string => {
  * UUIDs on SQLite). The random part comes from the platform CSPRNG, not Effect's Random: ids
  * must not repeat across processes or seeded test runs.
  */
-export const generate = (nowMs: number): TaskId =>
-  unsafeMake(`${Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, "0")}-${hex(crypto.getRandomValues(new Uint8Array(8)))}`)
+export const generate = (nowMs: number, random: Uint8Array = crypto.getRandomValues(new Uint8Array(8))): TaskId =>
+  unsafeMake(`${Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, "0")}-${hex(random)}`)
+
+/** Generates ids with the random bits drawn in bulk (one CSPRNG call per 512 ids). */
+export const makeGenerator = (): (nowMs: number) => TaskId => {
+  const pool = new Uint8Array(4096)
+  let offset = pool.length
+  return (nowMs) => {
+    if (offset + 8 > pool.length) {
+      crypto.getRandomValues(pool)
+      offset = 0
+    }
+    const id = generate(nowMs, pool.subarray(offset, offset + 8))
+    offset += 8
+    return id
+  }
+}

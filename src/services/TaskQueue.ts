@@ -20,6 +20,7 @@ import {
   UnknownTaskType
 } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
+import * as TaskIdModule from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import { Registry } from "./Registry.js"
 import { Scheduler } from "./Scheduler.js"
@@ -99,6 +100,7 @@ export const make = (config: Config) =>
     const events = yield* TaskEvents
     const registry = yield* Registry
     const scheduler = yield* Effect.serviceOption(Scheduler)
+    const newId = TaskIdModule.makeGenerator()
 
     const unknownType = (name: string): UnknownTaskType | undefined =>
       registry.names.length === 0 || Option.isSome(registry.definition(name))
@@ -133,7 +135,7 @@ export const make = (config: Config) =>
         if (Either.isLeft(encoded)) {
           return Either.left(new InvalidPayload({ taskType: item.definition.name, message: parseMessage(encoded.left) }))
         }
-        const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs)
+        const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs, newId)
         if (Either.isLeft(prepared)) return Either.left(prepared.left)
         out.push(prepared.right)
       }

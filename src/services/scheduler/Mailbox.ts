@@ -14,6 +14,8 @@ import type { TaskId } from "../../domain/TaskId.js"
 export class Mailbox {
   private readonly heap: Array<ReadyRef> = []
   private readonly ids = new Set<TaskId>()
+  /** The worst entry, cached: taking the best never changes it; evicting it forgets it. */
+  private worstCache: ReadyRef | undefined
   exhaustive = false
 
   constructor(readonly capacity: number) {}
@@ -38,15 +40,14 @@ export class Mailbox {
    */
   offer(ref: ReadyRef): void {
     if (this.ids.has(ref.id)) return
-    if (!this.exhaustive && this.heap.length > 0 && Rank.compare(ref, this.heap[this.worstIndex()]!) > 0) return
+    if (!this.exhaustive && this.heap.length > 0 && Rank.compare(ref, this.worst()) > 0) return
     if (this.heap.length < this.capacity) {
       this.push(ref)
       return
     }
     this.exhaustive = false
-    const worst = this.worstIndex()
-    if (Rank.compare(ref, this.heap[worst]!) < 0) {
-      this.removeAt(worst)
+    if (Rank.compare(ref, this.worst()) < 0) {
+      this.removeAt(this.worstIndex())
       this.push(ref)
     }
   }
@@ -64,6 +65,7 @@ export class Mailbox {
     }
     // A sorted array is a valid min-heap.
     this.heap.sort(Rank.compare)
+    this.worstCache = undefined
     const cut = this.heap.length > this.capacity
     if (cut) {
       for (const ref of this.heap.splice(this.capacity)) this.ids.delete(ref.id)
@@ -80,12 +82,19 @@ export class Mailbox {
 
   /** Drops every entry (e.g. after the store changed under us); the next refill rebuilds it. */
   clear(): void {
+    this.worstCache = undefined
     this.heap.length = 0
     this.ids.clear()
     this.exhaustive = false
   }
 
+  private worst(): ReadyRef {
+    if (this.worstCache === undefined) this.worstCache = this.heap[this.worstIndex()]
+    return this.worstCache!
+  }
+
   private push(ref: ReadyRef): void {
+    if (this.worstCache !== undefined && Rank.compare(ref, this.worstCache) > 0) this.worstCache = ref
     this.heap.push(ref)
     this.ids.add(ref.id)
     this.up(this.heap.length - 1)
@@ -94,6 +103,7 @@ export class Mailbox {
   private removeAt(i: number): void {
     const removed = this.heap[i]!
     this.ids.delete(removed.id)
+    if (removed === this.worstCache || this.heap.length === 1) this.worstCache = undefined
     const last = this.heap.pop()!
     if (i < this.heap.length) {
       this.heap[i] = last

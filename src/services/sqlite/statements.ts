@@ -20,8 +20,11 @@ const chunks = <A>(xs: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> 
   return out
 }
 
-const tuple = (n: number) => `(${Array.from({ length: n }, () => "?").join(", ")})`
-const tuples = (rows: number, cols: number) => Array.from({ length: rows }, () => tuple(cols)).join(", ")
+const tuple = (n: number) => `(${"?, ".repeat(n - 1)}?)`
+const tuples = (rows: number, cols: number) => {
+  const one = tuple(cols)
+  return `${`${one}, `.repeat(rows - 1)}${one}`
+}
 
 /** `status IN ('a', 'b')` for the statuses an event may start from. */
 export const from = (event: Transition.TaskEvent, column = "status") =>

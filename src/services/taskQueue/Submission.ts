@@ -26,12 +26,13 @@ export const prepare = (
   encoded: unknown,
   options: SubmitOptions,
   now: number,
-  agingStepMs: number
+  agingStepMs: number,
+  newId: (now: number) => TaskId.TaskId = TaskId.generate
 ): Either.Either<Prepared, InvalidPayload> => {
   const invalid = (message: string) => Either.left(new InvalidPayload({ taskType: definition.name, message }))
   let id: TaskId.TaskId
   if (options.id === undefined) {
-    id = TaskId.generate(now)
+    id = newId(now)
   } else {
     const decoded = decodeId(options.id)
     if (Either.isLeft(decoded)) return invalid(`id: ${decoded.left.message}`)
