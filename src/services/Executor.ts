@@ -10,6 +10,14 @@ export interface Ran {
   readonly busyMs: number
 }
 
+export interface RunOptions {
+  /**
+   * Run with nothing else on the same thread, so a crash can only be this batch's doing
+   * (used to find which task of a crashed batch killed its thread).
+   */
+  readonly exclusive?: boolean
+}
+
 /**
  * Something that runs claimed attempts: the worker-thread pool or the in-process fiber
  * executor. The scheduler keeps at most `capacity` tasks in flight and sends at most
@@ -29,5 +37,5 @@ export interface Executor {
    * Runs a batch; one Outcome per task, in input order. Never fails: a crashed thread yields
    * WorkerCrashed outcomes for the attempts it held. Interrupting it interrupts the handlers.
    */
-  readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<Ran>
+  readonly run: (batch: NonEmptyReadonlyArray<Claimed>, options?: RunOptions) => Effect.Effect<Ran>
 }

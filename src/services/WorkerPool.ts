@@ -19,7 +19,7 @@ import * as Outcome from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
-import type { Executor, Ran } from "./Executor.js"
+import type { Executor, Ran, RunOptions } from "./Executor.js"
 import * as Crash from "./worker/crash.js"
 
 export interface Options {
@@ -64,6 +64,8 @@ interface Slot {
   scope: Scope.CloseableScope | undefined
   generation: number
   requests: number
+  /** Reserved by an exclusive run: no other request may join it. */
+  exclusive: boolean
 }
 
 const resolveSize = (size: Options["size"]): number =>
@@ -86,7 +88,8 @@ export const make = (options: Options) =>
       worker: undefined,
       scope: undefined,
       generation: 0,
-      requests: 0
+      requests: 0,
+      exclusive: false
     }))
     let replaced = 0
     const liveCount = yield* SubscriptionRef.make(0)
@@ -141,29 +144,34 @@ export const make = (options: Options) =>
 
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
 
-    /** The live slot with room and the fewest requests in flight; waits when there is none. */
-    const acquire: Effect.Effect<Slot> = Effect.suspend(() => {
-      let best: Slot | undefined
-      for (const slot of slots) {
-        if (slot.worker !== undefined && slot.requests < perWorker && (best === undefined || slot.requests < best.requests)) {
-          best = slot
+    /**
+     * The live slot with room and the fewest requests in flight (an idle one, reserved, for an
+     * exclusive run); waits when there is none.
+     */
+    const acquire = (exclusive: boolean): Effect.Effect<Slot> =>
+      Effect.suspend(() => {
+        let best: Slot | undefined
+        for (const slot of slots) {
+          const fits = slot.worker !== undefined && !slot.exclusive &&
+            (exclusive ? slot.requests === 0 : slot.requests < perWorker)
+          if (fits && (best === undefined || slot.requests < best.requests)) best = slot
         }
-      }
-      if (best !== undefined) {
-        best.requests++
-        return Effect.succeed(best)
-      }
-      return Effect.zipRight(Queue.take(changed), acquire)
-    })
+        if (best !== undefined) {
+          best.requests++
+          best.exclusive = exclusive
+          return Effect.succeed(best)
+        }
+        return Effect.zipRight(Queue.take(changed), acquire(exclusive))
+      })
 
     const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot, error: WorkerError) => {
       const crashed = Crash.classify(slot.index, error)
       return batch.map((task) => new Outcome.Failed({ id: task.id, error: crashed }))
     }
 
-    const run = (batch: ReadonlyArray<Claimed>): Effect.Effect<Ran> =>
+    const run = (batch: ReadonlyArray<Claimed>, options?: RunOptions): Effect.Effect<Ran> =>
       Effect.acquireUseRelease(
-        acquire,
+        acquire(options?.exclusive === true),
         (slot) => {
           const worker = slot.worker!
           const generation = slot.generation
@@ -196,7 +204,14 @@ export const make = (options: Options) =>
             )
           )
         },
-        (slot) => Effect.zipRight(Effect.sync(() => slot.requests--), Queue.offer(changed, undefined))
+        (slot) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              slot.requests--
+              if (slot.requests === 0) slot.exclusive = false
+            }),
+            Queue.offer(changed, undefined)
+          )
       )
 
     const live = () => slots.filter((s) => s.worker !== undefined).length

@@ -40,6 +40,8 @@ export interface State {
   /** Taken from the mailbox, claim not yet committed. */
   readonly claiming: Set<TaskId>
   readonly lanes: Map<Executor, Lane>
+  /** Tasks whose batch lost its thread: each runs alone next, so only the culprit fails. */
+  readonly isolate: Set<TaskId>
   tokenCounter: number
 }
 
@@ -65,6 +67,7 @@ export const makeState = (
   inFlight,
   claiming: new Set(),
   lanes: new Map(),
+  isolate: new Set(),
   tokenCounter: 0
 })
 
@@ -118,12 +121,20 @@ export const step = (env: Env): Effect.Effect<void> =>
 
     const n = batchSize(env, lane, executor, free, slots)
     const ids: Array<TaskId> = []
+    let exclusive = false
     while (ids.length < n) {
       const next = mailbox.peek()
       if (next === undefined || env.executors.forType(next.type) !== executor) break
+      const alone = env.state.isolate.has(next.id)
+      if (alone && ids.length > 0) break
       mailbox.take()
       ids.push(next.id)
       env.state.claiming.add(next.id)
+      if (alone) {
+        env.state.isolate.delete(next.id)
+        exclusive = true
+        break
+      }
     }
     const now = yield* Clock.currentTimeMillis
     const token = `${env.options.owner}:${++env.state.tokenCounter}`
@@ -138,7 +149,7 @@ export const step = (env: Env): Effect.Effect<void> =>
     lane.tasks += claimed.length
     lane.runs += 1
     yield* env.events.publish(claimed.map((t) => changed(t, "running", now)))
-    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed))
+    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed, exclusive))
   }).pipe(
     Effect.catchAllCause((cause) =>
       Effect.zipRight(
@@ -157,13 +168,13 @@ const changed = (task: { readonly id: TaskId; readonly type: string }, status: S
 })
 
 /** Runs one batch and commits its outcomes; a store error leaves the leases to expire. */
-const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReadonlyArray<Claimed>) =>
+const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReadonlyArray<Claimed>, exclusive: boolean) =>
   Effect.gen(function*() {
-    const { busyMs, outcomes } = yield* executor.run(batch)
+    const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
     lane.avgTaskMs = lane.avgTaskMs === 0 ? perTask : lane.avgTaskMs * 0.8 + perTask * 0.2
-    yield* finish(env, batch, outcomes, now)
+    yield* finish(env, batch, outcomes, now, exclusive)
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("batch could not be committed", Cause.squash(cause))
@@ -181,9 +192,32 @@ const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReado
     )
   )
 
-/** Commits a batch's outcomes (group-committed by the store) and publishes what changed. */
-const finish = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray<Outcome>, now: number) =>
+/**
+ * A thread that dies takes every attempt it held with it (its batch, and a request queued
+ * behind it), and nothing says which task killed it. So the attempts of a crashed shared run
+ * are given back uncounted and each runs again alone, on a thread with nothing else in flight:
+ * only the culprit crashes again, and only its attempt fails.
+ */
+const isolateCrash = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray<Outcome>, now: number) =>
   Effect.gen(function*() {
+    const released = yield* env.store.release(batch.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
+    for (const id of released) env.state.isolate.add(id)
+    const crash = outcomes[0]
+    yield* Effect.logWarning(
+      `a worker thread died holding ${batch.length} attempts; running them one at a time to find the culprit` +
+        (crash?._tag === "Failed" ? ` (${crash.error.message})` : "")
+    )
+    env.state.mailbox.exhaustive = false
+    yield* env.events.publish(batch.filter((t) => released.includes(t.id)).map((t) => changed(t, "pending", now)))
+  })
+
+const crashed = (outcomes: ReadonlyArray<Outcome>) =>
+  outcomes.length > 0 && outcomes.every((o) => o._tag === "Failed" && o.error._tag === "WorkerCrashed")
+
+/** Commits a batch's outcomes (group-committed by the store) and publishes what changed. */
+const finish = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray<Outcome>, now: number, exclusive: boolean) =>
+  Effect.gen(function*() {
+    if (!exclusive && crashed(outcomes)) return yield* isolateCrash(env, batch, outcomes, now)
     const byId = new Map(batch.map((t) => [t.id, t] as const))
     const completions: Array<Completion> = []
     const failures: Array<Failure> = []
