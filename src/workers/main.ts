@@ -31,15 +31,18 @@ const load = Effect.tryPromise({
   Effect.map((mod) => mod.default)
 )
 
-// One batch at a time per thread: the parent keeps a second request queued here so the
-// thread never idles, but batches do not interleave (which would also blur busyMs).
+// One batch at a time per thread, its tasks one after another: a thread runs one CPU task at
+// a time anyway, and forking a fiber per task cost ~3× the whole per-task overhead (bench/).
+// A handler that waits on I/O holds its thread meanwhile — such types belong on
+// `execution: "fiber"`; batch sizing (busyMs) sends slow tasks one per request. The parent
+// keeps a second request queued here so the thread never idles.
 const runner = Layer.unwrapEffect(Effect.gen(function*() {
   const handlers = yield* load
   const oneBatch = yield* Effect.makeSemaphore(1)
   return WorkerRunner.layerSerialized(Protocol.Request, {
     RunBatch: (request) =>
       Effect.timed(
-        Effect.forEach(request.tasks, (task) => RunTask.runTask(handlers, task, RunTask.logOnly), { concurrency: "unbounded" })
+        Effect.forEach(request.tasks, (task) => RunTask.runTask(handlers, task, RunTask.logOnly))
       ).pipe(
         Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) })),
         oneBatch.withPermits(1)

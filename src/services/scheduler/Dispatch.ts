@@ -24,7 +24,8 @@ import * as RetryDecision from "./retryDecision.js"
 interface Lane {
   tasks: number
   runs: number
-  avgTaskMs: number
+  /** Moving average of executor busy time per task; undefined until a batch has finished. */
+  avgTaskMs: number | undefined
 }
 
 export interface State {
@@ -71,9 +72,12 @@ export const makeState = (
   tokenCounter: 0
 })
 
+/** Tasks per request before any batch of the executor has been timed. */
+const FIRST_BATCH = 4
+
 const laneOf = (state: State, executor: Executor): Lane => {
   let lane = state.lanes.get(executor)
-  if (lane === undefined) state.lanes.set(executor, lane = { tasks: 0, runs: 0, avgTaskMs: 0 })
+  if (lane === undefined) state.lanes.set(executor, lane = { tasks: 0, runs: 0, avgTaskMs: undefined })
   return lane
 }
 
@@ -96,7 +100,10 @@ const batchSize = (env: Env, lane: Lane, executor: Executor, free: number, slots
   const { mailbox } = env.state
   const depth = mailbox.exhaustive ? mailbox.size : Number.MAX_SAFE_INTEGER
   const byDepth = Math.ceil(depth / Math.max(1, slots))
-  const byTime = lane.avgTaskMs > 0 ? Math.floor(env.options.targetBatchMs / lane.avgTaskMs) : executor.maxBatch
+  // Until a batch has been timed, stay small: the tasks may be long.
+  const byTime = lane.avgTaskMs === undefined
+    ? FIRST_BATCH
+    : Math.floor(env.options.targetBatchMs / Math.max(lane.avgTaskMs, 0.001))
   return Math.max(1, Math.min(free, executor.maxBatch, byDepth, byTime))
 }
 
@@ -173,7 +180,7 @@ const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReado
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
-    lane.avgTaskMs = lane.avgTaskMs === 0 ? perTask : lane.avgTaskMs * 0.8 + perTask * 0.2
+    lane.avgTaskMs = lane.avgTaskMs === undefined ? perTask : lane.avgTaskMs * 0.8 + perTask * 0.2
     yield* finish(env, batch, outcomes, now, exclusive)
   }).pipe(
     Effect.catchAllCause((cause) =>
