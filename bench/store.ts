@@ -60,6 +60,7 @@ export const run = async () => {
   const count = Number(process.env["BENCH_TASKS"] ?? 20_000)
   const runs = Number(process.env["BENCH_RUNS"] ?? 3)
   const ours: Array<number> = []
+  const full: Array<number> = []
   const batched: Array<number> = []
   const single: Array<number> = []
   for (let r = 0; r < runs; r++) {
@@ -67,12 +68,15 @@ export const run = async () => {
     single.push(rawPerTransition(Math.min(count, 5000)))
     ours.push(await Effect.runPromise(Effect.scoped(Effect.flatMap(Layer.build(layerSqlite({ filename: tmpDb() })), (ctx) =>
       Effect.provide(troupeStore(count), ctx)))))
+    full.push(await Effect.runPromise(Effect.scoped(Effect.flatMap(Layer.build(layerSqlite({ filename: tmpDb(), durability: "full" })), (ctx) =>
+      Effect.provide(troupeStore(count), ctx)))))
   }
   console.log(`\n# store: insert + claim + complete, ${count} tasks, median of ${runs} — ${describeMachine()}`)
   console.log(`  raw better-sqlite3, batched transactions (ceiling)  ${median(batched).toFixed(0).padStart(8)} tasks/s`)
   console.log(`  raw better-sqlite3, one transaction per transition  ${median(single).toFixed(0).padStart(8)} tasks/s`)
-  console.log(`  troupe SqliteTaskStore, group commit                ${median(ours).toFixed(0).padStart(8)} tasks/s`)
-  return { batched: median(batched), perTransition: median(single), troupe: median(ours) }
+  console.log(`  troupe SqliteTaskStore, group commit                ${median(ours).toFixed(0).padStart(8)} tasks/s   (durability "normal")`)
+  console.log(`  troupe SqliteTaskStore, durability "full"           ${median(full).toFixed(0).padStart(8)} tasks/s   (synchronous=FULL: fsync per commit)`)
+  return { batched: median(batched), perTransition: median(single), troupe: median(ours), full: median(full) }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
