@@ -4,13 +4,13 @@
  * with a large pending backlog. Prints figures and the machine; asserts nothing.
  */
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Troupe from "../src/runtime/Troupe.js"
 import { TaskEvents } from "../src/services/TaskEvents.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import { Hold, Noop, NoopFiber, Stamp } from "./e2eHandlers.js"
+import { submitAndDrain } from "./drain.js"
 import { describeMachine, median, percentile } from "./machine.js"
 import { rawBatched, tmpDb } from "./raw.js"
 
@@ -22,20 +22,7 @@ const runtime = (database: string, extra: Partial<Troupe.Options> = {}) =>
 
 /** submitMany N no-op tasks, then drain; tasks/s from the first submit to the last completion. */
 const throughput = (definition: typeof Noop | typeof NoopFiber, count: number) =>
-  Effect.gen(function*() {
-    const queue = yield* TaskQueue
-    const events = yield* TaskEvents
-    const sub = yield* events.subscribe
-    const start = performance.now()
-    for (let i = 0; i < count; i += 1000) {
-      yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ definition, payload: { n: i + j } })))
-    }
-    let done = 0
-    while (done < count) {
-      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e.status === "completed") done++
-    }
-    return count / ((performance.now() - start) / 1000)
-  }).pipe(Effect.scoped)
+  Effect.map(submitAndDrain(definition, count, (n) => ({ n })), (msPerTask) => 1000 / msPerTask)
 
 /** One task at a time on an idle runtime: submit (durable) → handler start on a worker thread. */
 const idleLatency = (samples: number) =>

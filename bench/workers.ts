@@ -5,7 +5,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -14,10 +13,9 @@ import * as RetryPolicy from "../src/domain/RetryPolicy.js"
 import type { Claimed } from "../src/domain/Task.js"
 import * as TaskId from "../src/domain/TaskId.js"
 import * as Troupe from "../src/runtime/Troupe.js"
-import { TaskEvents } from "../src/services/TaskEvents.js"
-import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as WorkerPool from "../src/services/WorkerPool.js"
 import { Spin } from "./e2eHandlers.js"
+import { submitAndDrain } from "./drain.js"
 import { describeMachine, median } from "./machine.js"
 import { tmpDb } from "./raw.js"
 import { spin } from "./spin.js"
@@ -95,21 +93,7 @@ const plain = async (count: number, iterations: number, inFlight: number): Promi
 }
 
 /** CPU tasks through the whole durable runtime (SQLite, scheduler, threads). */
-const durableCpu = (count: number, iterations: number) =>
-  Effect.gen(function*() {
-    const queue = yield* TaskQueue
-    const events = yield* TaskEvents
-    const sub = yield* events.subscribe
-    const start = performance.now()
-    for (let i = 0; i < count; i += 1000) {
-      yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, () => ({ definition: Spin, payload: { iterations } })))
-    }
-    let done = 0
-    while (done < count) {
-      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e.status === "completed") done++
-    }
-    return (performance.now() - start) / count
-  }).pipe(Effect.scoped)
+const durableCpu = (count: number, iterations: number) => submitAndDrain(Spin, count, () => ({ iterations }))
 
 export const run = async () => {
   const count = Number(process.env["BENCH_TASKS"] ?? 20_000)
@@ -121,6 +105,7 @@ export const run = async () => {
     await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(pool)
       const inPool = <A, E>(e: Effect.Effect<A, E, WorkerPool.WorkerPool>) => Effect.provide(e, ctx)
+      if (k === 0) yield* inPool(poolRun(5000, 64, "noop", { n: 0 })) // JIT warm-up, not measured
       r.batch64.push(yield* inPool(poolRun(count, 64, "noop", { n: 0 })))
       r.single.push(yield* inPool(poolRun(Math.min(count, 5000), 1, "noop", { n: 0 })))
       r.cpuPool.push(yield* inPool(poolRun(count, Math.max(1, Math.floor(20 / cpuMs)), "spin", { iterations })))

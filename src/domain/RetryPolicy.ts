@@ -1,6 +1,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Schema from "effect/Schema"
@@ -47,17 +49,26 @@ export const defaults = new RetryPolicy({
 /** Never retry. */
 export const none = new RetryPolicy({ ...defaults, maxAttempts: 1 })
 
-/** Fills `input` over `base`; fails with a readable message when a field is out of range. */
-export const make = (input: RetryPolicyInput, base: RetryPolicy = defaults) =>
-  Schema.decodeUnknown(RetryPolicy)({
-    maxAttempts: input.maxAttempts ?? base.maxAttempts,
-    backoff: input.backoff ?? base.backoff,
-    initialDelayMs: input.initialDelay === undefined ? base.initialDelayMs : Duration.toMillis(input.initialDelay),
-    factor: input.factor ?? base.factor,
-    maxDelayMs: input.maxDelay === undefined ? base.maxDelayMs : Duration.toMillis(input.maxDelay),
-    jitter: input.jitter ?? base.jitter,
-    priorityDecrease: input.priorityDecrease ?? base.priorityDecrease
-  })
+/** `input` filled over `base`, durations in milliseconds, not yet validated. */
+const fields = (input: RetryPolicyInput, base: RetryPolicy) => ({
+  maxAttempts: input.maxAttempts ?? base.maxAttempts,
+  backoff: input.backoff ?? base.backoff,
+  initialDelayMs: input.initialDelay === undefined ? base.initialDelayMs : Duration.toMillis(input.initialDelay),
+  factor: input.factor ?? base.factor,
+  maxDelayMs: input.maxDelay === undefined ? base.maxDelayMs : Duration.toMillis(input.maxDelay),
+  jitter: input.jitter ?? base.jitter,
+  priorityDecrease: input.priorityDecrease ?? base.priorityDecrease
+})
+
+const decodeEither = Schema.decodeUnknownEither(RetryPolicy)
+
+/** Fills `input` over `base`; a field out of range is a ParseError with a readable message. */
+export const makeEither = (input: RetryPolicyInput, base: RetryPolicy = defaults): Either.Either<RetryPolicy, ParseResult.ParseError> =>
+  decodeEither(fields(input, base))
+
+/** The same as an Effect. */
+export const make = (input: RetryPolicyInput, base: RetryPolicy = defaults): Effect.Effect<RetryPolicy, ParseResult.ParseError> =>
+  makeEither(input, base)
 
 /** The policy as a Schedule: one recurrence per retry, delays capped at maxDelay. */
 export const toSchedule = (policy: RetryPolicy): Schedule.Schedule<unknown> => {

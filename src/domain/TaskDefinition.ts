@@ -109,16 +109,10 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
   if (!NAME.test(name)) {
     throw new Error(`TaskDefinition.make: invalid name "${name}" (letters, digits, _ . : - ; at most 128)`)
   }
-  const retry = Schema.decodeUnknownSync(RetryPolicy.RetryPolicy)({
-    ...RetryPolicy.defaults,
-    ...(options.retry?.maxAttempts !== undefined ? { maxAttempts: options.retry.maxAttempts } : {}),
-    ...(options.retry?.backoff !== undefined ? { backoff: options.retry.backoff } : {}),
-    ...(options.retry?.initialDelay !== undefined ? { initialDelayMs: Duration.toMillis(options.retry.initialDelay) } : {}),
-    ...(options.retry?.factor !== undefined ? { factor: options.retry.factor } : {}),
-    ...(options.retry?.maxDelay !== undefined ? { maxDelayMs: Duration.toMillis(options.retry.maxDelay) } : {}),
-    ...(options.retry?.jitter !== undefined ? { jitter: options.retry.jitter } : {}),
-    ...(options.retry?.priorityDecrease !== undefined ? { priorityDecrease: options.retry.priorityDecrease } : {})
-  })
+  const retry = Either.getOrThrowWith(
+    RetryPolicy.makeEither(options.retry ?? {}),
+    (e) => new Error(`TaskDefinition.make("${name}"): invalid retry policy: ${e.message}`)
+  )
   const definition: TaskDefinition<P, PI, S, SI, F, FI> = {
     _tag: "TaskDefinition",
     name,

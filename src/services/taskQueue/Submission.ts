@@ -15,7 +15,6 @@ export type Prepared = NewTask
 
 const decodeId = Schema.decodeUnknownEither(TaskId.TaskId)
 const decodePriority = Schema.decodeUnknownEither(Priority.Priority)
-const decodeRetry = Schema.decodeUnknownEither(RetryPolicy.RetryPolicy)
 
 /**
  * Turns a validated, encoded payload and the submit options into the row to store. Pure and
@@ -46,16 +45,7 @@ export const prepare = (
   }
   let retry = definition.retry
   if (options.retry !== undefined) {
-    const r = options.retry
-    const decoded = decodeRetry({
-      maxAttempts: r.maxAttempts ?? retry.maxAttempts,
-      backoff: r.backoff ?? retry.backoff,
-      initialDelayMs: r.initialDelay === undefined ? retry.initialDelayMs : Duration.toMillis(r.initialDelay),
-      factor: r.factor ?? retry.factor,
-      maxDelayMs: r.maxDelay === undefined ? retry.maxDelayMs : Duration.toMillis(r.maxDelay),
-      jitter: r.jitter ?? retry.jitter,
-      priorityDecrease: r.priorityDecrease ?? retry.priorityDecrease
-    })
+    const decoded = RetryPolicy.makeEither(options.retry, retry)
     if (Either.isLeft(decoded)) return invalid(`retry: ${decoded.left.message}`)
     retry = decoded.right
   }

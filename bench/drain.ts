@@ -1,0 +1,26 @@
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import { performance } from "node:perf_hooks"
+import type * as TaskDefinition from "../src/domain/TaskDefinition.js"
+import { TaskEvents } from "../src/services/TaskEvents.js"
+import { TaskQueue } from "../src/services/TaskQueue.js"
+
+/**
+ * Submits `count` tasks (submitMany in chunks of 1,000), then waits until all completed;
+ * returns the wall time per task in ms, from the first submit to the last completion.
+ */
+export const submitAndDrain = (definition: TaskDefinition.Any, count: number, payload: (i: number) => unknown) =>
+  Effect.gen(function*() {
+    const queue = yield* TaskQueue
+    const events = yield* TaskEvents
+    const sub = yield* events.subscribe
+    const start = performance.now()
+    for (let i = 0; i < count; i += 1000) {
+      yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ definition, payload: payload(i + j) })))
+    }
+    let done = 0
+    while (done < count) {
+      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e.status === "completed") done++
+    }
+    return (performance.now() - start) / count
+  }).pipe(Effect.scoped)
