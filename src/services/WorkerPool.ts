@@ -175,9 +175,10 @@ export const make = (options: Options) =>
         (slot) => {
           const worker = slot.worker!
           const generation = slot.generation
+          // The tasks come from the store and are valid: skip re-validating them here.
           const request = new Protocol.RunBatch({
             tasks: batch.map((t) => ({ id: t.id, type: t.type, payload: t.payload, attempt: t.attempt, timeoutMs: t.timeoutMs }))
-          })
+          }, { disableValidation: true })
           return worker.executeEffect(request).pipe(
             // Replies come back in input order; the typed ids are the batch's own.
             Effect.map((reply): Ran => ({
