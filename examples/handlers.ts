@@ -14,13 +14,13 @@ export default Handlers.make(
     Effect.gen(function*() {
       let checksum = 0
       for (let step = 1; step <= 4; step++) {
-        checksum ^= burn(size * 2_000, checksum + step)
+        checksum ^= burn(size * 12_000, checksum + step)
         yield* ctx.progress(step * 25, `pass ${step}/4`)
       }
       return { image, checksum }
     })
   ),
-  Analyze.handler(({ doc }) => Effect.sync(() => ({ words: burn(50_000, doc) % 10_000 }))),
+  Analyze.handler(({ doc }) => Effect.sync(() => ({ words: burn(400_000, doc) % 10_000 }))),
   FetchPage.handler(({ latencyMs, url }) => Effect.as(Effect.sleep(latencyMs), { bytes: url.length * 1024 })),
   FlakyUpload.handler((_, ctx) =>
     ctx.attempt < 3
