@@ -9,9 +9,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-import * as RetryPolicy from "../src/domain/RetryPolicy.js"
 import type { Claimed } from "../src/domain/Task.js"
-import * as TaskId from "../src/domain/TaskId.js"
 import * as Troupe from "../src/runtime/Troupe.js"
 import * as WorkerPool from "../src/services/WorkerPool.js"
 import { Spin } from "./e2eHandlers.js"
@@ -19,23 +17,10 @@ import { submitAndDrain } from "./drain.js"
 import { describeMachine, median } from "./machine.js"
 import { tmpDb } from "./raw.js"
 import { spin } from "./spin.js"
+import { claimed } from "../test/fixtures/claimed.js"
 
 const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url))
 const THREADS = 2
-
-const claimed = (n: number, type: string, payload: unknown): Claimed => ({
-  id: TaskId.unsafeMake(`b${n}`),
-  type,
-  payload,
-  priority: 0,
-  attempt: 1,
-  retry: RetryPolicy.defaults,
-  timeoutMs: null,
-  rank: 0,
-  createdAt: 0,
-  runAt: 0,
-  token: "t"
-})
 
 /** Iterations of `spin` that take about `ms` on this machine (measured on the main thread). */
 const calibrate = (ms: number): { readonly iterations: number; readonly cpuMs: number } => {
@@ -57,7 +42,7 @@ const poolRun = (count: number, batch: number, type: string, payload: unknown) =
     const batches = Math.ceil(count / batch)
     const start = performance.now()
     yield* Effect.forEach(Array.from({ length: batches }, (_, b) => b), (b) => {
-      const tasks = Array.from({ length: Math.min(batch, count - b * batch) }, (_, i) => claimed(b * batch + i, type, payload))
+      const tasks = Array.from({ length: Math.min(batch, count - b * batch) }, (_, i) => claimed(`b${b * batch + i}`, type, payload))
       return pool.run(tasks as unknown as NonEmptyReadonlyArray<Claimed>)
     }, { concurrency: slots, discard: true })
     return (performance.now() - start) / count

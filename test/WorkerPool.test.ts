@@ -3,29 +3,16 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { fileURLToPath } from "node:url"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import * as RetryPolicy from "../src/domain/RetryPolicy.js"
 import type { Claimed } from "../src/domain/Task.js"
-import * as TaskId from "../src/domain/TaskId.js"
 import * as WorkerPool from "../src/services/WorkerPool.js"
+import { claimed } from "./fixtures/claimed.js"
 
 // Real worker threads running the compiled entry and fixture (npm test builds first).
 const entry = new URL("../dist/src/workers/main.js", import.meta.url)
 const handlersModule = fileURLToPath(new URL("../dist/test/fixtures/handlers.js", import.meta.url))
 
 let seq = 0
-const task = (type: string, payload: unknown, attempt = 1): Claimed => ({
-  id: TaskId.unsafeMake(`${type}-${++seq}`),
-  type,
-  payload,
-  priority: 0,
-  attempt,
-  retry: RetryPolicy.defaults,
-  timeoutMs: null,
-  rank: 0,
-  createdAt: 0,
-  runAt: 0,
-  token: "t"
-})
+const task = (type: string, payload: unknown, attempt = 1): Claimed => claimed(`${type}-${++seq}`, type, payload, attempt)
 const batch = (...tasks: NonEmptyReadonlyArray<Claimed>) => tasks
 
 const poolLayer = WorkerPool.layer({ handlersModule, size: 2, heapLimitMb: 64, entry })
