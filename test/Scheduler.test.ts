@@ -179,6 +179,23 @@ describe("Scheduler", () => {
       expect(yield* queue.await(Record, ok)).toBe(5)
     }).pipe(Effect.provide(oneAtATime)))
 
+  it.effect("slow in-process tasks run concurrently, up to fiberConcurrency", () =>
+    Effect.gen(function*() {
+      runs.length = 0
+      const queue = yield* TaskQueue
+      // Two rounds: the first while the type is untimed, the second once it is known to be slow.
+      for (const round of [0, 1]) {
+        const ids = yield* queue.submitMany(Array.from({ length: 8 }, (_, i) => ({ definition: Work, payload: { n: round * 10 + i, ms: 1000 } })))
+        const all = yield* Effect.fork(Effect.forEach(ids, (id) => queue.await(Work, id)))
+        yield* advance("1 second", "100 millis")
+        yield* Fiber.join(all)
+      }
+      // All eight of each round started together, not one after another.
+      const startsOf = (round: number) => new Set(runs.filter((r) => Math.floor(r.n / 10) === round).map((r) => r.at))
+      expect(startsOf(0).size).toBe(1)
+      expect(startsOf(1).size).toBe(1)
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 8 }))))
+
   it.effect("a delayed task waits for its run-at", () =>
     Effect.gen(function*() {
       runs.length = 0

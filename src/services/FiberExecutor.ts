@@ -6,7 +6,10 @@ import * as RunTask from "../workers/runTask.js"
 
 /**
  * Runs handlers as fibers in this process: for I/O-bound task types (execution: "fiber")
- * and for the TroupeTest kit, where TestClock reaches every handler.
+ * and for the TroupeTest kit, where TestClock reaches every handler. A batch runs its tasks
+ * one after another — a fiber per task cost a third of the throughput (bench/) — and the
+ * scheduler only batches task types measured to be quick: slow or untimed ones come one per
+ * batch, and up to `concurrency` batches run at once.
  */
 export const make = (handlers: Handlers, options: { readonly concurrency: number }): Executor => ({
   capacity: Effect.succeed(options.concurrency),
@@ -23,6 +26,5 @@ export const make = (handlers: Handlers, options: { readonly concurrency: number
           attempt: task.attempt,
           timeoutMs: task.timeoutMs
         }, RunTask.logOnly),
-      { concurrency: "unbounded" }
     )).pipe(Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) })))
 })

@@ -24,8 +24,6 @@ import * as RetryDecision from "./retryDecision.js"
 interface Lane {
   tasks: number
   runs: number
-  /** Moving average of executor busy time per task; undefined until a batch has finished. */
-  avgTaskMs: number | undefined
 }
 
 export interface State {
@@ -41,6 +39,8 @@ export interface State {
   /** Taken from the mailbox, claim not yet committed. */
   readonly claiming: Set<TaskId>
   readonly lanes: Map<Executor, Lane>
+  /** Moving average of executor busy time per task, by task type (unknown until timed). */
+  readonly typeMs: Map<string, number>
   /** Tasks whose batch lost its thread: each runs alone next, so only the culprit fails. */
   readonly isolate: Set<TaskId>
   tokenCounter: number
@@ -68,16 +68,14 @@ export const makeState = (
   inFlight,
   claiming: new Set(),
   lanes: new Map(),
+  typeMs: new Map(),
   isolate: new Set(),
   tokenCounter: 0
 })
 
-/** Tasks per request before any batch of the executor has been timed. */
-const FIRST_BATCH = 4
-
 const laneOf = (state: State, executor: Executor): Lane => {
   let lane = state.lanes.get(executor)
-  if (lane === undefined) state.lanes.set(executor, lane = { tasks: 0, runs: 0, avgTaskMs: undefined })
+  if (lane === undefined) state.lanes.set(executor, lane = { tasks: 0, runs: 0 })
   return lane
 }
 
@@ -92,19 +90,14 @@ const refill = (env: Env) =>
     }))
 
 /**
- * Tasks per request: one when the queue is shallow (latency), up to the executor's maximum
- * when it is deep (throughput), and fewer when tasks are slow so a batch stays near
- * `targetBatchMs` and a long task never holds others hostage.
+ * Most tasks per request: one when the queue is shallow (latency), up to the executor's
+ * maximum when it is deep (throughput). How long tasks take trims it further (`takeBatch`).
  */
-const batchSize = (env: Env, lane: Lane, executor: Executor, free: number, slots: number): number => {
+const batchSize = (env: Env, executor: Executor, free: number, slots: number): number => {
   const { mailbox } = env.state
   const depth = mailbox.exhaustive ? mailbox.size : Number.MAX_SAFE_INTEGER
   const byDepth = Math.ceil(depth / Math.max(1, slots))
-  // Until a batch has been timed, stay small: the tasks may be long.
-  const byTime = lane.avgTaskMs === undefined
-    ? FIRST_BATCH
-    : Math.floor(env.options.targetBatchMs / Math.max(lane.avgTaskMs, 0.001))
-  return Math.max(1, Math.min(free, executor.maxBatch, byDepth, byTime))
+  return Math.max(1, Math.min(free, executor.maxBatch, byDepth))
 }
 
 /** One turn of the dispatcher: refill, take a batch for one executor, claim it, run it. */
@@ -126,14 +119,20 @@ export const step = (env: Env): Effect.Effect<void> =>
       return yield* Queue.take(env.state.wake)
     }
 
-    const n = batchSize(env, lane, executor, free, slots)
+    const n = batchSize(env, executor, free, slots)
     const ids: Array<TaskId> = []
     let exclusive = false
+    // A batch runs its tasks one after another, so it holds about `targetBatchMs` of measured
+    // work: a type not yet timed, or slower than that, runs alone (concurrently with others).
+    let planned = 0
     while (ids.length < n) {
       const next = mailbox.peek()
       if (next === undefined || env.executors.forType(next.type) !== executor) break
       const alone = env.state.isolate.has(next.id)
       if (alone && ids.length > 0) break
+      const estimate = env.state.typeMs.get(next.type)
+      if (ids.length > 0 && (estimate === undefined || planned + estimate > env.options.targetBatchMs)) break
+      planned += estimate ?? Number.POSITIVE_INFINITY
       mailbox.take()
       ids.push(next.id)
       env.state.claiming.add(next.id)
@@ -180,7 +179,10 @@ const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReado
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
-    lane.avgTaskMs = lane.avgTaskMs === undefined ? perTask : lane.avgTaskMs * 0.8 + perTask * 0.2
+    for (const type of new Set(batch.map((t) => t.type))) {
+      const avg = env.state.typeMs.get(type)
+      env.state.typeMs.set(type, avg === undefined ? perTask : avg * 0.8 + perTask * 0.2)
+    }
     yield* finish(env, batch, outcomes, now, exclusive)
   }).pipe(
     Effect.catchAllCause((cause) =>
