@@ -7,7 +7,15 @@ import { performance } from "node:perf_hooks"
 // Baselines straight on better-sqlite3, for the same work troupe's store does per task:
 // insert, claim (with a token), complete (checking the token).
 
-export const tmpDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "troupe-bench-")), "bench.db")
+const dirs: Array<string> = []
+process.once("exit", () => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
+
+/** A fresh database path in a temp directory that is removed when the process exits. */
+export const tmpDb = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-bench-"))
+  dirs.push(dir)
+  return path.join(dir, "bench.db")
+}
 
 const open = () => {
   const db = new Database(tmpDb())

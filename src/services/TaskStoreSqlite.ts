@@ -1,15 +1,17 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type { ReadyRef } from "../domain/Task.js"
 import { StoreError, TaskNotFound } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import * as GroupCommit from "./sqlite/GroupCommit.js"
-import { migrate } from "./sqlite/migrations.js"
+import * as Migrations from "./sqlite/migrations.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Statements from "./sqlite/statements.js"
 import { TaskStore } from "./TaskStore.js"
@@ -22,16 +24,18 @@ export interface SqliteOptions {
   readonly durability?: "normal" | "full"
 }
 
-const storeError = (e: SqlError) =>
-  new StoreError({ message: `SQLite: ${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ""}`, cause: e.cause })
+const storeError = GroupCommit.toStoreError
+const read = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, StoreError> => Effect.mapError(effect, storeError)
 
-/** The SQLite TaskStore over an open SqlClient: migrations, then reads direct, writes group-committed. */
-export const makeSqlite = Effect.gen(function*() {
+/**
+ * The SQLite TaskStore over an open SqlClient: migrations, then reads straight on the client,
+ * writes through the group-commit writer (forked in the surrounding scope).
+ */
+export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* migrate.pipe(Effect.mapError(storeError))
+  yield* Migrations.migrate.pipe(Effect.mapError(storeError))
   const group = yield* GroupCommit.make
   const retry = Rows.makeRetryCache()
-  const read = <A>(effect: Effect.Effect<A, SqlError>) => Effect.mapError(effect, storeError)
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
     read(sql.unsafe<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
       Effect.map((rows) => rows.map((row) => Rows.toTask(row, retry)))
@@ -42,9 +46,17 @@ export const makeSqlite = Effect.gen(function*() {
       Effect.gen(function*() {
         if (tasks.length === 0) return []
         const inserted = yield* group.write(Statements.insert(tasks))
-        // Rows just inserted are described from the input; an id or idempotency key that was
-        // already present yields the existing task, read back.
-        const existing = tasks.filter((t) => !inserted.has(t.id))
+        // A row just inserted is described from the input that created it: the first one with
+        // its id and idempotency key (one call may repeat an id). Any other input found an id or
+        // key already present and yields that task, read back.
+        const created = new Set<string>()
+        const isCreated = tasks.map((t) => {
+          const row = inserted.get(t.id)
+          if (row === undefined || row.idempotency_key !== t.idempotencyKey || created.has(t.id)) return false
+          created.add(t.id)
+          return true
+        })
+        const existing = tasks.filter((_, i) => !isCreated[i])
         const byId = new Map<string, Inserted>()
         const byKey = new Map<string, Inserted>()
         for (let i = 0; i < existing.length; i += 400) {
@@ -61,10 +73,10 @@ export const makeSqlite = Effect.gen(function*() {
             if (idempotency_key !== null) byKey.set(idempotency_key, found)
           }
         }
-        return yield* Effect.forEach(tasks, (t): Effect.Effect<Inserted, StoreError> => {
-          const seq = inserted.get(t.id)
-          if (seq !== undefined) {
-            return Effect.succeed({ id: t.id, type: t.type, status: t.status, priority: t.priority, rank: t.rank, seq, created: true })
+        return yield* Effect.forEach(tasks, (t, i): Effect.Effect<Inserted, StoreError> => {
+          const row = inserted.get(t.id)
+          if (row !== undefined && isCreated[i]) {
+            return Effect.succeed({ id: t.id, type: t.type, status: t.status, priority: t.priority, rank: t.rank, seq: row.seq, created: true })
           }
           const found = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
           return found === undefined
@@ -82,6 +94,9 @@ export const makeSqlite = Effect.gen(function*() {
         if (query.status.length === 0) return Effect.succeed([])
         where.push(`status IN (${query.status.map(() => "?").join(", ")})`)
         params.push(...query.status)
+        if (query.status.every((s) => (Migrations.listed.statuses as ReadonlyArray<string>).includes(s))) {
+          where.push(Migrations.listed.term)
+        }
       }
       if (query.type !== undefined) {
         where.push("type = ?")
@@ -96,8 +111,8 @@ export const makeSqlite = Effect.gen(function*() {
     },
     ready: (limit) =>
       read(sql.unsafe<ReadyRef & { readonly id: TaskId }>(
-        "SELECT id, type, priority, rank, seq FROM tasks WHERE status = 'pending' ORDER BY rank, seq LIMIT ?",
-        [limit]
+        `SELECT id, type, priority, rank, seq FROM tasks WHERE ${Statements.from("claim")} ORDER BY rank, seq LIMIT ?`,
+        [Math.max(0, Math.floor(limit))]
       )),
     claim: (ids, lease) =>
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),
@@ -121,20 +136,34 @@ export const makeSqlite = Effect.gen(function*() {
   })
 })
 
-/** Opens (or creates) the SQLite file, sets durability pragmas and migrates. */
+/** The store over an SqlClient the caller provides (and configures): migrates, then serves. */
+export const layerSqlClient: Layer.Layer<TaskStore, StoreError, SqlClient.SqlClient> = Layer.scoped(TaskStore, makeSqlite)
+
+/**
+ * Opens (or creates) the SQLite file in WAL mode, sets durability and busy_timeout (the client
+ * sets neither), migrates, and serves the store; the file closes with the layer's scope.
+ */
 export const layerSqlite = (options: SqliteOptions): Layer.Layer<TaskStore, StoreError> =>
   Layer.scoped(
     TaskStore,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      yield* sql.unsafe(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`)
-      yield* sql.unsafe("PRAGMA busy_timeout = 5000")
+      yield* read(sql.unsafe(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`))
+      yield* read(sql.unsafe("PRAGMA busy_timeout = 5000"))
       return yield* makeSqlite
-    }).pipe(Effect.mapError((e) => (e._tag === "SqlError" ? storeError(e) : e)))
+    })
   ).pipe(
     Layer.provide(
       SqliteClient.layer({ filename: options.filename, prepareCacheSize: 1000 }).pipe(
-        Layer.mapError((e) => new StoreError({ message: `cannot open ${options.filename}: ${e.message}` }))
+        // better-sqlite3 throws when it cannot open the file, which the client lets through as a
+        // defect: it is a storage error all the same.
+        Layer.catchAllCause((cause) => {
+          const error = Cause.squash(cause)
+          return Layer.fail(new StoreError({
+            message: `SQLite: cannot open ${options.filename}: ${error instanceof Error ? error.message : String(error)}`,
+            cause: error
+          }))
+        })
       )
     )
   )

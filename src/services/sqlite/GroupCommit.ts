@@ -1,10 +1,12 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { StoreError } from "../../domain/TaskErrors.js"
@@ -14,38 +16,88 @@ interface Op {
   readonly done: Deferred.Deferred<unknown, StoreError>
 }
 
+/** Queued by the finalizer: the writer stops once it reaches it. */
+const Stop = Symbol("GroupCommit/Stop")
+
 /** Most operations in one transaction; more wait for the next one. */
 const MAX_OPS = 1024
 
-const toStoreError = (e: SqlError) =>
-  new StoreError({ message: `SQLite: ${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ""}`, cause: e.cause })
+/** An operation of the shared transaction failed: roll it back and retry with each op isolated. */
+class OpFailed extends Data.TaggedError("OpFailed")<{}> {}
+
+const detail = (e: unknown): string => {
+  if (e instanceof SqlError) return `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ""}`
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** Any SqlError as a StoreError with the driver's message. */
+export const toStoreError = (e: SqlError): StoreError =>
+  new StoreError({ message: `SQLite: ${detail(e)}`, cause: e.cause })
+
+/**
+ * Whatever ended a write, as a StoreError. The sql client turns a failed COMMIT into a defect
+ * (and an op may throw, e.g. on a payload JSON cannot encode): callers still get a typed error.
+ */
+const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some" && failure.value instanceof StoreError) return failure.value
+  const error = Cause.squash(cause)
+  return new StoreError({ message: `SQLite: ${detail(error)}`, cause: error })
+}
 
 /**
  * Group commit: one writer fiber runs every queued write of the moment in a single
  * transaction and answers each caller only after COMMIT. No timer: while one transaction
  * runs, the next batch accumulates, so an idle submit commits at once and a busy store
- * shares each fsync among hundreds of writes. A failing operation fails alone; a failed
- * COMMIT fails every operation of its transaction.
+ * shares each fsync among hundreds of writes.
+ *
+ * Operations do not make each other fail: the shared transaction runs them plainly (no
+ * per-op savepoint on the fast path); if one fails, it is rolled back and re-run with a
+ * savepoint per op, so the failing op alone is undone and reported while the others commit.
+ * A failed COMMIT fails every operation of its transaction. Closing the scope commits what is
+ * already queued; a write after that fails with StoreError.
  */
-export const make = Effect.gen(function*() {
+export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope.Scope> = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const queue = yield* Queue.unbounded<Op>()
+  const queue = yield* Queue.unbounded<Op | typeof Stop>()
+  let closed = false
+
+  const shared = (ops: ReadonlyArray<Op>) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const exits: Array<Exit.Exit<unknown, SqlError>> = []
+      for (const op of ops) {
+        const exit = yield* Effect.exit(op.run)
+        if (Exit.isFailure(exit)) return yield* new OpFailed()
+        exits.push(exit)
+      }
+      return exits
+    }))
+  const isolated = (ops: ReadonlyArray<Op>) =>
+    sql.withTransaction(Effect.forEach(ops, (op) => Effect.exit(sql.withTransaction(op.run))))
+
+  const settle = (ops: ReadonlyArray<Op>, exits: ReadonlyArray<Exit.Exit<unknown, SqlError>>) =>
+    Effect.forEach(ops, (op, i) => {
+      const exit = exits[i]!
+      return Exit.isSuccess(exit)
+        ? Deferred.succeed(op.done, exit.value)
+        : Deferred.fail(op.done, causeToStoreError(Cause.map(exit.cause, toStoreError)))
+    }, { discard: true })
+
+  const failAll = (ops: ReadonlyArray<Op>, error: StoreError) =>
+    Effect.forEach(ops, (op) => Deferred.fail(op.done, error), { discard: true })
 
   const writeBatch = (ops: ReadonlyArray<Op>) =>
-    sql.withTransaction(
-      Effect.forEach(ops, (op) => Effect.exit(Effect.provideService(op.run, SqlClient.SqlClient, sql)))
-    ).pipe(
-      Effect.flatMap((exits) =>
-        Effect.forEach(ops, (op, i) => {
-          const exit = exits[i]!
-          return Exit.isSuccess(exit)
-            ? Deferred.succeed(op.done, exit.value)
-            : Deferred.failCause(op.done, Cause.map(exit.cause, toStoreError))
-        }, { discard: true })
-      ),
-      Effect.catchAll((e) =>
-        Effect.forEach(ops, (op) => Deferred.fail(op.done, toStoreError(e)), { discard: true })
-      )
+    shared(ops).pipe(
+      Effect.catchTag("OpFailed", () => isolated(ops)),
+      Effect.matchCauseEffect({
+        onSuccess: (exits) => settle(ops, exits),
+        // BEGIN or COMMIT failed: the connection may still be inside the transaction.
+        onFailure: (cause) =>
+          Effect.zipRight(Effect.ignore(sql.unsafe("ROLLBACK")), failAll(ops, causeToStoreError(cause)))
+      }),
+      Effect.provideService(SqlClient.SqlClient, sql),
+      // A batch taken from the queue always finishes and answers its callers.
+      Effect.uninterruptible
     )
 
   // Under load (the last transaction was shared), a lone write yields once first so every
@@ -62,19 +114,37 @@ export const make = Effect.gen(function*() {
     lastShared = ops.length > 1
     return ops
   })
-  yield* takeOps.pipe(
-    Effect.flatMap(writeBatch),
-    Effect.forever,
-    Effect.forkScoped
-  )
 
-  /** Runs `run` in the next group transaction; resolves after it committed. */
+  // The writer stops at the Stop marker, after committing everything queued before it.
+  const loop: Effect.Effect<void> = Effect.flatMap(takeOps, (taken) => {
+    const stop = taken.indexOf(Stop)
+    const ops = (stop === -1 ? taken : taken.slice(0, stop)) as ReadonlyArray<Op>
+    const batch = ops.length === 0 ? Effect.void : writeBatch(ops)
+    return stop === -1 ? Effect.zipRight(batch, loop) : batch
+  })
+  const writer = yield* Effect.forkScoped(loop)
+  // Runs before the scope interrupts the writer: writes already queued still commit, and any
+  // write after this point fails with StoreError instead of waiting forever.
+  yield* Effect.addFinalizer(() =>
+    Effect.suspend(() => {
+      closed = true
+      Queue.unsafeOffer(queue, Stop)
+      return Fiber.await(writer)
+    }))
+
   const write = <A>(run: Effect.Effect<A, SqlError, SqlClient.SqlClient>): Effect.Effect<A, StoreError> =>
     Effect.flatMap(Deferred.make<unknown, StoreError>(), (done) =>
-      Effect.zipRight(Queue.offer(queue, { run, done }), Deferred.await(done) as Effect.Effect<A, StoreError>))
-
+      Effect.suspend(() => {
+        // Checked and offered in one synchronous step, so nothing is queued behind Stop.
+        if (closed) return Effect.fail(new StoreError({ message: "the task store is closed" }))
+        Queue.unsafeOffer(queue, { run, done })
+        // The Deferred is only ever completed with `run`'s own result.
+        return Deferred.await(done) as Effect.Effect<A, StoreError>
+      }))
   return { write }
 })
 
-export type GroupCommit = Effect.Effect.Success<typeof make>
-export type Requirements = SqlClient.SqlClient | Scope.Scope
+/** The writer: `write` runs statements in the next group transaction and resolves after COMMIT. */
+export interface GroupCommit {
+  readonly write: <A>(run: Effect.Effect<A, SqlError, SqlClient.SqlClient>) => Effect.Effect<A, StoreError>
+}
