@@ -23,7 +23,7 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
       const pool = yield* WorkerPool.WorkerPool
       const tasks = Array.from({ length: 50 }, (_, n) => task("echo", { n }))
       const { outcomes } = yield* pool.run(batch(tasks[0]!, ...tasks.slice(1)))
-      expect(outcomes.map((o) => o._tag === "Succeeded" ? o.result : o.error._tag)).toStrictEqual(tasks.map((_, n) => ({ n })))
+      expect(outcomes.map((o) => o._tag === "Succeeded" ? o.result : o._tag)).toStrictEqual(tasks.map((_, n) => ({ n })))
       expect(outcomes.map((o) => o.id)).toStrictEqual(tasks.map((t) => t.id))
     }))
 

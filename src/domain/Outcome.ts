@@ -14,6 +14,15 @@ export class Failed extends Schema.TaggedClass<Failed>()("Failed", {
   error: AttemptFailure
 }) {}
 
+/**
+ * The attempt came to no outcome of its own: its thread was killed for another task's sake
+ * (a timeout or a cancel that would not yield) before it reported. It is given back, uncounted,
+ * to run again.
+ */
+export class Abandoned extends Schema.TaggedClass<Abandoned>()("Abandoned", {
+  id: TaskId
+}) {}
+
 /** How one attempt ended, as it crosses back from an executor. */
-export const Outcome = Schema.Union(Succeeded, Failed)
+export const Outcome = Schema.Union(Succeeded, Failed, Abandoned)
 export type Outcome = typeof Outcome.Type

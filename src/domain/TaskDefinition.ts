@@ -5,6 +5,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Activity from "./Activity.js"
 import * as Priority from "./Priority.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Outcome from "./Outcome.js"
@@ -15,7 +16,7 @@ import type { TaskId } from "./TaskId.js"
 export type Execution = "thread" | "fiber"
 
 /** Log levels a handler may use with `ctx.log`. */
-export type LogLevel = "debug" | "info" | "warn" | "error"
+export type LogLevel = Activity.LogLevel
 
 /** What a handler receives besides its payload. */
 export interface TaskContext {

@@ -1,7 +1,13 @@
 import type * as Effect from "effect/Effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Outcome } from "../domain/Outcome.js"
+import type { Activity } from "../domain/Activity.js"
 import type { Claimed } from "../domain/Task.js"
+import type { TaskId } from "../domain/TaskId.js"
+import type { WorkerStats } from "../domain/WorkerStats.js"
+
+/** Where executors deliver the progress and log lines of running handlers, in order. */
+export type ActivitySink = (items: ReadonlyArray<Activity>) => Effect.Effect<void>
 
 /** How a batch went: one Outcome per task, in input order, and the time spent running it. */
 export interface Ran {
@@ -38,4 +44,13 @@ export interface Executor {
    * WorkerCrashed outcomes for the attempts it held. Interrupting it interrupts the handlers.
    */
   readonly run: (batch: NonEmptyReadonlyArray<Claimed>, options?: RunOptions) => Effect.Effect<Ran>
+  /**
+   * Interrupts the running attempts of these tasks (cancel): the handler is interrupted where
+   * it runs and its finalizers run; an attempt still queued in a batch is skipped. A handler
+   * that does not yield within the grace period loses its thread. The interrupted attempts'
+   * outcomes come back through `run` as usual (the store ignores them: the task moved on).
+   */
+  readonly interrupt: (ids: ReadonlyArray<TaskId>) => Effect.Effect<void>
+  /** The executor's workers (threads), for stats and health; empty for in-process fibers. */
+  readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
 }

@@ -15,6 +15,8 @@ export const missing = (known: ReadonlyArray<string>): Executor => ({
   capacity: Effect.succeed(64),
   slots: Effect.succeed(1),
   maxBatch: 64,
+  interrupt: () => Effect.void,
+  workers: Effect.succeed([]),
   run: (batch) =>
     Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
       new Outcome.Failed({

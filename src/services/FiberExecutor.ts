@@ -15,6 +15,8 @@ export const make = (handlers: Handlers, options: { readonly concurrency: number
   capacity: Effect.succeed(options.concurrency),
   slots: Effect.succeed(options.concurrency),
   maxBatch: 64,
+  interrupt: () => Effect.void,
+  workers: Effect.succeed([]),
   run: (batch) =>
     Effect.timed(Effect.forEach(
       batch,

@@ -188,9 +188,14 @@ export const make = (options: Options) =>
                 if (o === undefined) {
                   return new Outcome.Failed({ id: task.id, error: new TaskDefect({ reason: "decode", message: "worker reply is missing this task" }) }, { disableValidation: true })
                 }
-                return o._tag === "Succeeded"
-                  ? new Outcome.Succeeded({ id: task.id, result: o.result }, { disableValidation: true })
-                  : new Outcome.Failed({ id: task.id, error: o.error }, { disableValidation: true })
+                switch (o._tag) {
+                  case "Succeeded":
+                    return new Outcome.Succeeded({ id: task.id, result: o.result }, { disableValidation: true })
+                  case "Failed":
+                    return new Outcome.Failed({ id: task.id, error: o.error }, { disableValidation: true })
+                  case "Abandoned":
+                    return new Outcome.Abandoned({ id: task.id }, { disableValidation: true })
+                }
               })
             })),
             Effect.catchAll((error): Effect.Effect<Ran> =>
@@ -222,6 +227,8 @@ export const make = (options: Options) =>
       slots: Effect.sync(() => Math.max(1, live()) * perWorker),
       maxBatch: MAX_BATCH,
       run,
+      interrupt: () => Effect.void,
+      workers: Effect.succeed([]),
       size: Effect.sync(live),
       replaced: Effect.sync(() => replaced),
       whenFull: liveCount.changes.pipe(Stream.takeUntil((n) => n === count), Stream.runDrain)

@@ -23,7 +23,8 @@ export type WireTask = typeof WireTask.Type
  */
 export const WireOutcome = Schema.Union(
   Schema.Struct({ _tag: Schema.Literal("Succeeded"), id: Schema.String, result: Schema.Unknown }),
-  Schema.Struct({ _tag: Schema.Literal("Failed"), id: Schema.String, error: AttemptFailure })
+  Schema.Struct({ _tag: Schema.Literal("Failed"), id: Schema.String, error: AttemptFailure }),
+  Schema.Struct({ _tag: Schema.Literal("Abandoned"), id: Schema.String })
 )
 export type WireOutcome = typeof WireOutcome.Type
 

@@ -230,19 +230,23 @@ const finish = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray
     const byId = new Map(batch.map((t) => [t.id, t] as const))
     const completions: Array<Completion> = []
     const failures: Array<Failure> = []
+    const abandoned: Array<Claimed> = []
     for (const outcome of outcomes) {
       const task = byId.get(outcome.id)
       if (task === undefined) continue
       if (outcome._tag === "Succeeded") {
         completions.push({ id: task.id, token: task.token, result: outcome.result })
+      } else if (outcome._tag === "Abandoned") {
+        abandoned.push(task)
       } else {
         const error = new AttemptError({ attempt: task.attempt, at: now, error: outcome.error })
         failures.push(yield* RetryDecision.decide(task, error, now, env.options.agingStepMs))
       }
     }
-    const [completed, failed] = yield* Effect.all([
+    const [completed, failed, released] = yield* Effect.all([
       completions.length > 0 ? env.store.complete(completions, now) : Effect.succeed([]),
-      failures.length > 0 ? env.store.fail(failures, now) : Effect.succeed([])
+      failures.length > 0 ? env.store.fail(failures, now) : Effect.succeed([]),
+      env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
     ], { concurrency: "unbounded" })
     const failedSet = new Set(failed)
     const published: Array<StatusChanged> = completed.map((id) => changed(byId.get(id)!, "completed", now))
@@ -252,7 +256,9 @@ const finish = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray
       retrying ||= f.next._tag === "Retry"
       published.push(changed(byId.get(f.id)!, f.next._tag === "Retry" ? "retrying" : "failed", now))
     }
-    const stale = batch.length - completed.length - failed.length
+    for (const id of released) published.push(changed(byId.get(id)!, "pending", now))
+    if (released.length > 0) env.state.mailbox.exhaustive = false
+    const stale = batch.length - completed.length - failed.length - released.length
     if (stale > 0) yield* Effect.logWarning(`${stale} attempt(s) finished after losing their lease; outcome ignored`)
     yield* env.events.publish(published)
     if (retrying) yield* Queue.offer(env.state.timerWake, undefined)

@@ -1,0 +1,20 @@
+/** One worker thread as the pool sees it (stats and health). */
+export interface WorkerStats {
+  /** Slot number in the pool (stable across replacements). */
+  readonly slot: number
+  /** Thread generation in the slot: 0 for the first, +1 per replacement. */
+  readonly generation: number
+  readonly state: "starting" | "idle" | "busy"
+  /** When the current thread started, epoch ms. */
+  readonly startedAt: number
+  /** Attempts that ended on this slot (any outcome), since the pool started. */
+  readonly tasksDone: number
+  /** Attempts that failed on this slot, since the pool started. */
+  readonly failures: number
+  /** The task running now, if any. */
+  readonly currentTask: string | null
+  /** Heap used by the thread at its last report, MiB. */
+  readonly heapUsedMb: number | null
+  /** When the thread last reported, epoch ms. */
+  readonly lastSeenAt: number | null
+}
