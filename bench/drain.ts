@@ -20,7 +20,7 @@ export const submitAndDrain = (definition: TaskDefinition.Any, count: number, pa
     }
     let done = 0
     while (done < count) {
-      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e.status === "completed") done++
+      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e._tag === "StatusChanged" && e.status === "completed") done++
     }
     return (performance.now() - start) / count
   }).pipe(Effect.scoped)

@@ -41,7 +41,8 @@ const task = (n: number): NewTask => ({
   rank: n,
   key: null,
   idempotencyKey: null,
-  createdAt: 0
+  createdAt: 0,
+  dependsOn: []
 })
 
 export interface StoreRun {
@@ -80,7 +81,7 @@ const troupeStore = (count: number) =>
           if (ready.length === 0) return
           const claimed = yield* store.claim(ready.map((r) => r.id), { owner: "bench", token: `k${++token}`, expiresAt: 1e15, now: 1 })
           const completed = yield* store.complete(claimed.map((c) => ({ id: c.id, token: c.token, result: null })), 2)
-          done += completed.length
+          done += completed.ids.length
         }
       }), { concurrency: "unbounded", discard: true })
     const end = performance.now()

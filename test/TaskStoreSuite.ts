@@ -23,6 +23,7 @@ export const newTask = (n: number, overrides: Partial<NewTask> = {}): NewTask =>
   key: null,
   idempotencyKey: null,
   createdAt: 1000,
+  dependsOn: [],
   ...overrides
 })
 
@@ -59,7 +60,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
         createdAt: 1234
       })
       const [stored] = yield* store.insert([input])
-      expect(stored).toStrictEqual({ id: input.id, type: "resize", status: "delayed", priority: -7, rank: 9700.5, seq: stored!.seq, created: true })
+      expect(stored).toStrictEqual({ id: input.id, type: "resize", status: "delayed", priority: -7, rank: 9700.5, seq: stored!.seq, key: input.key, created: true })
       const got = yield* store.get(input.id)
       expect({ ...got }).toStrictEqual({
         ...input,
@@ -72,7 +73,8 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
         result: null,
         errors: [],
         progress: 0,
-        description: null
+        description: null,
+        pendingDeps: 0
       })
     }))
 
@@ -130,7 +132,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       yield* store.claim([id(5)], lease("t"))
       const ready = yield* store.ready(10)
       expect(ready.map((r) => r.id)).toStrictEqual(["task-2", "task-6", "task-1", "task-3"])
-      expect(ready[1]).toStrictEqual({ id: "task-6", type: "echo", priority: 10, rank: 40.5, seq: ready[1]!.seq })
+      expect(ready[1]).toStrictEqual({ id: "task-6", type: "echo", priority: 10, rank: 40.5, seq: ready[1]!.seq, key: null })
       expect((yield* store.ready(1)).map((r) => r.id)).toStrictEqual(["task-2"])
     }))
 
@@ -141,7 +143,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(claimed.map((c) => [c.id, c.attempt, c.token])).toStrictEqual([["task-2", 1, "t1"], ["task-1", 1, "t1"]])
       expect(claimed[0]).toStrictEqual({
         id: "task-2", type: "echo", payload: newTask(2).payload, priority: 10, attempt: 1, retry: RetryPolicy.defaults,
-        timeoutMs: null, rank: 0, createdAt: 1000, runAt: 1000, token: "t1"
+        timeoutMs: null, rank: 0, createdAt: 1000, runAt: 1000, key: null, token: "t1"
       })
       expect(yield* store.claim([id(1)], lease("t2"))).toStrictEqual([])
       yield* store.insert([newTask(4)])
@@ -165,19 +167,19 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       yield* store.claim([id(1)], { owner: "dead", token: "old", expiresAt: 2100, now: 2000 })
       expect(yield* store.recoverExpired(3000)).toStrictEqual([id(1)])
       yield* store.claim([id(1)], lease("new", 3000))
-      expect(yield* store.complete([{ id: id(1), token: "old", result: "stale" }], 3100)).toStrictEqual([])
-      expect(yield* store.fail([{ id: id(1), token: "old", error: crash(1), next: { _tag: "Fail" } }], 3100)).toStrictEqual([])
-      expect(yield* store.fail([{ id: id(1), token: "old", error: crash(1), next: retryAt(9000) }], 3100)).toStrictEqual([])
+      expect((yield* store.complete([{ id: id(1), token: "old", result: "stale" }], 3100)).ids).toStrictEqual([])
+      expect((yield* store.fail([{ id: id(1), token: "old", error: crash(1), next: { _tag: "Fail" } }], 3100)).ids).toStrictEqual([])
+      expect((yield* store.fail([{ id: id(1), token: "old", error: crash(1), next: retryAt(9000) }], 3100)).ids).toStrictEqual([])
       expect(yield* store.release([{ id: id(1), token: "old", countAttempt: true }], 3100)).toStrictEqual([])
       expect(yield* store.extendLeases([{ id: id(1), token: "old" }], 99_999)).toStrictEqual([])
       const task = yield* store.get(id(1))
       expect([task.status, task.attempt, task.lease, task.errors, task.updatedAt])
         .toStrictEqual(["running", 2, new Lease({ owner: "node-a", token: "new", expiresAt: 33_000 }), [], 3000])
-      expect(yield* store.complete([{ id: id(1), token: "new", result: "fresh" }], 3200)).toStrictEqual([id(1)])
+      expect((yield* store.complete([{ id: id(1), token: "new", result: "fresh" }], 3200)).ids).toStrictEqual([id(1)])
       expect((yield* store.get(id(1))).result).toBe("fresh")
       // A finished task takes no further transition, whatever the token.
-      expect(yield* store.complete([{ id: id(1), token: "new", result: "twice" }], 3300)).toStrictEqual([])
-      expect(yield* store.fail([{ id: id(1), token: "new", error: crash(2), next: { _tag: "Fail" } }], 3300)).toStrictEqual([])
+      expect((yield* store.complete([{ id: id(1), token: "new", result: "twice" }], 3300)).ids).toStrictEqual([])
+      expect((yield* store.fail([{ id: id(1), token: "new", error: crash(2), next: { _tag: "Fail" } }], 3300)).ids).toStrictEqual([])
       expect((yield* store.get(id(1))).result).toBe("fresh")
     }))
 
@@ -190,7 +192,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
         { id: id(2), token: "wrong", result: 2 },
         { id: id(3), token: "t", result: 3 }
       ], 2500)
-      expect([...done].sort()).toStrictEqual([id(1), id(3)])
+      expect([...done.ids].sort()).toStrictEqual([id(1), id(3)])
       expect((yield* store.get(id(2))).status).toBe("running")
     }))
 
@@ -198,7 +200,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       const store = yield* TaskStore
       yield* store.insert([newTask(1), newTask(2, { status: "delayed", runAt: 7000 })])
       yield* store.claim([id(1)], lease("t1"))
-      expect(yield* store.fail([{ id: id(1), token: "t1", error: crash(1), next: retryAt(5000, 4000, 9) }], 2500)).toStrictEqual([id(1)])
+      expect((yield* store.fail([{ id: id(1), token: "t1", error: crash(1), next: retryAt(5000, 4000, 9) }], 2500)).ids).toStrictEqual([id(1)])
       const waiting = yield* store.get(id(1))
       expect([waiting.status, waiting.runAt, waiting.rank, waiting.priority, waiting.lease, waiting.attempt, waiting.finishedAt, waiting.errors])
         .toStrictEqual(["retrying", 5000, 4000, 9, null, 1, null, [crash(1)]])
@@ -222,7 +224,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       yield* store.wakeDue(2000)
       yield* store.claim([id(1)], lease("t2"))
       const typed = new AttemptError({ attempt: 2, at: 4000, error: new HandlerFailure({ error: { _tag: "Oops", detail: 1 }, message: "Oops" }) })
-      expect(yield* store.fail([{ id: id(1), token: "t2", error: typed, next: { _tag: "Fail" } }], 4000)).toStrictEqual([id(1)])
+      expect((yield* store.fail([{ id: id(1), token: "t2", error: typed, next: { _tag: "Fail" } }], 4000)).ids).toStrictEqual([id(1)])
       const task = yield* store.get(id(1))
       expect([task.status, task.finishedAt, task.attempt, task.lease]).toStrictEqual(["failed", 4000, 2, null])
       expect(task.errors).toStrictEqual([crash(1), typed])
@@ -281,8 +283,8 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       const store = yield* TaskStore
       expect(yield* store.insert([])).toStrictEqual([])
       expect(yield* store.claim([], lease("t"))).toStrictEqual([])
-      expect(yield* store.complete([], 1)).toStrictEqual([])
-      expect(yield* store.fail([], 1)).toStrictEqual([])
+      expect((yield* store.complete([], 1)).ids).toStrictEqual([])
+      expect((yield* store.fail([], 1)).ids).toStrictEqual([])
       expect(yield* store.release([], 1)).toStrictEqual([])
       expect(yield* store.extendLeases([], 1)).toStrictEqual([])
       expect(yield* store.wakeDue(1)).toBe(0)

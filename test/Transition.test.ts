@@ -15,7 +15,9 @@ const legal: ReadonlyArray<readonly [Transition.TaskEvent, TaskStatus.TaskStatus
   ["wake", "retrying", "pending"],
   ["release", "running", "pending"],
   ["unblock", "blocked", "pending"],
+  ["unblockLater", "blocked", "delayed"],
   ["dependencyFailed", "blocked", "failed"],
+  ["dependencyFailed", "paused", "failed"],
   ["cancel", "pending", "cancelled"],
   ["cancel", "blocked", "cancelled"],
   ["cancel", "delayed", "cancelled"],
@@ -27,8 +29,12 @@ const legal: ReadonlyArray<readonly [Transition.TaskEvent, TaskStatus.TaskStatus
   ["pause", "delayed", "paused"],
   ["pause", "retrying", "paused"],
   ["resume", "paused", "pending"],
+  ["resumeBlocked", "paused", "blocked"],
+  ["resumeDelayed", "paused", "delayed"],
   ["manualRetry", "failed", "pending"],
-  ["manualRetry", "cancelled", "pending"]
+  ["manualRetry", "cancelled", "pending"],
+  ["manualRetryBlocked", "failed", "blocked"],
+  ["manualRetryBlocked", "cancelled", "blocked"]
 ]
 
 const id = TaskId.unsafeMake("t-1")
@@ -55,7 +61,7 @@ describe("Transition", () => {
   it("final statuses only leave through a manual retry", () => {
     for (const from of TaskStatus.finals) {
       const exits = Transition.events.filter((e) => Transition.isLegal(from, e))
-      expect(exits.every((e) => e === "manualRetry")).toBe(true)
+      expect(exits.every((e) => e === "manualRetry" || e === "manualRetryBlocked")).toBe(true)
     }
   })
 })

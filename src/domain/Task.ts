@@ -39,7 +39,11 @@ export class Task extends Schema.Class<Task>("Task")({
   result: Schema.Unknown,
   errors: Schema.Array(AttemptError),
   progress: Schema.Number,
-  description: Schema.NullOr(Schema.String)
+  description: Schema.NullOr(Schema.String),
+  /** Tasks that must complete before this one runs. */
+  dependsOn: Schema.Array(TaskId),
+  /** Of those, how many have not completed yet. */
+  pendingDeps: Schema.Int
 }) {}
 
 /** What the client hands the store for one new task. */
@@ -56,6 +60,8 @@ export interface NewTask {
   readonly key: string | null
   readonly idempotencyKey: string | null
   readonly createdAt: number
+  /** Tasks that must complete first (the store makes the task `blocked` until they have). */
+  readonly dependsOn: ReadonlyArray<TaskId>
 }
 
 /** A ready task as the scheduler's mailbox holds it: just enough to order and dispatch it. */
@@ -65,6 +71,8 @@ export interface ReadyRef {
   readonly priority: number
   readonly rank: number
   readonly seq: number
+  /** Actor key: the store offers only the oldest unfinished task of a key as ready. */
+  readonly key: string | null
 }
 
 /** A task claimed for an attempt, as it is handed to an executor. */
@@ -79,5 +87,6 @@ export interface Claimed {
   readonly rank: number
   readonly createdAt: number
   readonly runAt: number
+  readonly key: string | null
   readonly token: string
 }

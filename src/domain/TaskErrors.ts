@@ -35,8 +35,14 @@ export class HandlerFailure extends Schema.TaggedError<HandlerFailure>()("Handle
   message: Schema.String
 }) {}
 
+/** A task this one depends on failed or was cancelled, so this one never ran (attempt 0). */
+export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("DependencyFailed", {
+  dependency: Schema.String,
+  message: Schema.String
+}) {}
+
 /** Why one attempt failed. */
-export const AttemptFailure = Schema.Union(WorkerCrashed, TaskDefect, TaskTimeout, HandlerNotFound, HandlerFailure)
+export const AttemptFailure = Schema.Union(WorkerCrashed, TaskDefect, TaskTimeout, HandlerNotFound, HandlerFailure, DependencyFailed)
 export type AttemptFailure = typeof AttemptFailure.Type
 
 /** One failed attempt as it is kept on the task record. */
@@ -112,3 +118,15 @@ export class TaskCancelled extends Schema.TaggedError<TaskCancelled>()("TaskCanc
     return `task ${this.taskId} was cancelled`
   }
 }
+
+/** The queue holds `limit` unfinished tasks already; nothing of this submit was stored. */
+export class QueueFull extends Schema.TaggedError<QueueFull>()("QueueFull", {
+  limit: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** A dependency is unknown, repeated on itself, or part of a cycle; nothing was stored. */
+export class InvalidDependency extends Schema.TaggedError<InvalidDependency>()("InvalidDependency", {
+  taskId: Schema.String,
+  message: Schema.String
+}) {}

@@ -22,16 +22,24 @@ export const table = {
   release: { from: ["running"], to: "pending" },
   /** Every dependency completed. */
   unblock: { from: ["blocked"], to: "pending" },
+  /** Every dependency completed, and the task's run-at is still ahead. */
+  unblockLater: { from: ["blocked"], to: "delayed" },
   /** A dependency failed or was cancelled. */
-  dependencyFailed: { from: ["blocked"], to: "failed" },
+  dependencyFailed: { from: ["blocked", "paused"], to: "failed" },
   /** Stop the task for good. */
   cancel: { from: ["pending", "blocked", "delayed", "retrying", "running", "paused"], to: "cancelled" },
   /** Hold a waiting task where it is. */
   pause: { from: ["pending", "blocked", "delayed", "retrying"], to: "paused" },
-  /** Let a paused task run again. */
+  /** Let a paused task run again (it was ready, or became so while paused). */
   resume: { from: ["paused"], to: "pending" },
+  /** Resume a task that still waits on dependencies. */
+  resumeBlocked: { from: ["paused"], to: "blocked" },
+  /** Resume a task whose run-at is still ahead (it was delayed or retrying). */
+  resumeDelayed: { from: ["paused"], to: "delayed" },
   /** An operator retries a failed or cancelled task by hand. */
-  manualRetry: { from: ["failed", "cancelled"], to: "pending" }
+  manualRetry: { from: ["failed", "cancelled"], to: "pending" },
+  /** An operator retries by hand a task whose dependencies have not all completed. */
+  manualRetryBlocked: { from: ["failed", "cancelled"], to: "blocked" }
 } as const satisfies Record<string, { readonly from: ReadonlyArray<TaskStatus>; readonly to: TaskStatus }>
 
 export type TaskEvent = keyof typeof table

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as os from "node:os"
 import { pathToFileURL } from "node:url"
+import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
 import type { Executor } from "../services/Executor.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
@@ -19,7 +20,11 @@ import * as TroupeConfig from "./TroupeConfig.js"
 export { TroupeStartError }
 export type { Services }
 
-type DurationKeys = "leaseDuration" | "agingStep" | "pollInterval" | "targetBatch"
+const durationKeys = [
+  "leaseDuration", "agingStep", "pollInterval", "targetBatch", "progressFlush", "retention", "statsWindow",
+  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical"
+] as const
+type DurationKeys = typeof durationKeys[number]
 
 export interface Options
   extends Partial<Omit<TroupeConfig.TroupeConfig, DurationKeys> & Record<DurationKeys, Duration.DurationInput>>
@@ -51,7 +56,8 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
   Layer.scoped(
     Executors.Executors,
     Effect.gen(function*() {
-      const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency })
+      const activity = yield* Activity.Activity
+      const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency, onActivity: activity.sink })
       if (config.handlersModule === undefined) {
         return yield* Effect.fail(new TroupeStartError({
           message: "thread task types are registered but no handlersModule path is configured for worker threads"
@@ -60,7 +66,9 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
       const threads: Executor = yield* Layer.build(WorkerPool.layer({
         handlersModule: config.handlersModule,
         size: poolSize(config.workers),
-        heapLimitMb: config.heapLimitMb
+        heapLimitMb: config.heapLimitMb,
+        graceMs: Duration.toMillis(config.interruptGrace),
+        onActivity: activity.sink
       })).pipe(
         Effect.map((ctx) => Context.get(ctx, WorkerPool.WorkerPool)),
         Effect.mapError((e) => new TroupeStartError({ message: `worker pool: ${messageOf(e)}` }))
@@ -71,7 +79,9 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
           const handler = handlers.byName.get(type)
           if (handler === undefined) return missing
           return handler.definition.execution === "fiber" ? fiber : threads
-        }
+        },
+        all: [threads, fiber],
+        threads: true
       })
     })
   )
@@ -100,16 +110,11 @@ export const fromConfig = (
 
 /** The runtime with explicit options over the defaults. */
 export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartError> => {
-  const { agingStep, handlers, leaseDuration, pollInterval, targetBatch, ...rest } = options
-  const d = TroupeConfig.defaults
-  return fromConfig({
-    ...d,
-    ...rest,
-    leaseDuration: Duration.decode(leaseDuration ?? d.leaseDuration),
-    agingStep: Duration.decode(agingStep ?? d.agingStep),
-    pollInterval: Duration.decode(pollInterval ?? d.pollInterval),
-    targetBatch: Duration.decode(targetBatch ?? d.targetBatch)
-  }, handlers)
+  const { handlers, ...rest } = options
+  const durations = Object.fromEntries(
+    durationKeys.map((key) => [key, Duration.decode(rest[key] ?? TroupeConfig.defaults[key])])
+  ) as Pick<TroupeConfig.TroupeConfig, DurationKeys>
+  return fromConfig({ ...TroupeConfig.defaults, ...rest, ...durations }, handlers)
 }
 
 /** The runtime configured from TROUPE_* environment variables. */

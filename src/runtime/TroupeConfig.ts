@@ -22,6 +22,24 @@ export interface TroupeConfig {
   readonly pollInterval: Duration.Duration
   /** Aim for worker requests of about this duration (adaptive micro-batching). */
   readonly targetBatch: Duration.Duration
+  /** Unfinished tasks the queue may hold; submits past it fail with QueueFull (0: no limit). */
+  readonly maxQueueSize: number
+  /** Log lines kept per task; the first past it becomes a truncation marker. */
+  readonly logCap: number
+  /** How often the latest progress of running tasks is written to the store. */
+  readonly progressFlush: Duration.Duration
+  /** Finished tasks older than this are purged with their logs; 0 keeps them forever. */
+  readonly retention: Duration.Duration
+  /** Sliding window of throughput, run/wait times and health. */
+  readonly statsWindow: Duration.Duration
+  /** How long a handler that ignores a timeout or cancel keeps its thread before it is killed. */
+  readonly interruptGrace: Duration.Duration
+  /** Health: failure rate (0–1) of attempts in the window for warning and critical. */
+  readonly failureRateWarning: number
+  readonly failureRateCritical: number
+  /** Health: how long the oldest ready task may wait before warning and critical. */
+  readonly oldestReadyWarning: Duration.Duration
+  readonly oldestReadyCritical: Duration.Duration
 }
 
 export const defaults: TroupeConfig = {
@@ -35,7 +53,17 @@ export const defaults: TroupeConfig = {
   agingStep: Duration.millis(100),
   mailboxCapacity: 1024,
   pollInterval: Duration.seconds(1),
-  targetBatch: Duration.millis(20)
+  targetBatch: Duration.millis(20),
+  maxQueueSize: 0,
+  logCap: 1000,
+  progressFlush: Duration.seconds(1),
+  retention: Duration.days(7),
+  statsWindow: Duration.minutes(1),
+  interruptGrace: Duration.seconds(2),
+  failureRateWarning: 0.1,
+  failureRateCritical: 0.5,
+  oldestReadyWarning: Duration.minutes(1),
+  oldestReadyCritical: Duration.minutes(5)
 }
 
 /** Parses "auto", "4" or "2-8". */
@@ -74,7 +102,17 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     agingStep: Config.duration("AGING_STEP").pipe(Config.withDefault(defaults.agingStep)),
     mailboxCapacity: Config.integer("MAILBOX_CAPACITY").pipe(Config.withDefault(defaults.mailboxCapacity)),
     pollInterval: Config.duration("POLL_INTERVAL").pipe(Config.withDefault(defaults.pollInterval)),
-    targetBatch: Config.duration("TARGET_BATCH").pipe(Config.withDefault(defaults.targetBatch))
+    targetBatch: Config.duration("TARGET_BATCH").pipe(Config.withDefault(defaults.targetBatch)),
+    maxQueueSize: Config.integer("MAX_QUEUE_SIZE").pipe(Config.withDefault(defaults.maxQueueSize)),
+    logCap: Config.integer("LOG_CAP").pipe(Config.withDefault(defaults.logCap)),
+    progressFlush: Config.duration("PROGRESS_FLUSH").pipe(Config.withDefault(defaults.progressFlush)),
+    retention: Config.duration("RETENTION").pipe(Config.withDefault(defaults.retention)),
+    statsWindow: Config.duration("STATS_WINDOW").pipe(Config.withDefault(defaults.statsWindow)),
+    interruptGrace: Config.duration("INTERRUPT_GRACE").pipe(Config.withDefault(defaults.interruptGrace)),
+    failureRateWarning: Config.number("HEALTH_FAILURE_RATE_WARNING").pipe(Config.withDefault(defaults.failureRateWarning)),
+    failureRateCritical: Config.number("HEALTH_FAILURE_RATE_CRITICAL").pipe(Config.withDefault(defaults.failureRateCritical)),
+    oldestReadyWarning: Config.duration("HEALTH_OLDEST_READY_WARNING").pipe(Config.withDefault(defaults.oldestReadyWarning)),
+    oldestReadyCritical: Config.duration("HEALTH_OLDEST_READY_CRITICAL").pipe(Config.withDefault(defaults.oldestReadyCritical))
   }),
   "TROUPE"
 )

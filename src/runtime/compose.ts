@@ -1,8 +1,11 @@
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as os from "node:os"
 import * as Schema from "effect/Schema"
+import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
 import * as Registry from "../services/Registry.js"
@@ -20,7 +23,13 @@ export class TroupeStartError extends Schema.TaggedError<TroupeStartError>()("Tr
 }) {}
 
 /** Everything the runtime provides to an app. */
-export type Services = TaskQueue.TaskQueue | Scheduler.Scheduler | TaskStore | Registry.Registry | TaskEvents.TaskEvents
+export type Services =
+  | TaskQueue.TaskQueue
+  | Scheduler.Scheduler
+  | TaskStore
+  | Registry.Registry
+  | TaskEvents.TaskEvents
+  | Activity.Activity
 
 export const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string"
@@ -28,37 +37,70 @@ export const messageOf = (e: unknown): string =>
     : String(e)
 
 /** Every task type in-process (the test kit, or apps without thread tasks). */
-export const fiberExecutors = (config: TroupeConfig, handlers: Handlers.Handlers): Layer.Layer<Executors.Executors> => {
-  const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency })
-  const missing = Executors.missing(Handlers.names(handlers))
-  return Layer.succeed(Executors.Executors, Executors.Executors.of({
-    forType: (type) => (handlers.byName.has(type) ? fiber : missing)
-  }))
+export const fiberExecutors = (
+  config: TroupeConfig,
+  handlers: Handlers.Handlers
+): Layer.Layer<Executors.Executors, never, Activity.Activity> =>
+  Layer.effect(
+    Executors.Executors,
+    Effect.map(Activity.Activity, (activity) => {
+      const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency, onActivity: activity.sink })
+      const missing = Executors.missing(Handlers.names(handlers))
+      return Executors.Executors.of({
+        forType: (type) => (handlers.byName.has(type) ? fiber : missing),
+        all: [fiber],
+        threads: false
+      })
+    })
+  )
+
+/** Per-type concurrency limits from the definitions (`concurrency`). */
+const typeLimits = (handlers: Handlers.Handlers) => {
+  const limits = new Map<string, number>()
+  for (const [name, h] of handlers.byName) {
+    if (Option.isSome(h.definition.concurrency)) limits.set(name, h.definition.concurrency.value)
+  }
+  return (type: string) => limits.get(type)
 }
 
-/** Wires store, events, registry, scheduler and client together. */
+/** Wires store, events, registry, activity, executors, scheduler and client together. */
 export const compose = (
   config: TroupeConfig,
   handlers: Handlers.Handlers,
   store: Layer.Layer<TaskStore, TroupeStartError>,
-  executors: Layer.Layer<Executors.Executors, TroupeStartError>
+  executors: Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity>
 ): Layer.Layer<Services, TroupeStartError> => {
+  const ms = Duration.toMillis
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
   const base = Layer.mergeAll(store, TaskEvents.layer, Registry.layer(handlers))
+  const activity = Activity.layer({ logCap: config.logCap, progressFlushMs: ms(config.progressFlush) })
   const scheduler = Scheduler.layer({
     owner,
-    leaseDurationMs: Duration.toMillis(config.leaseDuration),
-    agingStepMs: Duration.toMillis(config.agingStep),
+    leaseDurationMs: ms(config.leaseDuration),
+    agingStepMs: ms(config.agingStep),
     mailboxCapacity: config.mailboxCapacity,
-    pollIntervalMs: Duration.toMillis(config.pollInterval),
-    targetBatchMs: Duration.toMillis(config.targetBatch)
+    pollIntervalMs: ms(config.pollInterval),
+    targetBatchMs: ms(config.targetBatch),
+    typeLimit: typeLimits(handlers),
+    retentionMs: ms(config.retention),
+    statsWindowMs: ms(config.statsWindow)
   }).pipe(Layer.provide(executors))
   const queue = TaskQueue.layer({
-    agingStepMs: Duration.toMillis(config.agingStep),
-    pollIntervalMs: Duration.toMillis(config.pollInterval)
+    agingStepMs: ms(config.agingStep),
+    pollIntervalMs: ms(config.pollInterval),
+    maxQueueSize: config.maxQueueSize > 0 ? config.maxQueueSize : undefined,
+    statsWindowMs: ms(config.statsWindow),
+    health: {
+      failureRateWarning: config.failureRateWarning,
+      failureRateCritical: config.failureRateCritical,
+      minAttempts: 10,
+      oldestReadyWarningMs: ms(config.oldestReadyWarning),
+      oldestReadyCriticalMs: ms(config.oldestReadyCritical)
+    }
   })
   return queue.pipe(
     Layer.provideMerge(scheduler),
+    Layer.provideMerge(activity),
     Layer.provideMerge(base),
     // The runtime's own fibers (dispatcher, group commit, timers) yield with setImmediate.
     Layer.locally(FiberRef.currentScheduler, new ImmediateScheduler()),

@@ -8,6 +8,10 @@ import type { Executor } from "./Executor.js"
 export class Executors extends Context.Tag("troupe/Executors")<Executors, {
   /** The executor for a task type; unknown types get one that fails with HandlerNotFound. */
   readonly forType: (type: string) => Executor
+  /** Every executor in use (for interrupts, stats and health). */
+  readonly all: ReadonlyArray<Executor>
+  /** Whether any task type runs on worker threads (health: "no live worker" matters then). */
+  readonly threads: boolean
 }>() {}
 
 /** Fails every attempt: the process has no handler for the type. */

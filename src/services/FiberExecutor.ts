@@ -1,6 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { Executor } from "./Executor.js"
+import type { ActivitySink, Executor } from "./Executor.js"
 import type { Handlers } from "../workers/Handlers.js"
 import * as RunTask from "../workers/runTask.js"
 
@@ -11,7 +11,7 @@ import * as RunTask from "../workers/runTask.js"
  * scheduler only batches task types measured to be quick: slow or untimed ones come one per
  * batch, and up to `concurrency` batches run at once.
  */
-export const make = (handlers: Handlers, options: { readonly concurrency: number }): Executor => ({
+export const make = (handlers: Handlers, options: { readonly concurrency: number; readonly onActivity?: ActivitySink }): Executor => ({
   capacity: Effect.succeed(options.concurrency),
   slots: Effect.succeed(options.concurrency),
   maxBatch: 64,

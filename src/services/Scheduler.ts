@@ -1,14 +1,23 @@
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import type { ReadyRef } from "../domain/Task.js"
+import type { StoreError } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
+import type { WorkerStats } from "../domain/WorkerStats.js"
+import { Activity } from "./Activity.js"
 import { Executors } from "./Executors.js"
-import { Mailbox } from "./scheduler/Mailbox.js"
+import * as Control from "./scheduler/Control.js"
 import * as Dispatch from "./scheduler/Dispatch.js"
+import * as Loops from "./scheduler/Loops.js"
+import { Mailbox } from "./scheduler/Mailbox.js"
+import type { Sample } from "./scheduler/Recorder.js"
+import * as State from "./scheduler/State.js"
 import { TaskEvents } from "./TaskEvents.js"
+import type { Change } from "./TaskStore.js"
 import { TaskStore } from "./TaskStore.js"
 
 export interface Options {
@@ -24,21 +33,46 @@ export interface Options {
   readonly pollIntervalMs: number
   /** Aim for batches that take about this long, so long tasks go one at a time. */
   readonly targetBatchMs: number
+  /** Most attempts of a type running at once in this process (undefined: no limit). */
+  readonly typeLimit: (type: string) => number | undefined
+  /** Final tasks older than this are purged with their logs; 0 keeps them forever. */
+  readonly retentionMs: number
+  /** Sliding window of throughput, run/wait times and health. */
+  readonly statsWindowMs: number
+}
+
+/** What this process's scheduler saw lately (stats and health). */
+export interface Window {
+  readonly samples: ReadonlyArray<Sample>
+  readonly storeErrors: number
+  readonly windowMs: number
+  readonly running: number
 }
 
 /**
  * Owns the run loop: a dispatcher that takes ready tasks from the mailbox whenever an
- * executor has room, claims them and runs them; a timer that wakes delayed and retrying
- * tasks at their run-at; a lease heartbeat; and the recovery of expired leases (at start-up
- * and periodically). All fibers live in the layer's scope.
+ * executor has room (and their type is not paused or at its limit), claims them and runs
+ * them; a timer that wakes delayed and retrying tasks at their run-at; a lease heartbeat
+ * that also stops attempts whose lease was taken away; the recovery of expired leases; and
+ * the retention sweep. All fibers live in the layer's scope.
  */
 export class Scheduler extends Context.Tag("troupe/Scheduler")<Scheduler, {
   /** Tells the scheduler that these tasks just became ready (in-process submit). */
-  readonly notifyReady: (refs: ReadonlyArray<ReadyRef>) => Effect.Effect<void>
+  readonly notifyReady: (refs: ReadonlyArray<ReadyRef>) => Effect.Effect<void, StoreError>
   /** Tells the scheduler that a delayed task was stored (re-arm the timer). */
   readonly notifyDelayed: Effect.Effect<void>
+  /** Publishes durable changes made outside the dispatcher and schedules what became ready. */
+  readonly notifyChanges: (changes: ReadonlyArray<Change>) => Effect.Effect<void, StoreError>
+  /** Interrupts this process's running attempts of these tasks. */
+  readonly interrupt: (ids: ReadonlyArray<TaskId>) => Effect.Effect<void>
+  /** Re-reads the pause gates (after a pause or resume of a type or the queue). */
+  readonly refreshPauses: Effect.Effect<void, StoreError>
   /** Tasks claimed by this process and not yet finished. */
   readonly inFlight: Effect.Effect<number>
+  /** The recent window of ended attempts and store errors. */
+  readonly window: Effect.Effect<Window>
+  /** Worker threads of every executor, and whether any task type needs them. */
+  readonly workers: Effect.Effect<{ readonly threads: boolean; readonly workers: ReadonlyArray<WorkerStats> }>
 }>() {}
 
 export const make = (options: Options) =>
@@ -51,27 +85,52 @@ export const make = (options: Options) =>
     const timerWake = yield* Queue.sliding<void>(1)
     const inFlight = new Map<TaskId, string>()
     // Finalizers run in reverse: batches are interrupted first, then their attempts released.
-    yield* Effect.addFinalizer(() => Dispatch.releaseAll(store, inFlight))
+    yield* Effect.addFinalizer(() => Loops.releaseAll(store, inFlight))
     const batches = yield* FiberSet.make()
-    const state = Dispatch.makeState(mailbox, wake, timerWake, batches, inFlight)
-    const env: Dispatch.Env = { store, events, executors, options, state }
+    const state = State.makeState(mailbox, wake, timerWake, batches, inFlight, options.statsWindowMs)
+    const activity = yield* Activity
+    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, options, state }
 
     // Recover what a dead process left running before dispatching anything.
-    yield* Dispatch.recover(env)
+    yield* Loops.recover(env)
+    yield* Control.refreshPauses(env).pipe(Effect.catchAll((e) => Effect.logError("could not read pause gates", e)))
 
     yield* Effect.forkScoped(Effect.forever(Dispatch.step(env)))
-    yield* Effect.forkScoped(Dispatch.timerLoop(env))
-    yield* Effect.forkScoped(Dispatch.heartbeatLoop(env))
-    yield* Effect.forkScoped(Dispatch.recoveryLoop(env))
+    yield* Effect.forkScoped(Loops.timerLoop(env))
+    yield* Effect.forkScoped(Loops.heartbeatLoop(env))
+    yield* Effect.forkScoped(Loops.recoveryLoop(env))
+    yield* Effect.forkScoped(Loops.retentionLoop(env))
 
     return Scheduler.of({
       notifyReady: (refs) =>
-        Effect.suspend(() => {
-          for (const ref of refs) mailbox.offer(ref)
-          return Queue.offer(wake, undefined)
+        Effect.gen(function*() {
+          // A task with an actor key may run only when it is its key's oldest unfinished task:
+          // the store says which those are.
+          const keys = new Set<string>()
+          for (const ref of refs) {
+            if (ref.key === null) Control.offer(state, ref)
+            else keys.add(ref.key)
+          }
+          if (keys.size > 0) {
+            for (const head of yield* store.keyHeads([...keys])) Control.offer(state, head)
+          }
+          yield* Control.signal(state)
         }),
       notifyDelayed: Queue.offer(timerWake, undefined),
-      inFlight: Effect.sync(() => state.inFlight.size)
+      notifyChanges: (changes) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Control.applyChanges(env, changes, now)),
+      interrupt: (ids) => Control.interrupt(env, ids),
+      refreshPauses: Control.refreshPauses(env),
+      inFlight: Effect.sync(() => state.inFlight.size),
+      window: Effect.map(Clock.currentTimeMillis, (now) => ({
+        ...state.recorder.window(now),
+        windowMs: options.statsWindowMs,
+        running: state.inFlight.size
+      })),
+      workers: Effect.map(
+        Effect.forEach(executors.all, (e) => e.workers),
+        (lists) => ({ threads: executors.threads, workers: lists.flat() })
+      )
     })
   }).pipe(Effect.annotateLogs({ service: "Scheduler" }))
 

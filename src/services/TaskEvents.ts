@@ -5,6 +5,7 @@ import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import type * as Activity from "../domain/Activity.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskStatus } from "../domain/TaskStatus.js"
 
@@ -17,8 +18,14 @@ export interface StatusChanged {
   readonly at: number
 }
 
-/** What in-process subscribers hear about tasks. */
-export type TaskEvent = StatusChanged
+/**
+ * What in-process subscribers hear about tasks: status changes and log lines once durable,
+ * progress (coalesced) as it comes.
+ */
+export type TaskEvent = StatusChanged | Activity.Progress | Activity.Log
+
+/** The task an event is about. */
+export const taskIdOf = (event: TaskEvent): string => (event._tag === "StatusChanged" ? event.id : event.taskId)
 
 /**
  * In-process notifications: a PubSub of task events for subscribers, and a waiter table so
@@ -48,7 +55,8 @@ export const make = Effect.gen(function*() {
     const out: Array<Deferred.Deferred<void>> = []
     if (waiters.size === 0) return out
     for (const e of events) {
-      const set = FINAL.has(e.status) ? waiters.get(e.id) : undefined
+      if (e._tag !== "StatusChanged" || !FINAL.has(e.status)) continue
+      const set = waiters.get(e.id)
       if (set === undefined) continue
       waiters.delete(e.id)
       out.push(...set)

@@ -7,12 +7,20 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { Log } from "../domain/Activity.js"
+import type * as Health from "../domain/Health.js"
 import type * as Priority from "../domain/Priority.js"
+import * as Rank from "../domain/Rank.js"
+import type { Stats } from "../domain/Stats.js"
 import type { RetryPolicyInput } from "../domain/RetryPolicy.js"
 import type { Task } from "../domain/Task.js"
 import type * as TaskDefinition from "../domain/TaskDefinition.js"
 import {
+  InvalidDependency,
   InvalidPayload,
+  InvalidTransition,
+  QueueFull,
   StoreError,
   TaskCancelled,
   TaskFailed,
@@ -22,11 +30,16 @@ import {
 import type { TaskId } from "../domain/TaskId.js"
 import * as TaskIdModule from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
+import * as Transition from "../domain/Transition.js"
 import { Registry } from "./Registry.js"
 import { Scheduler } from "./Scheduler.js"
+import * as Dependencies from "./taskQueue/Dependencies.js"
+import * as Report from "./taskQueue/Report.js"
+import * as Streams from "./taskQueue/Streams.js"
 import * as Submission from "./taskQueue/Submission.js"
+import type { TaskEvent } from "./TaskEvents.js"
 import { TaskEvents } from "./TaskEvents.js"
-import type { ListQuery } from "./TaskStore.js"
+import type { Applied, Change, ListQuery } from "./TaskStore.js"
 import { TaskStore } from "./TaskStore.js"
 
 /** Per-submit options; each overrides the definition's default. */
@@ -44,7 +57,15 @@ export interface SubmitOptions {
   readonly key?: string
   /** A second submit with the same key returns the first task instead of a new one. */
   readonly idempotencyKey?: string
+  /** Tasks that must complete first (ids already stored, or of the same submitMany). */
+  readonly dependsOn?: ReadonlyArray<string>
 }
+
+/** What `pause` and `resume` apply to: one task, a task type, or the whole queue. */
+export type Target =
+  | { readonly task: TaskId }
+  | { readonly type: string }
+  | { readonly queue: true }
 
 /** One item of a `submitMany`. */
 export interface Submit<D extends TaskDefinition.TaskDefinition<never, never, unknown, unknown, unknown, unknown>> {
@@ -53,12 +74,19 @@ export interface Submit<D extends TaskDefinition.TaskDefinition<never, never, un
   readonly options?: SubmitOptions
 }
 
-export type SubmitError = InvalidPayload | UnknownTaskType | StoreError
+export type SubmitError = InvalidPayload | UnknownTaskType | InvalidDependency | QueueFull | StoreError
+
+/** Errors of the operations on one task. */
+export type ControlError = TaskNotFound | InvalidTransition | StoreError
 
 export interface Config {
   readonly agingStepMs: number
   /** How often `await` re-reads the store for changes made by other processes. */
   readonly pollIntervalMs: number
+  /** Unfinished tasks the queue may hold; a submit past it fails with QueueFull. */
+  readonly maxQueueSize: number | undefined
+  readonly health: Health.Thresholds
+  readonly statsWindowMs: number
 }
 
 /**
@@ -90,6 +118,32 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   ) => Effect.Effect<S, F | TaskFailed | TaskCancelled | TaskNotFound | StoreError>
   /** Number of tasks in each status. */
   readonly counts: Effect.Effect<Readonly<Record<TaskStatus.TaskStatus, number>>, StoreError>
+  /**
+   * Cancels a task that has not finished. A running attempt is interrupted where it runs (its
+   * finalizers run) and not retried; dependents fail with DependencyFailed.
+   */
+  readonly cancel: (id: TaskId) => Effect.Effect<void, ControlError>
+  /**
+   * Pauses a waiting task (it keeps its place), or stops dispatching a task type or the whole
+   * queue (running attempts finish; a running task cannot be paused: cancel it instead).
+   */
+  readonly pause: (target: Target) => Effect.Effect<void, ControlError | UnknownTaskType>
+  /** Undoes `pause`; paused tasks run in their original order. */
+  readonly resume: (target: Target) => Effect.Effect<void, ControlError | UnknownTaskType>
+  /** Runs a failed or cancelled task again, with a fresh attempt budget (its errors are kept). */
+  readonly retry: (id: TaskId) => Effect.Effect<void, ControlError>
+  /** Deletes a finished task and its logs; `force` cancels an unfinished one first. */
+  readonly delete: (id: TaskId, options?: { readonly force?: boolean }) => Effect.Effect<void, ControlError>
+  /** A task's log lines: stored ones, then with `follow` live ones until it ends. */
+  readonly logs: (id: TaskId, options?: { readonly follow?: boolean }) => Stream.Stream<Log, TaskNotFound | StoreError>
+  /** One task's status changes, progress and log lines, from a snapshot until it ends. */
+  readonly watch: (id: TaskId) => Stream.Stream<TaskEvent, TaskNotFound | StoreError>
+  /** Every status change, progress report and log line in this process, from now on. */
+  readonly events: Stream.Stream<TaskEvent>
+  /** Counts, throughput, run and wait times, workers and health. */
+  readonly stats: Effect.Effect<Stats, StoreError>
+  /** Healthy, warning, critical or offline, with the reasons. */
+  readonly health: Effect.Effect<Health.Health>
 }>() {}
 
 const parseMessage = (e: ParseResult.ParseError) => e.message
@@ -109,12 +163,13 @@ export const make = (config: Config) =>
 
     const store_ = (news: ReadonlyArray<Submission.Prepared>) =>
       Effect.gen(function*() {
-        const stored = yield* store.insert(news)
+        if (news.some((t) => t.dependsOn.length > 0)) yield* Dependencies.checkAcyclic(news)
+        const stored = yield* store.insert(news, config.maxQueueSize === undefined ? {} : { maxActive: config.maxQueueSize })
         if (Option.isSome(scheduler)) {
           const ready = stored.filter((t) => t.status === "pending")
           if (ready.length > 0) {
             yield* scheduler.value.notifyReady(
-              ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq }))
+              ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key }))
             )
           }
           if (stored.some((t) => t.status === "delayed")) yield* scheduler.value.notifyDelayed
@@ -173,6 +228,71 @@ export const make = (config: Config) =>
       }
     }
 
+    /** Publishes changes made here and lets the scheduler (if any) schedule what they freed. */
+    const notify = (changes: ReadonlyArray<Change>): Effect.Effect<void, StoreError> =>
+      Option.match(scheduler, {
+        onSome: (s) => s.notifyChanges(changes),
+        onNone: () =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) =>
+            events.publish(changes.map((c) => ({ _tag: "StatusChanged" as const, id: c.id, type: c.type, status: c.status, at }))))
+      })
+
+    /**
+     * Applies one lifecycle event to one task; when the store changes nothing, says why: the
+     * task does not exist, or the event is illegal from its status.
+     */
+    const control = (
+      id: TaskId,
+      event: Transition.TaskEvent,
+      apply: (ids: ReadonlyArray<TaskId>, now: number) => Effect.Effect<Applied, StoreError>
+    ): Effect.Effect<Applied, ControlError> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const applied = yield* apply([id], now)
+        if (applied.ids.length === 0) {
+          const task = yield* store.get(id)
+          return yield* Either.match(Transition.transition(id, task.status, event), {
+            onLeft: (e) => Effect.fail(e),
+            onRight: () =>
+              Effect.fail(new InvalidTransition({ taskId: id, from: task.status, event, message: `task ${id} changed meanwhile; try again` }))
+          })
+        }
+        yield* notify(applied.changes)
+        return applied
+      })
+
+    const cancel = (id: TaskId) =>
+      Effect.asVoid(Effect.tap(control(id, "cancel", store.cancel), () => Option.match(scheduler, {
+        onNone: () => Effect.void,
+        onSome: (s) => s.interrupt([id])
+      }))).pipe(Effect.withSpan("TaskQueue.cancel", { attributes: { "task.id": id } }))
+
+    const knownType = (type: string): Effect.Effect<void, UnknownTaskType> =>
+      registry.names.length === 0 || registry.names.includes(type)
+        ? Effect.void
+        : Effect.fail(new UnknownTaskType({ taskType: type, known: registry.names }))
+
+    const gate = (target: Target, paused: boolean) =>
+      Effect.gen(function*() {
+        if ("task" in target) {
+          yield* control(target.task, paused ? "pause" : "resume", paused ? store.pause : store.resume)
+          return
+        }
+        if ("type" in target) yield* knownType(target.type)
+        const now = yield* Clock.currentTimeMillis
+        yield* store.setPaused("type" in target ? { type: target.type } : {}, paused, now)
+        if (Option.isSome(scheduler)) yield* scheduler.value.refreshPauses
+      })
+
+    const reportInputs = {
+      store,
+      scheduler,
+      thresholds: config.health,
+      statsWindowMs: config.statsWindowMs
+    }
+    const provided = <A, E>(stream: Stream.Stream<A, E, TaskEvents | TaskStore>) =>
+      stream.pipe(Stream.provideService(TaskEvents, events), Stream.provideService(TaskStore, store))
+
     return TaskQueue.of({
       submit: (definition, payload, options) =>
         Effect.map(submitMany([{ definition, payload, ...(options ? { options } : {}) }]), (ids) => ids[0]!),
@@ -203,7 +323,35 @@ export const make = (config: Config) =>
           }
           return yield* decodeOutcome(definition, task)
         })),
-      counts: store.counts
+      counts: store.counts,
+      cancel,
+      pause: (target) => gate(target, true),
+      resume: (target) => gate(target, false),
+      retry: (id) =>
+        Effect.asVoid(control(id, "manualRetry", (ids, now) =>
+          store.retry(ids, now, (priority) => Rank.rank(now, priority, config.agingStepMs)))),
+      delete: (id, options) =>
+        Effect.gen(function*() {
+          const task = yield* store.get(id)
+          if (!TaskStatus.isFinal(task.status)) {
+            if (options?.force !== true) {
+              return yield* Effect.fail(new InvalidTransition({
+                taskId: id,
+                from: task.status,
+                event: "delete",
+                message: `task ${id} is ${task.status}; only a finished task can be deleted (force cancels it first)`
+              }))
+            }
+            yield* cancel(id)
+          }
+          const removed = yield* store.remove([id])
+          if (removed.length === 0) return yield* Effect.fail(new TaskNotFound({ taskId: id }))
+        }),
+      logs: (id, options) => provided(Streams.logs(id, options?.follow === true)),
+      watch: (id) => provided(Streams.watch(id)),
+      events: provided(Streams.events),
+      stats: Report.stats(reportInputs),
+      health: Report.health(reportInputs)
     })
   })
 

@@ -1,23 +1,33 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type { Log } from "../domain/Activity.js"
 import * as Rank from "../domain/Rank.js"
 import { Lease, Task } from "../domain/Task.js"
 import type { Claimed, ReadyRef } from "../domain/Task.js"
-import { TaskNotFound } from "../domain/TaskErrors.js"
+import { AttemptError, DependencyFailed, InvalidDependency, QueueFull, TaskNotFound } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import * as Transition from "../domain/Transition.js"
-import { TaskStore } from "./TaskStore.js"
-import type { Inserted } from "./TaskStore.js"
+import { TaskStore, truncationMarker } from "./TaskStore.js"
+import type { Applied, Change, CountRow, Inserted } from "./TaskStore.js"
+
+const refOf = (t: Task): ReadyRef => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key })
+const changeOf = (t: Task): Change => ({ ...refOf(t), status: t.status })
 
 /**
  * An in-memory TaskStore for unit tests and the TroupeTest kit. Same contract as SQLite
- * (the contract suite runs against both); nothing survives the process.
+ * (the contract suite runs against both); nothing survives the process. Every method runs
+ * synchronously, so each is atomic like a transaction.
  */
 export const makeMemory = Effect.sync(() => {
   const tasks = new Map<TaskId, Task>()
   const byIdempotencyKey = new Map<string, TaskId>()
+  /** dependency → the tasks that wait on it. */
+  const dependents = new Map<TaskId, Set<TaskId>>()
+  const logs = new Map<TaskId, Array<Log>>()
+  const pausedTypes = new Set<string>()
+  let queuePaused = false
   let seq = 0
 
   const update = (task: Task, patch: Partial<Task>): Task => {
@@ -25,31 +35,123 @@ export const makeMemory = Effect.sync(() => {
     tasks.set(task.id, next)
     return next
   }
-  const inserted = (t: Task, created: boolean): Inserted => ({
-    id: t.id,
-    type: t.type,
-    status: t.status,
-    priority: t.priority,
-    rank: t.rank,
-    seq: t.seq,
-    created
-  })
+  const inserted = (t: Task, created: boolean): Inserted => ({ ...refOf(t), status: t.status, created })
   const legal = (task: Task | undefined, event: Transition.TaskEvent): task is Task =>
     task !== undefined && Transition.isLegal(task.status, event)
   const holds = (task: Task | undefined, token: string): task is Task =>
     task !== undefined && task.lease !== null && task.lease.token === token
+  const isActive = (t: Task) => !TaskStatus.isFinal(t.status)
 
-  return TaskStore.of({
-    insert: (news) =>
-      Effect.sync(() =>
-        news.map((n) => {
+  /** The oldest unfinished task of each key. */
+  const keyHeadSeqs = (): Map<string, number> => {
+    const heads = new Map<string, number>()
+    for (const t of tasks.values()) {
+      if (t.key === null || !isActive(t)) continue
+      const head = heads.get(t.key)
+      if (head === undefined || t.seq < head) heads.set(t.key, t.seq)
+    }
+    return heads
+  }
+  const isKeyHead = (t: Task, heads: Map<string, number>) => t.key === null || heads.get(t.key) === t.seq
+
+  /** Fails, transitively, the blocked or paused dependents of tasks that ended without completing. */
+  const failDependents = (roots: ReadonlyArray<TaskId>, now: number): Array<Change> => {
+    const out: Array<Change> = []
+    const queue = [...roots]
+    while (queue.length > 0) {
+      const dep = queue.shift()!
+      for (const id of dependents.get(dep) ?? []) {
+        const task = tasks.get(id)
+        if (!legal(task, "dependencyFailed")) continue
+        const error = new DependencyFailed({ dependency: dep, message: `dependency ${dep} did not complete` })
+        const next = update(task, {
+          status: Transition.target("dependencyFailed"),
+          errors: [...task.errors, new AttemptError({ attempt: task.attempt, at: now, error })],
+          finishedAt: now,
+          updatedAt: now
+        })
+        out.push(changeOf(next))
+        queue.push(id)
+      }
+    }
+    return out
+  }
+
+  /** Counts completed dependencies down; dependents left with none become pending (or delayed). */
+  const unblockDependents = (completed: ReadonlyArray<TaskId>, now: number): Array<Change> => {
+    const out: Array<Change> = []
+    for (const dep of completed) {
+      for (const id of dependents.get(dep) ?? []) {
+        const task = tasks.get(id)
+        if (task === undefined) continue
+        const pendingDeps = task.pendingDeps - 1
+        if (pendingDeps === 0 && legal(task, "unblock")) {
+          const event = task.runAt > now ? "unblockLater" : "unblock"
+          out.push(changeOf(update(task, { pendingDeps, status: Transition.target(event), updatedAt: now })))
+        } else {
+          update(task, { pendingDeps })
+        }
+      }
+    }
+    return out
+  }
+
+  const applied = (ids: Array<TaskId>, changes: Array<Change>): Applied => ({ ids, changes })
+
+  const store = TaskStore.of({
+    insert: (news, options) =>
+      Effect.suspend((): Effect.Effect<Array<Inserted>, InvalidDependency | QueueFull> => {
+        // Decide everything before changing anything: a failing insert stores nothing.
+        const results: Array<Inserted | undefined> = []
+        const creating = new Map<TaskId, (typeof news)[number]>()
+        const keysSeen = new Set<string>()
+        for (const n of news) {
           const existing = n.idempotencyKey === null ? undefined : byIdempotencyKey.get(n.idempotencyKey)
           const prior = existing !== undefined ? tasks.get(existing) : tasks.get(n.id)
-          if (prior !== undefined) return inserted(prior, false)
+          const dupInCall = creating.has(n.id) || (n.idempotencyKey !== null && keysSeen.has(n.idempotencyKey))
+          if (prior !== undefined) {
+            results.push(inserted(prior, false))
+          } else if (dupInCall) {
+            results.push(undefined)
+          } else {
+            creating.set(n.id, n)
+            if (n.idempotencyKey !== null) keysSeen.add(n.idempotencyKey)
+            results.push(undefined)
+          }
+        }
+        for (const n of creating.values()) {
+          for (const dep of n.dependsOn) {
+            if (!tasks.has(dep) && !creating.has(dep)) {
+              return Effect.fail(new InvalidDependency({ taskId: n.id, message: `task ${n.id} depends on ${dep}, which does not exist` }))
+            }
+          }
+        }
+        if (options?.maxActive !== undefined && creating.size > 0) {
+          let active = 0
+          for (const t of tasks.values()) if (isActive(t)) active++
+          if (active + creating.size > options.maxActive) {
+            return Effect.fail(new QueueFull({
+              limit: options.maxActive,
+              message: `the queue holds ${active} unfinished tasks; ${creating.size} more would pass the limit of ${options.maxActive}`
+            }))
+          }
+        }
+        for (const n of creating.values()) {
           const task = new Task({
-            ...n,
+            id: n.id,
+            type: n.type,
+            payload: n.payload,
+            priority: n.priority,
+            status: n.status,
             attempt: 0,
+            retry: n.retry,
+            timeoutMs: n.timeoutMs,
+            runAt: n.runAt,
+            rank: n.rank,
             seq: ++seq,
+            key: n.key,
+            idempotencyKey: n.idempotencyKey,
+            createdAt: n.createdAt,
             updatedAt: n.createdAt,
             startedAt: null,
             finishedAt: null,
@@ -57,13 +159,54 @@ export const makeMemory = Effect.sync(() => {
             result: null,
             errors: [],
             progress: 0,
-            description: null
+            description: null,
+            dependsOn: n.dependsOn,
+            pendingDeps: 0
           }, { disableValidation: true })
           tasks.set(task.id, task)
           if (n.idempotencyKey !== null) byIdempotencyKey.set(n.idempotencyKey, task.id)
-          return inserted(task, true)
-        })
-      ),
+          for (const dep of n.dependsOn) {
+            let set = dependents.get(dep)
+            if (set === undefined) dependents.set(dep, set = new Set())
+            set.add(task.id)
+          }
+        }
+        // Dependencies are counted once every new row exists (they may refer to each other).
+        const failedRoots: Array<TaskId> = []
+        for (const n of creating.values()) {
+          if (n.dependsOn.length === 0) continue
+          const task = tasks.get(n.id)!
+          const unique = [...new Set(n.dependsOn)]
+          const pendingDeps = unique.filter((d) => tasks.get(d)?.status !== "completed").length
+          const dead = unique.find((d) => {
+            const s = tasks.get(d)?.status
+            return s === "failed" || s === "cancelled"
+          })
+          if (dead !== undefined) {
+            update(task, {
+              pendingDeps,
+              status: "failed",
+              finishedAt: n.createdAt,
+              errors: [new AttemptError({
+                attempt: 0,
+                at: n.createdAt,
+                error: new DependencyFailed({ dependency: dead, message: `dependency ${dead} did not complete` })
+              })]
+            })
+            failedRoots.push(n.id)
+          } else {
+            update(task, { pendingDeps, status: pendingDeps > 0 ? "blocked" : task.status })
+          }
+        }
+        failDependents(failedRoots, news[0]?.createdAt ?? 0)
+        return Effect.succeed(news.map((n, i) => {
+          const r = results[i]
+          if (r !== undefined) return r
+          const created = creating.get(n.id) === n
+          const key = n.idempotencyKey === null ? undefined : byIdempotencyKey.get(n.idempotencyKey)
+          return inserted(tasks.get(created ? n.id : key ?? n.id)!, created)
+        }))
+      }),
     get: (id) =>
       Effect.suspend(() => {
         const task = tasks.get(id)
@@ -80,20 +223,32 @@ export const makeMemory = Effect.sync(() => {
         }
         return out.sort((a, b) => a.seq - b.seq).slice(0, query.limit)
       }),
-    ready: (limit) =>
+    ready: (limit, excludeTypes) =>
       Effect.sync(() => {
+        const heads = keyHeadSeqs()
         const out: Array<ReadyRef> = []
         for (const t of tasks.values()) {
-          if (t.status === "pending") out.push({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq })
+          if (t.status !== "pending" || excludeTypes?.includes(t.type) || !isKeyHead(t, heads)) continue
+          out.push(refOf(t))
         }
         return out.sort(Rank.compare).slice(0, limit)
       }),
+    keyHeads: (keys) =>
+      Effect.sync(() => {
+        const heads = keyHeadSeqs()
+        const out: Array<ReadyRef> = []
+        for (const t of tasks.values()) {
+          if (t.key !== null && keys.includes(t.key) && t.status === "pending" && isKeyHead(t, heads)) out.push(refOf(t))
+        }
+        return out
+      }),
     claim: (ids, lease) =>
       Effect.sync(() => {
+        const heads = keyHeadSeqs()
         const out: Array<Claimed> = []
         for (const id of ids) {
           const task = tasks.get(id)
-          if (!legal(task, "claim")) continue
+          if (!legal(task, "claim") || !isKeyHead(task, heads)) continue
           const next = update(task, {
             status: Transition.target("claim"),
             attempt: task.attempt + 1,
@@ -112,14 +267,15 @@ export const makeMemory = Effect.sync(() => {
             rank: next.rank,
             createdAt: next.createdAt,
             runAt: next.runAt,
+            key: next.key,
             token: lease.token
           })
         }
         return out
       }),
     complete: (items, now) =>
-      Effect.sync(() =>
-        items.flatMap((item) => {
+      Effect.sync(() => {
+        const ids = items.flatMap((item) => {
           const task = tasks.get(item.id)
           if (!legal(task, "complete") || !holds(task, item.token)) return []
           update(task, {
@@ -132,10 +288,11 @@ export const makeMemory = Effect.sync(() => {
           })
           return [item.id]
         })
-      ),
+        return applied(ids, unblockDependents(ids, now))
+      }),
     fail: (items, now) =>
-      Effect.sync(() =>
-        items.flatMap((item) => {
+      Effect.sync(() => {
+        const ids = items.flatMap((item) => {
           const task = tasks.get(item.id)
           const event = item.next._tag === "Retry" ? "retry" : "fail"
           if (!legal(task, event) || !holds(task, item.token)) return []
@@ -150,6 +307,87 @@ export const makeMemory = Effect.sync(() => {
           })
           return [item.id]
         })
+        return applied(ids, failDependents(ids.filter((id) => tasks.get(id)?.status === "failed"), now))
+      }),
+    cancel: (ids, now) =>
+      Effect.sync(() => {
+        const done = ids.flatMap((id) => {
+          const task = tasks.get(id)
+          if (!legal(task, "cancel")) return []
+          update(task, { status: Transition.target("cancel"), lease: null, finishedAt: now, updatedAt: now })
+          return [id]
+        })
+        return applied(done, failDependents(done, now))
+      }),
+    pause: (ids, now) =>
+      Effect.sync(() => {
+        const done = ids.flatMap((id) => {
+          const task = tasks.get(id)
+          if (!legal(task, "pause")) return []
+          update(task, { status: Transition.target("pause"), updatedAt: now })
+          return [id]
+        })
+        return applied(done, [])
+      }),
+    resume: (ids, now) =>
+      Effect.sync(() => {
+        const done = ids.flatMap((id) => {
+          const task = tasks.get(id)
+          if (!legal(task, "resume")) return []
+          const event = task.pendingDeps > 0 ? "resumeBlocked" : task.runAt > now ? "resumeDelayed" : "resume"
+          update(task, { status: Transition.target(event), updatedAt: now })
+          return [id]
+        })
+        return applied(done, [])
+      }),
+    retry: (ids, now, rankOf) =>
+      Effect.sync(() => {
+        const done = ids.flatMap((id) => {
+          const task = tasks.get(id)
+          if (!legal(task, "manualRetry")) return []
+          const event = task.pendingDeps > 0 ? "manualRetryBlocked" : "manualRetry"
+          update(task, {
+            status: Transition.target(event),
+            attempt: 0,
+            runAt: now,
+            rank: rankOf(task.priority),
+            finishedAt: null,
+            lease: null,
+            updatedAt: now
+          })
+          return [id]
+        })
+        return applied(done, [])
+      }),
+    remove: (ids) =>
+      Effect.sync(() =>
+        ids.flatMap((id) => {
+          const task = tasks.get(id)
+          if (task === undefined || !TaskStatus.isFinal(task.status)) return []
+          forget(task)
+          return [id]
+        })
+      ),
+    purge: (before, limit) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const task of [...tasks.values()]) {
+          if (n >= limit) break
+          if (TaskStatus.isFinal(task.status) && task.finishedAt !== null && task.finishedAt < before) {
+            forget(task)
+            n++
+          }
+        }
+        return n
+      }),
+    extendLeases: (items, expiresAt) =>
+      Effect.sync(() =>
+        items.flatMap((item) => {
+          const task = tasks.get(item.id)
+          if (task?.status !== "running" || !holds(task, item.token)) return []
+          update(task, { lease: new Lease({ ...task.lease!, expiresAt }) })
+          return [item.id]
+        })
       ),
     release: (items, now) =>
       Effect.sync(() =>
@@ -162,15 +400,6 @@ export const makeMemory = Effect.sync(() => {
             lease: null,
             updatedAt: now
           })
-          return [item.id]
-        })
-      ),
-    extendLeases: (items, expiresAt) =>
-      Effect.sync(() =>
-        items.flatMap((item) => {
-          const task = tasks.get(item.id)
-          if (task?.status !== "running" || !holds(task, item.token)) return []
-          update(task, { lease: new Lease({ ...task.lease!, expiresAt }) })
           return [item.id]
         })
       ),
@@ -207,8 +436,71 @@ export const makeMemory = Effect.sync(() => {
       const counts = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
       for (const task of tasks.values()) counts[task.status]++
       return counts
-    })
+    }),
+    countRows: Effect.sync(() => {
+      const rows = new Map<string, CountRow>()
+      for (const t of tasks.values()) {
+        const k = `${t.status}\u0000${t.type}\u0000${t.priority}`
+        const row = rows.get(k)
+        rows.set(k, { status: t.status, type: t.type, priority: t.priority, count: (row?.count ?? 0) + 1 })
+      }
+      return [...rows.values()]
+    }),
+    oldestReadyAt: Effect.sync(() => {
+      let min: number | undefined
+      for (const t of tasks.values()) {
+        if (t.status === "pending" && (min === undefined || t.runAt < min)) min = t.runAt
+      }
+      return Option.fromNullable(min)
+    }),
+    appendLogs: (lines, cap) =>
+      Effect.sync(() => {
+        const stored: Array<Log> = []
+        for (const line of lines) {
+          const id = line.taskId as TaskId
+          if (!tasks.has(id)) continue
+          let list = logs.get(id)
+          if (list === undefined) logs.set(id, list = [])
+          if (list.length < cap) {
+            list.push(line)
+            stored.push(line)
+          } else if (list.length === cap) {
+            const marker: Log = { ...line, level: "warn", message: truncationMarker(cap) }
+            list.push(marker)
+            stored.push(marker)
+          }
+        }
+        return stored
+      }),
+    logs: (id) =>
+      Effect.sync(() => [...(logs.get(id) ?? [])].sort((a, b) => (a.attempt - b.attempt) || (a.n - b.n))),
+    setProgress: (items) =>
+      Effect.sync(() => {
+        for (const item of items) {
+          const task = tasks.get(item.id)
+          if (task?.status === "running") update(task, { progress: item.percent, description: item.description })
+        }
+      }),
+    pauses: Effect.sync(() => ({ queue: queuePaused, types: [...pausedTypes].sort() })),
+    setPaused: (scope, paused) =>
+      Effect.sync(() => {
+        if (scope.type === undefined) queuePaused = paused
+        else if (paused) pausedTypes.add(scope.type)
+        else pausedTypes.delete(scope.type)
+      })
   })
+
+  function forget(task: Task) {
+    tasks.delete(task.id)
+    logs.delete(task.id)
+    dependents.delete(task.id)
+    for (const dep of task.dependsOn) dependents.get(dep)?.delete(task.id)
+    if (task.idempotencyKey !== null && byIdempotencyKey.get(task.idempotencyKey) === task.id) {
+      byIdempotencyKey.delete(task.idempotencyKey)
+    }
+  }
+
+  return store
 })
 
 /** The in-memory store (unit tests and TroupeTest only). */

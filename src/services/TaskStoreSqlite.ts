@@ -10,12 +10,16 @@ import type { ReadyRef } from "../domain/Task.js"
 import { StoreError, TaskNotFound } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
+import * as Activity from "./sqlite/activity.js"
 import * as GroupCommit from "./sqlite/GroupCommit.js"
+import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Statements from "./sqlite/statements.js"
 import { TaskStore } from "./TaskStore.js"
-import type { Inserted } from "./TaskStore.js"
+import type { Applied, CountRow, Inserted } from "./TaskStore.js"
+
+const noChange: Applied = { ids: [], changes: [] }
 
 export interface SqliteOptions {
   /** The database file (created if missing). */
@@ -41,21 +45,14 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
       Effect.map((rows) => rows.map((row) => Rows.toTask(row, retry)))
     )
 
+  const onClient = <A>(effect: Effect.Effect<A, SqlError, SqlClient.SqlClient>) =>
+    read(Effect.provideService(effect, SqlClient.SqlClient, sql))
+
   return TaskStore.of({
-    insert: (tasks) =>
+    insert: (tasks, options) =>
       Effect.gen(function*() {
         if (tasks.length === 0) return []
-        const inserted = yield* group.write(Statements.insert(tasks))
-        // A row just inserted is described from the input that created it: the first one with
-        // its id and idempotency key (one call may repeat an id). Any other input found an id or
-        // key already present and yields that task, read back.
-        const created = new Set<string>()
-        const isCreated = tasks.map((t) => {
-          const row = inserted.get(t.id)
-          if (row === undefined || row.idempotency_key !== t.idempotencyKey || created.has(t.id)) return false
-          created.add(t.id)
-          return true
-        })
+        const { created: isCreated, inserted, statuses } = yield* group.write(Statements.insertTasks(tasks, options?.maxActive))
         const existing = tasks.filter((_, i) => !isCreated[i])
         const byId = new Map<string, Inserted>()
         const byKey = new Map<string, Inserted>()
@@ -63,7 +60,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
           const chunk = existing.slice(i, i + 400)
           const keys = chunk.flatMap((t) => (t.idempotencyKey === null ? [] : [t.idempotencyKey]))
           const rows = yield* read(sql.unsafe<Omit<Inserted, "created"> & { readonly idempotency_key: string | null }>(
-            `SELECT id, type, status, priority, rank, seq, idempotency_key FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
+            `SELECT id, type, status, priority, rank, seq, key, idempotency_key FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
               (keys.length > 0 ? ` OR idempotency_key IN (${keys.map(() => "?").join(", ")})` : ""),
             [...chunk.map((t) => t.id), ...keys]
           ))
@@ -76,7 +73,8 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
         return yield* Effect.forEach(tasks, (t, i): Effect.Effect<Inserted, StoreError> => {
           const row = inserted.get(t.id)
           if (row !== undefined && isCreated[i]) {
-            return Effect.succeed({ id: t.id, type: t.type, status: t.status, priority: t.priority, rank: t.rank, seq: row.seq, created: true })
+            const status = (statuses.get(t.id) ?? t.status) as TaskStatus.TaskStatus
+            return Effect.succeed({ id: t.id, type: t.type, status, priority: t.priority, rank: t.rank, seq: row.seq, key: t.key, created: true })
           }
           const found = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
           return found === undefined
@@ -109,15 +107,24 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
       params.push(Math.max(0, Math.floor(query.limit)))
       return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY seq LIMIT ?`, params)
     },
-    ready: (limit) =>
+    ready: (limit, excludeTypes = []) =>
       read(sql.unsafe<ReadyRef & { readonly id: TaskId }>(
-        `SELECT id, type, priority, rank, seq FROM tasks WHERE ${Statements.from("claim")} ORDER BY rank, seq LIMIT ?`,
-        [Math.max(0, Math.floor(limit))]
+        `SELECT id, type, priority, rank, seq, key FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks")}` +
+          (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
+          " ORDER BY rank, seq LIMIT ?",
+        [...excludeTypes, Math.max(0, Math.floor(limit))]
       )),
+    keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
     claim: (ids, lease) =>
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),
-    complete: (items, now) => items.length === 0 ? Effect.succeed([]) : group.write(Statements.complete(items, now)),
-    fail: (items, now) => items.length === 0 ? Effect.succeed([]) : group.write(Statements.fail(items, now)),
+    complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : group.write(Statements.complete(items, now)),
+    fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : group.write(Statements.fail(items, now)),
+    cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.cancel(ids, now)),
+    pause: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.pause(ids, now)),
+    resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.resume(ids, now)),
+    retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.retry(ids, now, rankOf)),
+    remove: (ids) => ids.length === 0 ? Effect.succeed([]) : group.write(Lifecycle.remove(ids)),
+    purge: (before, limit) => group.write(Lifecycle.purge(before, limit)),
     release: (items, now) => items.length === 0 ? Effect.succeed([]) : group.write(Statements.release(items, now)),
     extendLeases: (items, expiresAt) =>
       items.length === 0 ? Effect.succeed([]) : group.write(Statements.extendLeases(items, expiresAt)),
@@ -132,7 +139,18 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
       const counts = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
       for (const row of rows) counts[row.status] = row.n
       return counts
-    }))
+    })),
+    countRows: read(sql.unsafe<CountRow>(
+      "SELECT status, type, priority, count(*) AS count FROM tasks GROUP BY status, type, priority"
+    )),
+    oldestReadyAt: read(sql.unsafe<{ readonly at: number | null }>(
+      `SELECT min(run_at) AS at FROM tasks WHERE ${Statements.from("claim")}`
+    )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.at))),
+    appendLogs: (lines, cap) => lines.length === 0 ? Effect.succeed([]) : group.write(Activity.appendLogs(lines, cap)),
+    logs: (id) => onClient(Activity.logs(id)),
+    setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),
+    pauses: onClient(Activity.pauses),
+    setPaused: (scope, paused, now) => group.write(Activity.setPaused(scope, paused, now))
   })
 })
 

@@ -19,7 +19,7 @@ import * as Outcome from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
-import type { Executor, Ran, RunOptions } from "./Executor.js"
+import type { ActivitySink, Executor, Ran, RunOptions } from "./Executor.js"
 import * as Crash from "./worker/crash.js"
 
 export interface Options {
@@ -35,6 +35,10 @@ export interface Options {
   readonly startTimeout?: Duration.DurationInput
   /** The thread entrypoint (the compiled src/workers/main.js by default). */
   readonly entry?: string | URL
+  /** How long a handler that ignores a timeout or cancel keeps its thread. */
+  readonly graceMs?: number
+  /** Where progress and log lines from the threads go. */
+  readonly onActivity?: ActivitySink
 }
 
 /** The pool could not start. */

@@ -6,72 +6,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { Outcome } from "../../domain/Outcome.js"
 import type { Claimed } from "../../domain/Task.js"
 import { AttemptError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { Executor } from "../Executor.js"
-import type { Executors } from "../Executors.js"
-import type { Options } from "../Scheduler.js"
-import type { StatusChanged, TaskEvents } from "../TaskEvents.js"
-import type { Completion, Failure, TaskStore } from "../TaskStore.js"
-import type { Mailbox } from "./Mailbox.js"
+import type { StatusChanged } from "../TaskEvents.js"
+import type { Change, Completion, Failure } from "../TaskStore.js"
+import * as Control from "./Control.js"
 import * as RetryDecision from "./retryDecision.js"
-
-/** Per-executor accounting: what is in flight and how long tasks take (for batch sizing). */
-interface Lane {
-  tasks: number
-  runs: number
-}
-
-export interface State {
-  readonly mailbox: Mailbox
-  /** Wakes the dispatcher: something became ready or an executor has room. */
-  readonly wake: Queue.Queue<void>
-  /** Wakes the timer: a delayed or retrying task was stored. */
-  readonly timerWake: Queue.Queue<void>
-  /** Where batches run, so closing the scheduler interrupts them. */
-  readonly batches: FiberSet.FiberSet
-  /** Claimed by this process and not finished: id → lease token. */
-  readonly inFlight: Map<TaskId, string>
-  /** Taken from the mailbox, claim not yet committed. */
-  readonly claiming: Set<TaskId>
-  readonly lanes: Map<Executor, Lane>
-  /** Moving average of executor busy time per task, by task type (unknown until timed). */
-  readonly typeMs: Map<string, number>
-  /** Tasks whose batch lost its thread: each runs alone next, so only the culprit fails. */
-  readonly isolate: Set<TaskId>
-  tokenCounter: number
-}
-
-export interface Env {
-  readonly store: typeof TaskStore.Service
-  readonly events: typeof TaskEvents.Service
-  readonly executors: typeof Executors.Service
-  readonly options: Options
-  readonly state: State
-}
-
-export const makeState = (
-  mailbox: Mailbox,
-  wake: Queue.Queue<void>,
-  timerWake: Queue.Queue<void>,
-  batches: FiberSet.FiberSet,
-  inFlight: Map<TaskId, string>
-): State => ({
-  mailbox,
-  wake,
-  timerWake,
-  batches,
-  inFlight,
-  claiming: new Set(),
-  lanes: new Map(),
-  typeMs: new Map(),
-  isolate: new Set(),
-  tokenCounter: 0
-})
+import type { Env, Lane, State } from "./State.js"
 
 const laneOf = (state: State, executor: Executor): Lane => {
   let lane = state.lanes.get(executor)
@@ -79,11 +24,9 @@ const laneOf = (state: State, executor: Executor): Lane => {
   return lane
 }
 
-const signal = (state: State) => Queue.offer(state.wake, undefined)
-
-/** Reads the store's best page into the mailbox. */
+/** Reads the store's best page of tasks that may run into the mailbox. */
 const refill = (env: Env) =>
-  Effect.flatMap(env.store.ready(env.options.mailboxCapacity), (page) =>
+  Effect.flatMap(env.store.ready(env.options.mailboxCapacity, Control.blockedTypes(env)), (page) =>
     Effect.sync(() => {
       const skip = new Set<TaskId>([...env.state.inFlight.keys(), ...env.state.claiming])
       env.state.mailbox.merge(page, skip, env.options.mailboxCapacity)
@@ -91,7 +34,7 @@ const refill = (env: Env) =>
 
 /**
  * Most tasks per request: one when the queue is shallow (latency), up to the executor's
- * maximum when it is deep (throughput). How long tasks take trims it further (`takeBatch`).
+ * maximum when it is deep (throughput). How long tasks take trims it further (`step`).
  */
 const batchSize = (env: Env, executor: Executor, free: number, slots: number): number => {
   const { mailbox } = env.state
@@ -104,9 +47,16 @@ const batchSize = (env: Env, executor: Executor, free: number, slots: number): n
 export const step = (env: Env): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { mailbox } = env.state
+    if (env.state.queuePaused) return yield* Queue.take(env.state.wake)
     if (!mailbox.exhaustive && mailbox.size < env.options.mailboxCapacity / 2) yield* refill(env)
     const top = mailbox.peek()
     if (top === undefined) return yield* Queue.take(env.state.wake)
+    // A type that is paused or at its limit does not hold up the others: set its task aside.
+    if (Control.isBlocked(env, top.type)) {
+      mailbox.take()
+      Control.park(env.state, top)
+      return
+    }
     const executor = env.executors.forType(top.type)
     const lane = laneOf(env.state, executor)
     const [capacity, slots] = yield* Effect.zip(executor.capacity, executor.slots)
@@ -121,6 +71,7 @@ export const step = (env: Env): Effect.Effect<void> =>
 
     const n = batchSize(env, executor, free, slots)
     const ids: Array<TaskId> = []
+    const perType = new Map<string, number>()
     let exclusive = false
     // A batch runs its tasks one after another, so it holds about `targetBatchMs` of measured
     // work: a type not yet timed, or slower than that, runs alone (concurrently with others).
@@ -128,6 +79,10 @@ export const step = (env: Env): Effect.Effect<void> =>
     while (ids.length < n) {
       const next = mailbox.peek()
       if (next === undefined || env.executors.forType(next.type) !== executor) break
+      const limit = env.options.typeLimit(next.type)
+      const inBatch = perType.get(next.type) ?? 0
+      if (env.state.pausedTypes.has(next.type)) break
+      if (limit !== undefined && (env.state.typeRunning.get(next.type) ?? 0) + inBatch >= limit) break
       const alone = env.state.isolate.has(next.id)
       if (alone && ids.length > 0) break
       const estimate = env.state.typeMs.get(next.type)
@@ -135,6 +90,7 @@ export const step = (env: Env): Effect.Effect<void> =>
       planned += estimate ?? Number.POSITIVE_INFINITY
       mailbox.take()
       ids.push(next.id)
+      perType.set(next.type, inBatch + 1)
       env.state.claiming.add(next.id)
       if (alone) {
         env.state.isolate.delete(next.id)
@@ -151,30 +107,34 @@ export const step = (env: Env): Effect.Effect<void> =>
       now
     }).pipe(Effect.ensuring(Effect.sync(() => ids.forEach((id) => env.state.claiming.delete(id)))))
     if (!Arr.isNonEmptyReadonlyArray(claimed)) return
-    for (const task of claimed) env.state.inFlight.set(task.id, task.token)
+    for (const task of claimed) {
+      env.state.inFlight.set(task.id, task.token)
+      env.state.executorOf.set(task.id, executor)
+    }
+    Control.countRunning(env.state, claimed.map((t) => t.type), 1)
     lane.tasks += claimed.length
     lane.runs += 1
-    yield* env.events.publish(claimed.map((t) => changed(t, "running", now)))
-    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed, exclusive))
+    yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
+    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed, exclusive, now))
   }).pipe(
     Effect.catchAllCause((cause) =>
-      Effect.zipRight(
-        Effect.logError("dispatch failed; retrying after a pause", Cause.squash(cause)),
-        Effect.sleep(Duration.millis(env.options.pollIntervalMs))
-      )
+      Effect.gen(function*() {
+        env.state.recorder.storeError(yield* Clock.currentTimeMillis)
+        yield* Effect.logError("dispatch failed; retrying after a pause", Cause.squash(cause))
+        yield* Effect.sleep(Duration.millis(env.options.pollIntervalMs))
+      })
     )
   )
 
-const changed = (task: { readonly id: TaskId; readonly type: string }, status: StatusChanged["status"], at: number): StatusChanged => ({
-  _tag: "StatusChanged",
-  id: task.id,
-  type: task.type,
-  status,
-  at
-})
-
 /** Runs one batch and commits its outcomes; a store error leaves the leases to expire. */
-const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReadonlyArray<Claimed>, exclusive: boolean) =>
+const runBatch = (
+  env: Env,
+  executor: Executor,
+  lane: Lane,
+  batch: NonEmptyReadonlyArray<Claimed>,
+  exclusive: boolean,
+  claimedAt: number
+) =>
   Effect.gen(function*() {
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
     const now = yield* Clock.currentTimeMillis
@@ -183,20 +143,28 @@ const runBatch = (env: Env, executor: Executor, lane: Lane, batch: NonEmptyReado
       const avg = env.state.typeMs.get(type)
       env.state.typeMs.set(type, avg === undefined ? perTask : avg * 0.8 + perTask * 0.2)
     }
-    yield* finish(env, batch, outcomes, now, exclusive)
+    yield* finish(env, batch, outcomes, now, exclusive, claimedAt)
   }).pipe(
     Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("batch could not be committed", Cause.squash(cause))
+      Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
+        env.state.recorder.storeError(yield* Clock.currentTimeMillis)
+        yield* Effect.logError("batch could not be committed", Cause.squash(cause))
+      })
     ),
     Effect.onExit((exit) =>
       Effect.suspend(() => {
         lane.tasks -= batch.length
         lane.runs -= 1
+        Control.countRunning(env.state, batch.map((t) => t.type), -1)
+        Control.unpark(env)
         // An interrupted batch (shutdown) stays in flight so releaseAll gives it back.
         if (!(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) {
-          for (const task of batch) env.state.inFlight.delete(task.id)
+          for (const task of batch) {
+            env.state.inFlight.delete(task.id)
+            env.state.executorOf.delete(task.id)
+          }
         }
-        return signal(env.state)
+        return Control.signal(env.state)
       })
     )
   )
@@ -217,14 +185,21 @@ const isolateCrash = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: Readonl
         (crash?._tag === "Failed" ? ` (${crash.error.message})` : "")
     )
     env.state.mailbox.exhaustive = false
-    yield* env.events.publish(batch.filter((t) => released.includes(t.id)).map((t) => changed(t, "pending", now)))
+    yield* env.events.publish(batch.filter((t) => released.includes(t.id)).map((t) => Control.changed(t, "pending", now)))
   })
 
 const crashed = (outcomes: ReadonlyArray<Outcome>) =>
   outcomes.length > 0 && outcomes.every((o) => o._tag === "Failed" && o.error._tag === "WorkerCrashed")
 
 /** Commits a batch's outcomes (group-committed by the store) and publishes what changed. */
-const finish = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray<Outcome>, now: number, exclusive: boolean) =>
+const finish = (
+  env: Env,
+  batch: ReadonlyArray<Claimed>,
+  outcomes: ReadonlyArray<Outcome>,
+  now: number,
+  exclusive: boolean,
+  claimedAt: number
+) =>
   Effect.gen(function*() {
     if (!exclusive && crashed(outcomes)) return yield* isolateCrash(env, batch, outcomes, now)
     const byId = new Map(batch.map((t) => [t.id, t] as const))
@@ -243,94 +218,40 @@ const finish = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray
         failures.push(yield* RetryDecision.decide(task, error, now, env.options.agingStepMs))
       }
     }
+    // A task's log lines are stored and published before its outcome.
+    yield* env.activityBarrier
     const [completed, failed, released] = yield* Effect.all([
-      completions.length > 0 ? env.store.complete(completions, now) : Effect.succeed([]),
-      failures.length > 0 ? env.store.fail(failures, now) : Effect.succeed([]),
+      env.store.complete(completions, now),
+      env.store.fail(failures, now),
       env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
     ], { concurrency: "unbounded" })
-    const failedSet = new Set(failed)
-    const published: Array<StatusChanged> = completed.map((id) => changed(byId.get(id)!, "completed", now))
+    const published: Array<StatusChanged> = []
+    const endedKeys: Array<string> = []
+    const sample = (task: Claimed, ok: boolean) =>
+      env.state.recorder.record({ at: now, runMs: now - claimedAt, waitMs: Math.max(0, claimedAt - task.runAt), ok })
+    for (const id of completed.ids) {
+      const task = byId.get(id)!
+      published.push(Control.changed(task, "completed", now))
+      if (task.key !== null) endedKeys.push(task.key)
+      sample(task, true)
+    }
+    const failedSet = new Set(failed.ids)
     let retrying = false
     for (const f of failures) {
       if (!failedSet.has(f.id)) continue
-      retrying ||= f.next._tag === "Retry"
-      published.push(changed(byId.get(f.id)!, f.next._tag === "Retry" ? "retrying" : "failed", now))
+      const task = byId.get(f.id)!
+      const retry = f.next._tag === "Retry"
+      retrying ||= retry
+      published.push(Control.changed(task, retry ? "retrying" : "failed", now))
+      if (!retry && task.key !== null) endedKeys.push(task.key)
+      sample(task, false)
     }
-    for (const id of released) published.push(changed(byId.get(id)!, "pending", now))
+    for (const id of released) published.push(Control.changed(byId.get(id)!, "pending", now))
     if (released.length > 0) env.state.mailbox.exhaustive = false
-    const stale = batch.length - completed.length - failed.length - released.length
-    if (stale > 0) yield* Effect.logWarning(`${stale} attempt(s) finished after losing their lease; outcome ignored`)
+    const stale = batch.length - completed.ids.length - failed.ids.length - released.length
+    if (stale > 0) yield* Effect.logDebug(`${stale} attempt(s) ended after their task moved on (cancelled or lease lost); outcome ignored`)
     yield* env.events.publish(published)
+    const cascade: ReadonlyArray<Change> = [...completed.changes, ...failed.changes]
+    if (cascade.length > 0 || endedKeys.length > 0) yield* Control.applyChanges(env, cascade, now, endedKeys)
     if (retrying) yield* Queue.offer(env.state.timerWake, undefined)
   })
-
-/** Wakes delayed and retrying tasks at their run-at, via Clock. */
-export const timerLoop = (env: Env) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const now = yield* Clock.currentTimeMillis
-      const next = yield* env.store.nextWakeAt
-      if (Option.isSome(next) && next.value <= now) {
-        const woken = yield* env.store.wakeDue(now)
-        if (woken > 0) {
-          env.state.mailbox.exhaustive = false
-          yield* signal(env.state)
-        }
-        continue
-      }
-      const wait = Option.match(next, {
-        onNone: () => env.options.pollIntervalMs,
-        onSome: (at) => Math.min(at - now, env.options.pollIntervalMs)
-      })
-      yield* Effect.race(Effect.sleep(Duration.millis(wait)), Queue.take(env.state.timerWake))
-      // Another process may have made work ready: look at the store on the next turn.
-      env.state.mailbox.exhaustive = false
-      yield* signal(env.state)
-    }
-  }).pipe(
-    Effect.catchAllCause((cause) => Effect.logError("timer failed; restarting", Cause.squash(cause))),
-    Effect.zipRight(Effect.sleep(Duration.millis(env.options.pollIntervalMs))),
-    Effect.forever
-  )
-
-/** Extends the leases of this process's running attempts while they run. */
-export const heartbeatLoop = (env: Env) =>
-  Effect.gen(function*() {
-    yield* Effect.sleep(Duration.millis(env.options.leaseDurationMs / 3))
-    if (env.state.inFlight.size === 0) return
-    const now = yield* Clock.currentTimeMillis
-    const items = [...env.state.inFlight].map(([id, token]) => ({ id, token }))
-    yield* env.store.extendLeases(items, now + env.options.leaseDurationMs)
-  }).pipe(
-    Effect.catchAllCause((cause) => Effect.logError("lease heartbeat failed", Cause.squash(cause))),
-    Effect.forever
-  )
-
-/** Running tasks whose lease expired (their process died) become pending again. */
-export const recover = (env: Env) =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const recovered = yield* env.store.recoverExpired(now)
-    if (recovered.length > 0) {
-      yield* Effect.logWarning(`recovered ${recovered.length} task(s) whose lease expired`)
-      env.state.mailbox.exhaustive = false
-      yield* signal(env.state)
-    }
-  })
-
-export const recoveryLoop = (env: Env) =>
-  Effect.sleep(Duration.millis(env.options.leaseDurationMs)).pipe(
-    Effect.zipRight(recover(env)),
-    Effect.catchAllCause((cause) => Effect.logError("lease recovery failed", Cause.squash(cause))),
-    Effect.forever
-  )
-
-/** Gives this process's unfinished attempts back (pending, attempt not counted). */
-export const releaseAll = (store: Env["store"], inFlight: ReadonlyMap<TaskId, string>) =>
-  Effect.gen(function*() {
-    if (inFlight.size === 0) return
-    const now = yield* Clock.currentTimeMillis
-    const items = [...inFlight].map(([id, token]) => ({ id, token, countAttempt: false }))
-    const released = yield* store.release(items, now)
-    yield* Effect.logInfo(`released ${released.length} unfinished attempt(s) for the next start`)
-  }).pipe(Effect.catchAllCause((cause) => Effect.logError("could not release attempts", Cause.squash(cause))))

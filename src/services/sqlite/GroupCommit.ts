@@ -12,8 +12,9 @@ import type * as Scope from "effect/Scope"
 import { StoreError } from "../../domain/TaskErrors.js"
 
 interface Op {
-  readonly run: Effect.Effect<unknown, SqlError, SqlClient.SqlClient>
-  readonly done: Deferred.Deferred<unknown, StoreError>
+  /** Fails with SqlError, or with a domain error that undoes the op alone (e.g. QueueFull). */
+  readonly run: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+  readonly done: Deferred.Deferred<unknown, unknown>
 }
 
 /** Queued by the finalizer: the writer stops once it reaches it. */
@@ -64,7 +65,7 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
 
   const shared = (ops: ReadonlyArray<Op>) =>
     sql.withTransaction(Effect.gen(function*() {
-      const exits: Array<Exit.Exit<unknown, SqlError>> = []
+      const exits: Array<Exit.Exit<unknown, unknown>> = []
       for (const op of ops) {
         const exit = yield* Effect.exit(op.run)
         if (Exit.isFailure(exit)) return yield* new OpFailed()
@@ -75,12 +76,14 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
   const isolated = (ops: ReadonlyArray<Op>) =>
     sql.withTransaction(Effect.forEach(ops, (op) => Effect.exit(sql.withTransaction(op.run))))
 
-  const settle = (ops: ReadonlyArray<Op>, exits: ReadonlyArray<Exit.Exit<unknown, SqlError>>) =>
+  const settle = (ops: ReadonlyArray<Op>, exits: ReadonlyArray<Exit.Exit<unknown, unknown>>) =>
     Effect.forEach(ops, (op, i) => {
       const exit = exits[i]!
-      return Exit.isSuccess(exit)
-        ? Deferred.succeed(op.done, exit.value)
-        : Deferred.fail(op.done, causeToStoreError(Cause.map(exit.cause, toStoreError)))
+      if (Exit.isSuccess(exit)) return Deferred.succeed(op.done, exit.value)
+      // A domain error (the op decided to fail) reaches its caller as it is.
+      const failure = Cause.failureOption(exit.cause)
+      if (failure._tag === "Some" && !(failure.value instanceof SqlError)) return Deferred.fail(op.done, failure.value)
+      return Deferred.fail(op.done, causeToStoreError(Cause.map(exit.cause, (e) => (e instanceof SqlError ? toStoreError(e) : e))))
     }, { discard: true })
 
   const failAll = (ops: ReadonlyArray<Op>, error: StoreError) =>
@@ -132,19 +135,19 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
       return Fiber.await(writer)
     }))
 
-  const write = <A>(run: Effect.Effect<A, SqlError, SqlClient.SqlClient>): Effect.Effect<A, StoreError> =>
-    Effect.flatMap(Deferred.make<unknown, StoreError>(), (done) =>
+  const write = <A, E>(run: Effect.Effect<A, E, SqlClient.SqlClient>): Effect.Effect<A, Exclude<E, SqlError> | StoreError> =>
+    Effect.flatMap(Deferred.make<unknown, unknown>(), (done) =>
       Effect.suspend(() => {
         // Checked and offered in one synchronous step, so nothing is queued behind Stop.
         if (closed) return Effect.fail(new StoreError({ message: "the task store is closed" }))
         Queue.unsafeOffer(queue, { run, done })
         // The Deferred is only ever completed with `run`'s own result.
-        return Deferred.await(done) as Effect.Effect<A, StoreError>
+        return Deferred.await(done) as Effect.Effect<A, Exclude<E, SqlError> | StoreError>
       }))
   return { write }
 })
 
 /** The writer: `write` runs statements in the next group transaction and resolves after COMMIT. */
 export interface GroupCommit {
-  readonly write: <A>(run: Effect.Effect<A, SqlError, SqlClient.SqlClient>) => Effect.Effect<A, StoreError>
+  readonly write: <A, E>(run: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.Effect<A, Exclude<E, SqlError> | StoreError>
 }

@@ -59,8 +59,34 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
   [2, "list_indexes", [
     "CREATE INDEX tasks_type ON tasks (type, seq)",
     `CREATE INDEX tasks_listed ON tasks (status, seq) WHERE ${listed.term}`
+  ]],
+  // Lifecycle control: dependencies (an edge table, and a count of unfinished dependencies
+  // per task), log lines, pause gates, actor keys (the oldest unfinished task of a key runs
+  // first) and retention (final tasks by finish time).
+  [3, "lifecycle", [
+    "ALTER TABLE tasks ADD COLUMN depends_on TEXT",
+    "ALTER TABLE tasks ADD COLUMN pending_deps INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE tasks ADD COLUMN log_count INTEGER NOT NULL DEFAULT 0",
+    "CREATE TABLE task_deps (dep_id TEXT NOT NULL, task_id TEXT NOT NULL, PRIMARY KEY (dep_id, task_id)) WITHOUT ROWID",
+    `CREATE TABLE task_logs (
+      task_id TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      n INTEGER NOT NULL,
+      level TEXT NOT NULL,
+      message TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (task_id, attempt, n)
+    ) WITHOUT ROWID`,
+    "CREATE TABLE pauses (scope TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+    "CREATE INDEX tasks_key ON tasks (key, seq) WHERE key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled')",
+    "CREATE INDEX tasks_finished ON tasks (finished_at) WHERE status IN ('completed', 'failed', 'cancelled')"
   ]]
 ]
+
+/** Unfinished statuses, as tasks_key's WHERE clause spells them (SQLite matches the text). */
+export const active = "status NOT IN ('completed', 'failed', 'cancelled')"
+/** Final statuses, as tasks_finished's WHERE clause spells them. */
+export const final = "status IN ('completed', 'failed', 'cancelled')"
 
 /**
  * Applies every migration newer than the latest recorded one, all in one transaction; returns

@@ -32,12 +32,14 @@ export interface TaskRow {
   readonly errors: string
   readonly progress: number
   readonly description: string | null
+  readonly depends_on: string | null
+  readonly pending_deps: number
 }
 
 /** The columns written by an insert, in order. */
 export const insertColumns = [
   "id", "type", "payload", "priority", "status", "retry", "timeout_ms", "run_at", "rank", "key",
-  "idempotency_key", "created_at", "updated_at"
+  "idempotency_key", "created_at", "updated_at", "depends_on"
 ] as const
 
 /**
@@ -62,7 +64,8 @@ const parseRetry = (json: string): unknown => {
 
 export const insertValues = (t: NewTask): ReadonlyArray<string | number | null> => [
   t.id, t.type, JSON.stringify(t.payload ?? null), t.priority, t.status, encodeRetry(t.retry), t.timeoutMs,
-  t.runAt, t.rank, t.key, t.idempotencyKey, t.createdAt, t.createdAt
+  t.runAt, t.rank, t.key, t.idempotencyKey, t.createdAt, t.createdAt,
+  t.dependsOn.length === 0 ? null : JSON.stringify(t.dependsOn)
 ]
 
 const decodeRetry = Schema.decodeUnknownSync(RetryPolicy)
@@ -110,11 +113,13 @@ export const toTask = (row: TaskRow, retry: (json: string) => RetryPolicy): Task
     result: row.result === null ? null : JSON.parse(row.result),
     errors: row.errors === "[]" ? [] : decodeErrors(row.errors),
     progress: row.progress,
-    description: row.description
+    description: row.description,
+    dependsOn: row.depends_on === null ? [] : JSON.parse(row.depends_on) as Array<TaskId>,
+    pendingDeps: row.pending_deps
   }, { disableValidation: true })
 
 /** The columns a claim returns. */
-export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at"
+export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at, key"
 
 export interface ClaimRow {
   readonly id: string
@@ -127,6 +132,7 @@ export interface ClaimRow {
   readonly rank: number
   readonly created_at: number
   readonly run_at: number
+  readonly key: string | null
 }
 
 export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) => RetryPolicy): Claimed => ({
@@ -140,8 +146,12 @@ export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) =>
   rank: row.rank,
   createdAt: row.created_at,
   runAt: row.run_at,
+  key: row.key,
   token
 })
+
+/** The columns that describe a change (Change / ReadyRef). */
+export const changeColumns = "id, type, priority, rank, seq, key, status"
 
 /** Encodes an attempt error for the errors JSON array. */
 export const encodeError = Schema.encodeSync(Schema.parseJson(AttemptError))

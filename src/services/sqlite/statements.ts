@@ -3,46 +3,15 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { Claimed, NewTask } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
-import * as Transition from "../../domain/Transition.js"
-import type { Completion, Failure, LeaseGrant, Release } from "../TaskStore.js"
+import type { Applied, Completion, Failure, LeaseGrant, Release } from "../TaskStore.js"
+import * as Lifecycle from "./lifecycle.js"
 import * as Rows from "./rows.js"
+import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+
+export { from, keyHead }
 
 // Multi-row statements, one per chunk: group commit lives or dies by statements per task.
 // Status conditions come from the domain's transition table, never written by hand.
-
-type Param = string | number | null
-
-const CHUNK = 400
-
-const chunks = <A>(xs: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
-  return out
-}
-
-const tuple = (n: number) => `(${"?, ".repeat(n - 1)}?)`
-const tuples = (rows: number, cols: number) => {
-  const one = tuple(cols)
-  return `${`${one}, `.repeat(rows - 1)}${one}`
-}
-
-/**
- * `status = 'a'` or `status IN ('a', 'b')` for the statuses an event may start from. A single
- * status is written as `=`: SQLite matches `status IN ('a')` to no partial index `WHERE
- * status = 'a'` (checked with EXPLAIN QUERY PLAN), and the sweep over leases would scan.
- */
-export const from = (event: Transition.TaskEvent, column = "status") => {
-  const sources = Transition.sources(event)
-  return sources.length === 1
-    ? `${column} = '${sources[0]}'`
-    : `${column} IN (${sources.map((s) => `'${s}'`).join(", ")})`
-}
-const to = (event: Transition.TaskEvent) => `'${Transition.target(event)}'`
-
-const run = <A extends object>(text: string, params: ReadonlyArray<Param>) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params as Array<Param>))
-
-const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id as TaskId)
 
 /** A row an insert actually created. */
 export interface InsertedRow {
@@ -66,6 +35,41 @@ export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<Map<string,
     (results) => new Map(results.flat().map((r) => [r.id, r] as const))
   )
 
+/**
+ * Which inputs created the rows just inserted: the first one with its id and idempotency key
+ * (one call may repeat an id). Every other input found an id or key already present.
+ */
+export const createdFlags = (tasks: ReadonlyArray<NewTask>, inserted: ReadonlyMap<string, InsertedRow>): Array<boolean> => {
+  const created = new Set<string>()
+  return tasks.map((t) => {
+    const row = inserted.get(t.id)
+    if (row === undefined || row.idempotency_key !== t.idempotencyKey || created.has(t.id)) return false
+    created.add(t.id)
+    return true
+  })
+}
+
+/** What an insert did: the rows created, and the status of those that have dependencies. */
+export interface InsertResult {
+  readonly inserted: Map<string, InsertedRow>
+  readonly created: ReadonlyArray<boolean>
+  readonly statuses: ReadonlyMap<string, string>
+}
+
+/**
+ * Inserts new tasks and links their dependencies, then checks the queue limit: a failure
+ * undoes this insert alone (the group commit's savepoint), so nothing is half-written.
+ */
+export const insertTasks = (tasks: ReadonlyArray<NewTask>, maxActive: number | undefined) =>
+  Effect.gen(function*() {
+    const inserted = yield* insert(tasks)
+    const created = createdFlags(tasks, inserted)
+    const news = tasks.filter((_, i) => created[i])
+    const statuses = yield* Lifecycle.linkDependencies(news.filter((t) => t.dependsOn.length > 0), news[0]?.createdAt ?? 0)
+    if (maxActive !== undefined && news.length > 0) yield* Lifecycle.checkActive(maxActive, news.length)
+    return { inserted, created, statuses } satisfies InsertResult
+  })
+
 export const claim = (
   taskIds: ReadonlyArray<TaskId>,
   lease: LeaseGrant,
@@ -76,7 +80,7 @@ export const claim = (
       run<Rows.ClaimRow>(
         `UPDATE tasks SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?,
            lease_owner = ?, lease_token = ?, lease_expires_at = ?
-         WHERE id IN ${tuple(chunk.length)} AND ${from("claim")} RETURNING ${Rows.claimColumns}`,
+         WHERE id IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")} RETURNING ${Rows.claimColumns}`,
         [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt, ...chunk]
       )),
     (results) => {
@@ -94,8 +98,8 @@ export const claim = (
 
 const clearLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
 
-export const complete = (items: ReadonlyArray<Completion>, now: number) =>
-  Effect.map(
+export const complete = (items: ReadonlyArray<Completion>, now: number): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(
     Effect.forEach(chunks(items), (chunk) =>
       run<{ readonly id: string }>(
         `UPDATE tasks SET status = ${to("complete")}, result = v.column3, ${clearLease}, progress = 100,
@@ -105,7 +109,10 @@ export const complete = (items: ReadonlyArray<Completion>, now: number) =>
          RETURNING tasks.id`,
         [now, now, ...chunk.flatMap((c) => [c.id, c.token, JSON.stringify(c.result ?? null)])]
       )),
-    (rows) => ids(rows.flat())
+    (rows) => {
+      const done = ids(rows.flat())
+      return Effect.map(Lifecycle.unblockDependents(done, now), (changes) => ({ ids: done, changes }))
+    }
   )
 
 export const fail = (items: ReadonlyArray<Failure>, now: number) => {
@@ -129,7 +136,13 @@ export const fail = (items: ReadonlyArray<Failure>, now: number) => {
        RETURNING tasks.id`,
       [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error)])]
     ))
-  return Effect.map(Effect.zip(retryRows, finalRows), ([a, b]) => ids([...a.flat(), ...b.flat()]))
+  return Effect.flatMap(Effect.zip(retryRows, finalRows), ([a, b]): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> => {
+    const failed = ids(b.flat())
+    return Effect.map(
+      Lifecycle.failDependents(failed, now),
+      (changes) => ({ ids: [...ids(a.flat()), ...failed], changes })
+    )
+  })
 }
 
 export const release = (items: ReadonlyArray<Release>, now: number) =>

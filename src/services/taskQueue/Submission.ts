@@ -59,6 +59,15 @@ export const prepare = (
     ? Option.map(definition.timeout, Duration.toMillis)
     : Option.some(Duration.toMillis(options.timeout))
   if (Option.isSome(timeout) && !(timeout.value > 0)) return invalid("timeout must be positive")
+  const dependsOn: Array<TaskId.TaskId> = []
+  for (const dep of options.dependsOn ?? []) {
+    const decoded = decodeId(dep)
+    if (Either.isLeft(decoded)) return invalid(`dependsOn: ${decoded.left.message}`)
+    dependsOn.push(decoded.right)
+  }
+  if (options.key !== undefined && (options.key.length === 0 || options.key.length > 256)) {
+    return invalid("key must be 1 to 256 characters")
+  }
   return Either.right({
     id,
     type: definition.name,
@@ -71,6 +80,7 @@ export const prepare = (
     rank: Rank.rank(runAt, priority, agingStepMs),
     key: options.key ?? null,
     idempotencyKey: options.idempotencyKey ?? null,
-    createdAt: now
+    createdAt: now,
+    dependsOn
   })
 }

@@ -1,0 +1,120 @@
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type { ReadyRef } from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import type { Executor } from "../Executor.js"
+import type { StatusChanged } from "../TaskEvents.js"
+import type { Change } from "../TaskStore.js"
+import type { Env, State } from "./State.js"
+
+// What steers dispatch besides rank: pause gates, per-type limits (tasks of a blocked type are
+// parked aside so others pass them), actor keys, and changes made outside the dispatcher.
+
+export const signal = (state: State) => Queue.offer(state.wake, undefined)
+
+export const changed = (
+  task: { readonly id: TaskId; readonly type: string },
+  status: StatusChanged["status"],
+  at: number
+): StatusChanged => ({ _tag: "StatusChanged", id: task.id, type: task.type, status, at })
+
+/** Whether tasks of `type` may not start now: the type is paused or at its concurrency limit. */
+export const isBlocked = (env: Env, type: string): boolean => {
+  if (env.state.pausedTypes.has(type)) return true
+  const limit = env.options.typeLimit(type)
+  return limit !== undefined && (env.state.typeRunning.get(type) ?? 0) >= limit
+}
+
+/** Types whose tasks the store should leave out of a ready page. */
+export const blockedTypes = (env: Env): Array<string> => {
+  const out = new Set(env.state.pausedTypes)
+  for (const type of env.state.typeRunning.keys()) if (isBlocked(env, type)) out.add(type)
+  return [...out]
+}
+
+/** Sets a ready task aside until its type may run again. */
+export const park = (state: State, ref: ReadyRef) => {
+  let list = state.parked.get(ref.type)
+  if (list === undefined) state.parked.set(ref.type, list = [])
+  list.push(ref)
+}
+
+/** Puts back the parked tasks of types that may run again; the store may hold more of them. */
+export const unpark = (env: Env) => {
+  let any = false
+  for (const [type, refs] of env.state.parked) {
+    if (isBlocked(env, type)) continue
+    env.state.parked.delete(type)
+    for (const ref of refs) offer(env.state, ref)
+    any = true
+  }
+  if (any) env.state.mailbox.exhaustive = false
+  return any
+}
+
+/** Offers a ready task to the mailbox unless this process is already claiming or running it. */
+export const offer = (state: State, ref: ReadyRef) => {
+  if (state.claiming.has(ref.id) || state.inFlight.has(ref.id)) return
+  state.mailbox.offer(ref)
+}
+
+export const countRunning = (state: State, types: ReadonlyArray<string>, delta: number) => {
+  for (const type of types) {
+    const n = (state.typeRunning.get(type) ?? 0) + delta
+    if (n <= 0) state.typeRunning.delete(type)
+    else state.typeRunning.set(type, n)
+  }
+}
+
+/**
+ * Publishes durable changes and schedules what they made ready: unkeyed pending tasks go to
+ * the mailbox; for actor keys whose task ended or became ready, the store names each key's
+ * oldest unfinished task, which goes to the mailbox if it is pending; delayed ones re-arm the
+ * timer.
+ */
+export const applyChanges = (env: Env, changes: ReadonlyArray<Change>, now: number, endedKeys: ReadonlyArray<string> = []) =>
+  Effect.gen(function*() {
+    if (changes.length > 0) yield* env.events.publish(changes.map((c) => changed(c, c.status, now)))
+    const keys = new Set(endedKeys)
+    let delayed = false
+    for (const c of changes) {
+      if (c.key !== null) keys.add(c.key)
+      else if (c.status === "pending") offer(env.state, c)
+      if (c.status === "delayed" || c.status === "retrying") delayed = true
+    }
+    if (keys.size > 0) {
+      for (const head of yield* env.store.keyHeads([...keys])) offer(env.state, head)
+    }
+    if (delayed) yield* Queue.offer(env.state.timerWake, undefined)
+    yield* signal(env.state)
+  })
+
+/** Interrupts this process's running attempts of these tasks (cancelled, or lease lost). */
+export const interrupt = (env: Env, ids: ReadonlyArray<TaskId>) =>
+  Effect.suspend(() => {
+    const byExecutor = new Map<Executor, Array<TaskId>>()
+    for (const id of ids) {
+      const executor = env.state.executorOf.get(id)
+      if (executor === undefined) continue
+      let list = byExecutor.get(executor)
+      if (list === undefined) byExecutor.set(executor, list = [])
+      list.push(id)
+    }
+    return Effect.forEach(byExecutor, ([executor, list]) => executor.interrupt(list), { discard: true })
+  })
+
+/** Reads the pause gates from the store (another process may have changed them). */
+export const refreshPauses = (env: Env) =>
+  Effect.gen(function*() {
+    const pauses = yield* env.store.pauses
+    const wasPaused = env.state.queuePaused
+    env.state.queuePaused = pauses.queue
+    const before = env.state.pausedTypes
+    env.state.pausedTypes = new Set(pauses.types)
+    const resumed = [...before].some((t) => !env.state.pausedTypes.has(t)) || (wasPaused && !pauses.queue)
+    if (resumed) {
+      unpark(env)
+      env.state.mailbox.exhaustive = false
+      yield* signal(env.state)
+    }
+  })

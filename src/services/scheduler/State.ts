@@ -1,0 +1,84 @@
+import type * as Effect from "effect/Effect"
+import type * as FiberSet from "effect/FiberSet"
+import type * as Queue from "effect/Queue"
+import type { ReadyRef } from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import type { Executor } from "../Executor.js"
+import type { Executors } from "../Executors.js"
+import type { Options } from "../Scheduler.js"
+import type { TaskEvents } from "../TaskEvents.js"
+import type { TaskStore } from "../TaskStore.js"
+import type { Mailbox } from "./Mailbox.js"
+import { Recorder } from "./Recorder.js"
+
+/** Per-executor accounting: what is in flight (for capacity and batch sizing). */
+export interface Lane {
+  tasks: number
+  runs: number
+}
+
+/** The scheduler's in-memory state; owned by its fibers, never shared with another process. */
+export interface State {
+  readonly mailbox: Mailbox
+  /** Wakes the dispatcher: something became ready or an executor has room. */
+  readonly wake: Queue.Queue<void>
+  /** Wakes the timer: a delayed or retrying task was stored. */
+  readonly timerWake: Queue.Queue<void>
+  /** Where batches run, so closing the scheduler interrupts them. */
+  readonly batches: FiberSet.FiberSet
+  /** Claimed by this process and not finished: id → lease token. */
+  readonly inFlight: Map<TaskId, string>
+  /** Which executor runs each in-flight attempt (to interrupt it). */
+  readonly executorOf: Map<TaskId, Executor>
+  /** Taken from the mailbox, claim not yet committed. */
+  readonly claiming: Set<TaskId>
+  readonly lanes: Map<Executor, Lane>
+  /** Moving average of executor busy time per task, by task type (unknown until timed). */
+  readonly typeMs: Map<string, number>
+  /** Tasks whose batch lost its thread: each runs alone next, so only the culprit fails. */
+  readonly isolate: Set<TaskId>
+  /** Attempts running in this process, by type (per-type limits). */
+  readonly typeRunning: Map<string, number>
+  /** Ready tasks set aside because their type is paused or at its limit. */
+  readonly parked: Map<string, Array<ReadyRef>>
+  readonly recorder: Recorder
+  queuePaused: boolean
+  pausedTypes: ReadonlySet<string>
+  tokenCounter: number
+}
+
+export interface Env {
+  /** Resolves once every progress/log item reported so far is stored and published. */
+  readonly activityBarrier: Effect.Effect<void>
+  readonly store: typeof TaskStore.Service
+  readonly events: typeof TaskEvents.Service
+  readonly executors: typeof Executors.Service
+  readonly options: Options
+  readonly state: State
+}
+
+export const makeState = (
+  mailbox: Mailbox,
+  wake: Queue.Queue<void>,
+  timerWake: Queue.Queue<void>,
+  batches: FiberSet.FiberSet,
+  inFlight: Map<TaskId, string>,
+  statsWindowMs: number
+): State => ({
+  mailbox,
+  wake,
+  timerWake,
+  batches,
+  inFlight,
+  executorOf: new Map(),
+  claiming: new Set(),
+  lanes: new Map(),
+  typeMs: new Map(),
+  isolate: new Set(),
+  typeRunning: new Map(),
+  parked: new Map(),
+  recorder: new Recorder(statsWindowMs),
+  queuePaused: false,
+  pausedTypes: new Set(),
+  tokenCounter: 0
+})
