@@ -16,6 +16,7 @@ import * as Statements from "../src/services/sqlite/statements.js"
 import { TaskStore } from "../src/services/TaskStore.js"
 import { layerMemory } from "../src/services/TaskStoreMemory.js"
 import { layerSqlite } from "../src/services/TaskStoreSqlite.js"
+import { lifecycleSuite } from "./LifecycleStoreSuite.js"
 import { newTask, suite } from "./TaskStoreSuite.js"
 
 /** A temporary directory, removed with the scope. */
@@ -129,3 +130,5 @@ describe("SQLite store", () => {
 
 suite("memory", layerMemory)
 suite("sqlite", Layer.unwrapScoped(Effect.map(tempFile, (filename) => layerSqlite({ filename }))))
+lifecycleSuite("memory", layerMemory)
+lifecycleSuite("sqlite", Layer.unwrapScoped(Effect.map(tempFile, (filename) => layerSqlite({ filename }))))

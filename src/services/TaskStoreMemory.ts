@@ -97,6 +97,7 @@ export const makeMemory = Effect.sync(() => {
   }
 
   const applied = (ids: Array<TaskId>, changes: Array<Change>): Applied => ({ ids, changes })
+  const changeSet = (done: Array<Change>, cascade: Array<Change>): Applied => ({ ids: done.map((c) => c.id), changes: [...done, ...cascade] })
 
   const store = TaskStore.of({
     insert: (news, options) =>
@@ -314,20 +315,18 @@ export const makeMemory = Effect.sync(() => {
         const done = ids.flatMap((id) => {
           const task = tasks.get(id)
           if (!legal(task, "cancel")) return []
-          update(task, { status: Transition.target("cancel"), lease: null, finishedAt: now, updatedAt: now })
-          return [id]
+          return [changeOf(update(task, { status: Transition.target("cancel"), lease: null, finishedAt: now, updatedAt: now }))]
         })
-        return applied(done, failDependents(done, now))
+        return changeSet(done, failDependents(done.map((c) => c.id), now))
       }),
     pause: (ids, now) =>
       Effect.sync(() => {
         const done = ids.flatMap((id) => {
           const task = tasks.get(id)
           if (!legal(task, "pause")) return []
-          update(task, { status: Transition.target("pause"), updatedAt: now })
-          return [id]
+          return [changeOf(update(task, { status: Transition.target("pause"), updatedAt: now }))]
         })
-        return applied(done, [])
+        return changeSet(done, [])
       }),
     resume: (ids, now) =>
       Effect.sync(() => {
@@ -335,10 +334,9 @@ export const makeMemory = Effect.sync(() => {
           const task = tasks.get(id)
           if (!legal(task, "resume")) return []
           const event = task.pendingDeps > 0 ? "resumeBlocked" : task.runAt > now ? "resumeDelayed" : "resume"
-          update(task, { status: Transition.target(event), updatedAt: now })
-          return [id]
+          return [changeOf(update(task, { status: Transition.target(event), updatedAt: now }))]
         })
-        return applied(done, [])
+        return changeSet(done, [])
       }),
     retry: (ids, now, rankOf) =>
       Effect.sync(() => {
@@ -346,7 +344,7 @@ export const makeMemory = Effect.sync(() => {
           const task = tasks.get(id)
           if (!legal(task, "manualRetry")) return []
           const event = task.pendingDeps > 0 ? "manualRetryBlocked" : "manualRetry"
-          update(task, {
+          return [changeOf(update(task, {
             status: Transition.target(event),
             attempt: 0,
             runAt: now,
@@ -354,10 +352,9 @@ export const makeMemory = Effect.sync(() => {
             finishedAt: null,
             lease: null,
             updatedAt: now
-          })
-          return [id]
+          }))]
         })
-        return applied(done, [])
+        return changeSet(done, [])
       }),
     remove: (ids) =>
       Effect.sync(() =>
