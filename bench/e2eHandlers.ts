@@ -16,6 +16,9 @@ export const Spin = TaskDefinition.make("spin", { payload: Schema.Struct({ itera
 /** Holds its slot for a long time (keeps a backlog pending). */
 export const Hold = TaskDefinition.make("hold", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
 
+/** Reports progress `reports` times as fast as it can, on a worker thread, then finishes. */
+export const Chatty = TaskDefinition.make("chatty", { payload: Schema.Struct({ reports: Schema.Int }), success: Schema.Number })
+
 // A documented bridge: benchmarks read the real clock to measure latency across threads.
 const wallNow = () => performance.timeOrigin + performance.now()
 
@@ -24,5 +27,11 @@ export default Handlers.make(
   NoopFiber.handler(() => Effect.void),
   Stamp.handler(() => Effect.sync(wallNow)),
   Hold.handler(() => Effect.sleep("1 hour")),
-  Spin.handler(({ iterations }) => Effect.sync(() => spin(iterations)))
+  Spin.handler(({ iterations }) => Effect.sync(() => spin(iterations))),
+  Chatty.handler(({ reports }, ctx) =>
+    Effect.gen(function*() {
+      const start = wallNow()
+      for (let i = 1; i <= reports; i++) yield* ctx.progress((i / reports) * 100, `step ${i}`)
+      return wallNow() - start
+    }))
 )

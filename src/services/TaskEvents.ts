@@ -3,7 +3,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
-import type * as Queue from "effect/Queue"
+import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Activity from "../domain/Activity.js"
 import type { TaskId } from "../domain/TaskId.js"
@@ -38,6 +38,12 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
   /** A subscription to every event from now on. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
   /**
+   * A subscription to one task's events from now on. Publishing hands each event only to its
+   * task's subscribers, so a thousand watchers cost a map lookup per event, not a thousand
+   * filters.
+   */
+  readonly subscribeTask: (id: string) => Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
+  /**
    * Registers interest in `id` reaching a final status in this process (for the life of the
    * scope) and returns the effect that waits for it. Register before reading the store.
    */
@@ -49,6 +55,7 @@ const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelle
 export const make = Effect.gen(function*() {
   const pubsub = yield* PubSub.unbounded<TaskEvent>()
   const waiters = new Map<TaskId, Set<Deferred.Deferred<void>>>()
+  const watchers = new Map<string, Set<Queue.Queue<TaskEvent>>>()
 
   /** The waiters of the tasks that reached a final status, removed from the table. */
   const takeWaiters = (events: ReadonlyArray<TaskEvent>): Array<Deferred.Deferred<void>> => {
@@ -68,9 +75,36 @@ export const make = Effect.gen(function*() {
     publish: (events) =>
       Effect.zipRight(
         PubSub.publishAll(pubsub, events),
-        Effect.suspend(() => Effect.forEach(takeWaiters(events), (d) => Deferred.succeed(d, undefined), { discard: true }))
+        Effect.suspend(() => {
+          if (watchers.size > 0) {
+            for (const e of events) {
+              const queues = watchers.get(taskIdOf(e))
+              if (queues !== undefined) for (const q of queues) Queue.unsafeOffer(q, e)
+            }
+          }
+          return Effect.forEach(takeWaiters(events), (d) => Deferred.succeed(d, undefined), { discard: true })
+        })
       ),
     subscribe: PubSub.subscribe(pubsub),
+    subscribeTask: (id) =>
+      Effect.acquireRelease(
+        Effect.flatMap(Queue.unbounded<TaskEvent>(), (q) =>
+          Effect.sync(() => {
+            let set = watchers.get(id)
+            if (set === undefined) watchers.set(id, set = new Set())
+            set.add(q)
+            return q
+          })),
+        (q) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              const set = watchers.get(id)
+              set?.delete(q)
+              if (set?.size === 0) watchers.delete(id)
+            }),
+            Queue.shutdown(q)
+          )
+      ),
     waitFinal: (id) =>
       Effect.acquireRelease(
         Effect.flatMap(Deferred.make<void>(), (d) =>

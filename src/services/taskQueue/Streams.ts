@@ -5,7 +5,7 @@ import type { StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import type { TaskEvent } from "../TaskEvents.js"
-import { TaskEvents, taskIdOf } from "../TaskEvents.js"
+import { TaskEvents } from "../TaskEvents.js"
 import { TaskStore } from "../TaskStore.js"
 
 // Subscriptions. Each subscribes to the in-process events before it reads the store, so
@@ -30,7 +30,7 @@ export const logs = (
 ): Stream.Stream<Log, TaskNotFound | StoreError, TaskEvents | TaskStore> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const store = yield* TaskStore
-    const queue = yield* Effect.flatMap(TaskEvents, (e) => e.subscribe)
+    const queue = yield* Effect.flatMap(TaskEvents, (e) => e.subscribeTask(id))
     const task = yield* store.get(id)
     const stored = yield* store.logs(id)
     const head = Stream.fromIterable(stored)
@@ -51,7 +51,7 @@ export const logs = (
 export const watch = (id: TaskId): Stream.Stream<TaskEvent, TaskNotFound | StoreError, TaskEvents | TaskStore> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const store = yield* TaskStore
-    const queue = yield* Effect.flatMap(TaskEvents, (e) => e.subscribe)
+    const queue = yield* Effect.flatMap(TaskEvents, (e) => e.subscribeTask(id))
     const task = yield* store.get(id)
     const snapshot: Array<TaskEvent> = [{ _tag: "StatusChanged", id: task.id, type: task.type, status: task.status, at: task.updatedAt }]
     if (task.status === "running" && (task.progress > 0 || task.description !== null)) {
@@ -65,9 +65,6 @@ export const watch = (id: TaskId): Stream.Stream<TaskEvent, TaskNotFound | Store
       })
     }
     if (TaskStatus.isFinal(task.status)) return Stream.fromIterable(snapshot)
-    const live = Stream.fromQueue(queue).pipe(
-      Stream.filter((e) => taskIdOf(e) === id),
-      Stream.takeUntil(isEnd(id))
-    )
+    const live = Stream.fromQueue(queue).pipe(Stream.takeUntil(isEnd(id)))
     return Stream.concat(Stream.fromIterable(snapshot), live)
   }))
