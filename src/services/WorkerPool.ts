@@ -177,6 +177,7 @@ export const make = (options: Options) =>
           const generation = slot.generation
           // The tasks come from the store and are valid: skip re-validating them here.
           const request = new Protocol.RunBatch({
+            batch: 0,
             tasks: batch.map((t) => ({ id: t.id, type: t.type, payload: t.payload, attempt: t.attempt, timeoutMs: t.timeoutMs }))
           }, { disableValidation: true })
           return worker.executeEffect(request).pipe(
