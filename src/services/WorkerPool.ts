@@ -179,7 +179,8 @@ export const make = (options: Options) =>
         if (options.onActivity !== undefined) {
           const delivery = Activity.make()
           slot.delivery = delivery
-          yield* Effect.forkIn(Activity.forward(worker, options.onActivity, delivery), scope)
+          // Interruptible whatever region the spawn runs in (a replace may start from a finalizer).
+          yield* Effect.forkIn(Effect.interruptible(Activity.forward(worker, options.onActivity, delivery)), scope)
         }
         slot.startedAt = wallClock()
         slot.dying = false
@@ -209,7 +210,7 @@ export const make = (options: Options) =>
         )
         return Effect.zipRight(
           Effect.zipRight(refreshLive, old === undefined ? Effect.void : Scope.close(old, Exit.void)),
-          FiberSet.run(background, restart)
+          FiberSet.run(background, Effect.interruptible(restart))
         ).pipe(Effect.asVoid)
       })
 
@@ -368,6 +369,7 @@ export const make = (options: Options) =>
         ).pipe(
           Effect.zipRight(Effect.promise(() => thread.terminate())),
           Effect.zipRight(replaceIfDrained(slot, generation)),
+          Effect.interruptible,
           FiberSet.run(background)
         )
       })
