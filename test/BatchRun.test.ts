@@ -97,8 +97,18 @@ describe("FiberExecutor (BatchRun)", () => {
       expect(journal).toContain(`${running.id}:Failure`)
       expect(journal.some((line) => line.startsWith(`${queued.id}:`))).toBe(false)
       expect(journal).toContain(`${last.id}:Success`)
-      // Unknown or finished ids are ignored.
-      yield* executor.interrupt([running.id])
+    }))
+
+  it.effect("a cancel that arrives before its batch skips the task when the batch comes", () =>
+    Effect.gen(function*() {
+      const executor = FiberExecutor.make(handlers, { concurrency: 1 })
+      const early = task("sleep", { ms: 10 })
+      const other = task("sleep", { ms: 10 })
+      yield* executor.interrupt([early.id])
+      const fiber = yield* Effect.fork(executor.run([early, other]))
+      yield* TestClock.adjust("10 millis")
+      const { outcomes } = yield* Fiber.join(fiber)
+      expect(tags(outcomes)).toStrictEqual(["TaskDefect:interrupted", "Succeeded"])
     }))
 
   it.effect("progress and log lines reach the sink in order, numbered, clamped and cut", () =>

@@ -127,6 +127,9 @@ export const make = (options: Options) =>
         resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
       })
       spawned.set(id, { thread, state })
+      thread.once("exit", () => {
+        if (spawned.get(id)?.thread === thread) spawned.delete(id)
+      })
       return thread
     }))
     const background = yield* FiberSet.make()

@@ -191,25 +191,45 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
   return { tasks, run, cancel }
 }
 
-/** Running batches by task id, so a cancel finds the batch that holds a task. */
-export type Registry = Map<string, BatchRun>
+/**
+ * Running batches by task id, so a cancel finds the batch that holds a task; and cancels that
+ * arrived before their batch (a Cancel can overtake its RunBatch), applied when it registers.
+ */
+export interface Registry {
+  readonly running: Map<string, BatchRun>
+  readonly early: Set<string>
+}
 
-export const makeRegistry = (): Registry => new Map()
+/** Early cancels kept (oldest dropped first): ids of tasks that may still arrive. */
+const MAX_EARLY = 1024
+
+export const makeRegistry = (): Registry => ({ running: new Map(), early: new Set() })
 
 /** Runs `effect` with the batch's ids registered (from before it waits for its turn). */
 export const registered = <A, E, R>(registry: Registry, batch: BatchRun, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.suspend(() => {
-    for (const task of batch.tasks) registry.set(task.id, batch)
+    for (const task of batch.tasks) {
+      registry.running.set(task.id, batch)
+      if (registry.early.size > 0 && registry.early.delete(task.id)) batch.cancel(task.id)
+    }
     return Effect.ensuring(
       effect,
       Effect.sync(() => {
-        for (const task of batch.tasks) if (registry.get(task.id) === batch) registry.delete(task.id)
+        for (const task of batch.tasks) if (registry.running.get(task.id) === batch) registry.running.delete(task.id)
       })
     )
   })
 
-/** Cancels these tasks wherever they are registered; unknown ids are ignored. */
+/** Cancels these tasks where they run or wait; an id not here yet is cancelled on arrival. */
 export const cancel = (registry: Registry, ids: ReadonlyArray<string>): Effect.Effect<void> =>
   Effect.sync(() => {
-    for (const id of ids) registry.get(id)?.cancel(id)
+    for (const id of ids) {
+      const batch = registry.running.get(id)
+      if (batch !== undefined) {
+        batch.cancel(id)
+        continue
+      }
+      registry.early.add(id)
+      if (registry.early.size > MAX_EARLY) registry.early.delete(registry.early.values().next().value!)
+    }
   })
