@@ -64,6 +64,7 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool lif
       const [busy] = yield* pool.workers
       expect(busy?.state).toBe("busy")
       expect(busy?.currentTask).toBe(waiting.id)
+      expect(busy?.lastSeenAt).not.toBeNull()
 
       yield* pool.interrupt([waiting.id])
       const { outcomes } = yield* Fiber.join(fiber)
@@ -77,6 +78,22 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool lif
       expect(idle?.state).toBe("idle")
       expect(idle?.currentTask).toBeNull()
       expect(idle?.tasksDone).toBe((statsBefore?.tasksDone ?? 0) + 2)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }))
+
+  it.effect("a yielding task over its timeout is interrupted inside the thread (finalizer runs) and the batch goes on", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-timeout-"))
+      const replacedBefore = yield* pool.replaced
+      const slow = task("wait", { dir }, 200)
+      const { outcomes } = yield* pool.run([slow, task("echo", { n: 5 })])
+      expect(tags(outcomes)).toStrictEqual(["TaskTimeout", "Succeeded"])
+      const timeout = outcomes[0]
+      expect(timeout?._tag === "Failed" && timeout.error.message).toContain("200 ms timeout and was interrupted")
+      expect(fs.existsSync(path.join(dir, `${slow.id}.finalized`))).toBe(true)
+      expect(linesOf(slow.id)).toStrictEqual(["1:waiting", "2:finalizer ran"])
+      expect(yield* pool.replaced).toBe(replacedBefore)
       fs.rmSync(dir, { recursive: true, force: true })
     }))
 
