@@ -19,12 +19,12 @@ import * as Outcome from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
-import type { WorkerStats } from "../domain/WorkerStats.js"
 import * as Protocol from "../workers/Protocol.js"
 import * as ThreadState from "../workers/ThreadState.js"
 import type { ActivitySink, Executor, Ran, RunOptions } from "./Executor.js"
 import * as Activity from "./worker/activity.js"
 import * as Crash from "./worker/crash.js"
+import * as Slot from "./worker/slot.js"
 import * as Watchdog from "./worker/watchdog.js"
 
 export interface Options {
@@ -73,26 +73,6 @@ export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Exe
 
 const MAX_BATCH = 64
 
-interface Slot {
-  readonly index: number
-  worker: Worker.SerializedWorker<Protocol.Request> | undefined
-  scope: Scope.CloseableScope | undefined
-  thread: WorkerThreads.Worker | undefined
-  state: ThreadState.View | undefined
-  delivery: Activity.Delivery | undefined
-  generation: number
-  requests: number
-  /** Reserved by an exclusive run: no other request may join it. */
-  exclusive: boolean
-  /** The watchdog terminated this generation's thread: no new requests; replaced once drained. */
-  dying: boolean
-  startedAt: number
-  tasksDone: number
-  failures: number
-  /** Requests in flight, by batch number (any generation). */
-  readonly inflight: Map<number, Watchdog.Inflight>
-}
-
 interface Spawned {
   readonly thread: WorkerThreads.Worker
   readonly state: SharedArrayBuffer
@@ -134,29 +114,14 @@ export const make = (options: Options) =>
     }))
     const background = yield* FiberSet.make()
     const changed = yield* Queue.sliding<void>(1)
-    const slots: Array<Slot> = Array.from({ length: count }, (_, index) => ({
-      index,
-      worker: undefined,
-      scope: undefined,
-      thread: undefined,
-      state: undefined,
-      delivery: undefined,
-      generation: 0,
-      requests: 0,
-      exclusive: false,
-      dying: false,
-      startedAt: wallClock(),
-      tasksDone: 0,
-      failures: 0,
-      inflight: new Map()
-    }))
+    const slots: Array<Slot.Slot> = Array.from({ length: count }, (_, index) => Slot.make(index, wallClock()))
     let replaced = 0
     let batchSeq = 0
     const liveCount = yield* SubscriptionRef.make(0)
     const refreshLive = Effect.suspend(() => SubscriptionRef.set(liveCount, slots.filter((s) => s.worker !== undefined).length))
 
     /** Starts a thread in the slot, in a scope of its own so it can be torn down alone. */
-    const spawn = (slot: Slot) =>
+    const spawn = (slot: Slot.Slot) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(poolScope, ExecutionStrategy.sequential)
         const worker = yield* Worker.makeSerialized<Protocol.Request>({}).pipe(
@@ -194,7 +159,7 @@ export const make = (options: Options) =>
       })
 
     /** Tears a dead thread down and starts another in its slot (once per generation). */
-    const replace = (slot: Slot, generation: number) =>
+    const replace = (slot: Slot.Slot, generation: number) =>
       Effect.suspend(() => {
         if (slot.generation !== generation) return Effect.void
         slot.generation++
@@ -217,19 +182,13 @@ export const make = (options: Options) =>
         ).pipe(Effect.asVoid)
       })
 
-    const inflightOf = (slot: Slot, generation: number): number => {
-      let n = 0
-      for (const entry of slot.inflight.values()) if (entry.generation === generation) n++
-      return n
-    }
-
     /**
      * Replaces a thread the watchdog killed once no request waits on it any more (closing its
      * scope earlier would interrupt them instead of letting them see the thread's exit).
      */
-    const replaceIfDrained = (slot: Slot, generation: number) =>
+    const replaceIfDrained = (slot: Slot.Slot, generation: number) =>
       Effect.suspend(() =>
-        slot.generation === generation && slot.dying && inflightOf(slot, generation) === 0 ? replace(slot, generation) : Effect.void
+        slot.generation === generation && slot.dying && Slot.inflightOf(slot, generation) === 0 ? replace(slot, generation) : Effect.void
       )
 
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
@@ -238,9 +197,9 @@ export const make = (options: Options) =>
      * The live slot with room and the fewest requests in flight (an idle one, reserved, for an
      * exclusive run); waits when there is none.
      */
-    const acquire = (exclusive: boolean): Effect.Effect<Slot> =>
+    const acquire = (exclusive: boolean): Effect.Effect<Slot.Slot> =>
       Effect.suspend(() => {
-        let best: Slot | undefined
+        let best: Slot.Slot | undefined
         for (const slot of slots) {
           const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying &&
             (exclusive ? slot.requests === 0 : slot.requests < perWorker)
@@ -254,12 +213,12 @@ export const make = (options: Options) =>
         return Effect.zipRight(Queue.take(changed), acquire(exclusive))
       })
 
-    const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot, error: WorkerError) => {
+    const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot.Slot, error: WorkerError) => {
       const crashed = Crash.classify(slot.index, error)
       return batch.map((task) => new Outcome.Failed({ id: task.id, error: crashed }))
     }
 
-    const tally = (slot: Slot, ran: Ran): void => {
+    const tally = (slot: Slot.Slot, ran: Ran): void => {
       slot.tasksDone += ran.outcomes.length
       for (const o of ran.outcomes) if (o._tag === "Failed") slot.failures++
     }
@@ -351,11 +310,15 @@ export const make = (options: Options) =>
             sends.push(Effect.ignore(worker.executeEffect(new Protocol.Cancel({ ids: hits }, { disableValidation: true }))))
           }
         }
-        return Effect.all(sends, { concurrency: "unbounded", discard: true })
+        // Sent in the background: a thread that does not yield answers only when the watchdog
+        // kills it, and the caller need not wait for that.
+        return sends.length === 0
+          ? Effect.void
+          : FiberSet.run(background, Effect.interruptible(Effect.all(sends, { concurrency: "unbounded", discard: true }))).pipe(Effect.asVoid)
       })
 
     /** Terminates a thread whose task does not yield; its requests resolve as the verdict says. */
-    const kill = (slot: Slot, verdict: Watchdog.Verdict) =>
+    const kill = (slot: Slot.Slot, verdict: Watchdog.Verdict) =>
       Effect.suspend(() => {
         const thread = slot.thread
         if (thread === undefined) return Effect.void
@@ -394,25 +357,6 @@ export const make = (options: Options) =>
       Effect.forkScoped
     )
 
-    const stats = (slot: Slot): WorkerStats => {
-      const snapshot = slot.state === undefined ? undefined : ThreadState.read(slot.state)
-      const current = snapshot !== undefined && snapshot.index >= 0
-        ? slot.inflight.get(snapshot.batch)?.tasks[snapshot.index]?.id ?? null
-        : null
-      const heap = slot.state === undefined ? null : ThreadState.heapUsed(slot.state)
-      return {
-        slot: slot.index,
-        generation: slot.generation,
-        state: slot.worker === undefined ? "starting" : inflightOf(slot, slot.generation) > 0 ? "busy" : "idle",
-        startedAt: slot.startedAt,
-        tasksDone: slot.tasksDone,
-        failures: slot.failures,
-        currentTask: current,
-        heapUsedMb: heap === null ? null : Math.round(heap / 1024 / 102.4) / 10,
-        lastSeenAt: slot.state === undefined ? null : ThreadState.lastSeen(slot.state)
-      }
-    }
-
     const live = () => slots.filter((s) => s.worker !== undefined).length
 
     return WorkerPool.of({
@@ -421,7 +365,7 @@ export const make = (options: Options) =>
       maxBatch: MAX_BATCH,
       run,
       interrupt,
-      workers: Effect.sync(() => slots.map(stats)),
+      workers: Effect.sync(() => slots.map(Slot.stats)),
       size: Effect.sync(live),
       replaced: Effect.sync(() => replaced),
       whenFull: liveCount.changes.pipe(Stream.takeUntil((n) => n === count), Stream.runDrain)
