@@ -17,10 +17,15 @@ import * as os from "node:os"
 import * as WorkerThreads from "node:worker_threads"
 import * as Outcome from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
+import type { TaskId } from "../domain/TaskId.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
+import * as ThreadState from "../workers/ThreadState.js"
 import type { ActivitySink, Executor, Ran, RunOptions } from "./Executor.js"
+import * as Activity from "./worker/activity.js"
 import * as Crash from "./worker/crash.js"
+import * as Slot from "./worker/slot.js"
+import * as Watchdog from "./worker/watchdog.js"
 
 export interface Options {
   /** Path or file URL of the compiled handlers module every thread loads. */
@@ -35,10 +40,13 @@ export interface Options {
   readonly startTimeout?: Duration.DurationInput
   /** The thread entrypoint (the compiled src/workers/main.js by default). */
   readonly entry?: string | URL
-  /** How long a handler that ignores a timeout or cancel keeps its thread. */
+  /** Where handlers' progress and log lines go (one channel per thread); dropped when absent. */
+  readonly onActivity?: ActivitySink | undefined
+  /**
+   * How long a task past its timeout, or cancelled, may keep running without yielding before
+   * its thread is terminated and replaced (default 2000 ms).
+   */
   readonly graceMs?: number
-  /** Where progress and log lines from the threads go. */
-  readonly onActivity?: ActivitySink
 }
 
 /** The pool could not start. */
@@ -49,12 +57,15 @@ export class WorkerPoolError extends Data.TaggedError("WorkerPoolError")<{ reado
  * WorkerRunner in the thread). The pool owns its slots rather than using the platform's pool:
  * it sends one request per batch to the least-loaded live thread, never more than
  * `requestsPerWorker` at once (requests that queue inside a pool cost 4–8×, FIELD-NOTES.md),
- * and replaces a thread that dies — its in-flight attempts get WorkerCrashed outcomes.
+ * and replaces a thread that dies — its in-flight attempts get WorkerCrashed outcomes. A
+ * watchdog reads each thread's shared state and terminates a thread whose task overstays its
+ * timeout or cancel by `graceMs`: that task fails (TaskTimeout / interrupted), the other
+ * attempts on the thread come back Abandoned, and the thread is replaced.
  */
 export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Executor & {
   /** Live threads. */
   readonly size: Effect.Effect<number>
-  /** Threads replaced after a crash since start. */
+  /** Threads replaced after a crash or a watchdog kill since start. */
   readonly replaced: Effect.Effect<number>
   /** Waits until every slot has a live thread (e.g. after a replacement). */
   readonly whenFull: Effect.Effect<void>
@@ -62,18 +73,19 @@ export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Exe
 
 const MAX_BATCH = 64
 
-interface Slot {
-  readonly index: number
-  worker: Worker.SerializedWorker<Protocol.Request> | undefined
-  scope: Scope.CloseableScope | undefined
-  generation: number
-  requests: number
-  /** Reserved by an exclusive run: no other request may join it. */
-  exclusive: boolean
+interface Spawned {
+  readonly thread: WorkerThreads.Worker
+  readonly state: SharedArrayBuffer
 }
 
 const resolveSize = (size: Options["size"]): number =>
   size === "auto" ? os.availableParallelism() : typeof size === "number" ? size : size.min
+
+const defaultEntry = () => new URL("../workers/main.js", import.meta.url)
+
+// Thread-facing times (started, last seen, cancelled, deadlines) are wall-clock epoch ms: the
+// threads write Date.now() into shared memory and are never under TestClock. A documented bridge.
+const wallClock = () => Date.now()
 
 export const make = (options: Options) =>
   Effect.gen(function*() {
@@ -82,25 +94,34 @@ export const make = (options: Options) =>
       return yield* Effect.fail(new WorkerPoolError({ message: `worker pool size must be a positive integer, got ${count}` }))
     }
     const perWorker = options.requestsPerWorker ?? 2
+    const graceMs = options.graceMs ?? 2000
     const startTimeout = Duration.decode(options.startTimeout ?? "30 seconds")
     const poolScope = yield* Effect.scope
-    const context = yield* Effect.context<Worker.WorkerManager | Worker.Spawner>()
+    // The spawner constructs each thread, so the pool keeps its handle and shared state by the
+    // platform's worker id (SerializedWorker.id).
+    const spawned = new Map<number, Spawned>()
+    const context = yield* Layer.build(NodeWorker.layer((id) => {
+      const state = ThreadState.make()
+      const thread = new WorkerThreads.Worker(options.entry ?? defaultEntry(), {
+        workerData: { handlersModule: options.handlersModule, state } satisfies Protocol.WorkerData,
+        resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
+      })
+      spawned.set(id, { thread, state })
+      thread.once("exit", () => {
+        if (spawned.get(id)?.thread === thread) spawned.delete(id)
+      })
+      return thread
+    }))
     const background = yield* FiberSet.make()
     const changed = yield* Queue.sliding<void>(1)
-    const slots: Array<Slot> = Array.from({ length: count }, (_, index) => ({
-      index,
-      worker: undefined,
-      scope: undefined,
-      generation: 0,
-      requests: 0,
-      exclusive: false
-    }))
+    const slots: Array<Slot.Slot> = Array.from({ length: count }, (_, index) => Slot.make(index, wallClock()))
     let replaced = 0
+    let batchSeq = 0
     const liveCount = yield* SubscriptionRef.make(0)
     const refreshLive = Effect.suspend(() => SubscriptionRef.set(liveCount, slots.filter((s) => s.worker !== undefined).length))
 
     /** Starts a thread in the slot, in a scope of its own so it can be torn down alone. */
-    const spawn = (slot: Slot) =>
+    const spawn = (slot: Slot.Slot) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(poolScope, ExecutionStrategy.sequential)
         const worker = yield* Worker.makeSerialized<Protocol.Request>({}).pipe(
@@ -118,6 +139,19 @@ export const make = (options: Options) =>
             Effect.zipRight(Scope.close(scope, Exit.void), Effect.fail(e._tag === "WorkerPoolError" ? e : new WorkerPoolError({ message: `worker thread ${slot.index} failed to start: ${e.message}` })))
           )
         )
+        const thread = spawned.get(worker.id)
+        spawned.delete(worker.id)
+        slot.thread = thread?.thread
+        slot.state = thread === undefined ? undefined : ThreadState.view(thread.state)
+        slot.delivery = undefined
+        if (options.onActivity !== undefined) {
+          const delivery = Activity.make()
+          slot.delivery = delivery
+          // Interruptible whatever region the spawn runs in (a replace may start from a finalizer).
+          yield* Effect.forkIn(Effect.interruptible(Activity.forward(worker, options.onActivity, delivery)), scope)
+        }
+        slot.startedAt = wallClock()
+        slot.dying = false
         slot.worker = worker
         slot.scope = scope
         yield* refreshLive
@@ -125,11 +159,13 @@ export const make = (options: Options) =>
       })
 
     /** Tears a dead thread down and starts another in its slot (once per generation). */
-    const replace = (slot: Slot, generation: number) =>
+    const replace = (slot: Slot.Slot, generation: number) =>
       Effect.suspend(() => {
         if (slot.generation !== generation) return Effect.void
         slot.generation++
         slot.worker = undefined
+        slot.thread = undefined
+        slot.state = undefined
         const old = slot.scope
         slot.scope = undefined
         replaced++
@@ -142,9 +178,18 @@ export const make = (options: Options) =>
         )
         return Effect.zipRight(
           Effect.zipRight(refreshLive, old === undefined ? Effect.void : Scope.close(old, Exit.void)),
-          FiberSet.run(background, restart)
+          FiberSet.run(background, Effect.interruptible(restart))
         ).pipe(Effect.asVoid)
       })
+
+    /**
+     * Replaces a thread the watchdog killed once no request waits on it any more (closing its
+     * scope earlier would interrupt them instead of letting them see the thread's exit).
+     */
+    const replaceIfDrained = (slot: Slot.Slot, generation: number) =>
+      Effect.suspend(() =>
+        slot.generation === generation && slot.dying && Slot.inflightOf(slot, generation) === 0 ? replace(slot, generation) : Effect.void
+      )
 
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
 
@@ -152,11 +197,11 @@ export const make = (options: Options) =>
      * The live slot with room and the fewest requests in flight (an idle one, reserved, for an
      * exclusive run); waits when there is none.
      */
-    const acquire = (exclusive: boolean): Effect.Effect<Slot> =>
+    const acquire = (exclusive: boolean): Effect.Effect<Slot.Slot> =>
       Effect.suspend(() => {
-        let best: Slot | undefined
+        let best: Slot.Slot | undefined
         for (const slot of slots) {
-          const fits = slot.worker !== undefined && !slot.exclusive &&
+          const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying &&
             (exclusive ? slot.requests === 0 : slot.requests < perWorker)
           if (fits && (best === undefined || slot.requests < best.requests)) best = slot
         }
@@ -168,9 +213,14 @@ export const make = (options: Options) =>
         return Effect.zipRight(Queue.take(changed), acquire(exclusive))
       })
 
-    const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot, error: WorkerError) => {
+    const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot.Slot, error: WorkerError) => {
       const crashed = Crash.classify(slot.index, error)
       return batch.map((task) => new Outcome.Failed({ id: task.id, error: crashed }))
+    }
+
+    const tally = (slot: Slot.Slot, ran: Ran): void => {
+      slot.tasksDone += ran.outcomes.length
+      for (const o of ran.outcomes) if (o._tag === "Failed") slot.failures++
     }
 
     const run = (batch: ReadonlyArray<Claimed>, options?: RunOptions): Effect.Effect<Ran> =>
@@ -178,12 +228,18 @@ export const make = (options: Options) =>
         acquire(options?.exclusive === true),
         (slot) => {
           const worker = slot.worker!
+          const delivery = slot.delivery
           const generation = slot.generation
+          const entry: Watchdog.Inflight = { batch: ++batchSeq, generation, tasks: batch, cancelledAt: undefined, killed: undefined }
+          slot.inflight.set(entry.batch, entry)
           // The tasks come from the store and are valid: skip re-validating them here.
           const request = new Protocol.RunBatch({
+            batch: entry.batch,
             tasks: batch.map((t) => ({ id: t.id, type: t.type, payload: t.payload, attempt: t.attempt, timeoutMs: t.timeoutMs }))
           }, { disableValidation: true })
           return worker.executeEffect(request).pipe(
+            // The lines flushed before the reply reach the sink before the outcomes return.
+            Effect.tap((reply) => Activity.awaitChunk(delivery, reply.activitySeq)),
             // Replies come back in input order; the typed ids are the batch's own.
             Effect.map((reply): Ran => ({
               busyMs: reply.busyMs,
@@ -202,16 +258,25 @@ export const make = (options: Options) =>
                 }
               })
             })),
-            Effect.catchAll((error): Effect.Effect<Ran> =>
-              error._tag === "WorkerError"
-                ? Effect.as(replace(slot, generation), { busyMs: 0, outcomes: crashedOutcomes(batch, slot, error) })
-                : Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
-                  new Outcome.Failed({
-                    id: task.id,
-                    error: new TaskDefect({ reason: "decode", message: `worker reply: ${error.message}` })
-                  })
-                ) })
-            )
+            Effect.catchAll((error): Effect.Effect<Ran> => {
+              if (error._tag === "WorkerError") {
+                // Killed by the watchdog: not a crash.
+                const killed = entry.killed
+                const outcomes = killed === undefined ? crashedOutcomes(batch, slot, error) : Watchdog.killedOutcomes(entry, killed)
+                return Effect.as(killed === undefined ? replace(slot, generation) : Effect.void, { busyMs: 0, outcomes })
+              }
+              return Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
+                new Outcome.Failed({
+                  id: task.id,
+                  error: new TaskDefect({ reason: "decode", message: `worker reply: ${error.message}` })
+                })
+              ) })
+            }),
+            Effect.tap((ran) => Effect.sync(() => tally(slot, ran))),
+            Effect.ensuring(Effect.suspend(() => {
+              slot.inflight.delete(entry.batch)
+              return replaceIfDrained(slot, generation)
+            }))
           )
         },
         (slot) =>
@@ -224,6 +289,74 @@ export const make = (options: Options) =>
           )
       )
 
+    /** Sends Cancel to the threads running these tasks (the pool knows which slot has which batch). */
+    const interrupt = (ids: ReadonlyArray<TaskId>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const wanted = new Set<string>(ids)
+        const now = wallClock()
+        const sends: Array<Effect.Effect<void>> = []
+        for (const slot of slots) {
+          const worker = slot.worker
+          const hits: Array<string> = []
+          for (const entry of slot.inflight.values()) {
+            if (entry.generation !== slot.generation) continue
+            for (const task of entry.tasks) {
+              if (!wanted.has(task.id)) continue
+              ;(entry.cancelledAt ??= new Map()).set(task.id, now)
+              hits.push(task.id)
+            }
+          }
+          if (worker !== undefined && hits.length > 0) {
+            sends.push(Effect.ignore(worker.executeEffect(new Protocol.Cancel({ ids: hits }, { disableValidation: true }))))
+          }
+        }
+        // Sent in the background: a thread that does not yield answers only when the watchdog
+        // kills it, and the caller need not wait for that.
+        return sends.length === 0
+          ? Effect.void
+          : FiberSet.run(background, Effect.interruptible(Effect.all(sends, { concurrency: "unbounded", discard: true }))).pipe(Effect.asVoid)
+      })
+
+    /** Terminates a thread whose task does not yield; its requests resolve as the verdict says. */
+    const kill = (slot: Slot.Slot, verdict: Watchdog.Verdict) =>
+      Effect.suspend(() => {
+        const thread = slot.thread
+        if (thread === undefined) return Effect.void
+        const generation = slot.generation
+        slot.dying = true
+        for (const entry of slot.inflight.values()) {
+          if (entry.generation !== generation) continue
+          entry.killed = entry === verdict.entry
+            ? { _tag: "Culprit", index: verdict.index, outcome: verdict.outcome }
+            : { _tag: "Bystander" }
+        }
+        return Effect.logWarning(
+          `${verdict.reason} and did not yield within ${graceMs} ms: terminating worker thread ${slot.index}`
+        ).pipe(
+          Effect.zipRight(Effect.promise(() => thread.terminate())),
+          Effect.zipRight(replaceIfDrained(slot, generation)),
+          Effect.interruptible,
+          FiberSet.run(background)
+        )
+      })
+
+    const check = Effect.suspend(() => {
+      const now = wallClock()
+      const kills: Array<Effect.Effect<unknown>> = []
+      for (const slot of slots) {
+        if (slot.worker === undefined || slot.state === undefined || slot.dying) continue
+        const verdict = Watchdog.judge(ThreadState.read(slot.state), slot.inflight, now, graceMs)
+        if (verdict !== undefined) kills.push(kill(slot, verdict))
+      }
+      return Effect.all(kills, { discard: true })
+    })
+    // Threads are not under TestClock, and neither is this loop's purpose: real time.
+    yield* check.pipe(
+      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(10, graceMs / 4)))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
     const live = () => slots.filter((s) => s.worker !== undefined).length
 
     return WorkerPool.of({
@@ -231,23 +364,13 @@ export const make = (options: Options) =>
       slots: Effect.sync(() => Math.max(1, live()) * perWorker),
       maxBatch: MAX_BATCH,
       run,
-      interrupt: () => Effect.void,
-      workers: Effect.succeed([]),
+      interrupt,
+      workers: Effect.sync(() => slots.map(Slot.stats)),
       size: Effect.sync(live),
       replaced: Effect.sync(() => replaced),
       whenFull: liveCount.changes.pipe(Stream.takeUntil((n) => n === count), Stream.runDrain)
     })
   })
 
-const defaultEntry = () => new URL("../workers/main.js", import.meta.url)
-
 /** The pool as a layer; threads start when the layer is built and stop when it is released. */
-export const layer = (options: Options): Layer.Layer<WorkerPool, WorkerPoolError> =>
-  Layer.scoped(WorkerPool, make(options)).pipe(
-    Layer.provide(NodeWorker.layer(() =>
-      new WorkerThreads.Worker(options.entry ?? defaultEntry(), {
-        workerData: { handlersModule: options.handlersModule } satisfies Protocol.WorkerData,
-        resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
-      })
-    ))
-  )
+export const layer = (options: Options): Layer.Layer<WorkerPool, WorkerPoolError> => Layer.scoped(WorkerPool, make(options))

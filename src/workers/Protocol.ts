@@ -1,5 +1,6 @@
 import { WorkerError } from "@effect/platform/WorkerError"
 import * as Schema from "effect/Schema"
+import * as Activity from "../domain/Activity.js"
 import { AttemptFailure } from "../domain/TaskErrors.js"
 
 // Wire shapes are plain Structs of already-validated data (no branded ids, no classes):
@@ -30,15 +31,53 @@ export type WireOutcome = typeof WireOutcome.Type
 
 export class RunBatch extends Schema.TaggedRequest<RunBatch>()("RunBatch", {
   failure: WorkerError,
-  success: Schema.Struct({ outcomes: Schema.Array(WireOutcome), busyMs: Schema.Number }),
-  payload: { tasks: Schema.Array(WireTask) }
+  success: Schema.Struct({
+    outcomes: Schema.Array(WireOutcome),
+    busyMs: Schema.Number,
+    /**
+     * The last activity chunk flushed before this reply (0: none): the pool waits until it has
+     * delivered that chunk, so a task's lines reach the sink before its outcome.
+     */
+    activitySeq: Schema.Number
+  }),
+  payload: {
+    /** The pool's number for this request; the thread writes it to its shared state per task. */
+    batch: Schema.Number,
+    tasks: Schema.Array(WireTask)
+  }
+}) {}
+
+/**
+ * Interrupts these tasks if they run on this thread now, and skips them if they wait in a batch
+ * here. Served at once: it does not wait for the batch in progress.
+ */
+export class Cancel extends Schema.TaggedRequest<Cancel>()("Cancel", {
+  failure: WorkerError,
+  success: Schema.Void,
+  payload: { ids: Schema.Array(Schema.String) }
+}) {}
+
+/** One flush of a thread's activity outbox: progress (coalesced) and log lines, in order. */
+export const ActivityChunk = Schema.Struct({ seq: Schema.Number, items: Schema.Array(Activity.Activity) })
+export type ActivityChunk = typeof ActivityChunk.Type
+
+/**
+ * The thread's one long-lived activity channel, opened by the pool right after the thread
+ * starts: a stream of chunks that ends with the thread (FIELD-NOTES.md: no Stream per task).
+ */
+export class OpenActivity extends Schema.TaggedRequest<OpenActivity>()("OpenActivity", {
+  failure: WorkerError,
+  success: ActivityChunk,
+  payload: {}
 }) {}
 
 /** Every request a worker thread understands. */
-export const Request = Schema.Union(RunBatch)
+export const Request = Schema.Union(RunBatch, Cancel, OpenActivity)
 export type Request = typeof Request.Type
 
 /** What each thread receives as workerData (re-read on every respawn). */
 export interface WorkerData {
   readonly handlersModule: string
+  /** The thread's shared state (src/workers/ThreadState.ts), read by the pool's watchdog. */
+  readonly state?: SharedArrayBuffer
 }

@@ -1,7 +1,9 @@
 /**
  * The worker-thread entrypoint. It loads the handlers module named in workerData (re-read on
- * every respawn) and serves RunBatch requests: one request carries many tasks, each with its
- * own Outcome. Only Schema-encoded data crosses the boundary.
+ * every respawn) and serves RunBatch requests (one request carries many tasks, each with its
+ * own Outcome), Cancel requests, and the thread's one activity channel. Only Schema-encoded
+ * data crosses the boundary; the running task is also written to shared memory
+ * (ThreadState) for the pool's watchdog.
  */
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -9,11 +11,14 @@ import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import { pathToFileURL } from "node:url"
 import * as WorkerThreads from "node:worker_threads"
+import * as ActivityOutbox from "./ActivityOutbox.js"
+import * as BatchRun from "./BatchRun.js"
 import * as Handlers from "./Handlers.js"
 import * as Protocol from "./Protocol.js"
-import * as RunTask from "./runTask.js"
+import * as ThreadState from "./ThreadState.js"
 
 const data = WorkerThreads.workerData as Protocol.WorkerData
 
@@ -31,22 +36,45 @@ const load = Effect.tryPromise({
   Effect.map((mod) => mod.default)
 )
 
-// One batch at a time per thread, its tasks one after another: a thread runs one CPU task at
-// a time anyway, and forking a fiber per task cost ~3× the whole per-task overhead (bench/).
-// A handler that waits on I/O holds its thread meanwhile — such types belong on
+// Heap and last-seen reach the pool through shared memory; a blocked thread stops updating
+// them, which is what the pool's stats should show.
+const reportHealth = (state: ThreadState.View) =>
+  Effect.sync(() => ThreadState.writeHealth(state, process.memoryUsage().heapUsed, Date.now())).pipe(
+    Effect.repeat(Schedule.spaced("500 millis")),
+    Effect.forkScoped
+  )
+
+// One batch at a time per thread, its tasks one after another (BatchRun): a thread runs one
+// CPU task at a time anyway, and forking a fiber per task cost ~3× the whole per-task overhead
+// (bench/). A handler that waits on I/O holds its thread meanwhile — such types belong on
 // `execution: "fiber"`; batch sizing (busyMs) sends slow tasks one per request. The parent
-// keeps a second request queued here so the thread never idles.
-const runner = Layer.unwrapEffect(Effect.gen(function*() {
+// keeps a second request queued here so the thread never idles. Cancel and the activity
+// channel do not take the batch permit.
+const runner = Layer.unwrapScoped(Effect.gen(function*() {
   const handlers = yield* load
   const oneBatch = yield* Effect.makeSemaphore(1)
+  const registry = BatchRun.makeRegistry()
+  const outbox = yield* ActivityOutbox.make()
+  const state = data.state === undefined ? undefined : ThreadState.view(data.state)
+  if (state !== undefined) yield* reportHealth(state)
   return WorkerRunner.layerSerialized(Protocol.Request, {
-    RunBatch: (request) =>
-      Effect.timed(
-        Effect.forEach(request.tasks, (task) => RunTask.runTask(handlers, task, RunTask.logOnly))
-      ).pipe(
-        Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) })),
-        oneBatch.withPermits(1)
+    RunBatch: (request) => {
+      const batch = BatchRun.make(handlers, request.tasks, {
+        emit: outbox.emit,
+        onStart: state === undefined
+          ? undefined
+          : (index, task, startedAt) => ThreadState.writeTask(state, request.batch, index, startedAt, task.timeoutMs)
+      })
+      const run = Effect.timed(batch.run).pipe(
+        state === undefined ? (e) => e : Effect.ensuring(Effect.sync(() => ThreadState.writeIdle(state))),
+        Effect.flatMap(([duration, outcomes]) =>
+          Effect.map(outbox.flush, (activitySeq) => ({ outcomes, busyMs: Duration.toMillis(duration), activitySeq }))
+        )
       )
+      return BatchRun.registered(registry, batch, oneBatch.withPermits(1)(run))
+    },
+    Cancel: (request) => BatchRun.cancel(registry, request.ids),
+    OpenActivity: () => outbox.open()
   })
 })).pipe(Layer.provide(NodeWorkerRunner.layer))
 

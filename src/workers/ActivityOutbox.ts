@@ -1,0 +1,69 @@
+/**
+ * A worker thread's activity outbox: handlers' progress and log lines are buffered and sent as
+ * chunks on the thread's one activity channel (Protocol.OpenActivity), coalescing progress on
+ * the way. A flush happens every `interval`, when `maxItems` are buffered, and before a batch's
+ * reply (the reply names the last chunk, so the pool delivers the lines before the outcomes).
+ */
+import * as Activity from "../domain/Activity.js"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { ActivityChunk } from "./Protocol.js"
+import type { Emit } from "./runTask.js"
+
+export interface Options {
+  /** Items buffered before a flush is forced. */
+  readonly maxItems?: number
+  /** Longest an item waits in the buffer while the thread yields. */
+  readonly interval?: Duration.DurationInput
+}
+
+export interface ActivityOutbox {
+  /** Buffers one item (dropped while no channel is open: nobody would read it). */
+  readonly emit: Emit
+  /** Sends what is buffered; the number of the last chunk sent so far (0: none). */
+  readonly flush: Effect.Effect<number>
+  /** Opens the channel: every chunk from now on, in order. */
+  readonly open: () => Stream.Stream<ActivityChunk>
+}
+
+export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const maxItems = options.maxItems ?? 256
+    const chunks = yield* Queue.unbounded<ActivityChunk>()
+    let buffer: Array<Activity.Activity> = []
+    let seq = 0
+    let opened = false
+
+    const flushNow = (): number => {
+      if (buffer.length > 0) {
+        const items = Activity.coalesce(buffer)
+        buffer = []
+        seq++
+        Queue.unsafeOffer(chunks, { seq, items })
+      }
+      return seq
+    }
+
+    yield* Effect.sync(flushNow).pipe(
+      Effect.repeat(Schedule.spaced(Duration.decode(options.interval ?? "50 millis"))),
+      Effect.forkScoped
+    )
+
+    return {
+      emit: (item) =>
+        Effect.sync(() => {
+          if (!opened) return
+          buffer.push(item)
+          if (buffer.length >= maxItems) flushNow()
+        }),
+      flush: Effect.sync(flushNow),
+      open: () => {
+        opened = true
+        return Stream.fromQueue(chunks)
+      }
+    }
+  })
