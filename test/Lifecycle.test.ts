@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import * as TaskId from "../src/domain/TaskId.js"
@@ -58,7 +60,19 @@ const Boom = TaskDefinition.make("boom", {
   execution: "fiber"
 })
 
+const finalized: Array<number> = []
+/** Waits for a long time; its finalizer records that it ran. */
+const Slow = TaskDefinition.make("slow", {
+  payload: Schema.Struct({ n: Schema.Number, ms: Schema.Number }),
+  retry: { maxAttempts: 2, backoff: "fixed", initialDelay: "1 second", jitter: false },
+  execution: "fiber"
+})
+
 const handlers = Handlers.make(
+  Slow.handler(({ ms, n }, ctx) =>
+    Effect.zipRight(ctx.log("info", `attempt ${ctx.attempt}`), Effect.sleep(Duration.millis(ms))).pipe(
+      Effect.onInterrupt(() => Effect.sync(() => finalized.push(n)))
+    )),
   Step.handler(({ group, ms, n }) => track(n, group, ms)),
   Limited.handler(({ n }) => track(n, "limited", 100)),
   Boom.handler(() => Effect.die("boom"))
@@ -160,6 +174,44 @@ describe("Control", () => {
       const again = yield* Effect.flip(queue.cancel(a))
       expect(again._tag).toBe("InvalidTransition")
       expect((yield* Effect.flip(queue.cancel(tid("nope"))))._tag).toBe("TaskNotFound")
+    }).pipe(Effect.provide(kit())))
+
+  it.effect("cancel a running in-process task: its handler is interrupted (finalizer runs), it ends cancelled, no retry", () =>
+    Effect.gen(function*() {
+      finalized.length = 0
+      const queue = yield* TaskQueue
+      const id = yield* queue.submit(Slow, { n: 1, ms: 60_000 })
+      yield* advance("100 millis")
+      expect((yield* queue.get(id)).status).toBe("running")
+      yield* queue.cancel(id)
+      yield* advance("100 millis")
+      expect(finalized).toStrictEqual([1])
+      const task = yield* queue.get(id)
+      expect([task.status, task.attempt, task.errors]).toStrictEqual(["cancelled", 1, []])
+      yield* advance("5 seconds", "100 millis")
+      expect((yield* queue.get(id)).status).toBe("cancelled")
+      // The executor serves the next task.
+      const next = yield* queue.submit(Slow, { n: 2, ms: 10 })
+      yield* drain([next], "1 second")
+      expect((yield* queue.get(next)).status).toBe("completed")
+    }).pipe(Effect.provide(kit({ fiberConcurrency: 1 }))))
+
+  it.effect("a timeout interrupts the attempt (finalizer runs) and counts as a failed attempt that follows the retry policy", () =>
+    Effect.gen(function*() {
+      finalized.length = 0
+      const queue = yield* TaskQueue
+      const id = yield* queue.submit(Slow, { n: 3, ms: 10_000 }, { timeout: "2 seconds" })
+      yield* advance("2100 millis", "100 millis")
+      expect(finalized).toStrictEqual([3])
+      const retrying = yield* queue.get(id)
+      expect([retrying.status, retrying.errors.map((e) => e.error._tag)]).toStrictEqual(["retrying", ["TaskTimeout"]])
+      yield* advance("4 seconds", "100 millis")
+      const failed = yield* queue.get(id)
+      expect([failed.status, failed.attempt, failed.errors.map((e) => e.error._tag)])
+        .toStrictEqual(["failed", 2, ["TaskTimeout", "TaskTimeout"]])
+      // Its log lines were kept, one per attempt.
+      const lines = Chunk.toReadonlyArray(yield* Stream.runCollect(queue.logs(id)))
+      expect(lines.map((l) => [l.attempt, l.message])).toStrictEqual([[1, "attempt 1"], [2, "attempt 2"]])
     }).pipe(Effect.provide(kit())))
 
   it.effect("pause and resume a task, a type and the queue: order is kept after resume", () =>
