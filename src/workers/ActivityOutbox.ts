@@ -4,7 +4,7 @@
  * the way. A flush happens every `interval`, when `maxItems` are buffered, and before a batch's
  * reply (the reply names the last chunk, so the pool delivers the lines before the outcomes).
  */
-import * as Activity from "../domain/Activity.js"
+import type * as Activity from "../domain/Activity.js"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
@@ -34,18 +34,38 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
   Effect.gen(function*() {
     const maxItems = options.maxItems ?? 256
     const chunks = yield* Queue.unbounded<ActivityChunk>()
-    let buffer: Array<Activity.Activity> = []
+    // Progress is coalesced as it is buffered: a newer report of the same attempt replaces the
+    // older one (which leaves a hole), so a handler reporting in a tight loop neither forces
+    // flushes nor grows the chunks. Only log lines and distinct attempts count toward maxItems.
+    let buffer: Array<Activity.Activity | undefined> = []
+    let lines = 0
+    const progressAt = new Map<string, number>()
     let seq = 0
     let opened = false
 
     const flushNow = (): number => {
       if (buffer.length > 0) {
-        const items = Activity.coalesce(buffer)
+        const items = buffer.filter((i): i is Activity.Activity => i !== undefined)
         buffer = []
+        lines = 0
+        progressAt.clear()
         seq++
         Queue.unsafeOffer(chunks, { seq, items })
       }
       return seq
+    }
+
+    const add = (item: Activity.Activity) => {
+      if (item._tag === "Progress") {
+        const key = `${item.taskId}:${item.attempt}`
+        const at = progressAt.get(key)
+        if (at !== undefined) buffer[at] = undefined
+        progressAt.set(key, buffer.length)
+      } else {
+        lines++
+      }
+      buffer.push(item)
+      if (lines + progressAt.size >= maxItems) flushNow()
     }
 
     yield* Effect.sync(flushNow).pipe(
@@ -56,9 +76,7 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
     return {
       emit: (item) =>
         Effect.sync(() => {
-          if (!opened) return
-          buffer.push(item)
-          if (buffer.length >= maxItems) flushNow()
+          if (opened) add(item)
         }),
       flush: Effect.sync(flushNow),
       open: () => {

@@ -58,7 +58,16 @@ export const failDependents = (roots: ReadonlyArray<TaskId>, now: number): Sql<A
 
 /** Counts completed dependencies down; dependents left with none become pending (or delayed). */
 export const unblockDependents = (completed: ReadonlyArray<TaskId>, now: number): Sql<Array<Change>> =>
-  completed.length === 0 ? Effect.succeed([]) : Effect.flatMap(
+  completed.length === 0 ? Effect.succeed([]) : Effect.flatMap(anyEdges, (any) => any ? unblock(completed, now) : Effect.succeed([]))
+
+/**
+ * Whether any dependency edge exists: one probe, so that a workload without dependencies pays
+ * nothing more per completion (read inside the same transaction as the completion).
+ */
+const anyEdges: Sql<boolean> = Effect.map(run<{ readonly x: number }>("SELECT 1 AS x FROM task_deps LIMIT 1", []), (rows) => rows.length > 0)
+
+const unblock = (completed: ReadonlyArray<TaskId>, now: number): Sql<Array<Change>> =>
+  Effect.flatMap(
     Effect.forEach(chunks(completed), (chunk) =>
       run<{ readonly id: string }>(
         `UPDATE tasks SET pending_deps = pending_deps - v.n
