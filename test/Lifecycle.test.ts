@@ -214,6 +214,24 @@ describe("Control", () => {
       expect(lines.map((l) => [l.attempt, l.message])).toStrictEqual([[1, "attempt 1"], [2, "attempt 2"]])
     }).pipe(Effect.provide(kit())))
 
+  it.effect("logs --follow: stored lines, then live ones until the task ends; events carries them queue-wide", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const all = yield* Effect.fork(Stream.runCollect(queue.events.pipe(Stream.take(6))))
+      yield* Effect.yieldNow()
+      const id = yield* queue.submit(Slow, { n: 5, ms: 1000 }, { timeout: "500 millis", retry: { maxAttempts: 2, initialDelay: "1 second" } })
+      yield* advance("700 millis", "100 millis")
+      // Attempt 1 timed out and logged a line; attempt 2 runs later.
+      const following = yield* Effect.fork(Stream.runCollect(queue.logs(id, { follow: true })))
+      yield* advance("3 seconds", "100 millis")
+      const lines = Chunk.toReadonlyArray(yield* Fiber.join(following))
+      expect(lines.map((l) => [l.attempt, l.n, l.message])).toStrictEqual([[1, 1, "attempt 1"], [2, 1, "attempt 2"]])
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(all))
+      expect(events.map((e) => (e._tag === "StatusChanged" ? e.status : e._tag))).toStrictEqual(
+        ["running", "Log", "retrying", "running", "Log", "failed"]
+      )
+    }).pipe(Effect.provide(kit())))
+
   it.effect("pause and resume a task, a type and the queue: order is kept after resume", () =>
     Effect.gen(function*() {
       reset()
