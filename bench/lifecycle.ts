@@ -72,16 +72,18 @@ const drainWatched = (count: number, watchers: number) =>
     }
     const attachStart = performance.now()
     const step = Math.max(1, Math.floor(count / Math.max(1, watchers)))
-    const watching = yield* Effect.forEach(
+    // All attached at once; each counts as attached when its snapshot arrived.
+    const attached = yield* Effect.forEach(
       Array.from({ length: watchers }, (_, k) => ids[k * step]!),
       (id) =>
         Effect.gen(function*() {
           const ready = yield* Deferred.make<void>()
           const fiber = yield* Effect.fork(Stream.runDrain(queue.watch(id).pipe(Stream.tap(() => Deferred.succeed(ready, undefined)))))
-          yield* Deferred.await(ready)
-          return fiber
+          return { fiber, ready }
         })
     )
+    yield* Effect.forEach(attached, ({ ready }) => Deferred.await(ready), { discard: true })
+    const watching = attached.map(({ fiber }) => fiber)
     const attachMs = performance.now() - attachStart
     const start = performance.now()
     yield* queue.resume({ queue: true })

@@ -15,7 +15,7 @@ import type { TaskId } from "../src/domain/TaskId.js"
 import type { Task } from "../src/domain/Task.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as TaskStatus from "../src/domain/TaskStatus.js"
-import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Thumbnail } from "./tasks.js"
+import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail } from "./tasks.js"
 
 const handlersModule = fileURLToPath(new URL("./handlers.js", import.meta.url))
 const database = process.env["TROUPE_DATABASE"] ?? "./troupe.db"
@@ -23,14 +23,20 @@ const database = process.env["TROUPE_DATABASE"] ?? "./troupe.db"
 const priorities = ["low", "normal", "high", "critical"] as const
 
 /** A few hundred tasks of mixed types and priorities, deterministic per run index. */
-const workload = () => {
+const workload = (run: string) => {
   const items: Array<Parameters<Context["submitMany"]>[0][number]> = []
   for (let i = 0; i < 120; i++) {
     items.push({ definition: Thumbnail, payload: { image: `img-${i}.png`, size: 40 + (i % 5) * 20 }, options: { priority: priorities[i % 4]! } })
   }
   for (let i = 0; i < 150; i++) {
-    items.push({ definition: Analyze, payload: { doc: i }, options: { priority: priorities[(i * 3) % 4]! } })
+    items.push({ definition: Analyze, payload: { doc: i }, options: { id: `${run}-analyze-${i}`, priority: priorities[(i * 3) % 4]! } })
   }
+  // Fan-in: the report runs once the first 20 analyses completed (dependsOn, same submitMany).
+  items.push({
+    definition: Report,
+    payload: { docs: 20 },
+    options: { dependsOn: Array.from({ length: 20 }, (_, i) => `${run}-analyze-${i}`) }
+  })
   for (let i = 0; i < 60; i++) {
     items.push({ definition: FetchPage, payload: { url: `https://example.test/${i}`, latencyMs: 20 + (i % 4) * 15 }, options: { priority: "normal" } })
   }
@@ -79,7 +85,7 @@ const program = Effect.gen(function*() {
   const queue = yield* TaskQueue
   yield* Console.log(`troupe demo — store ${database}, ${os.availableParallelism()} worker thread(s)`)
   const started = yield* Clock.currentTimeMillis
-  const ids: ReadonlyArray<TaskId> = yield* queue.submitMany(workload())
+  const ids: ReadonlyArray<TaskId> = yield* queue.submitMany(workload(started.toString(36)))
   yield* Console.log(`submitted ${ids.length} tasks (durable before this line)`)
 
   const fetchAll = Effect.forEach(ids, (id) => queue.get(id), { concurrency: 16 })
@@ -104,6 +110,8 @@ const program = Effect.gen(function*() {
           return Effect.ignore(queue.await(FetchPage, id))
         case FlakyUpload.name:
           return Effect.ignore(queue.await(FlakyUpload, id))
+        case Report.name:
+          return Effect.ignore(queue.await(Report, id))
         default:
           return Effect.ignore(queue.await(AlwaysBroken, id))
       }
@@ -112,6 +120,12 @@ const program = Effect.gen(function*() {
   yield* progress
   const elapsed = (yield* Clock.currentTimeMillis) - started
   yield* summarize(yield* fetchAll, elapsed)
+  const stats = yield* queue.stats
+  const ms = (x: number | null) => (x === null ? "—" : `${x.toFixed(0)} ms`)
+  yield* Console.log(`  run time   mean ${ms(stats.runMs.mean)}, p95 ${ms(stats.runMs.p95)}; wait mean ${ms(stats.waitMs.mean)}, p95 ${ms(stats.waitMs.p95)}`)
+  yield* Console.log(`  workers    ${stats.workers.map((w) => `#${w.slot}: ${w.tasksDone} done, heap ${w.heapUsedMb?.toFixed(0) ?? "?"} MiB`).join("; ")}`)
+  const health = yield* queue.health
+  yield* Console.log(`  health     ${health.level}${health.reasons.length > 0 ? ` (${health.reasons.join("; ")})` : ""}`)
 })
 
 program.pipe(

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { Handlers } from "../src/worker.js"
-import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Thumbnail, UploadRejected } from "./tasks.js"
+import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail, UploadRejected } from "./tasks.js"
 
 /** Burns CPU deterministically (a stand-in for image or document work). */
 const burn = (rounds: number, seed: number): number => {
@@ -27,5 +27,6 @@ export default Handlers.make(
       ? Effect.fail(new UploadRejected({ attempt: ctx.attempt, message: "storage said 503" }))
       : Effect.succeed({ attempts: ctx.attempt })
   ),
-  AlwaysBroken.handler(({ reason }, ctx) => Effect.fail(new UploadRejected({ attempt: ctx.attempt, message: reason })))
+  AlwaysBroken.handler(({ reason }, ctx) => Effect.fail(new UploadRejected({ attempt: ctx.attempt, message: reason }))),
+  Report.handler(({ docs }, ctx) => Effect.as(ctx.log("info", `all ${docs} analyses are in`), { docs }))
 )

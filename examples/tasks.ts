@@ -43,3 +43,10 @@ export const AlwaysBroken = TaskDefinition.make("alwaysBroken", {
   failure: UploadRejected,
   retry: { maxAttempts: 3, backoff: "fixed", initialDelay: "100 millis", jitter: false }
 })
+
+/** Fan-in: summarizes analyses it depends on (dependsOn), in-process. */
+export const Report = TaskDefinition.make("report", {
+  payload: Schema.Struct({ docs: Schema.Int }),
+  success: Schema.Struct({ docs: Schema.Int }),
+  execution: "fiber"
+})
