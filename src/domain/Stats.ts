@@ -30,7 +30,8 @@ export interface Stats {
   /** Attempts running in this process now. */
   readonly running: number
   readonly paused: { readonly queue: boolean; readonly types: ReadonlyArray<string> }
-  readonly workers: ReadonlyArray<WorkerStats>
+  /** Worker threads, with how long each has been up (ms). */
+  readonly workers: ReadonlyArray<WorkerStats & { readonly uptimeMs: number }>
   readonly health: Health
 }
 

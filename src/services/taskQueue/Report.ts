@@ -80,7 +80,7 @@ export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
       waitMs: Stats.summarize(window.samples.map((s) => s.waitMs)),
       running: window.running,
       paused,
-      workers,
+      workers: workers.map((w) => ({ ...w, uptimeMs: Math.max(0, now - w.startedAt) })),
       health: yield* health(inputs)
     }
   })
