@@ -42,7 +42,8 @@ const task = (n: number): NewTask => ({
   key: null,
   idempotencyKey: null,
   createdAt: 0,
-  dependsOn: []
+  dependsOn: [],
+  resources: null
 })
 
 export interface StoreRun {

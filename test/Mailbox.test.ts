@@ -3,7 +3,7 @@ import type { ReadyRef } from "../src/domain/Task.js"
 import * as TaskId from "../src/domain/TaskId.js"
 import { Mailbox } from "../src/services/scheduler/Mailbox.js"
 
-const ref = (seq: number, rank: number): ReadyRef => ({ id: TaskId.unsafeMake(`t${seq}`), type: "x", priority: 0, rank, seq, key: null })
+const ref = (seq: number, rank: number): ReadyRef => ({ id: TaskId.unsafeMake(`t${seq}`), type: "x", priority: 0, rank, seq, key: null, resources: null })
 
 const drain = (m: Mailbox) => {
   const out: Array<number> = []

@@ -24,6 +24,7 @@ export const newTask = (n: number, overrides: Partial<NewTask> = {}): NewTask =>
   idempotencyKey: null,
   createdAt: 1000,
   dependsOn: [],
+  resources: null,
   ...overrides
 })
 
@@ -57,10 +58,11 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
         rank: 9700.5,
         key: "actor-1",
         idempotencyKey: "idem-1",
+        resources: { cpu: 0.5, memoryMb: 300, gpu: 1 },
         createdAt: 1234
       })
       const [stored] = yield* store.insert([input])
-      expect(stored).toStrictEqual({ id: input.id, type: "resize", status: "delayed", priority: -7, rank: 9700.5, seq: stored!.seq, key: input.key, created: true })
+      expect(stored).toStrictEqual({ id: input.id, type: "resize", status: "delayed", priority: -7, rank: 9700.5, seq: stored!.seq, key: input.key, resources: input.resources, created: true })
       const got = yield* store.get(input.id)
       expect({ ...got }).toStrictEqual({
         ...input,
@@ -132,7 +134,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       yield* store.claim([id(5)], lease("t"))
       const ready = yield* store.ready(10)
       expect(ready.map((r) => r.id)).toStrictEqual(["task-2", "task-6", "task-1", "task-3"])
-      expect(ready[1]).toStrictEqual({ id: "task-6", type: "echo", priority: 10, rank: 40.5, seq: ready[1]!.seq, key: null })
+      expect(ready[1]).toStrictEqual({ id: "task-6", type: "echo", priority: 10, rank: 40.5, seq: ready[1]!.seq, key: null, resources: null })
       expect((yield* store.ready(1)).map((r) => r.id)).toStrictEqual(["task-2"])
     }))
 

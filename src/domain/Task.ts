@@ -1,5 +1,6 @@
 import * as Schema from "effect/Schema"
 import { Priority } from "./Priority.js"
+import type { Amounts } from "./Resources.js"
 import { RetryPolicy } from "./RetryPolicy.js"
 import { AttemptError } from "./TaskErrors.js"
 import { TaskId } from "./TaskId.js"
@@ -43,7 +44,9 @@ export class Task extends Schema.Class<Task>("Task")({
   /** Tasks that must complete before this one runs. */
   dependsOn: Schema.Array(TaskId),
   /** Of those, how many have not completed yet. */
-  pendingDeps: Schema.Int
+  pendingDeps: Schema.Int,
+  /** What it needs while it runs (the ResourceGovernor's budget); null: nothing declared. */
+  resources: Schema.NullOr(Schema.Struct({ cpu: Schema.Number, memoryMb: Schema.Number, gpu: Schema.Number }))
 }) {}
 
 /** What the client hands the store for one new task. */
@@ -62,6 +65,8 @@ export interface NewTask {
   readonly createdAt: number
   /** Tasks that must complete first (the store makes the task `blocked` until they have). */
   readonly dependsOn: ReadonlyArray<TaskId>
+  /** What it needs while it runs; null: nothing declared. */
+  readonly resources: Amounts | null
 }
 
 /** A ready task as the scheduler's mailbox holds it: just enough to order and dispatch it. */
@@ -73,6 +78,8 @@ export interface ReadyRef {
   readonly seq: number
   /** Actor key: the store offers only the oldest unfinished task of a key as ready. */
   readonly key: string | null
+  /** What it needs while it runs (admission by the ResourceGovernor); null: nothing. */
+  readonly resources: Amounts | null
 }
 
 /** A task claimed for an attempt, as it is handed to an executor. */

@@ -40,6 +40,13 @@ export interface TroupeConfig {
   /** Health: how long the oldest ready task may wait before warning and critical. */
   readonly oldestReadyWarning: Duration.Duration
   readonly oldestReadyCritical: Duration.Duration
+  /** Resource budget: cpu units ("auto": cores). */
+  readonly cpu: number | "auto"
+  /** Resource budget: memory MiB ("auto": memoryFraction of host memory or the cgroup limit, the smaller). */
+  readonly memoryMb: number | "auto"
+  readonly memoryFraction: number
+  /** Resource budget: gpus ("auto": what nvidia-smi lists, else 0). */
+  readonly gpu: number | "auto"
 }
 
 export const defaults: TroupeConfig = {
@@ -63,8 +70,21 @@ export const defaults: TroupeConfig = {
   failureRateWarning: 0.1,
   failureRateCritical: 0.5,
   oldestReadyWarning: Duration.minutes(1),
-  oldestReadyCritical: Duration.minutes(5)
+  oldestReadyCritical: Duration.minutes(5),
+  cpu: "auto",
+  memoryMb: "auto",
+  memoryFraction: 0.8,
+  gpu: "auto"
 }
+
+const autoOr = (name: string, integer: boolean) =>
+  Config.string(name).pipe(
+    Config.validate({
+      message: `expected auto or a non-negative ${integer ? "integer" : "number"}`,
+      validation: (s) => s === "auto" || (/^\d+(\.\d+)?$/.test(s) && (!integer || Number.isInteger(Number(s))))
+    }),
+    Config.map((s): number | "auto" => (s === "auto" ? "auto" : Number(s)))
+  )
 
 /** Parses "auto", "4" or "2-8". */
 export const parseWorkers = (s: string): TroupeConfig["workers"] | undefined => {
@@ -112,7 +132,11 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     failureRateWarning: Config.number("HEALTH_FAILURE_RATE_WARNING").pipe(Config.withDefault(defaults.failureRateWarning)),
     failureRateCritical: Config.number("HEALTH_FAILURE_RATE_CRITICAL").pipe(Config.withDefault(defaults.failureRateCritical)),
     oldestReadyWarning: Config.duration("HEALTH_OLDEST_READY_WARNING").pipe(Config.withDefault(defaults.oldestReadyWarning)),
-    oldestReadyCritical: Config.duration("HEALTH_OLDEST_READY_CRITICAL").pipe(Config.withDefault(defaults.oldestReadyCritical))
+    oldestReadyCritical: Config.duration("HEALTH_OLDEST_READY_CRITICAL").pipe(Config.withDefault(defaults.oldestReadyCritical)),
+    cpu: autoOr("CPU", false).pipe(Config.withDefault(defaults.cpu)),
+    memoryMb: autoOr("MEMORY_MB", false).pipe(Config.withDefault(defaults.memoryMb)),
+    memoryFraction: Config.number("MEMORY_FRACTION").pipe(Config.withDefault(defaults.memoryFraction)),
+    gpu: autoOr("GPU", true).pipe(Config.withDefault(defaults.gpu))
   }),
   "TROUPE"
 )

@@ -14,6 +14,7 @@ export const layer = (
   handlers: Handlers.Handlers,
   options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule">> = {}
 ): Layer.Layer<Services, TroupeStartError> => {
-  const config = { ...TroupeConfig.defaults, ...options, database: ":memory:", handlersModule: undefined }
+  // No GPU probe (a child process) in tests unless asked for.
+  const config = { ...TroupeConfig.defaults, gpu: 0, ...options, database: ":memory:", handlersModule: undefined }
   return compose(config, handlers, TaskStoreMemory.layerMemory, fiberExecutors(config, handlers))
 }

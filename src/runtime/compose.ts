@@ -9,11 +9,13 @@ import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
 import * as Registry from "../services/Registry.js"
+import * as ResourceGovernor from "../services/ResourceGovernor.js"
 import * as Scheduler from "../services/Scheduler.js"
 import * as TaskEvents from "../services/TaskEvents.js"
 import * as TaskQueue from "../services/TaskQueue.js"
 import type { TaskStore } from "../services/TaskStore.js"
 import * as Handlers from "../workers/Handlers.js"
+import * as Capacity from "./capacity.js"
 import { ImmediateScheduler } from "./ImmediateScheduler.js"
 import type { TroupeConfig } from "./TroupeConfig.js"
 
@@ -30,6 +32,7 @@ export type Services =
   | Registry.Registry
   | TaskEvents.TaskEvents
   | Activity.Activity
+  | ResourceGovernor.ResourceGovernor
 
 export const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string"
@@ -74,6 +77,7 @@ export const compose = (
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
   const base = Layer.mergeAll(store, TaskEvents.layer, Registry.layer(handlers))
   const activity = Activity.layer({ logCap: config.logCap, progressFlushMs: ms(config.progressFlush) })
+  const governor = Layer.effect(ResourceGovernor.ResourceGovernor, Effect.flatMap(Capacity.resolve(config), ResourceGovernor.make))
   const scheduler = Scheduler.layer({
     owner,
     leaseDurationMs: ms(config.leaseDuration),
@@ -100,6 +104,7 @@ export const compose = (
   })
   return queue.pipe(
     Layer.provideMerge(scheduler),
+    Layer.provideMerge(governor),
     Layer.provideMerge(activity),
     Layer.provideMerge(base),
     // The runtime's own fibers (dispatcher, group commit, timers) yield with setImmediate.

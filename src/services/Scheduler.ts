@@ -3,6 +3,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { ReadyRef } from "../domain/Task.js"
 import type { StoreError } from "../domain/TaskErrors.js"
@@ -10,6 +11,7 @@ import type { TaskId } from "../domain/TaskId.js"
 import type { WorkerStats } from "../domain/WorkerStats.js"
 import { Activity } from "./Activity.js"
 import { Executors } from "./Executors.js"
+import { ResourceGovernor } from "./ResourceGovernor.js"
 import * as Control from "./scheduler/Control.js"
 import * as Dispatch from "./scheduler/Dispatch.js"
 import * as Loops from "./scheduler/Loops.js"
@@ -89,7 +91,8 @@ export const make = (options: Options) =>
     const batches = yield* FiberSet.make()
     const state = State.makeState(mailbox, wake, timerWake, batches, inFlight, options.statsWindowMs)
     const activity = yield* Activity
-    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, options, state }
+    const governor = Option.getOrUndefined(yield* Effect.serviceOption(ResourceGovernor))
+    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state }
 
     // Recover what a dead process left running before dispatching anything.
     yield* Loops.recover(env)

@@ -12,6 +12,7 @@ import type { Log } from "../domain/Activity.js"
 import type * as Health from "../domain/Health.js"
 import type * as Priority from "../domain/Priority.js"
 import * as Rank from "../domain/Rank.js"
+import * as Resources from "../domain/Resources.js"
 import type { Stats } from "../domain/Stats.js"
 import type { RetryPolicyInput } from "../domain/RetryPolicy.js"
 import type { Task } from "../domain/Task.js"
@@ -32,6 +33,7 @@ import * as TaskIdModule from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import * as Transition from "../domain/Transition.js"
 import { Registry } from "./Registry.js"
+import { ResourceGovernor } from "./ResourceGovernor.js"
 import { Scheduler } from "./Scheduler.js"
 import * as Dependencies from "./taskQueue/Dependencies.js"
 import * as Report from "./taskQueue/Report.js"
@@ -59,6 +61,8 @@ export interface SubmitOptions {
   readonly idempotencyKey?: string
   /** Tasks that must complete first (ids already stored, or of the same submitMany). */
   readonly dependsOn?: ReadonlyArray<string>
+  /** What it needs while it runs (cpu units, memory MiB, gpus), over the definition's. */
+  readonly resources?: Resources.Requirements
 }
 
 /** What `pause` and `resume` apply to: one task, a task type, or the whole queue. */
@@ -74,7 +78,13 @@ export interface Submit<D extends TaskDefinition.TaskDefinition<never, never, un
   readonly options?: SubmitOptions
 }
 
-export type SubmitError = InvalidPayload | UnknownTaskType | InvalidDependency | QueueFull | StoreError
+export type SubmitError =
+  | InvalidPayload
+  | UnknownTaskType
+  | InvalidDependency
+  | QueueFull
+  | Resources.ResourceUnsatisfiable
+  | StoreError
 
 /** Errors of the operations on one task. */
 export type ControlError = TaskNotFound | InvalidTransition | StoreError
@@ -154,6 +164,7 @@ export const make = (config: Config) =>
     const events = yield* TaskEvents
     const registry = yield* Registry
     const scheduler = yield* Effect.serviceOption(Scheduler)
+    const governor = yield* Effect.serviceOption(ResourceGovernor)
     const newId = TaskIdModule.makeGenerator()
 
     const unknownType = (name: string): UnknownTaskType | undefined =>
@@ -169,7 +180,7 @@ export const make = (config: Config) =>
           const ready = stored.filter((t) => t.status === "pending")
           if (ready.length > 0) {
             yield* scheduler.value.notifyReady(
-              ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key }))
+              ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key, resources: t.resources }))
             )
           }
           if (stored.some((t) => t.status === "delayed")) yield* scheduler.value.notifyDelayed
@@ -181,7 +192,7 @@ export const make = (config: Config) =>
     const prepareAll = (
       items: ReadonlyArray<{ readonly definition: TaskDefinition.Any; readonly payload: unknown; readonly encoded?: boolean; readonly options?: SubmitOptions }>,
       now: number
-    ): Either.Either<Array<Submission.Prepared>, InvalidPayload | UnknownTaskType> => {
+    ): Either.Either<Array<Submission.Prepared>, InvalidPayload | UnknownTaskType | Resources.ResourceUnsatisfiable> => {
       const out: Array<Submission.Prepared> = []
       for (const item of items) {
         const unknown = unknownType(item.definition.name)
@@ -192,6 +203,10 @@ export const make = (config: Config) =>
         }
         const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs, newId)
         if (Either.isLeft(prepared)) return Either.left(prepared.left)
+        if (prepared.right.resources !== null && Option.isSome(governor)) {
+          const satisfiable = governor.value.check(item.definition.name, prepared.right.resources)
+          if (Either.isLeft(satisfiable)) return Either.left(satisfiable.left)
+        }
         out.push(prepared.right)
       }
       return Either.right(out)

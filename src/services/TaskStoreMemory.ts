@@ -12,7 +12,7 @@ import * as Transition from "../domain/Transition.js"
 import { TaskStore, truncationMarker } from "./TaskStore.js"
 import type { Applied, Change, CountRow, Inserted } from "./TaskStore.js"
 
-const refOf = (t: Task): ReadyRef => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key })
+const refOf = (t: Task): ReadyRef => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key, resources: t.resources })
 const changeOf = (t: Task): Change => ({ ...refOf(t), status: t.status })
 
 /**
@@ -162,7 +162,8 @@ export const makeMemory = Effect.sync(() => {
             progress: 0,
             description: null,
             dependsOn: n.dependsOn,
-            pendingDeps: 0
+            pendingDeps: 0,
+            resources: n.resources
           }, { disableValidation: true })
           tasks.set(task.id, task)
           if (n.idempotencyKey !== null) byIdempotencyKey.set(n.idempotencyKey, task.id)

@@ -8,7 +8,6 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ReadyRef } from "../domain/Task.js"
 import { StoreError, TaskNotFound } from "../domain/TaskErrors.js"
-import type { TaskId } from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import * as Activity from "./sqlite/activity.js"
 import * as GroupCommit from "./sqlite/GroupCommit.js"
@@ -59,13 +58,13 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
         for (let i = 0; i < existing.length; i += 400) {
           const chunk = existing.slice(i, i + 400)
           const keys = chunk.flatMap((t) => (t.idempotencyKey === null ? [] : [t.idempotencyKey]))
-          const rows = yield* read(sql.unsafe<Omit<Inserted, "created"> & { readonly idempotency_key: string | null }>(
-            `SELECT id, type, status, priority, rank, seq, key, idempotency_key FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
+          const rows = yield* read(sql.unsafe<Omit<Inserted, "created" | "resources"> & { readonly idempotency_key: string | null; readonly resources: string | null }>(
+            `SELECT id, type, status, priority, rank, seq, key, idempotency_key, resources FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
               (keys.length > 0 ? ` OR idempotency_key IN (${keys.map(() => "?").join(", ")})` : ""),
             [...chunk.map((t) => t.id), ...keys]
           ))
-          for (const { idempotency_key, ...row } of rows) {
-            const found: Inserted = { ...row, created: false }
+          for (const { idempotency_key, resources, ...row } of rows) {
+            const found: Inserted = { ...row, resources: Rows.decodeResources(resources), created: false }
             byId.set(row.id, found)
             if (idempotency_key !== null) byKey.set(idempotency_key, found)
           }
@@ -74,7 +73,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
           const row = inserted.get(t.id)
           if (row !== undefined && isCreated[i]) {
             const status = (statuses.get(t.id) ?? t.status) as TaskStatus.TaskStatus
-            return Effect.succeed({ id: t.id, type: t.type, status, priority: t.priority, rank: t.rank, seq: row.seq, key: t.key, created: true })
+            return Effect.succeed({ id: t.id, type: t.type, status, priority: t.priority, rank: t.rank, seq: row.seq, key: t.key, resources: t.resources, created: true })
           }
           const found = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
           return found === undefined
@@ -108,12 +107,12 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
       return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY seq LIMIT ?`, params)
     },
     ready: (limit, excludeTypes = []) =>
-      read(sql.unsafe<ReadyRef & { readonly id: TaskId }>(
-        `SELECT id, type, priority, rank, seq, key FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks")}` +
+      read(sql.unsafe<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(
+        `SELECT id, type, priority, rank, seq, key, resources FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks")}` +
           (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
           " ORDER BY rank, seq LIMIT ?",
         [...excludeTypes, Math.max(0, Math.floor(limit))]
-      )),
+      )).pipe(Effect.map((rows) => rows.map((r): ReadyRef => ({ ...r, resources: Rows.decodeResources(r.resources) })))),
     keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
     claim: (ids, lease) =>
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),

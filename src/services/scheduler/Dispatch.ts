@@ -6,12 +6,15 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { Outcome } from "../../domain/Outcome.js"
 import type { Claimed } from "../../domain/Task.js"
 import { AttemptError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
+import * as Resources from "../../domain/Resources.js"
 import type { Executor } from "../Executor.js"
+import type { Permit } from "../ResourceGovernor.js"
 import type { StatusChanged } from "../TaskEvents.js"
 import type { Change, Completion, Failure } from "../TaskStore.js"
 import * as Control from "./Control.js"
@@ -28,7 +31,11 @@ const laneOf = (state: State, executor: Executor): Lane => {
 const refill = (env: Env) =>
   Effect.flatMap(env.store.ready(env.options.mailboxCapacity, Control.blockedTypes(env)), (page) =>
     Effect.sync(() => {
-      const skip = new Set<TaskId>([...env.state.inFlight.keys(), ...env.state.claiming])
+      const skip = new Set<TaskId>([
+        ...env.state.inFlight.keys(),
+        ...env.state.claiming,
+        ...env.state.waitingForResources.map((r) => r.id)
+      ])
       env.state.mailbox.merge(page, skip, env.options.mailboxCapacity)
     }))
 
@@ -48,7 +55,11 @@ export const step = (env: Env): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { mailbox } = env.state
     if (env.state.queuePaused) return yield* Queue.take(env.state.wake)
-    if (!mailbox.exhaustive && mailbox.size < env.options.mailboxCapacity / 2) yield* refill(env)
+    if (!mailbox.exhaustive && mailbox.size < env.options.mailboxCapacity / 2) {
+      yield* refill(env)
+      // Everything ready is set aside (waiting for resources): wait for a change.
+      if (mailbox.size === 0) return yield* Queue.take(env.state.wake)
+    }
     const top = mailbox.peek()
     if (top === undefined) return yield* Queue.take(env.state.wake)
     // A type that is paused or at its limit does not hold up the others: set its task aside.
@@ -69,7 +80,25 @@ export const step = (env: Env): Effect.Effect<void> =>
       return yield* Queue.take(env.state.wake)
     }
 
-    const n = batchSize(env, executor, free, slots)
+    // A task that declares resources runs alone, under a permit; one that does not fit waits
+    // aside, and the best such task holds a reservation (see ResourceGovernor).
+    let permit: Permit | undefined
+    if (top.resources !== null && env.governor !== undefined) {
+      const reserved = env.state.reserved
+      const held = yield* env.governor.tryAcquire(
+        top.resources,
+        reserved !== undefined && reserved.id !== top.id && reserved.resources !== null ? reserved.resources : Resources.zero
+      )
+      if (Option.isNone(held)) {
+        mailbox.take()
+        env.state.waitingForResources.push(top)
+        if (env.state.reserved === undefined) env.state.reserved = top
+        return
+      }
+      permit = held.value
+      if (env.state.reserved?.id === top.id) env.state.reserved = undefined
+    }
+    const n = permit !== undefined ? 1 : batchSize(env, executor, free, slots)
     const ids: Array<TaskId> = []
     const perType = new Map<string, number>()
     let exclusive = false
@@ -79,6 +108,7 @@ export const step = (env: Env): Effect.Effect<void> =>
     while (ids.length < n) {
       const next = mailbox.peek()
       if (next === undefined || env.executors.forType(next.type) !== executor) break
+      if (ids.length > 0 && next.resources !== null && env.governor !== undefined) break
       const limit = env.options.typeLimit(next.type)
       const inBatch = perType.get(next.type) ?? 0
       if (env.state.pausedTypes.has(next.type)) break
@@ -105,8 +135,14 @@ export const step = (env: Env): Effect.Effect<void> =>
       token,
       expiresAt: now + env.options.leaseDurationMs,
       now
-    }).pipe(Effect.ensuring(Effect.sync(() => ids.forEach((id) => env.state.claiming.delete(id)))))
-    if (!Arr.isNonEmptyReadonlyArray(claimed)) return
+    }).pipe(
+      Effect.ensuring(Effect.sync(() => ids.forEach((id) => env.state.claiming.delete(id)))),
+      Effect.onError(() => permit?.release ?? Effect.void)
+    )
+    if (!Arr.isNonEmptyReadonlyArray(claimed)) {
+      if (permit !== undefined) yield* releaseResources(env, permit)
+      return
+    }
     for (const task of claimed) {
       env.state.inFlight.set(task.id, task.token)
       env.state.executorOf.set(task.id, executor)
@@ -115,7 +151,7 @@ export const step = (env: Env): Effect.Effect<void> =>
     lane.tasks += claimed.length
     lane.runs += 1
     yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
-    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed, exclusive, now))
+    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed, exclusive, now, permit))
   }).pipe(
     Effect.catchAllCause((cause) =>
       Effect.gen(function*() {
@@ -133,7 +169,8 @@ const runBatch = (
   lane: Lane,
   batch: NonEmptyReadonlyArray<Claimed>,
   exclusive: boolean,
-  claimedAt: number
+  claimedAt: number,
+  permit: Permit | undefined
 ) =>
   Effect.gen(function*() {
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
@@ -164,9 +201,22 @@ const runBatch = (
             env.state.executorOf.delete(task.id)
           }
         }
-        return Control.signal(env.state)
+        return permit !== undefined ? releaseResources(env, permit) : Control.signal(env.state)
       })
     )
+  )
+
+/** Gives a permit back; the tasks that waited for resources try again, best first. */
+const releaseResources = (env: Env, permit: Permit) =>
+  Effect.zipRight(
+    permit.release,
+    Effect.suspend(() => {
+      const waiting = env.state.waitingForResources.splice(0)
+      env.state.reserved = undefined
+      for (const ref of waiting) Control.offer(env.state, ref)
+      if (waiting.length > 0) env.state.mailbox.exhaustive = false
+      return Control.signal(env.state)
+    })
   )
 
 /**

@@ -5,6 +5,7 @@ import type { ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { Executor } from "../Executor.js"
 import type { Executors } from "../Executors.js"
+import type { ResourceGovernor } from "../ResourceGovernor.js"
 import type { Options } from "../Scheduler.js"
 import type { TaskEvents } from "../TaskEvents.js"
 import type { TaskStore } from "../TaskStore.js"
@@ -41,6 +42,10 @@ export interface State {
   readonly typeRunning: Map<string, number>
   /** Ready tasks set aside because their type is paused or at its limit. */
   readonly parked: Map<string, Array<ReadyRef>>
+  /** Ready tasks set aside until resources are released (in rank order). */
+  readonly waitingForResources: Array<ReadyRef>
+  /** The best task waiting for resources: what it needs is kept free for it (reservation). */
+  reserved: ReadyRef | undefined
   readonly recorder: Recorder
   queuePaused: boolean
   pausedTypes: ReadonlySet<string>
@@ -53,6 +58,8 @@ export interface Env {
   readonly store: typeof TaskStore.Service
   readonly events: typeof TaskEvents.Service
   readonly executors: typeof Executors.Service
+  /** Admission by declared resources (absent: requirements are not enforced). */
+  readonly governor: ResourceGovernor["Type"] | undefined
   readonly options: Options
   readonly state: State
 }
@@ -77,6 +84,8 @@ export const makeState = (
   isolate: new Set(),
   typeRunning: new Map(),
   parked: new Map(),
+  waitingForResources: [],
+  reserved: undefined,
   recorder: new Recorder(statsWindowMs),
   queuePaused: false,
   pausedTypes: new Set(),

@@ -7,7 +7,7 @@ import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
 import type { Applied, Change } from "../TaskStore.js"
 import { final, listed } from "./migrations.js"
-import { changeColumns } from "./rows.js"
+import { changeColumns, decodeResources } from "./rows.js"
 import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
 
 // Statements of lifecycle control: dependencies, cancel, pause, resume, manual retry, delete,
@@ -24,9 +24,10 @@ interface ChangeRow {
   readonly seq: number
   readonly key: string | null
   readonly status: TaskStatus
+  readonly resources: string | null
 }
 
-const toChange = (row: ChangeRow): Change => ({ ...row, id: row.id as TaskId })
+const toChange = (row: ChangeRow): Change => ({ ...row, id: row.id as TaskId, resources: decodeResources(row.resources) })
 
 const perChunk = <A>(items: ReadonlyArray<A>, f: (chunk: ReadonlyArray<A>) => Sql<ReadonlyArray<ChangeRow>>): Sql<Array<Change>> =>
   Effect.map(Effect.forEach(chunks(items), f), (rows) => rows.flat().map(toChange))

@@ -80,6 +80,10 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
     "CREATE TABLE pauses (scope TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     "CREATE INDEX tasks_key ON tasks (key, seq) WHERE key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled')",
     "CREATE INDEX tasks_finished ON tasks (finished_at) WHERE status IN ('completed', 'failed', 'cancelled')"
+  ]],
+  // Resource requirements, as a JSON array [cpu, memoryMb, gpu], or NULL for none.
+  [4, "resources", [
+    "ALTER TABLE tasks ADD COLUMN resources TEXT"
   ]]
 ]
 

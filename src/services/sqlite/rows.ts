@@ -5,6 +5,7 @@ import { Lease, Task } from "../../domain/Task.js"
 import type { Claimed, NewTask } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
+import type { Amounts } from "../../domain/Resources.js"
 
 /** A `tasks` row as SQLite returns it. */
 export interface TaskRow {
@@ -34,13 +35,22 @@ export interface TaskRow {
   readonly description: string | null
   readonly depends_on: string | null
   readonly pending_deps: number
+  readonly resources: string | null
 }
 
 /** The columns written by an insert, in order. */
 export const insertColumns = [
   "id", "type", "payload", "priority", "status", "retry", "timeout_ms", "run_at", "rank", "key",
-  "idempotency_key", "created_at", "updated_at", "depends_on"
+  "idempotency_key", "created_at", "updated_at", "depends_on", "resources"
 ] as const
+
+/** Resource requirements are stored as [cpu, memoryMb, gpu], or NULL for none. */
+export const encodeResources = (r: Amounts | null): string | null => (r === null ? null : JSON.stringify([r.cpu, r.memoryMb, r.gpu]))
+export const decodeResources = (json: string | null): Amounts | null => {
+  if (json === null) return null
+  const [cpu, memoryMb, gpu] = JSON.parse(json) as [number, number, number]
+  return { cpu, memoryMb, gpu }
+}
 
 /**
  * Retry policies are stored compactly, as a JSON array in field order (one per row adds up:
@@ -65,7 +75,8 @@ const parseRetry = (json: string): unknown => {
 export const insertValues = (t: NewTask): ReadonlyArray<string | number | null> => [
   t.id, t.type, JSON.stringify(t.payload ?? null), t.priority, t.status, encodeRetry(t.retry), t.timeoutMs,
   t.runAt, t.rank, t.key, t.idempotencyKey, t.createdAt, t.createdAt,
-  t.dependsOn.length === 0 ? null : JSON.stringify(t.dependsOn)
+  t.dependsOn.length === 0 ? null : JSON.stringify(t.dependsOn),
+  encodeResources(t.resources)
 ]
 
 const decodeRetry = Schema.decodeUnknownSync(RetryPolicy)
@@ -115,7 +126,8 @@ export const toTask = (row: TaskRow, retry: (json: string) => RetryPolicy): Task
     progress: row.progress,
     description: row.description,
     dependsOn: row.depends_on === null ? [] : JSON.parse(row.depends_on) as Array<TaskId>,
-    pendingDeps: row.pending_deps
+    pendingDeps: row.pending_deps,
+    resources: decodeResources(row.resources)
   }, { disableValidation: true })
 
 /** The columns a claim returns. */
@@ -151,7 +163,7 @@ export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) =>
 })
 
 /** The columns that describe a change (Change / ReadyRef). */
-export const changeColumns = "id, type, priority, rank, seq, key, status"
+export const changeColumns = "id, type, priority, rank, seq, key, status, resources"
 
 /** Encodes an attempt error for the errors JSON array. */
 export const encodeError = Schema.encodeSync(Schema.parseJson(AttemptError))

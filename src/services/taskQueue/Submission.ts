@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Priority from "../../domain/Priority.js"
 import * as Rank from "../../domain/Rank.js"
+import * as Resources from "../../domain/Resources.js"
 import * as RetryPolicy from "../../domain/RetryPolicy.js"
 import type { NewTask } from "../../domain/Task.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
@@ -15,6 +16,7 @@ export type Prepared = NewTask
 
 const decodeId = Schema.decodeUnknownEither(TaskId.TaskId)
 const decodePriority = Schema.decodeUnknownEither(Priority.Priority)
+const decodeRequirements = Schema.decodeUnknownEither(Resources.Requirements)
 
 /**
  * Turns a validated, encoded payload and the submit options into the row to store. Pure and
@@ -68,6 +70,9 @@ export const prepare = (
   if (options.key !== undefined && (options.key.length === 0 || options.key.length > 256)) {
     return invalid("key must be 1 to 256 characters")
   }
+  const requirements = decodeRequirements(options.resources ?? definition.resources)
+  if (Either.isLeft(requirements)) return invalid(`resources: ${requirements.left.message}`)
+  const need = Resources.amounts(requirements.right)
   return Either.right({
     id,
     type: definition.name,
@@ -81,6 +86,7 @@ export const prepare = (
     key: options.key ?? null,
     idempotencyKey: options.idempotencyKey ?? null,
     createdAt: now,
-    dependsOn
+    dependsOn,
+    resources: Resources.isZero(need) ? null : need
   })
 }

@@ -1,0 +1,125 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import * as TaskDefinition from "../src/domain/TaskDefinition.js"
+import type * as TaskId from "../src/domain/TaskId.js"
+import * as TroupeTest from "../src/runtime/TroupeTest.js"
+import { ResourceGovernor } from "../src/services/ResourceGovernor.js"
+import { TaskQueue } from "../src/services/TaskQueue.js"
+import * as Handlers from "../src/workers/Handlers.js"
+
+// Admission by declared resources, end to end on the test kit (TestClock).
+
+const starts = new Map<string, number>()
+const Job = TaskDefinition.make("job", {
+  payload: Schema.Struct({ name: Schema.String, ms: Schema.Number }),
+  retry: { maxAttempts: 1 },
+  execution: "fiber"
+})
+const handlers = Handlers.make(
+  Job.handler(({ ms, name }) =>
+    Effect.gen(function*() {
+      starts.set(name, yield* Clock.currentTimeMillis)
+      if (name.startsWith("die")) return yield* Effect.die("boom")
+      yield* Effect.sleep(Duration.millis(ms))
+    }))
+)
+
+const advance = (total: Duration.DurationInput, step: Duration.DurationInput = "10 millis") =>
+  Effect.gen(function*() {
+    const steps = Math.ceil(Duration.toMillis(total) / Duration.toMillis(step))
+    for (let i = 0; i < steps; i++) {
+      yield* TestClock.adjust(step)
+      yield* Effect.yieldNow()
+    }
+  })
+
+const kit = TroupeTest.layer(handlers, { fiberConcurrency: 50, cpu: 4, memoryMb: 1000, gpu: 0 })
+
+const job = (name: string, ms: number, resources: { cpu?: number; memoryMb?: number } | undefined, priority: "low" | "normal" | "high" = "normal") => ({
+  definition: Job,
+  payload: { name, ms },
+  options: { priority, ...(resources === undefined ? {} : { resources }) }
+})
+
+describe("resource admission", () => {
+  it.effect("admits in priority order with mixed requirements; the best waiting task holds a reservation, others backfill only around it", () =>
+    Effect.gen(function*() {
+      starts.clear()
+      const queue = yield* TaskQueue
+      yield* queue.pause({ queue: true })
+      yield* queue.submitMany([
+        job("A", 100, { cpu: 2 }, "high"),
+        job("B", 100, { cpu: 3 }),
+        job("C", 100, { cpu: 1 }),
+        job("D", 100, undefined, "low"),
+        job("E", 100, { memoryMb: 800 }, "low")
+      ])
+      yield* queue.resume({ queue: true })
+      yield* advance("50 millis")
+      // A fits; B does not (2 cpu left) and reserves 3; C would take cpu B waits for; D needs
+      // nothing; E needs only memory, which B leaves free.
+      expect([...starts.keys()].sort()).toStrictEqual(["A", "D", "E"])
+      yield* advance("100 millis")
+      expect(starts.get("B")).toBe(100)
+      expect(starts.get("C")).toBe(100)
+      yield* advance("200 millis")
+      const governor = yield* ResourceGovernor
+      expect(yield* governor.available).toStrictEqual({ cpu: 4, memoryMb: 1000, gpu: 0 })
+    }).pipe(Effect.provide(kit)))
+
+  it.effect("a large high-priority task is not starved by a stream of small low-priority ones", () =>
+    Effect.gen(function*() {
+      starts.clear()
+      const queue = yield* TaskQueue
+      // Small tasks (1 cpu, 100 ms) arrive every 20 ms: alone they keep all 4 cpus busy.
+      const producer = yield* Effect.fork(Effect.forEach(Array.from({ length: 100 }, (_, i) => i), (i) =>
+        Effect.zipRight(queue.submitMany([job(`small-${i}`, 100, { cpu: 1 }, "low")]), Effect.sleep("20 millis")), { discard: true }))
+      yield* advance("300 millis")
+      const bigSubmittedAt = yield* Clock.currentTimeMillis
+      yield* queue.submitMany([job("big", 100, { cpu: 4 }, "high")])
+      yield* advance("2 seconds")
+      yield* Fiber.interrupt(producer)
+      const bigStart = starts.get("big")!
+      // It started once the small tasks running at its arrival ended (≤ 100 ms)…
+      expect(bigStart - bigSubmittedAt).toBeLessThanOrEqual(110)
+      // …and no small task started while it waited.
+      const passed = [...starts].filter(([name, at]) => name.startsWith("small") && at > bigSubmittedAt && at < bigStart)
+      expect(passed).toStrictEqual([])
+    }).pipe(Effect.provide(kit)))
+
+  it.effect("a requirement larger than the capacity is rejected at submit, nothing stored", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const error = yield* Effect.flip(queue.submitMany([job("ok", 10, { cpu: 1 }), job("huge", 10, { cpu: 8 })]))
+      expect(error._tag).toBe("ResourceUnsatisfiable")
+      expect(error.message).toContain("could never start")
+      const invalid = yield* Effect.flip(queue.submit(Job, { name: "neg", ms: 1 }, { resources: { cpu: -1 } }))
+      expect(invalid._tag).toBe("InvalidPayload")
+      expect(yield* queue.list({ limit: 10 })).toStrictEqual([])
+    }).pipe(Effect.provide(kit)))
+
+  it.effect("resource accounting returns to zero after cancels, timeouts and crashes", () =>
+    Effect.gen(function*() {
+      starts.clear()
+      const queue = yield* TaskQueue
+      const governor = yield* ResourceGovernor
+      const [cancelled, timedOut, died, done] = yield* queue.submitMany([
+        job("cancel-me", 60_000, { cpu: 2 }),
+        { ...job("slow", 60_000, { cpu: 1, memoryMb: 500 }), options: { resources: { cpu: 1, memoryMb: 500 }, timeout: "1 second" } },
+        job("die", 10, { memoryMb: 400 }),
+        job("fine", 10, { cpu: 1 })
+      ])
+      yield* advance("100 millis")
+      expect((yield* governor.available).cpu).toBe(1)
+      yield* queue.cancel(cancelled!)
+      yield* advance("2 seconds", "50 millis")
+      const statuses = yield* Effect.forEach([cancelled, timedOut, died, done] as Array<TaskId.TaskId>, (id) => Effect.map(queue.get(id), (t) => t.status))
+      expect(statuses).toStrictEqual(["cancelled", "failed", "failed", "completed"])
+      expect(yield* governor.available).toStrictEqual({ cpu: 4, memoryMb: 1000, gpu: 0 })
+    }).pipe(Effect.provide(kit)))
+})
