@@ -8,7 +8,9 @@ import * as TestClock from "effect/TestClock"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import type * as TaskId from "../src/domain/TaskId.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
+import { MemoryPressure } from "../src/services/MemoryPressure.js"
 import { ResourceGovernor } from "../src/services/ResourceGovernor.js"
+import * as SystemMetrics from "../src/services/SystemMetrics.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as Handlers from "../src/workers/Handlers.js"
 
@@ -122,4 +124,34 @@ describe("resource admission", () => {
       expect(statuses).toStrictEqual(["cancelled", "failed", "failed", "completed"])
       expect(yield* governor.available).toStrictEqual({ cpu: 4, memoryMb: 1000, gpu: 0 })
     }).pipe(Effect.provide(kit)))
+})
+
+describe("memory pressure", () => {
+  // One reading per 2-second sample: calm, then 150 MiB free (under the 300 MiB minimum) for
+  // three samples, then calm again.
+  const calm = { hostTotalMb: 16_000, hostFreeMb: 12_000 }
+  const tight = { hostTotalMb: 16_000, hostFreeMb: 150 }
+  const metrics = SystemMetrics.layerScripted([calm, tight, tight, tight, calm])
+
+  it.effect("no task is admitted while free memory is below the minimum; admission reopens after a calm stretch", () =>
+    Effect.gen(function*() {
+      starts.clear()
+      const queue = yield* TaskQueue
+      // t=0 calm; t=2 s the second sample finds memory tight.
+      yield* advance("2100 millis", "100 millis")
+      const health = yield* queue.health
+      expect(health.level).toBe("warning")
+      expect(health.reasons.join("; ")).toContain("memory pressure")
+      yield* queue.submitMany([job("during", 10, undefined), job("during-cpu", 10, { cpu: 1 })])
+      yield* advance("5 seconds", "100 millis")
+      expect(starts.size).toBe(0)
+      // Calm from t=8 s; admission reopens after three calm samples (t=12 s).
+      yield* advance("6 seconds", "100 millis")
+      expect([...starts.keys()].sort()).toStrictEqual(["during", "during-cpu"])
+      expect(starts.get("during")!).toBeGreaterThanOrEqual(12_000)
+      const pressure = yield* MemoryPressure
+      const timeline = yield* pressure.timeline
+      expect(timeline.map((c) => [c.at, c.underPressure])).toStrictEqual([[2000, true], [12_000, false]])
+      expect((yield* queue.health).level).toBe("healthy")
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { cpu: 4, memoryMb: 1000, gpu: 0, workers: 1 }, { metrics }))))
 })

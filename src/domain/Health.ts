@@ -28,6 +28,8 @@ export interface Inputs {
   readonly storeReachable: boolean
   readonly queuePaused: boolean
   readonly pausedTypes: ReadonlyArray<string>
+  /** A description of the memory pressure admission is paused for, if any. */
+  readonly memoryPressure?: string | null
 }
 
 export interface Health {
@@ -64,6 +66,7 @@ export const assess = (inputs: Inputs, t: Thresholds): Health => {
     else if (age >= t.oldestReadyWarningMs) flag("warning", `the oldest ready task has waited ${seconds(age)} ≥ ${seconds(t.oldestReadyWarningMs)}`)
   }
   if (inputs.queuePaused) flag("warning", "the queue is paused")
+  if (inputs.memoryPressure != null) flag("warning", `memory pressure: ${inputs.memoryPressure}`)
   if (inputs.pausedTypes.length > 0) reasons.push(`paused task types: ${inputs.pausedTypes.join(", ")}`)
   return { level, reasons }
 }

@@ -6,6 +6,7 @@ import * as os from "node:os"
 import { pathToFileURL } from "node:url"
 import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
+import * as SystemMetrics from "../services/SystemMetrics.js"
 import type { Executor } from "../services/Executor.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
 import type { TaskStore } from "../services/TaskStore.js"
@@ -22,7 +23,7 @@ export type { Services }
 
 const durationKeys = [
   "leaseDuration", "agingStep", "pollInterval", "targetBatch", "progressFlush", "retention", "statsWindow",
-  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical"
+  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical", "memorySampleEvery"
 ] as const
 type DurationKeys = typeof durationKeys[number]
 
@@ -104,7 +105,7 @@ export const fromConfig = (
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
     const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
     const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)
-    return compose(config, handlers, store, executors)
+    return compose(config, handlers, store, executors, SystemMetrics.layerLive)
   }))
 }
 

@@ -47,6 +47,12 @@ export interface TroupeConfig {
   readonly memoryFraction: number
   /** Resource budget: gpus ("auto": what nvidia-smi lists, else 0). */
   readonly gpu: number | "auto"
+  /** Memory pressure above this share in use (0–1): admission pauses, the pool shrinks. */
+  readonly memoryThreshold: number
+  /** …or below this much free memory (MiB). */
+  readonly minFreeMb: number
+  /** How often memory is sampled. */
+  readonly memorySampleEvery: Duration.Duration
 }
 
 export const defaults: TroupeConfig = {
@@ -74,7 +80,10 @@ export const defaults: TroupeConfig = {
   cpu: "auto",
   memoryMb: "auto",
   memoryFraction: 0.8,
-  gpu: "auto"
+  gpu: "auto",
+  memoryThreshold: 0.85,
+  minFreeMb: 300,
+  memorySampleEvery: Duration.seconds(2)
 }
 
 const autoOr = (name: string, integer: boolean) =>
@@ -136,7 +145,10 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     cpu: autoOr("CPU", false).pipe(Config.withDefault(defaults.cpu)),
     memoryMb: autoOr("MEMORY_MB", false).pipe(Config.withDefault(defaults.memoryMb)),
     memoryFraction: Config.number("MEMORY_FRACTION").pipe(Config.withDefault(defaults.memoryFraction)),
-    gpu: autoOr("GPU", true).pipe(Config.withDefault(defaults.gpu))
+    gpu: autoOr("GPU", true).pipe(Config.withDefault(defaults.gpu)),
+    memoryThreshold: Config.number("MEMORY_THRESHOLD").pipe(Config.withDefault(defaults.memoryThreshold)),
+    minFreeMb: Config.number("MIN_FREE_MB").pipe(Config.withDefault(defaults.minFreeMb)),
+    memorySampleEvery: Config.duration("MEMORY_SAMPLE_EVERY").pipe(Config.withDefault(defaults.memorySampleEvery))
   }),
   "TROUPE"
 )

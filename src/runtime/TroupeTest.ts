@@ -1,20 +1,34 @@
 import type * as Layer from "effect/Layer"
+import * as SystemMetrics from "../services/SystemMetrics.js"
 import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
 import type * as Handlers from "../workers/Handlers.js"
 import { compose, fiberExecutors } from "./compose.js"
 import type { Services, TroupeStartError } from "./compose.js"
 import * as TroupeConfig from "./TroupeConfig.js"
 
+export interface TestOptions {
+  /** Machine readings, replayed one per sample (default: a calm machine). */
+  readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
+}
+
 /**
  * The deterministic test kit: the in-memory store and in-process (fiber) execution of every
- * task type, so TestClock reaches retries, delays and handlers. For an app's own tests of its
- * task flows; not for production.
+ * task type, so TestClock reaches retries, delays and handlers; machine readings are scripted
+ * (SystemMetrics.layerScripted) so memory pressure happens on cue. For an app's own tests of
+ * its task flows; not for production.
  */
 export const layer = (
   handlers: Handlers.Handlers,
-  options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule">> = {}
+  options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule">> = {},
+  test: TestOptions = {}
 ): Layer.Layer<Services, TroupeStartError> => {
   // No GPU probe (a child process) in tests unless asked for.
   const config = { ...TroupeConfig.defaults, gpu: 0, ...options, database: ":memory:", handlersModule: undefined }
-  return compose(config, handlers, TaskStoreMemory.layerMemory, fiberExecutors(config, handlers))
+  return compose(
+    config,
+    handlers,
+    TaskStoreMemory.layerMemory,
+    fiberExecutors(config, handlers),
+    test.metrics ?? SystemMetrics.layerScripted([{}])
+  )
 }

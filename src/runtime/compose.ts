@@ -8,9 +8,11 @@ import * as Schema from "effect/Schema"
 import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
+import * as MemoryPressure from "../services/MemoryPressure.js"
 import * as Registry from "../services/Registry.js"
 import * as ResourceGovernor from "../services/ResourceGovernor.js"
 import * as Scheduler from "../services/Scheduler.js"
+import * as SystemMetrics from "../services/SystemMetrics.js"
 import * as TaskEvents from "../services/TaskEvents.js"
 import * as TaskQueue from "../services/TaskQueue.js"
 import type { TaskStore } from "../services/TaskStore.js"
@@ -33,6 +35,7 @@ export type Services =
   | TaskEvents.TaskEvents
   | Activity.Activity
   | ResourceGovernor.ResourceGovernor
+  | MemoryPressure.MemoryPressure
 
 export const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string"
@@ -71,13 +74,24 @@ export const compose = (
   config: TroupeConfig,
   handlers: Handlers.Handlers,
   store: Layer.Layer<TaskStore, TroupeStartError>,
-  executors: Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity>
+  executors: Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity>,
+  metrics: Layer.Layer<SystemMetrics.SystemMetrics>
 ): Layer.Layer<Services, TroupeStartError> => {
   const ms = Duration.toMillis
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
   const base = Layer.mergeAll(store, TaskEvents.layer, Registry.layer(handlers))
   const activity = Activity.layer({ logCap: config.logCap, progressFlushMs: ms(config.progressFlush) })
   const governor = Layer.effect(ResourceGovernor.ResourceGovernor, Effect.flatMap(Capacity.resolve(config), ResourceGovernor.make))
+  const workers = config.workers === "auto" ? os.availableParallelism() : config.workers
+  const pressure = MemoryPressure.layer({
+    threshold: config.memoryThreshold,
+    minFreeMb: config.minFreeMb,
+    relief: Math.max(0, config.memoryThreshold - 0.1),
+    calmSamples: 3,
+    minWorkers: typeof workers === "number" ? 1 : workers.min,
+    maxWorkers: typeof workers === "number" ? workers : workers.max,
+    sampleEvery: config.memorySampleEvery
+  }).pipe(Layer.provide(metrics))
   const scheduler = Scheduler.layer({
     owner,
     leaseDurationMs: ms(config.leaseDuration),
@@ -104,6 +118,7 @@ export const compose = (
   })
   return queue.pipe(
     Layer.provideMerge(scheduler),
+    Layer.provideMerge(pressure),
     Layer.provideMerge(governor),
     Layer.provideMerge(activity),
     Layer.provideMerge(base),

@@ -41,6 +41,8 @@ export class ResourceGovernor extends Context.Tag("troupe/ResourceGovernor")<Res
   /** Opens or closes admission (closed under memory pressure). */
   readonly setAdmitting: (open: boolean) => Effect.Effect<void>
   readonly admitting: Effect.Effect<boolean>
+  /** Resolves once admission is open. */
+  readonly awaitAdmitting: Effect.Effect<void>
 }>() {}
 
 export const make = (capacity: Resources.Amounts) =>
@@ -83,7 +85,8 @@ export const make = (capacity: Resources.Amounts) =>
         ),
       available: TRef.get(available).pipe(STM.commit),
       setAdmitting: (open) => STM.commit(TRef.set(admitting, open)),
-      admitting: STM.commit(TRef.get(admitting))
+      admitting: STM.commit(TRef.get(admitting)),
+      awaitAdmitting: STM.commit(STM.flatMap(TRef.get(admitting), (open) => STM.check(() => open)))
     })
   })
 

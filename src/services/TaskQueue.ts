@@ -32,6 +32,7 @@ import type { TaskId } from "../domain/TaskId.js"
 import * as TaskIdModule from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
 import * as Transition from "../domain/Transition.js"
+import { MemoryPressure } from "./MemoryPressure.js"
 import { Registry } from "./Registry.js"
 import { ResourceGovernor } from "./ResourceGovernor.js"
 import { Scheduler } from "./Scheduler.js"
@@ -302,6 +303,7 @@ export const make = (config: Config) =>
     const reportInputs = {
       store,
       scheduler,
+      pressure: yield* Effect.serviceOption(MemoryPressure),
       thresholds: config.health,
       statsWindowMs: config.statsWindowMs
     }

@@ -55,6 +55,10 @@ export const step = (env: Env): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { mailbox } = env.state
     if (env.state.queuePaused) return yield* Queue.take(env.state.wake)
+    // Memory pressure closed admission: nothing starts until it reopens.
+    if (env.governor !== undefined && !(yield* env.governor.admitting)) {
+      return yield* Effect.raceFirst(Queue.take(env.state.wake), env.governor.awaitAdmitting)
+    }
     if (!mailbox.exhaustive && mailbox.size < env.options.mailboxCapacity / 2) {
       yield* refill(env)
       // Everything ready is set aside (waiting for resources): wait for a change.

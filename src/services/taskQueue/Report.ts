@@ -6,6 +6,7 @@ import * as Stats from "../../domain/Stats.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import type { WorkerStats } from "../../domain/WorkerStats.js"
+import type { MemoryPressure } from "../MemoryPressure.js"
 import type { Scheduler, Window } from "../Scheduler.js"
 import type { CountRow, TaskStore } from "../TaskStore.js"
 
@@ -34,6 +35,7 @@ const groupBy = (rows: ReadonlyArray<CountRow>, key: (r: CountRow) => string) =>
 interface Inputs {
   readonly store: Store
   readonly scheduler: Option.Option<Scheduler["Type"]>
+  readonly pressure: Option.Option<MemoryPressure["Type"]>
   readonly thresholds: Health.Thresholds
   readonly statsWindowMs: number
 }
@@ -52,6 +54,11 @@ export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
     const { threads, window, workers } = yield* runtimeView(inputs)
     const read = yield* Effect.either(Effect.zip(inputs.store.oldestReadyAt, inputs.store.pauses))
     const failures = window.samples.filter((s) => !s.ok).length
+    const pressure = Option.isSome(inputs.pressure) ? yield* inputs.pressure.value.state : undefined
+    const memoryPressure = pressure?.underPressure === true
+      ? `${pressure.last === null ? "" : `${(pressure.last.usedShare * 100).toFixed(0)}% in use, ${pressure.last.freeMb.toFixed(0)} MiB free; `}` +
+        `admission paused, pool target ${pressure.target}`
+      : null
     return Health.assess({
       attempts: window.samples.length,
       failures,
@@ -60,7 +67,8 @@ export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
       storeErrors: window.storeErrors,
       storeReachable: read._tag === "Right",
       queuePaused: read._tag === "Right" && read.right[1].queue,
-      pausedTypes: read._tag === "Right" ? read.right[1].types : []
+      pausedTypes: read._tag === "Right" ? read.right[1].types : [],
+      memoryPressure
     }, inputs.thresholds)
   })
 
