@@ -72,3 +72,29 @@ describe("WorkerPool start-up", () => {
       expect(error.message).toContain("/nonexistent/handlers.js")
     }))
 })
+
+describe("WorkerPool target size", () => {
+  it.live("shrinks to a lower target (busy threads finish first) and grows back", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      expect(yield* pool.size).toBe(3)
+      // A slow task keeps the third thread busy while the target drops to one.
+      const slow = yield* Effect.fork(pool.run(batch(task("spin", { ms: 300 }), task("spin", { ms: 300 }), task("spin", { ms: 300 }))))
+      yield* pool.setTarget(1)
+      expect(yield* pool.target).toBe(1)
+      const { outcomes } = yield* pool.run(batch(task("echo", { n: 1 })))
+      expect(outcomes.map((o) => o._tag)).toStrictEqual(["Succeeded"])
+      const ran = yield* slow.await
+      expect(ran._tag).toBe("Success")
+      expect(yield* pool.size).toBe(1)
+      expect((yield* pool.workers).filter((w) => w.state !== "starting").length).toBeLessThanOrEqual(1)
+      yield* pool.setTarget(3)
+      yield* pool.whenFull
+      expect(yield* pool.size).toBe(3)
+      const again = yield* pool.run(batch(task("echo", { n: 2 })))
+      expect(again.outcomes.map((o) => o._tag)).toStrictEqual(["Succeeded"])
+      // Never below the configured minimum.
+      yield* pool.setTarget(0)
+      expect(yield* pool.target).toBe(1)
+    }).pipe(Effect.provide(WorkerPool.layer({ handlersModule, size: { min: 1, max: 3 }, heapLimitMb: 64, entry }))), 60_000)
+})

@@ -7,7 +7,6 @@ import { pathToFileURL } from "node:url"
 import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
 import * as SystemMetrics from "../services/SystemMetrics.js"
-import type { Executor } from "../services/Executor.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
 import type { TaskStore } from "../services/TaskStore.js"
 import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
@@ -64,7 +63,7 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
           message: "thread task types are registered but no handlersModule path is configured for worker threads"
         }))
       }
-      const threads: Executor = yield* Layer.build(WorkerPool.layer({
+      const threads = yield* Layer.build(WorkerPool.layer({
         handlersModule: config.handlersModule,
         size: poolSize(config.workers),
         heapLimitMb: config.heapLimitMb,
@@ -82,7 +81,8 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
           return handler.definition.execution === "fiber" ? fiber : threads
         },
         all: [threads, fiber],
-        threads: true
+        threads: true,
+        resize: threads.setTarget
       })
     })
   )

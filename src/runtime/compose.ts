@@ -36,6 +36,7 @@ export type Services =
   | Activity.Activity
   | ResourceGovernor.ResourceGovernor
   | MemoryPressure.MemoryPressure
+  | Executors.Executors
 
 export const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string"
@@ -55,7 +56,8 @@ export const fiberExecutors = (
       return Executors.Executors.of({
         forType: (type) => (handlers.byName.has(type) ? fiber : missing),
         all: [fiber],
-        threads: false
+        threads: false,
+        resize: () => Effect.void
       })
     })
   )
@@ -83,15 +85,17 @@ export const compose = (
   const activity = Activity.layer({ logCap: config.logCap, progressFlushMs: ms(config.progressFlush) })
   const governor = Layer.effect(ResourceGovernor.ResourceGovernor, Effect.flatMap(Capacity.resolve(config), ResourceGovernor.make))
   const workers = config.workers === "auto" ? os.availableParallelism() : config.workers
-  const pressure = MemoryPressure.layer({
-    threshold: config.memoryThreshold,
-    minFreeMb: config.minFreeMb,
-    relief: Math.max(0, config.memoryThreshold - 0.1),
-    calmSamples: 3,
-    minWorkers: typeof workers === "number" ? 1 : workers.min,
-    maxWorkers: typeof workers === "number" ? workers : workers.max,
-    sampleEvery: config.memorySampleEvery
-  }).pipe(Layer.provide(metrics))
+  const pressure = Layer.unwrapEffect(Effect.map(Executors.Executors, (executors) =>
+    MemoryPressure.layer({
+      threshold: config.memoryThreshold,
+      minFreeMb: config.minFreeMb,
+      relief: Math.max(0, config.memoryThreshold - 0.1),
+      calmSamples: 3,
+      minWorkers: typeof workers === "number" ? 1 : workers.min,
+      maxWorkers: typeof workers === "number" ? workers : workers.max,
+      sampleEvery: config.memorySampleEvery,
+      resize: executors.resize
+    }))).pipe(Layer.provide(metrics))
   const scheduler = Scheduler.layer({
     owner,
     leaseDurationMs: ms(config.leaseDuration),
@@ -102,7 +106,7 @@ export const compose = (
     typeLimit: typeLimits(handlers),
     retentionMs: ms(config.retention),
     statsWindowMs: ms(config.statsWindow)
-  }).pipe(Layer.provide(executors))
+  })
   const queue = TaskQueue.layer({
     agingStepMs: ms(config.agingStep),
     pollIntervalMs: ms(config.pollInterval),
@@ -119,6 +123,8 @@ export const compose = (
   return queue.pipe(
     Layer.provideMerge(scheduler),
     Layer.provideMerge(pressure),
+    // Built once, shared by the scheduler and the pressure controller (pool size).
+    Layer.provideMerge(executors),
     Layer.provideMerge(governor),
     Layer.provideMerge(activity),
     Layer.provideMerge(base),

@@ -12,6 +12,8 @@ export class Executors extends Context.Tag("troupe/Executors")<Executors, {
   readonly all: ReadonlyArray<Executor>
   /** Whether any task type runs on worker threads (health: "no live worker" matters then). */
   readonly threads: boolean
+  /** Sets the worker-thread pool's target size (memory pressure); nothing for fibers. */
+  readonly resize: (target: number) => Effect.Effect<void>
 }>() {}
 
 /** Fails every attempt: the process has no handler for the type. */

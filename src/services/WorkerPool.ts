@@ -67,8 +67,14 @@ export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Exe
   readonly size: Effect.Effect<number>
   /** Threads replaced after a crash or a watchdog kill since start. */
   readonly replaced: Effect.Effect<number>
-  /** Waits until every slot has a live thread (e.g. after a replacement). */
+  /** Waits until the pool has as many live threads as its target (e.g. after a replacement). */
   readonly whenFull: Effect.Effect<void>
+  /**
+   * Sets the number of threads to keep (within the configured range): threads above it stop
+   * taking requests and stop once their running tasks finish; missing ones start.
+   */
+  readonly setTarget: (n: number) => Effect.Effect<void>
+  readonly target: Effect.Effect<number>
 }>() {}
 
 const MAX_BATCH = 64
@@ -78,8 +84,12 @@ interface Spawned {
   readonly state: SharedArrayBuffer
 }
 
-const resolveSize = (size: Options["size"]): number =>
-  size === "auto" ? os.availableParallelism() : typeof size === "number" ? size : size.min
+const resolveSize = (size: Options["size"]): { readonly min: number; readonly max: number } =>
+  size === "auto"
+    ? { min: 1, max: os.availableParallelism() }
+    : typeof size === "number"
+    ? { min: Math.min(1, size), max: size }
+    : size
 
 const defaultEntry = () => new URL("../workers/main.js", import.meta.url)
 
@@ -89,10 +99,15 @@ const wallClock = () => Date.now()
 
 export const make = (options: Options) =>
   Effect.gen(function*() {
-    const count = resolveSize(options.size)
-    if (!Number.isInteger(count) || count < 1) {
-      return yield* Effect.fail(new WorkerPoolError({ message: `worker pool size must be a positive integer, got ${count}` }))
+    const range = resolveSize(options.size)
+    const count = range.max
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(range.min) || range.min < 1 || range.min > count) {
+      return yield* Effect.fail(new WorkerPoolError({
+        message: `worker pool size must be positive integers with min ≤ max, got ${range.min}–${count}`
+      }))
     }
+    // The pool starts at its maximum; a governor may lower the target under memory pressure.
+    let target = count
     const perWorker = options.requestsPerWorker ?? 2
     const graceMs = options.graceMs ?? 2000
     const startTimeout = Duration.decode(options.startTimeout ?? "30 seconds")
@@ -118,7 +133,9 @@ export const make = (options: Options) =>
     let replaced = 0
     let batchSeq = 0
     const liveCount = yield* SubscriptionRef.make(0)
-    const refreshLive = Effect.suspend(() => SubscriptionRef.set(liveCount, slots.filter((s) => s.worker !== undefined).length))
+    const refreshLive = Effect.suspend(() =>
+      SubscriptionRef.set(liveCount, slots.filter((s) => s.worker !== undefined && !s.retiring).length)
+    )
 
     /** Starts a thread in the slot, in a scope of its own so it can be torn down alone. */
     const spawn = (slot: Slot.Slot) =>
@@ -162,6 +179,7 @@ export const make = (options: Options) =>
     const replace = (slot: Slot.Slot, generation: number) =>
       Effect.suspend(() => {
         if (slot.generation !== generation) return Effect.void
+        if (slot.retiring) return retire(slot)
         slot.generation++
         slot.worker = undefined
         slot.thread = undefined
@@ -191,6 +209,46 @@ export const make = (options: Options) =>
         slot.generation === generation && slot.dying && Slot.inflightOf(slot, generation) === 0 ? replace(slot, generation) : Effect.void
       )
 
+    /** Stops a retiring slot's thread once nothing runs on it (a clean shutdown). */
+    const retire = (slot: Slot.Slot): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (!slot.retiring || slot.requests > 0 || slot.scope === undefined) return Effect.void
+        const old = slot.scope
+        slot.scope = undefined
+        slot.worker = undefined
+        slot.thread = undefined
+        slot.state = undefined
+        slot.generation++
+        return Effect.zipRight(refreshLive, FiberSet.run(background, Scope.close(old, Exit.void))).pipe(Effect.asVoid)
+      })
+
+    const startSlot = (slot: Slot.Slot): Effect.Effect<void> =>
+      spawn(slot).pipe(
+        Effect.catchAll((e) =>
+          Effect.zipRight(Effect.logError(`could not start worker thread ${slot.index}: ${e.message}; retrying`), Effect.sleep("1 second")).pipe(
+            Effect.zipRight(Effect.suspend(() => (slot.retiring ? Effect.void : startSlot(slot))))
+          )
+        )
+      )
+
+    const setTarget = (n: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        target = Math.max(range.min, Math.min(count, Math.round(n)))
+        const effects: Array<Effect.Effect<void>> = []
+        for (const slot of slots) {
+          if (slot.index >= target) {
+            slot.retiring = true
+            effects.push(retire(slot))
+          } else if (slot.retiring) {
+            // Back under the target: keep its thread if it still has one, else start one. (A
+            // slot that is not retiring and has no thread is being started by someone else.)
+            slot.retiring = false
+            if (slot.scope === undefined) effects.push(FiberSet.run(background, startSlot(slot)).pipe(Effect.asVoid))
+          }
+        }
+        return Effect.zipRight(Effect.all(effects, { discard: true }), Queue.offer(changed, undefined))
+      })
+
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
 
     /**
@@ -201,7 +259,7 @@ export const make = (options: Options) =>
       Effect.suspend(() => {
         let best: Slot.Slot | undefined
         for (const slot of slots) {
-          const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying &&
+          const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying && !slot.retiring &&
             (exclusive ? slot.requests === 0 : slot.requests < perWorker)
           if (fits && (best === undefined || slot.requests < best.requests)) best = slot
         }
@@ -285,7 +343,7 @@ export const make = (options: Options) =>
               slot.requests--
               if (slot.requests === 0) slot.exclusive = false
             }),
-            Queue.offer(changed, undefined)
+            Effect.zipRight(retire(slot), Queue.offer(changed, undefined))
           )
       )
 
@@ -357,7 +415,7 @@ export const make = (options: Options) =>
       Effect.forkScoped
     )
 
-    const live = () => slots.filter((s) => s.worker !== undefined).length
+    const live = () => slots.filter((s) => s.worker !== undefined && !s.retiring).length
 
     return WorkerPool.of({
       capacity: Effect.sync(() => Math.max(1, live()) * perWorker * MAX_BATCH),
@@ -368,7 +426,9 @@ export const make = (options: Options) =>
       workers: Effect.sync(() => slots.map(Slot.stats)),
       size: Effect.sync(live),
       replaced: Effect.sync(() => replaced),
-      whenFull: liveCount.changes.pipe(Stream.takeUntil((n) => n === count), Stream.runDrain)
+      whenFull: liveCount.changes.pipe(Stream.takeUntil((n) => n === target), Stream.runDrain),
+      setTarget,
+      target: Effect.sync(() => target)
     })
   })
 

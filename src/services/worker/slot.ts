@@ -21,6 +21,8 @@ export interface Slot {
   exclusive: boolean
   /** The watchdog terminated this generation's thread: no new requests; replaced once drained. */
   dying: boolean
+  /** Above the pool's target size: takes no new requests and stops once drained. */
+  retiring: boolean
   startedAt: number
   tasksDone: number
   failures: number
@@ -40,6 +42,7 @@ export const make = (index: number, now: number): Slot => ({
   requests: 0,
   exclusive: false,
   dying: false,
+  retiring: false,
   startedAt: now,
   tasksDone: 0,
   failures: 0,
