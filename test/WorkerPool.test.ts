@@ -1,5 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { fileURLToPath } from "node:url"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -49,8 +50,10 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
         const outcome = crashed[0]!
         expect(outcome._tag).toBe("Failed")
         if (outcome._tag === "Failed") {
-          expect(outcome.error._tag).toBe("WorkerCrashed")
-          expect(outcome.error._tag === "WorkerCrashed" && outcome.error.reason).toBe(reason)
+          // A thread past its heap limit is WorkerOutOfMemory; any other death WorkerCrashed.
+          const tag = outcome.error._tag
+          expect(tag).toBe(reason === "oom" ? "WorkerOutOfMemory" : "WorkerCrashed")
+          if (outcome.error._tag === "WorkerCrashed") expect(outcome.error.reason).toBe(reason)
         }
         expect(others.map((o) => o._tag)).toStrictEqual(["Succeeded", "Succeeded"])
         expect(yield* pool.replaced).toBe(before + 1)
@@ -97,4 +100,38 @@ describe("WorkerPool target size", () => {
       yield* pool.setTarget(0)
       expect(yield* pool.target).toBe(1)
     }).pipe(Effect.provide(WorkerPool.layer({ handlersModule, size: { min: 1, max: 3 }, heapLimitMb: 64, entry }))), 60_000)
+})
+
+describe("WorkerPool thread hygiene", () => {
+  it.live("a thread is recycled after N tasks: a fresh thread, no crash counted, work goes on", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      for (let n = 0; n < 3; n++) yield* pool.run(batch(task("echo", { n })))
+      yield* pool.whenFull
+      const [worker] = yield* pool.workers
+      expect([worker?.generation, worker?.recycled]).toStrictEqual([1, 1])
+      expect([yield* pool.recycled, yield* pool.replaced]).toStrictEqual([1, 0])
+      const { outcomes } = yield* pool.run(batch(task("echo", { n: 9 })))
+      expect(outcomes.map((o) => o._tag)).toStrictEqual(["Succeeded"])
+    }).pipe(Effect.provide(WorkerPool.layer({ handlersModule, size: 1, heapLimitMb: 64, entry, recycleAfterTasks: 3 }))), 60_000)
+
+  it.live("a thread stuck in synchronous code misses its heartbeats: reported stale, its attempt listed", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      const stuck = task("block", {})
+      const running = yield* Effect.fork(pool.run(batch(stuck)))
+      // Real threads are not under TestClock: wait (polling) until the pool notices.
+      const workers = yield* pool.workers.pipe(
+        Effect.delay("100 millis"),
+        Effect.repeat({ until: (ws) => ws.some((w) => w.state === "stale") })
+      )
+      expect(workers.map((w) => w.state)).toStrictEqual(["stale"])
+      expect(yield* pool.staleTasks).toStrictEqual([stuck.id])
+      // Cancel it: the watchdog kills the thread after the grace period and the pool recovers.
+      yield* pool.interrupt([stuck.id])
+      const ran = yield* Fiber.join(running)
+      expect(ran.outcomes.map((o) => o._tag)).toStrictEqual(["Failed"])
+      yield* pool.whenFull
+      expect((yield* pool.workers).map((w) => w.state)).toStrictEqual(["idle"])
+    }).pipe(Effect.provide(WorkerPool.layer({ handlersModule, size: 1, heapLimitMb: 64, entry, staleAfterMs: 1000, graceMs: 300 }))), 60_000)
 })

@@ -30,6 +30,8 @@ export interface Inputs {
   readonly pausedTypes: ReadonlyArray<string>
   /** A description of the memory pressure admission is paused for, if any. */
   readonly memoryPressure?: string | null
+  /** Worker slots whose thread missed its heartbeats. */
+  readonly staleWorkers?: ReadonlyArray<number>
 }
 
 export interface Health {
@@ -67,6 +69,9 @@ export const assess = (inputs: Inputs, t: Thresholds): Health => {
   }
   if (inputs.queuePaused) flag("warning", "the queue is paused")
   if (inputs.memoryPressure != null) flag("warning", `memory pressure: ${inputs.memoryPressure}`)
+  if (inputs.staleWorkers !== undefined && inputs.staleWorkers.length > 0) {
+    flag("warning", `worker(s) ${inputs.staleWorkers.join(", ")} missed their heartbeats (stuck in synchronous code?)`)
+  }
   if (inputs.pausedTypes.length > 0) reasons.push(`paused task types: ${inputs.pausedTypes.join(", ")}`)
   return { level, reasons }
 }

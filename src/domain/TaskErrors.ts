@@ -11,6 +11,15 @@ export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCr
   message: Schema.String
 }) {}
 
+/**
+ * The worker thread running the attempt passed its heap limit (resourceLimits) and was
+ * replaced; the attempt follows its retry policy.
+ */
+export class WorkerOutOfMemory extends Schema.TaggedError<WorkerOutOfMemory>()("WorkerOutOfMemory", {
+  workerId: Schema.Number,
+  message: Schema.String
+}) {}
+
 /** The handler died with a defect, or its payload/result did not match the definition's Schema. */
 export class TaskDefect extends Schema.TaggedError<TaskDefect>()("TaskDefect", {
   reason: Schema.Literal("defect", "decode", "encode", "interrupted"),
@@ -42,7 +51,15 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
 }) {}
 
 /** Why one attempt failed. */
-export const AttemptFailure = Schema.Union(WorkerCrashed, TaskDefect, TaskTimeout, HandlerNotFound, HandlerFailure, DependencyFailed)
+export const AttemptFailure = Schema.Union(
+  WorkerCrashed,
+  WorkerOutOfMemory,
+  TaskDefect,
+  TaskTimeout,
+  HandlerNotFound,
+  HandlerFailure,
+  DependencyFailed
+)
 export type AttemptFailure = typeof AttemptFailure.Type
 
 /** One failed attempt as it is kept on the task record. */

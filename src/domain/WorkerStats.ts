@@ -4,9 +4,12 @@ export interface WorkerStats {
   readonly slot: number
   /** Thread generation in the slot: 0 for the first, +1 per replacement. */
   readonly generation: number
-  readonly state: "starting" | "idle" | "busy"
+  /** "stale": it missed its heartbeats (stuck in synchronous code, or dead). */
+  readonly state: "starting" | "idle" | "busy" | "stale"
   /** When the current thread started, epoch ms. */
   readonly startedAt: number
+  /** Times the slot's thread was recycled (after N tasks, or past the soft heap limit). */
+  readonly recycled: number
   /** Attempts that ended on this slot (any outcome), since the pool started. */
   readonly tasksDone: number
   /** Attempts that failed on this slot, since the pool started. */

@@ -22,7 +22,7 @@ export type { Services }
 
 const durationKeys = [
   "leaseDuration", "agingStep", "pollInterval", "targetBatch", "progressFlush", "retention", "statsWindow",
-  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical", "memorySampleEvery"
+  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical", "memorySampleEvery", "staleAfter"
 ] as const
 type DurationKeys = typeof durationKeys[number]
 
@@ -68,6 +68,9 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
         size: poolSize(config.workers),
         heapLimitMb: config.heapLimitMb,
         graceMs: Duration.toMillis(config.interruptGrace),
+        recycleAfterTasks: config.recycleAfterTasks,
+        heapSoftLimitMb: config.heapSoftLimitMb === "auto" ? Math.floor(config.heapLimitMb * 0.8) : config.heapSoftLimitMb,
+        staleAfterMs: Duration.toMillis(config.staleAfter),
         onActivity: activity.sink
       })).pipe(
         Effect.map((ctx) => Context.get(ctx, WorkerPool.WorkerPool)),

@@ -53,6 +53,12 @@ export interface TroupeConfig {
   readonly minFreeMb: number
   /** How often memory is sampled. */
   readonly memorySampleEvery: Duration.Duration
+  /** A worker thread is renewed after this many attempts (0: never). */
+  readonly recycleAfterTasks: number
+  /** …or once its heap passes this (MiB; "auto": 80% of heapLimitMb; 0: never). */
+  readonly heapSoftLimitMb: number | "auto"
+  /** A worker thread silent for this long is stale (it reports every 500 ms). */
+  readonly staleAfter: Duration.Duration
 }
 
 export const defaults: TroupeConfig = {
@@ -83,7 +89,10 @@ export const defaults: TroupeConfig = {
   gpu: "auto",
   memoryThreshold: 0.85,
   minFreeMb: 300,
-  memorySampleEvery: Duration.seconds(2)
+  memorySampleEvery: Duration.seconds(2),
+  recycleAfterTasks: 0,
+  heapSoftLimitMb: "auto",
+  staleAfter: Duration.seconds(5)
 }
 
 const autoOr = (name: string, integer: boolean) =>
@@ -148,7 +157,10 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     gpu: autoOr("GPU", true).pipe(Config.withDefault(defaults.gpu)),
     memoryThreshold: Config.number("MEMORY_THRESHOLD").pipe(Config.withDefault(defaults.memoryThreshold)),
     minFreeMb: Config.number("MIN_FREE_MB").pipe(Config.withDefault(defaults.minFreeMb)),
-    memorySampleEvery: Config.duration("MEMORY_SAMPLE_EVERY").pipe(Config.withDefault(defaults.memorySampleEvery))
+    memorySampleEvery: Config.duration("MEMORY_SAMPLE_EVERY").pipe(Config.withDefault(defaults.memorySampleEvery)),
+    recycleAfterTasks: Config.integer("RECYCLE_AFTER_TASKS").pipe(Config.withDefault(defaults.recycleAfterTasks)),
+    heapSoftLimitMb: autoOr("HEAP_SOFT_LIMIT_MB", false).pipe(Config.withDefault(defaults.heapSoftLimitMb)),
+    staleAfter: Config.duration("STALE_AFTER").pipe(Config.withDefault(defaults.staleAfter))
   }),
   "TROUPE"
 )

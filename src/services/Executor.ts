@@ -53,4 +53,6 @@ export interface Executor {
   readonly interrupt: (ids: ReadonlyArray<TaskId>) => Effect.Effect<void>
   /** The executor's workers (threads), for stats and health; empty for in-process fibers. */
   readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
+  /** Attempts running on workers that missed their heartbeats: their leases are not extended. */
+  readonly staleTasks: Effect.Effect<ReadonlyArray<TaskId>>
 }

@@ -47,6 +47,12 @@ export interface Options {
    * its thread is terminated and replaced (default 2000 ms).
    */
   readonly graceMs?: number
+  /** A thread is replaced by a fresh one after this many attempts (0: never). Guards against leaking handlers. */
+  readonly recycleAfterTasks?: number
+  /** …or once its heap passes this (MiB; 0: never), below the hard heapLimitMb. */
+  readonly heapSoftLimitMb?: number
+  /** A thread that has not reported for this long is stale (default 5000 ms; it reports every 500). */
+  readonly staleAfterMs?: number
 }
 
 /** The pool could not start. */
@@ -67,6 +73,8 @@ export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Exe
   readonly size: Effect.Effect<number>
   /** Threads replaced after a crash or a watchdog kill since start. */
   readonly replaced: Effect.Effect<number>
+  /** Threads renewed after N tasks or past the soft heap limit since start. */
+  readonly recycled: Effect.Effect<number>
   /** Waits until the pool has as many live threads as its target (e.g. after a replacement). */
   readonly whenFull: Effect.Effect<void>
   /**
@@ -110,6 +118,10 @@ export const make = (options: Options) =>
     let target = count
     const perWorker = options.requestsPerWorker ?? 2
     const graceMs = options.graceMs ?? 2000
+    const recycleAfter = options.recycleAfterTasks ?? 0
+    const softLimitBytes = (options.heapSoftLimitMb ?? 0) * 2 ** 20
+    const staleAfterMs = options.staleAfterMs ?? 5000
+    let recycled = 0
     const startTimeout = Duration.decode(options.startTimeout ?? "30 seconds")
     const poolScope = yield* Effect.scope
     // The spawner constructs each thread, so the pool keeps its handle and shared state by the
@@ -176,11 +188,18 @@ export const make = (options: Options) =>
       })
 
     /** Tears a dead thread down and starts another in its slot (once per generation). */
-    const replace = (slot: Slot.Slot, generation: number) =>
+    const replace = (slot: Slot.Slot, generation: number, why: "crash" | "recycle" = "crash") =>
       Effect.suspend(() => {
         if (slot.generation !== generation) return Effect.void
         if (slot.retiring) return retire(slot)
         slot.generation++
+        slot.recycling = false
+        slot.tasksThisThread = 0
+        if (why === "recycle") {
+          slot.recycled++
+          recycled++
+          replaced--
+        }
         slot.worker = undefined
         slot.thread = undefined
         slot.state = undefined
@@ -259,7 +278,7 @@ export const make = (options: Options) =>
       Effect.suspend(() => {
         let best: Slot.Slot | undefined
         for (const slot of slots) {
-          const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying && !slot.retiring &&
+          const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying && !slot.retiring && !slot.recycling &&
             (exclusive ? slot.requests === 0 : slot.requests < perWorker)
           if (fits && (best === undefined || slot.requests < best.requests)) best = slot
         }
@@ -278,8 +297,17 @@ export const make = (options: Options) =>
 
     const tally = (slot: Slot.Slot, ran: Ran): void => {
       slot.tasksDone += ran.outcomes.length
+      slot.tasksThisThread += ran.outcomes.length
       for (const o of ran.outcomes) if (o._tag === "Failed") slot.failures++
+      const heap = slot.state === undefined ? null : ThreadState.heapUsed(slot.state)
+      if ((recycleAfter > 0 && slot.tasksThisThread >= recycleAfter) || (softLimitBytes > 0 && heap !== null && heap > softLimitBytes)) {
+        slot.recycling = true
+      }
     }
+
+    /** Gives a slot due for recycling a fresh thread once nothing runs on it. */
+    const recycleIfDrained = (slot: Slot.Slot) =>
+      Effect.suspend(() => (slot.recycling && slot.requests === 0 && !slot.dying ? replace(slot, slot.generation, "recycle") : Effect.void))
 
     const run = (batch: ReadonlyArray<Claimed>, options?: RunOptions): Effect.Effect<Ran> =>
       Effect.acquireUseRelease(
@@ -343,7 +371,7 @@ export const make = (options: Options) =>
               slot.requests--
               if (slot.requests === 0) slot.exclusive = false
             }),
-            Effect.zipRight(retire(slot), Queue.offer(changed, undefined))
+            Effect.zipRight(Effect.zipRight(retire(slot), recycleIfDrained(slot)), Queue.offer(changed, undefined))
           )
       )
 
@@ -423,7 +451,17 @@ export const make = (options: Options) =>
       maxBatch: MAX_BATCH,
       run,
       interrupt,
-      workers: Effect.sync(() => slots.map(Slot.stats)),
+      workers: Effect.sync(() => {
+        const now = wallClock()
+        return slots.filter((s) => !(s.retiring && s.worker === undefined)).map((s) => Slot.stats(s, now, staleAfterMs))
+      }),
+      staleTasks: Effect.sync(() => {
+        const now = wallClock()
+        return slots.flatMap((s) =>
+          Slot.isStale(s, now, staleAfterMs) ? [...s.inflight.values()].flatMap((e) => e.tasks.map((t) => t.id)) : []
+        )
+      }),
+      recycled: Effect.sync(() => recycled),
       size: Effect.sync(live),
       replaced: Effect.sync(() => replaced),
       whenFull: liveCount.changes.pipe(Stream.takeUntil((n) => n === target), Stream.runDrain),

@@ -243,7 +243,8 @@ const isolateCrash = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: Readonl
   })
 
 const crashed = (outcomes: ReadonlyArray<Outcome>) =>
-  outcomes.length > 0 && outcomes.every((o) => o._tag === "Failed" && o.error._tag === "WorkerCrashed")
+  outcomes.length > 0 &&
+  outcomes.every((o) => o._tag === "Failed" && (o.error._tag === "WorkerCrashed" || o.error._tag === "WorkerOutOfMemory"))
 
 /** Commits a batch's outcomes (group-committed by the store) and publishes what changed. */
 const finish = (

@@ -1,5 +1,5 @@
 import type { WorkerError } from "@effect/platform/WorkerError"
-import { WorkerCrashed } from "../../domain/TaskErrors.js"
+import { WorkerCrashed, WorkerOutOfMemory } from "../../domain/TaskErrors.js"
 
 const causeMessage = (error: WorkerError): string => {
   const cause = error.cause
@@ -11,7 +11,7 @@ const causeMessage = (error: WorkerError): string => {
 }
 
 /** Classifies how a worker thread died, from the WorkerError the platform reported. */
-export const classify = (workerId: number, error: WorkerError): WorkerCrashed => {
+export const classify = (workerId: number, error: WorkerError): WorkerCrashed | WorkerOutOfMemory => {
   const detail = causeMessage(error)
   const reason = /memory limit|out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(detail)
     ? "oom"
@@ -20,6 +20,9 @@ export const classify = (workerId: number, error: WorkerError): WorkerCrashed =>
     : error.reason === "spawn"
     ? "spawn"
     : "error"
-  const what = reason === "oom" ? "ran out of memory (heap limit)" : reason === "exit" ? "exited" : "crashed"
+  if (reason === "oom") {
+    return new WorkerOutOfMemory({ workerId, message: `worker thread ${workerId} passed its heap limit and was replaced: ${detail}` })
+  }
+  const what = reason === "exit" ? "exited" : "crashed"
   return new WorkerCrashed({ workerId, reason, message: `worker thread ${workerId} ${what}: ${detail}` })
 }

@@ -23,6 +23,11 @@ export interface Slot {
   dying: boolean
   /** Above the pool's target size: takes no new requests and stops once drained. */
   retiring: boolean
+  /** Due for a fresh thread (N tasks, or the soft heap limit): no new requests; renewed once drained. */
+  recycling: boolean
+  /** Attempts run by the current thread. */
+  tasksThisThread: number
+  recycled: number
   startedAt: number
   tasksDone: number
   failures: number
@@ -43,6 +48,9 @@ export const make = (index: number, now: number): Slot => ({
   exclusive: false,
   dying: false,
   retiring: false,
+  recycling: false,
+  tasksThisThread: 0,
+  recycled: 0,
   startedAt: now,
   tasksDone: 0,
   failures: 0,
@@ -56,8 +64,15 @@ export const inflightOf = (slot: Slot, generation: number): number => {
   return n
 }
 
+/** Whether the slot's thread missed its heartbeats (it writes one every 500 ms). */
+export const isStale = (slot: Slot, now: number, staleAfterMs: number): boolean => {
+  if (slot.worker === undefined || slot.state === undefined) return false
+  const seen = ThreadState.lastSeen(slot.state)
+  return seen !== null && now - seen > staleAfterMs
+}
+
 /** The slot as stats: the running task comes from the thread's shared state. */
-export const stats = (slot: Slot): WorkerStats => {
+export const stats = (slot: Slot, now: number, staleAfterMs: number): WorkerStats => {
   const snapshot = slot.state === undefined ? undefined : ThreadState.read(slot.state)
   const current = snapshot !== undefined && snapshot.index >= 0
     ? slot.inflight.get(snapshot.batch)?.tasks[snapshot.index]?.id ?? null
@@ -66,7 +81,14 @@ export const stats = (slot: Slot): WorkerStats => {
   return {
     slot: slot.index,
     generation: slot.generation,
-    state: slot.worker === undefined ? "starting" : inflightOf(slot, slot.generation) > 0 ? "busy" : "idle",
+    state: slot.worker === undefined
+      ? "starting"
+      : isStale(slot, now, staleAfterMs)
+      ? "stale"
+      : inflightOf(slot, slot.generation) > 0
+      ? "busy"
+      : "idle",
+    recycled: slot.recycled,
     startedAt: slot.startedAt,
     tasksDone: slot.tasksDone,
     failures: slot.failures,
