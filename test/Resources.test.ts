@@ -8,7 +8,9 @@ import * as TestClock from "effect/TestClock"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import type * as TaskId from "../src/domain/TaskId.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
+import * as MemoryPressureModule from "../src/services/MemoryPressure.js"
 import { MemoryPressure } from "../src/services/MemoryPressure.js"
+import * as Governor from "../src/services/ResourceGovernor.js"
 import { ResourceGovernor } from "../src/services/ResourceGovernor.js"
 import * as SystemMetrics from "../src/services/SystemMetrics.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
@@ -154,4 +156,39 @@ describe("memory pressure", () => {
       expect(timeline.map((c) => [c.at, c.underPressure])).toStrictEqual([[2000, true], [12_000, false]])
       expect((yield* queue.health).level).toBe("healthy")
     }).pipe(Effect.provide(TroupeTest.layer(handlers, { cpu: 4, memoryMb: 1000, gpu: 0, workers: 1 }, { metrics }))))
+})
+
+describe("MemoryPressure controller", () => {
+  it.effect("shrinks the pool target a worker per sample under pressure and grows it back step by step (hysteresis)", () =>
+    Effect.gen(function*() {
+      const targets: Array<number> = []
+      const pressure = yield* MemoryPressureModule.make({
+        threshold: 0.85,
+        minFreeMb: 300,
+        relief: 0.75,
+        calmSamples: 2,
+        minWorkers: 1,
+        maxWorkers: 4,
+        sampleEvery: "1 second",
+        resize: (n) => Effect.sync(() => targets.push(n))
+      })
+      const governor = yield* ResourceGovernor
+      // 10 GiB limit: 50%, then 90% for four samples, 80% (above relief) twice, then 50%.
+      yield* advance("14 seconds", "500 millis")
+      expect(targets).toStrictEqual([3, 2, 1, 2, 3, 4])
+      const timeline = yield* pressure.timeline
+      expect(timeline.map((c) => [c.at / 1000, c.underPressure, c.target])).toStrictEqual([
+        [1, true, 3], [2, true, 2], [3, true, 1],
+        [8, false, 1], // two calm samples (7, 8 s) reopen admission
+        [10, false, 2], [12, false, 3], [14, false, 4]
+      ])
+      expect(yield* governor.admitting).toBe(true)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Governor.layer({ cpu: 4, memoryMb: 1000, gpu: 0 })),
+      Effect.provide(SystemMetrics.layerScripted([
+        ...[0.5, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8].map((share) => ({ cgroupMaxMb: 10_240, cgroupCurrentMb: 10_240 * share })),
+        { cgroupMaxMb: 10_240, cgroupCurrentMb: 5120 }
+      ]))
+    ))
 })

@@ -3,7 +3,9 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as Pressure from "../domain/Pressure.js"
 import { ResourceGovernor } from "./ResourceGovernor.js"
 import * as SystemMetrics from "./SystemMetrics.js"
@@ -32,6 +34,8 @@ export interface Options extends Pressure.Settings {
 export class MemoryPressure extends Context.Tag("troupe/MemoryPressure")<MemoryPressure, {
   readonly state: Effect.Effect<Pressure.State & { readonly last: Change | null }>
   readonly timeline: Effect.Effect<ReadonlyArray<Change>>
+  /** Every change from now on (admission closed/opened, pool target moved). */
+  readonly changes: Stream.Stream<Change>
 }>() {}
 
 export const make = (options: Options) =>
@@ -41,12 +45,14 @@ export const make = (options: Options) =>
     let state = Pressure.initial(options)
     let last: Change | null = null
     const timeline: Array<Change> = []
+    const pubsub = yield* PubSub.unbounded<Change>()
 
     const sample = Effect.gen(function*() {
       const reading = yield* metrics.read
       const memory = SystemMetrics.memory(reading)
       const next = Pressure.step(state, memory, options)
-      const changed = next.underPressure !== state.underPressure || next.target !== state.target
+      const retarget = next.target !== state.target
+      const changed = next.underPressure !== state.underPressure || retarget
       state = next
       if (!changed) return
       const change: Change = {
@@ -59,8 +65,9 @@ export const make = (options: Options) =>
       last = change
       timeline.push(change)
       if (timeline.length > 1000) timeline.splice(0, timeline.length - 1000)
+      yield* PubSub.publish(pubsub, change)
       yield* governor.setAdmitting(!next.underPressure)
-      if (options.resize !== undefined) yield* options.resize(next.target)
+      if (retarget && options.resize !== undefined) yield* options.resize(next.target)
       const detail = `${(change.usedShare * 100).toFixed(1)}% of memory in use, ${change.freeMb.toFixed(0)} MiB free; ` +
         `admission ${next.underPressure ? "paused" : "open"}, pool target ${next.target}`
       yield* next.underPressure ? Effect.logWarning(`memory pressure: ${detail}`) : Effect.logInfo(`memory: ${detail}`)
@@ -74,7 +81,8 @@ export const make = (options: Options) =>
     )
     return MemoryPressure.of({
       state: Effect.sync(() => ({ ...state, last })),
-      timeline: Effect.sync(() => [...timeline])
+      timeline: Effect.sync(() => [...timeline]),
+      changes: Stream.fromPubSub(pubsub)
     })
   }).pipe(Effect.annotateLogs({ service: "MemoryPressure" }))
 
