@@ -19,6 +19,9 @@ export const Hold = TaskDefinition.make("hold", { payload: Schema.Struct({ n: Sc
 /** Reports progress `reports` times as fast as it can, on a worker thread, then finishes. */
 export const Chatty = TaskDefinition.make("chatty", { payload: Schema.Struct({ reports: Schema.Int }), success: Schema.Number })
 
+/** Holds `mb` MiB (outside the JS heap) for `ms`, then lets it go: a memory-hungry task. */
+export const Hog = TaskDefinition.make("hog", { payload: Schema.Struct({ mb: Schema.Int, ms: Schema.Int }) })
+
 // A documented bridge: benchmarks read the real clock to measure latency across threads.
 const wallNow = () => performance.timeOrigin + performance.now()
 
@@ -28,6 +31,15 @@ export default Handlers.make(
   Stamp.handler(() => Effect.sync(wallNow)),
   Hold.handler(() => Effect.sleep("1 hour")),
   Spin.handler(({ iterations }) => Effect.sync(() => spin(iterations))),
+  Hog.handler(({ mb, ms }) =>
+    Effect.gen(function*() {
+      let block: Buffer | undefined = Buffer.alloc(mb * 2 ** 20, 1)
+      yield* Effect.sleep(ms)
+      block.fill(2)
+      block = undefined
+      // Give the memory back now rather than at the thread's next collection (bench runs with --expose-gc).
+      ;(globalThis as { gc?: () => void }).gc?.()
+    })),
   Chatty.handler(({ reports }, ctx) =>
     Effect.gen(function*() {
       const start = wallNow()

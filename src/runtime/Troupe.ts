@@ -31,6 +31,8 @@ export interface Options
 {
   /** The handlers registry, when the app imports it itself; otherwise `handlersModule` is imported. */
   readonly handlers?: Handlers.Handlers
+  /** Where machine readings come from (default: the host and its cgroup, SystemMetrics.layerLive). */
+  readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
 }
 
 const toUrl = (path: string): string => (path.startsWith("file:") ? path : pathToFileURL(path).href)
@@ -93,7 +95,8 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
 /** Builds the runtime from a full configuration. */
 export const fromConfig = (
   config: TroupeConfig.TroupeConfig,
-  handlers?: Handlers.Handlers
+  handlers?: Handlers.Handlers,
+  metrics: Layer.Layer<SystemMetrics.SystemMetrics> = SystemMetrics.layerLive
 ): Layer.Layer<Services, TroupeStartError> => {
   const loaded: Effect.Effect<Handlers.Handlers, TroupeStartError> = handlers !== undefined
     ? Effect.succeed(handlers)
@@ -108,17 +111,17 @@ export const fromConfig = (
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
     const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
     const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)
-    return compose(config, handlers, store, executors, SystemMetrics.layerLive)
+    return compose(config, handlers, store, executors, metrics)
   }))
 }
 
 /** The runtime with explicit options over the defaults. */
 export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartError> => {
-  const { handlers, ...rest } = options
+  const { handlers, metrics, ...rest } = options
   const durations = Object.fromEntries(
     durationKeys.map((key) => [key, Duration.decode(rest[key] ?? TroupeConfig.defaults[key])])
   ) as Pick<TroupeConfig.TroupeConfig, DurationKeys>
-  return fromConfig({ ...TroupeConfig.defaults, ...rest, ...durations }, handlers)
+  return fromConfig({ ...TroupeConfig.defaults, ...rest, ...durations }, handlers, metrics)
 }
 
 /** The runtime configured from TROUPE_* environment variables. */
