@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url"
 import * as Troupe from "../dist/src/runtime/Troupe.js"
 import { TaskQueue } from "../dist/src/services/TaskQueue.js"
 import { truncationMarker } from "../dist/src/services/TaskStore.js"
-import { Block, Chatter, Echo, Wait } from "../dist/test/fixtures/handlers.js"
+import { ResourceGovernor } from "../dist/src/services/ResourceGovernor.js"
+import { Block, Chatter, Echo, Exit, Wait } from "../dist/test/fixtures/handlers.js"
 
 const handlersModule = fileURLToPath(new URL("../dist/test/fixtures/handlers.js", import.meta.url))
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "troupe-control-"))
@@ -90,4 +91,34 @@ describe("lifecycle control on worker threads", () => {
       const stored = Chunk.toReadonlyArray(yield* Stream.runCollect(queue.logs(id)))
       expect(stored.map((l) => l.message)).toStrictEqual(logs)
     }).pipe(Effect.provide(runtime(tempDir()))), 60_000)
+
+  it.live("resource permits come back after a thread crash, a cancel and a timeout kill", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const governor = yield* ResourceGovernor
+      const capacity = yield* governor.available
+      const dir = tempDir()
+      const crash = yield* queue.submit(Exit, { n: 1 }, { resources: { memoryMb: 300 } })
+      const wait = yield* queue.submit(Wait, { dir }, { resources: { memoryMb: 200, cpu: 1 } })
+      const block = yield* queue.submit(Block, {}, { resources: { cpu: 1 }, timeout: "300 millis", retry: { maxAttempts: 1 } })
+      expect(yield* queue.await(Exit, crash)).toBe(2)
+      yield* untilRunning(wait)
+      yield* queue.cancel(wait)
+      yield* Effect.flip(queue.await(Block, block))
+      yield* Effect.flip(queue.await(Wait, wait))
+      // Permits are released as the batches end; the last may trail the final status a moment.
+      const after = yield* governor.available.pipe(
+        Effect.delay("20 millis"),
+        Effect.repeat({ until: (a) => a.cpu === capacity.cpu && a.memoryMb === capacity.memoryMb })
+      )
+      expect(after).toStrictEqual(capacity)
+    }).pipe(Effect.provide(Troupe.layer({
+      database: path.join(tempDir(), "tasks.db"),
+      handlersModule,
+      workers: 2,
+      interruptGrace: "300 millis",
+      cpu: 2,
+      memoryMb: 1000,
+      gpu: 0
+    }))), 60_000)
 })

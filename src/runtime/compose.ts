@@ -95,7 +95,11 @@ export const compose = (
       maxWorkers: typeof workers === "number" ? workers : workers.max,
       sampleEvery: config.memorySampleEvery,
       resize: executors.resize
-    }))).pipe(Layer.provide(metrics))
+    }).pipe(Layer.provide(SystemMetrics.withWorkerHeaps(
+      metrics,
+      Effect.map(Effect.forEach(executors.all, (e) => e.workers), (lists) =>
+        lists.flat().flatMap((w) => (w.heapUsedMb === null ? [] : [w.heapUsedMb])))
+    )))))
   const scheduler = Scheduler.layer({
     owner,
     leaseDurationMs: ms(config.leaseDuration),

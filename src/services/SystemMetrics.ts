@@ -18,6 +18,8 @@ export interface Reading {
   readonly rssMb: number
   /** 1-minute load average. */
   readonly loadAvg: number
+  /** Heap used by each worker thread, as the threads last reported it (see withWorkerHeaps). */
+  readonly workerHeapsMb?: ReadonlyArray<number>
 }
 
 /** The memory the pressure controller judges: the cgroup's view where there is a limit. */
@@ -69,3 +71,16 @@ export const layerScripted = (readings: ReadonlyArray<Partial<Reading>>): Layer.
       })
     })
   })
+
+/**
+ * Adds the worker threads' own heap reports (each thread writes its heap every 500 ms) to
+ * every reading of `metrics`.
+ */
+export const withWorkerHeaps = (
+  metrics: Layer.Layer<SystemMetrics>,
+  heaps: Effect.Effect<ReadonlyArray<number>>
+): Layer.Layer<SystemMetrics> =>
+  Layer.effect(
+    SystemMetrics,
+    Effect.map(SystemMetrics, (base) => SystemMetrics.of({ read: Effect.zipWith(base.read, heaps, (r, workerHeapsMb) => ({ ...r, workerHeapsMb })) }))
+  ).pipe(Layer.provide(metrics))

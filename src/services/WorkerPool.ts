@@ -87,6 +87,9 @@ export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Exe
 
 const MAX_BATCH = 64
 
+/** A request queues behind a running task only if that task started less than this ago. */
+const QUEUE_BEHIND_MS = 50
+
 interface Spawned {
   readonly thread: WorkerThreads.Worker
   readonly state: SharedArrayBuffer
@@ -271,15 +274,27 @@ export const make = (options: Options) =>
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
 
     /**
+     * Whether a request may queue behind what the thread runs now: only behind a task that
+     * started moments ago. A request queued behind a long task (a render, a wait on I/O) would
+     * wait for all of it while another thread idles.
+     */
+    const queueable = (slot: Slot.Slot, now: number): boolean => {
+      if (slot.requests === 0) return true
+      const running = slot.state === undefined ? undefined : ThreadState.read(slot.state)
+      return running === undefined || running.index < 0 || now - running.startedAt < QUEUE_BEHIND_MS
+    }
+
+    /**
      * The live slot with room and the fewest requests in flight (an idle one, reserved, for an
      * exclusive run); waits when there is none.
      */
     const acquire = (exclusive: boolean): Effect.Effect<Slot.Slot> =>
       Effect.suspend(() => {
         let best: Slot.Slot | undefined
+        const now = wallClock()
         for (const slot of slots) {
           const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying && !slot.retiring && !slot.recycling &&
-            (exclusive ? slot.requests === 0 : slot.requests < perWorker)
+            (exclusive ? slot.requests === 0 : slot.requests < perWorker && queueable(slot, now))
           if (fits && (best === undefined || slot.requests < best.requests)) best = slot
         }
         if (best !== undefined) {
