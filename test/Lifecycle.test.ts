@@ -61,6 +61,12 @@ const Boom = TaskDefinition.make("boom", {
 })
 
 const finalized: Array<number> = []
+const stoppedAt = new Map<number, number>()
+/** Waits for a long time; when interrupted, its finalizer takes 500 ms to clean up. */
+const SlowStop = TaskDefinition.make("slowStop", {
+  payload: Schema.Struct({ n: Schema.Number }),
+  execution: "fiber"
+})
 /** Waits for a long time; its finalizer records that it ran. */
 const Slow = TaskDefinition.make("slow", {
   payload: Schema.Struct({ n: Schema.Number, ms: Schema.Number }),
@@ -69,6 +75,12 @@ const Slow = TaskDefinition.make("slow", {
 })
 
 const handlers = Handlers.make(
+  SlowStop.handler(({ n }) =>
+    Effect.never.pipe(
+      Effect.onInterrupt(() =>
+        Effect.zipRight(Effect.sleep("500 millis"), Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => stoppedAt.set(n, at))))
+      )
+    )),
   Slow.handler(({ ms, n }, ctx) =>
     Effect.zipRight(ctx.log("info", `attempt ${ctx.attempt}`), Effect.sleep(Duration.millis(ms))).pipe(
       Effect.onInterrupt(() => Effect.sync(() => finalized.push(n)))
@@ -374,6 +386,34 @@ describe("Limits", () => {
 })
 
 describe("Actor keys", () => {
+  it.effect("cancelling a running task of a key: the key's next task waits until the attempt has stopped", () =>
+    Effect.gen(function*() {
+      reset()
+      const queue = yield* TaskQueue
+      const [first, second] = yield* queue.submitMany([
+        { definition: SlowStop, payload: { n: 1 }, options: { key: "K" } },
+        { definition: Step, payload: { n: 2, ms: 10, group: "K" }, options: { key: "K" } }
+      ])
+      yield* advance("100 millis")
+      yield* queue.cancel(first!)
+      yield* drain([second!], "2 seconds")
+      expect(stoppedAt.get(1)).toBeDefined()
+      expect(runs.find((r) => r.n === 2)!.start).toBeGreaterThanOrEqual(stoppedAt.get(1)!)
+    }).pipe(Effect.provide(kit())))
+
+  it.effect("a manual retry waits for a dependency that did not complete", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      yield* queue.submitMany([
+        { definition: Boom, payload: { n: 1 }, options: { id: "dep" } },
+        { definition: Step, payload: { n: 2, ms: 10, group: "r" }, options: { id: "child", dependsOn: ["dep"] } }
+      ])
+      yield* advance("500 millis")
+      expect((yield* queue.get(tid("child"))).status).toBe("failed")
+      const refused = yield* Effect.flip(queue.retry(tid("child")))
+      expect(refused.message).toContain("depends on dep, which is failed; retry that first")
+    }).pipe(Effect.provide(kit())))
+
   it.effect("tasks with one key never overlap and run in submission order; different keys run in parallel", () =>
     Effect.gen(function*() {
       reset()
@@ -411,8 +451,10 @@ describe("Health", () => {
       // The failures leave the one-minute stats window.
       yield* advance("61 seconds", "1 second")
       expect((yield* queue.health).level).toBe("healthy")
-      // Work that waits: a warning after a minute, critical after five.
-      yield* queue.pause({ type: "step" })
+      // Work that waits (its one executor slot is held by a long task): a warning after a
+      // minute, critical after five. (A pause is asked for, so it does not count.)
+      const hog = yield* queue.submit(Step, { n: 0, ms: 3_600_000, group: "h" })
+      yield* advance("100 millis")
       const stuck = yield* queue.submit(Step, { n: 1, ms: 10, group: "h" })
       yield* advance("61 seconds", "1 second")
       const waiting = yield* queue.health
@@ -420,7 +462,10 @@ describe("Health", () => {
       expect(waiting.reasons.join("; ")).toContain("oldest ready task has waited")
       yield* advance("4 minutes", "10 seconds")
       expect((yield* queue.health).level).toBe("critical")
+      yield* queue.pause({ type: "step" })
+      expect((yield* queue.health).level).toBe("healthy")
       yield* queue.resume({ type: "step" })
+      yield* queue.cancel(hog)
       yield* drain([stuck], "1 second")
       expect((yield* queue.health).level).toBe("healthy")
       const stats = yield* queue.stats
@@ -428,5 +473,5 @@ describe("Health", () => {
       expect(stats.counts.byType["boom"]).toStrictEqual({ failed: 10 })
       expect(stats.throughput.completed).toBe(1)
       expect(stats.waitMs.p95).toBeGreaterThanOrEqual(300_000)
-    }).pipe(Effect.provide(kit())))
+    }).pipe(Effect.provide(kit({ fiberConcurrency: 1 }))))
 })

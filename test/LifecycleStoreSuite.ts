@@ -178,6 +178,30 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
       expect((yield* store.ready(10, ["echo"])).map((r) => r.id)).toStrictEqual([])
     }))
 
+    test("a retried older task of a key waits while a newer one of the key runs", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([newTask(1, { key: "k" }), newTask(2, { key: "k" })])
+      yield* store.claim([id(1)], lease("t1"))
+      yield* store.fail([{ id: id(1), token: "t1", error: newError(1), next: { _tag: "Fail" } }], 3000)
+      expect((yield* store.claim([id(2)], lease("t2", 3100))).map((c) => c.id)).toStrictEqual([id(2)])
+      yield* store.retry([id(1)], 3200, (p) => p)
+      expect(yield* store.ready(10)).toStrictEqual([])
+      expect(yield* store.claim([id(1)], lease("t3", 3300))).toStrictEqual([])
+      yield* store.complete([{ id: id(2), token: "t2", result: null }], 3400)
+      expect((yield* store.ready(10)).map((r) => r.id)).toStrictEqual([id(1)])
+    }))
+
+    test("an insert reports the status its dependencies left it in, cascades included; the limit counts what stays unfinished", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([newTask(1)])
+      yield* store.cancel([id(1)], 2100)
+      const inserted = yield* store.insert([newTask(3, deps(2)), newTask(2, deps(1))])
+      expect(inserted.map((t) => [t.id, t.status])).toStrictEqual([[id(3), "failed"], [id(2), "failed"]])
+      // Both new tasks fail at once: they do not count toward the limit.
+      yield* store.insert([newTask(4, deps(1)), newTask(5)], { maxActive: 1 })
+      expect((yield* store.get(id(5))).status).toBe("pending")
+    }))
+
     test("logs: kept in order up to the cap, then one marker; progress only for running tasks", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1), newTask(2)])
@@ -208,7 +232,9 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
       yield* store.setPaused({}, false, 1)
       expect((yield* store.pauses).queue).toBe(false)
       yield* store.insert([newTask(1, { runAt: 700 }), newTask(2, { type: "b", priority: 20 }), newTask(3, { status: "delayed", runAt: 100 })])
-      expect(yield* store.oldestReadyAt).toStrictEqual(Option.some(700))
+      expect(yield* store.oldestReadyAt()).toStrictEqual(Option.some(700))
+      expect(yield* store.oldestReadyAt(["echo"])).toStrictEqual(Option.some(1000))
+      expect(yield* store.oldestReadyAt(["echo", "b"])).toStrictEqual(Option.none())
       const rows = [...(yield* store.countRows)].map((r) => [r.status, r.type, r.priority, r.count] as const)
       expect(rows.sort()).toStrictEqual([
         ["delayed", "echo", 10, 1],

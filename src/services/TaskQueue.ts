@@ -345,8 +345,22 @@ export const make = (config: Config) =>
       pause: (target) => gate(target, true),
       resume: (target) => gate(target, false),
       retry: (id) =>
-        Effect.asVoid(control(id, "manualRetry", (ids, now) =>
-          store.retry(ids, now, (priority) => Rank.rank(now, priority, config.agingStepMs)))),
+        Effect.gen(function*() {
+          // A task whose dependency did not complete would wait for it forever: retry that first.
+          const task = yield* store.get(id)
+          for (const dep of task.dependsOn) {
+            const status = yield* Effect.map(Effect.either(store.get(dep)), (e) => (e._tag === "Right" ? e.right.status : undefined))
+            if (status === undefined || status === "failed" || status === "cancelled") {
+              return yield* Effect.fail(new InvalidTransition({
+                taskId: id,
+                from: task.status,
+                event: "manualRetry",
+                message: `task ${id} depends on ${dep}, which ${status === undefined ? "no longer exists" : `is ${status}`}; retry that first`
+              }))
+            }
+          }
+          yield* control(id, "manualRetry", (ids, now) => store.retry(ids, now, (priority) => Rank.rank(now, priority, config.agingStepMs)))
+        }),
       delete: (id, options) =>
         Effect.gen(function*() {
           const task = yield* store.get(id)
@@ -364,8 +378,8 @@ export const make = (config: Config) =>
           const removed = yield* store.remove([id])
           if (removed.length === 0) return yield* Effect.fail(new TaskNotFound({ taskId: id }))
         }),
-      logs: (id, options) => provided(Streams.logs(id, options?.follow === true)),
-      watch: (id) => provided(Streams.watch(id)),
+      logs: (id, options) => provided(Streams.logs(id, options?.follow === true, config.pollIntervalMs)),
+      watch: (id) => provided(Streams.watch(id, config.pollIntervalMs)),
       events: provided(Streams.events),
       stats: Report.stats(reportInputs),
       health: Report.health(reportInputs)

@@ -161,8 +161,8 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly counts: Effect.Effect<Readonly<Record<TaskStatus, number>>, StoreError>
   /** Number of tasks by status, type and priority. */
   readonly countRows: Effect.Effect<ReadonlyArray<CountRow>, StoreError>
-  /** When the longest-waiting pending task became ready (its run-at), if any is pending. */
-  readonly oldestReadyAt: Effect.Effect<Option.Option<number>, StoreError>
+  /** When the longest-waiting pending task became ready (its run-at), leaving out `excludeTypes`. */
+  readonly oldestReadyAt: (excludeTypes?: ReadonlyArray<string>) => Effect.Effect<Option.Option<number>, StoreError>
   /**
    * Appends log lines, in order, keeping at most `cap` per task: the first line past the cap is
    * replaced by one truncation marker and later ones are dropped. Returns the lines stored.

@@ -42,17 +42,21 @@ export const makeMemory = Effect.sync(() => {
     task !== undefined && task.lease !== null && task.lease.token === token
   const isActive = (t: Task) => !TaskStatus.isFinal(t.status)
 
-  /** The oldest unfinished task of each key. */
-  const keyHeadSeqs = (): Map<string, number> => {
+  /** The oldest unfinished task of each key, and the keys that have a task running. */
+  const keyHeadSeqs = (): { readonly heads: Map<string, number>; readonly running: Set<string> } => {
     const heads = new Map<string, number>()
+    const running = new Set<string>()
     for (const t of tasks.values()) {
       if (t.key === null || !isActive(t)) continue
+      if (t.status === "running") running.add(t.key)
       const head = heads.get(t.key)
       if (head === undefined || t.seq < head) heads.set(t.key, t.seq)
     }
-    return heads
+    return { heads, running }
   }
-  const isKeyHead = (t: Task, heads: Map<string, number>) => t.key === null || heads.get(t.key) === t.seq
+  /** No key, or the key's oldest unfinished task while none of the key runs. */
+  const isKeyHead = (t: Task, keys: ReturnType<typeof keyHeadSeqs>) =>
+    t.key === null || (keys.heads.get(t.key) === t.seq && !keys.running.has(t.key))
 
   /** Fails, transitively, the blocked or paused dependents of tasks that ended without completing. */
   const failDependents = (roots: ReadonlyArray<TaskId>, now: number): Array<Change> => {
@@ -87,7 +91,7 @@ export const makeMemory = Effect.sync(() => {
         const pendingDeps = task.pendingDeps - 1
         if (pendingDeps === 0 && legal(task, "unblock")) {
           const event = task.runAt > now ? "unblockLater" : "unblock"
-          out.push(changeOf(update(task, { pendingDeps, status: Transition.target(event), updatedAt: now })))
+          out.push(changeOf(update(task, { pendingDeps, status: Transition.target(event), runAt: Math.max(task.runAt, now), updatedAt: now })))
         } else {
           update(task, { pendingDeps })
         }
@@ -125,16 +129,6 @@ export const makeMemory = Effect.sync(() => {
             if (!tasks.has(dep) && !creating.has(dep)) {
               return Effect.fail(new InvalidDependency({ taskId: n.id, message: `task ${n.id} depends on ${dep}, which does not exist` }))
             }
-          }
-        }
-        if (options?.maxActive !== undefined && creating.size > 0) {
-          let active = 0
-          for (const t of tasks.values()) if (isActive(t)) active++
-          if (active + creating.size > options.maxActive) {
-            return Effect.fail(new QueueFull({
-              limit: options.maxActive,
-              message: `the queue holds ${active} unfinished tasks; ${creating.size} more would pass the limit of ${options.maxActive}`
-            }))
           }
         }
         for (const n of creating.values()) {
@@ -201,6 +195,19 @@ export const makeMemory = Effect.sync(() => {
           }
         }
         failDependents(failedRoots, news[0]?.createdAt ?? 0)
+        // The limit counts what is unfinished once the insert is in (as SQLite does, inside its
+        // transaction); past it, the insert is undone.
+        if (options?.maxActive !== undefined && creating.size > 0) {
+          let active = 0
+          for (const t of tasks.values()) if (isActive(t)) active++
+          if (active > options.maxActive) {
+            for (const n of creating.values()) forget(tasks.get(n.id)!)
+            return Effect.fail(new QueueFull({
+              limit: options.maxActive,
+              message: `submitting ${creating.size} task(s) would make ${active} unfinished tasks, over the queue's limit of ${options.maxActive}; nothing was stored`
+            }))
+          }
+        }
         return Effect.succeed(news.map((n, i) => {
           const r = results[i]
           if (r !== undefined) return r
@@ -335,7 +342,7 @@ export const makeMemory = Effect.sync(() => {
           const task = tasks.get(id)
           if (!legal(task, "resume")) return []
           const event = task.pendingDeps > 0 ? "resumeBlocked" : task.runAt > now ? "resumeDelayed" : "resume"
-          return [changeOf(update(task, { status: Transition.target(event), updatedAt: now }))]
+          return [changeOf(update(task, { status: Transition.target(event), runAt: Math.max(task.runAt, now), updatedAt: now }))]
         })
         return changeSet(done, [])
       }),
@@ -444,10 +451,10 @@ export const makeMemory = Effect.sync(() => {
       }
       return [...rows.values()]
     }),
-    oldestReadyAt: Effect.sync(() => {
+    oldestReadyAt: (excludeTypes = []) => Effect.sync(() => {
       let min: number | undefined
       for (const t of tasks.values()) {
-        if (t.status === "pending" && (min === undefined || t.runAt < min)) min = t.runAt
+        if (t.status === "pending" && !excludeTypes.includes(t.type) && (min === undefined || t.runAt < min)) min = t.runAt
       }
       return Option.fromNullable(min)
     }),
@@ -459,6 +466,7 @@ export const makeMemory = Effect.sync(() => {
           if (!tasks.has(id)) continue
           let list = logs.get(id)
           if (list === undefined) logs.set(id, list = [])
+          if (list.some((l) => l.attempt === line.attempt && l.n === line.n)) continue
           if (list.length < cap) {
             list.push(line)
             stored.push(line)

@@ -142,9 +142,12 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     countRows: read(sql.unsafe<CountRow>(
       "SELECT status, type, priority, count(*) AS count FROM tasks GROUP BY status, type, priority"
     )),
-    oldestReadyAt: read(sql.unsafe<{ readonly at: number | null }>(
-      `SELECT min(run_at) AS at FROM tasks WHERE ${Statements.from("claim")}`
-    )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.at))),
+    oldestReadyAt: (excludeTypes = []) =>
+      read(sql.unsafe<{ readonly at: number | null }>(
+        `SELECT min(run_at) AS at FROM tasks WHERE ${Statements.from("claim")}` +
+          (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : ""),
+        [...excludeTypes]
+      )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.at))),
     appendLogs: (lines, cap) => lines.length === 0 ? Effect.succeed([]) : group.write(Activity.appendLogs(lines, cap)),
     logs: (id) => onClient(Activity.logs(id)),
     setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),

@@ -32,16 +32,23 @@ export const blockedTypes = (env: Env): Array<string> => {
   return [...out]
 }
 
-/** Sets a ready task aside until its type may run again. */
+/**
+ * Sets a ready task aside until its type may run again. Bounded: past the mailbox's capacity
+ * the task just stays in the store (the refill that follows the unblocking brings it).
+ */
 export const park = (state: State, ref: ReadyRef) => {
   let list = state.parked.get(ref.type)
   if (list === undefined) state.parked.set(ref.type, list = [])
-  list.push(ref)
+  if (list.length < state.mailbox.capacity) list.push(ref)
 }
 
 /** Puts back the parked tasks of types that may run again; the store may hold more of them. */
 export const unpark = (env: Env) => {
   let any = false
+  // A type the last refill left out may have tasks in the store only: look again.
+  for (const type of env.state.lastExcluded) {
+    if (!isBlocked(env, type)) any = true
+  }
   for (const [type, refs] of env.state.parked) {
     if (isBlocked(env, type)) continue
     env.state.parked.delete(type)
@@ -52,9 +59,15 @@ export const unpark = (env: Env) => {
   return any
 }
 
-/** Offers a ready task to the mailbox unless this process is already claiming or running it. */
+/**
+ * Offers a ready task to the mailbox unless this process is still claiming or running it (an
+ * attempt that ended but has not left the books yet): then the next refill finds it instead.
+ */
 export const offer = (state: State, ref: ReadyRef) => {
-  if (state.claiming.has(ref.id) || state.inFlight.has(ref.id)) return
+  if (state.claiming.has(ref.id) || state.inFlight.has(ref.id)) {
+    state.mailbox.exhaustive = false
+    return
+  }
   state.mailbox.offer(ref)
 }
 
@@ -74,7 +87,14 @@ export const countRunning = (state: State, types: ReadonlyArray<string>, delta: 
  */
 export const applyChanges = (env: Env, changes: ReadonlyArray<Change>, now: number, endedKeys: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
-    if (changes.length > 0) yield* env.events.publish(changes.map((c) => changed(c, c.status, now)))
+    // A task cancelled while it runs here ends `cancelled` for subscribers only once its attempt
+    // has stopped, so its last log lines come before its final status (see Dispatch.runBatch).
+    const published = changes.filter((c) => {
+      if (c.status !== "cancelled" || !env.state.inFlight.has(c.id)) return true
+      env.state.cancelling.add(c.id)
+      return false
+    })
+    if (published.length > 0) yield* env.events.publish(published.map((c) => changed(c, c.status, now)))
     const keys = new Set(endedKeys)
     let delayed = false
     for (const c of changes) {
@@ -82,6 +102,8 @@ export const applyChanges = (env: Env, changes: ReadonlyArray<Change>, now: numb
       else if (c.status === "pending") offer(env.state, c)
       if (c.status === "delayed" || c.status === "retrying") delayed = true
     }
+    // A key whose task still runs here (e.g. cancelled, not yet stopped) waits for its end.
+    for (const key of keys) if (env.state.keyRunning.has(key)) keys.delete(key)
     if (keys.size > 0) {
       for (const head of yield* env.store.keyHeads([...keys])) offer(env.state, head)
     }

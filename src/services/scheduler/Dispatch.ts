@@ -28,8 +28,10 @@ const laneOf = (state: State, executor: Executor): Lane => {
 }
 
 /** Reads the store's best page of tasks that may run into the mailbox. */
-const refill = (env: Env) =>
-  Effect.flatMap(env.store.ready(env.options.mailboxCapacity, Control.blockedTypes(env)), (page) =>
+const refill = (env: Env) => {
+  const excluded = Control.blockedTypes(env)
+  env.state.lastExcluded = new Set(excluded)
+  return Effect.flatMap(env.store.ready(env.options.mailboxCapacity, excluded), (page) =>
     Effect.sync(() => {
       const skip = new Set<TaskId>([
         ...env.state.inFlight.keys(),
@@ -38,6 +40,7 @@ const refill = (env: Env) =>
       ])
       env.state.mailbox.merge(page, skip, env.options.mailboxCapacity)
     }))
+}
 
 /**
  * Most tasks per request: one when the queue is shallow (latency), up to the executor's
@@ -152,6 +155,7 @@ export const step = (env: Env): Effect.Effect<void> =>
       env.state.executorOf.set(task.id, executor)
     }
     Control.countRunning(env.state, claimed.map((t) => t.type), 1)
+    countKeys(env.state, claimed, 1)
     lane.tasks += claimed.length
     lane.runs += 1
     yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
@@ -175,8 +179,9 @@ const runBatch = (
   exclusive: boolean,
   claimedAt: number,
   permit: Permit | undefined
-) =>
-  Effect.gen(function*() {
+) => {
+  let givenBack = false
+  return Effect.gen(function*() {
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
@@ -184,7 +189,9 @@ const runBatch = (
       const avg = env.state.typeMs.get(type)
       env.state.typeMs.set(type, avg === undefined ? perTask : avg * 0.8 + perTask * 0.2)
     }
-    yield* finish(env, batch, outcomes, now, exclusive, claimedAt)
+    // Tasks given back (crash isolation, abandoned attempts) are pending again but still on the
+    // books until the batch ends: a refill in between skips them, so look again afterwards.
+    givenBack = yield* finish(env, batch, outcomes, now, exclusive, claimedAt)
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
@@ -197,7 +204,9 @@ const runBatch = (
         lane.tasks -= batch.length
         lane.runs -= 1
         Control.countRunning(env.state, batch.map((t) => t.type), -1)
+        countKeys(env.state, batch, -1)
         Control.unpark(env)
+        if (givenBack) env.state.mailbox.exhaustive = false
         // An interrupted batch (shutdown) stays in flight so releaseAll gives it back.
         if (!(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) {
           for (const task of batch) {
@@ -205,10 +214,36 @@ const runBatch = (
             env.state.executorOf.delete(task.id)
           }
         }
-        return permit !== undefined ? releaseResources(env, permit) : Control.signal(env.state)
+        return Effect.all([
+          afterAttempts(env, batch),
+          permit !== undefined ? releaseResources(env, permit) : Control.signal(env.state)
+        ], { discard: true })
       })
     )
   )
+}
+
+const countKeys = (state: State, tasks: ReadonlyArray<Claimed>, delta: number) => {
+  for (const task of tasks) {
+    if (task.key === null) continue
+    const n = (state.keyRunning.get(task.key) ?? 0) + delta
+    if (n <= 0) state.keyRunning.delete(task.key)
+    else state.keyRunning.set(task.key, n)
+  }
+}
+
+/**
+ * Once a batch's attempts have stopped: the `cancelled` events held back for tasks cancelled
+ * while they ran (their log lines are in by now), and the next task of each actor key.
+ */
+const afterAttempts = (env: Env, batch: ReadonlyArray<Claimed>) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const cancelled = batch.filter((t) => env.state.cancelling.delete(t.id))
+    if (cancelled.length > 0) yield* env.events.publish(cancelled.map((t) => Control.changed(t, "cancelled", now)))
+    const keys = [...new Set(batch.flatMap((t) => (t.key === null ? [] : [t.key])))]
+    if (keys.length > 0) yield* Control.applyChanges(env, [], now, keys)
+  }).pipe(Effect.catchAllCause((cause) => Effect.logError("could not schedule after a batch", Cause.squash(cause))))
 
 /** Gives a permit back; the tasks that waited for resources try again, best first. */
 const releaseResources = (env: Env, permit: Permit) =>
@@ -240,6 +275,7 @@ const isolateCrash = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: Readonl
     )
     env.state.mailbox.exhaustive = false
     yield* env.events.publish(batch.filter((t) => released.includes(t.id)).map((t) => Control.changed(t, "pending", now)))
+    return true
   })
 
 const crashed = (outcomes: ReadonlyArray<Outcome>) =>
@@ -281,13 +317,11 @@ const finish = (
       env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
     ], { concurrency: "unbounded" })
     const published: Array<StatusChanged> = []
-    const endedKeys: Array<string> = []
     const sample = (task: Claimed, ok: boolean) =>
       env.state.recorder.record({ at: now, runMs: now - claimedAt, waitMs: Math.max(0, claimedAt - task.runAt), ok })
     for (const id of completed.ids) {
       const task = byId.get(id)!
       published.push(Control.changed(task, "completed", now))
-      if (task.key !== null) endedKeys.push(task.key)
       sample(task, true)
     }
     const failedSet = new Set(failed.ids)
@@ -298,7 +332,6 @@ const finish = (
       const retry = f.next._tag === "Retry"
       retrying ||= retry
       published.push(Control.changed(task, retry ? "retrying" : "failed", now))
-      if (!retry && task.key !== null) endedKeys.push(task.key)
       sample(task, false)
     }
     for (const id of released) published.push(Control.changed(byId.get(id)!, "pending", now))
@@ -306,7 +339,9 @@ const finish = (
     const stale = batch.length - completed.ids.length - failed.ids.length - released.length
     if (stale > 0) yield* Effect.logDebug(`${stale} attempt(s) ended after their task moved on (cancelled or lease lost); outcome ignored`)
     yield* env.events.publish(published)
+    // Keyed tasks of this batch: their keys' next tasks are offered once the batch ends.
     const cascade: ReadonlyArray<Change> = [...completed.changes, ...failed.changes]
-    if (cascade.length > 0 || endedKeys.length > 0) yield* Control.applyChanges(env, cascade, now, endedKeys)
+    if (cascade.length > 0) yield* Control.applyChanges(env, cascade, now)
     if (retrying) yield* Queue.offer(env.state.timerWake, undefined)
+    return released.length > 0
   })

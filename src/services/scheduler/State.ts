@@ -42,6 +42,12 @@ export interface State {
   readonly typeRunning: Map<string, number>
   /** Ready tasks set aside because their type is paused or at its limit. */
   readonly parked: Map<string, Array<ReadyRef>>
+  /** Attempts running in this process, by actor key: a key's next task waits for its end. */
+  readonly keyRunning: Map<string, number>
+  /** Types the last refill left out of its page (their tasks may be in the store). */
+  lastExcluded: ReadonlySet<string>
+  /** Cancelled while running here: their `cancelled` event waits for the attempt to end. */
+  readonly cancelling: Set<TaskId>
   /** Ready tasks set aside until resources are released (in rank order). */
   readonly waitingForResources: Array<ReadyRef>
   /** The best task waiting for resources: what it needs is kept free for it (reservation). */
@@ -85,6 +91,9 @@ export const makeState = (
   typeRunning: new Map(),
   parked: new Map(),
   waitingForResources: [],
+  keyRunning: new Map(),
+  lastExcluded: new Set(),
+  cancelling: new Set(),
   reserved: undefined,
   recorder: new Recorder(statsWindowMs),
   queuePaused: false,

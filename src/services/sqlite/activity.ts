@@ -27,18 +27,26 @@ export const appendLogs = (lines: ReadonlyArray<Log>, cap: number): Sql<Array<Lo
       )
       for (const row of rows) counts.set(row.id, row.log_count)
     }
-    const stored: Array<Log> = []
+    const candidates: Array<Log> = []
     for (const line of lines) {
       const count = counts.get(line.taskId)
       if (count === undefined || count > cap) continue
-      stored.push(count < cap ? line : { ...line, level: "warn", message: truncationMarker(cap) })
+      candidates.push(count < cap ? line : { ...line, level: "warn", message: truncationMarker(cap) })
       counts.set(line.taskId, count + 1)
     }
-    for (const chunk of chunks(stored, 150)) {
-      yield* run(
-        `INSERT OR IGNORE INTO task_logs (task_id, attempt, n, level, message, at) VALUES ${tuples(chunk.length, 6)}`,
+    // A line already stored (same attempt and number: a repeat) is neither stored nor counted twice.
+    const inserted = new Set<string>()
+    for (const chunk of chunks(candidates, 150)) {
+      const rows = yield* run<{ readonly task_id: string; readonly attempt: number; readonly n: number }>(
+        `INSERT OR IGNORE INTO task_logs (task_id, attempt, n, level, message, at) VALUES ${tuples(chunk.length, 6)}
+         RETURNING task_id, attempt, n`,
         chunk.flatMap((l) => [l.taskId, l.attempt, l.n, l.level, l.message, l.at])
       )
+      for (const r of rows) inserted.add(`${r.task_id}:${r.attempt}:${r.n}`)
+    }
+    const stored = candidates.filter((l) => inserted.has(`${l.taskId}:${l.attempt}:${l.n}`))
+    for (const l of candidates) {
+      if (!inserted.has(`${l.taskId}:${l.attempt}:${l.n}`)) counts.set(l.taskId, counts.get(l.taskId)! - 1)
     }
     const touched = taskIds.filter((id) => counts.has(id))
     for (const chunk of chunks(touched)) {

@@ -48,6 +48,7 @@ export const failDependents = (roots: ReadonlyArray<TaskId>, now: number): Sql<A
          SELECT task_id, dep_id FROM task_deps WHERE dep_id IN ${tuple(chunk.length)}
          UNION
          SELECT d.task_id, d.dep_id FROM task_deps d JOIN down ON d.dep_id = down.id
+           JOIN tasks t ON t.id = down.id AND ${from("dependencyFailed", "t.status")}
        )
        UPDATE tasks SET status = ${to("dependencyFailed")}, finished_at = ?, updated_at = ?,
          errors = json_insert(errors, '$[#]', json(${dependencyError("v.dep")}))
@@ -80,9 +81,10 @@ const unblock = (completed: ReadonlyArray<TaskId>, now: number): Sql<Array<Chang
       const touched = ids(rows.flat())
       return perChunk(touched, (chunk) =>
         run<ChangeRow>(
-          `UPDATE tasks SET status = CASE WHEN run_at > ? THEN ${to("unblockLater")} ELSE ${to("unblock")} END, updated_at = ?
+          `UPDATE tasks SET status = CASE WHEN run_at > ? THEN ${to("unblockLater")} ELSE ${to("unblock")} END,
+             run_at = max(run_at, ?), updated_at = ?
            WHERE id IN ${tuple(chunk.length)} AND pending_deps = 0 AND ${from("unblock")} RETURNING ${changeColumns}`,
-          [now, now, ...chunk]
+          [now, now, now, ...chunk]
         ))
     }
   )
@@ -139,8 +141,9 @@ export const linkDependencies = (
           [now, now, ...part.flatMap((r) => [r.id, r.dead])]
         )
       }
-      yield* failDependents(dead.map((r) => r.id as TaskId), now)
+      const cascade = yield* failDependents(dead.map((r) => r.id as TaskId), now)
       for (const row of rows) statuses.set(row.id, row.status)
+      for (const change of cascade) statuses.set(change.id, change.status)
     }
     return statuses
   })
@@ -159,7 +162,7 @@ export const checkActive = (limit: number, adding: number): Effect.Effect<void, 
       const n = rows[0]?.n ?? 0
       return n <= limit ? Effect.void : Effect.fail(new QueueFull({
         limit,
-        message: `the queue holds ${n - adding} unfinished tasks; ${adding} more would pass the limit of ${limit}`
+        message: `submitting ${adding} task(s) would make ${n} unfinished tasks, over the queue's limit of ${limit}; nothing was stored`
       }))
     }
   )
@@ -196,12 +199,12 @@ export const resume = (taskIds: ReadonlyArray<TaskId>, now: number): Sql<Applied
   Effect.map(
     perChunk(taskIds, (chunk) =>
       run<ChangeRow>(
-        `UPDATE tasks SET updated_at = ?, status = CASE
+        `UPDATE tasks SET updated_at = ?, run_at = max(run_at, ?), status = CASE
            WHEN pending_deps > 0 THEN ${to("resumeBlocked")}
            WHEN run_at > ? THEN ${to("resumeDelayed")}
            ELSE ${to("resume")} END
          WHERE id IN ${tuple(chunk.length)} AND ${from("resume")} RETURNING ${changeColumns}`,
-        [now, now, ...chunk]
+        [now, now, now, ...chunk]
       )),
     (done) => changeSet(done, [])
   )

@@ -42,9 +42,12 @@ export const run = <A extends object>(text: string, params: ReadonlyArray<Param>
 export const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id as TaskId)
 
 /**
- * The task (alias `table`) is the oldest unfinished one of its actor key, or has no key: only
- * then may it be offered or claimed. The subquery uses tasks_key (its WHERE text is `active`).
+ * The task (alias `table`) has no key, or is the oldest unfinished task of its key and no task
+ * of the key runs (a manual retry can make an older task unfinished again while a newer one
+ * runs): only then may it be offered or claimed. The subquery uses tasks_key (its WHERE text
+ * is `active`).
  */
 export const keyHead = (table: string) =>
-  `(${table}.key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks u WHERE u.key = ${table}.key AND u.seq < ${table}.seq AND u.key IS NOT NULL AND u.${active}))`
+  `(${table}.key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks u WHERE u.key = ${table}.key AND u.key IS NOT NULL AND u.${active} ` +
+  `AND (u.seq < ${table}.seq OR u.status = 'running')))`
 

@@ -52,7 +52,12 @@ export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const { threads, window, workers } = yield* runtimeView(inputs)
-    const read = yield* Effect.either(Effect.zip(inputs.store.oldestReadyAt, inputs.store.pauses))
+    // Waiting that an operator asked for (a paused queue or type) is not a symptom.
+    const read = yield* Effect.either(Effect.flatMap(inputs.store.pauses, (pauses) =>
+      Effect.map(
+        pauses.queue ? Effect.succeed(Option.none<number>()) : inputs.store.oldestReadyAt(pauses.types),
+        (oldest) => [oldest, pauses] as const
+      )))
     const failures = window.samples.filter((s) => !s.ok).length
     const pressure = Option.isSome(inputs.pressure) ? yield* inputs.pressure.value.state : undefined
     const memoryPressure = pressure?.underPressure === true
