@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { performance } from "node:perf_hooks"
 import type * as TaskDefinition from "../src/domain/TaskDefinition.js"
+import type { TaskEvent } from "../src/services/TaskEvents.js"
 import { TaskEvents } from "../src/services/TaskEvents.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 
@@ -18,9 +19,15 @@ export const submitAndDrain = (definition: TaskDefinition.Any, count: number, pa
     for (let i = 0; i < count; i += 1000) {
       yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ definition, payload: payload(i + j) })))
     }
+    yield* awaitCompleted(sub, count)
+    return (performance.now() - start) / count
+  }).pipe(Effect.scoped)
+
+/** Waits until `count` completions came through the subscription. */
+export const awaitCompleted = (sub: Queue.Dequeue<TaskEvent>, count: number) =>
+  Effect.gen(function*() {
     let done = 0
     while (done < count) {
       for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e._tag === "StatusChanged" && e.status === "completed") done++
     }
-    return (performance.now() - start) / count
-  }).pipe(Effect.scoped)
+  })

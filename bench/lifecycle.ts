@@ -7,17 +7,16 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Troupe from "../src/runtime/Troupe.js"
 import { Activity } from "../src/services/Activity.js"
 import type { TaskId } from "../src/domain/TaskId.js"
-import type { TaskEvent } from "../src/services/TaskEvents.js"
 import { TaskEvents } from "../src/services/TaskEvents.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import { Chatty, NoopFiber } from "./e2eHandlers.js"
+import { awaitCompleted } from "./drain.js"
 import { describeMachine, median } from "./machine.js"
 import { tmpDb } from "./raw.js"
 
@@ -43,17 +42,9 @@ const drainWith = (count: number, deps: boolean) =>
         }
       }))
     }
-    yield* completions(sub, count)
+    yield* awaitCompleted(sub, count)
     return count / ((performance.now() - start) / 1000)
   }).pipe(Effect.scoped)
-
-const completions = (sub: Queue.Dequeue<TaskEvent>, count: number) =>
-  Effect.gen(function*() {
-    let done = 0
-    while (done < count) {
-      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e._tag === "StatusChanged" && e.status === "completed") done++
-    }
-  })
 
 /**
  * With the queue paused: submits `count` tasks and attaches `watchers` watch subscriptions
@@ -87,7 +78,7 @@ const drainWatched = (count: number, watchers: number) =>
     const attachMs = performance.now() - attachStart
     const start = performance.now()
     yield* queue.resume({ queue: true })
-    yield* completions(sub, count)
+    yield* awaitCompleted(sub, count)
     const perSecond = count / ((performance.now() - start) / 1000)
     yield* Effect.forEach(watching, Fiber.join, { discard: true })
     return { perSecond, attachMs }

@@ -5,12 +5,11 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Activity from "../src/domain/Activity.js"
-import type * as Outcome from "../src/domain/Outcome.js"
 import type { Claimed } from "../src/domain/Task.js"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import * as FiberExecutor from "../src/services/FiberExecutor.js"
 import * as Handlers from "../src/workers/Handlers.js"
-import { claimed } from "./fixtures/claimed.js"
+import { attempt, tags } from "./fixtures/claimed.js"
 
 // The in-process executor runs batches through BatchRun under TestClock: no real sleeps.
 
@@ -39,14 +38,7 @@ const handlers = Handlers.make(
   )
 )
 
-let seq = 0
-const task = (type: string, payload: unknown, timeoutMs: number | null = null): Claimed => ({
-  ...claimed(`${type}-${++seq}`, type, payload),
-  timeoutMs
-})
-
-const tags = (outcomes: ReadonlyArray<Outcome.Outcome>) =>
-  outcomes.map((o) => o._tag === "Failed" ? `${o.error._tag}${o.error._tag === "TaskDefect" ? `:${o.error.reason}` : ""}` : o._tag)
+const task = attempt
 
 describe("FiberExecutor (BatchRun)", () => {
   it.effect("a task over its timeout fails with TaskTimeout, its finalizer runs, and the batch goes on", () =>

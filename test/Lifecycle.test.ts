@@ -12,6 +12,7 @@ import * as TaskId from "../src/domain/TaskId.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as Handlers from "../src/workers/Handlers.js"
+import { advance } from "./support/clock.js"
 
 // Lifecycle control end to end on the test kit (memory store, in-process handlers, TestClock).
 
@@ -90,14 +91,6 @@ const handlers = Handlers.make(
   Boom.handler(() => Effect.die("boom"))
 )
 
-const advance = (total: Duration.DurationInput, step: Duration.DurationInput = "10 millis") =>
-  Effect.gen(function*() {
-    const steps = Math.ceil(Duration.toMillis(total) / Duration.toMillis(step))
-    for (let i = 0; i < steps; i++) {
-      yield* TestClock.adjust(step)
-      yield* Effect.yieldNow()
-    }
-  })
 
 /** Waits for every task, advancing TestClock meanwhile. */
 const drain = (ids: ReadonlyArray<TaskId.TaskId>, within: Duration.DurationInput = "30 seconds") =>

@@ -4,7 +4,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
-import * as TestClock from "effect/TestClock"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import type * as TaskId from "../src/domain/TaskId.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
@@ -15,6 +14,7 @@ import { ResourceGovernor } from "../src/services/ResourceGovernor.js"
 import * as SystemMetrics from "../src/services/SystemMetrics.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as Handlers from "../src/workers/Handlers.js"
+import { advance } from "./support/clock.js"
 
 // Admission by declared resources, end to end on the test kit (TestClock).
 
@@ -33,14 +33,6 @@ const handlers = Handlers.make(
     }))
 )
 
-const advance = (total: Duration.DurationInput, step: Duration.DurationInput = "10 millis") =>
-  Effect.gen(function*() {
-    const steps = Math.ceil(Duration.toMillis(total) / Duration.toMillis(step))
-    for (let i = 0; i < steps; i++) {
-      yield* TestClock.adjust(step)
-      yield* Effect.yieldNow()
-    }
-  })
 
 const kit = TroupeTest.layer(handlers, { fiberConcurrency: 50, cpu: 4, memoryMb: 1000, gpu: 0 })
 

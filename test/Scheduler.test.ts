@@ -4,11 +4,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
-import * as TestClock from "effect/TestClock"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as Handlers from "../src/workers/Handlers.js"
+import { advance } from "./support/clock.js"
 
 // Handlers run in-process here (TroupeTest), so they can record into these arrays and
 // TestClock reaches their sleeps.
@@ -54,15 +54,6 @@ const handlers = Handlers.make(
   AlwaysFails.handler(({ n }, ctx) => Effect.zipRight(recordRun(n, ctx.attempt), Effect.fail(new Flaky({ attempt: ctx.attempt }))))
 )
 
-/** Advances TestClock in small steps so every sleeper wakes and runs in order. */
-const advance = (total: Duration.DurationInput, step: Duration.DurationInput = "10 millis") =>
-  Effect.gen(function*() {
-    const steps = Math.ceil(Duration.toMillis(total) / Duration.toMillis(step))
-    for (let i = 0; i < steps; i++) {
-      yield* TestClock.adjust(step)
-      yield* Effect.yieldNow()
-    }
-  })
 
 const oneAtATime = TroupeTest.layer(handlers, { fiberConcurrency: 1 })
 

@@ -9,25 +9,16 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as Activity from "../src/domain/Activity.js"
-import type * as Outcome from "../src/domain/Outcome.js"
-import type { Claimed } from "../src/domain/Task.js"
 import type { ActivitySink } from "../src/services/Executor.js"
 import * as WorkerPool from "../src/services/WorkerPool.js"
-import { claimed } from "./fixtures/claimed.js"
+import { attempt, tags } from "./fixtures/claimed.js"
 
 // Cancel, the watchdog and the activity channel on real worker threads (compiled entry and
 // fixture: `npm run build` first). One thread, so concurrent requests share it.
 const entry = new URL("../dist/src/workers/main.js", import.meta.url)
 const handlersModule = fileURLToPath(new URL("../dist/test/fixtures/handlers.js", import.meta.url))
 
-let seq = 0
-const task = (type: string, payload: unknown, timeoutMs: number | null = null): Claimed => ({
-  ...claimed(`${type}-${++seq}`, type, payload),
-  timeoutMs
-})
-
-const tags = (outcomes: ReadonlyArray<Outcome.Outcome>) =>
-  outcomes.map((o) => o._tag === "Failed" ? `${o.error._tag}${o.error._tag === "TaskDefect" ? `:${o.error.reason}` : ""}` : o._tag)
+const task = attempt
 
 /** Everything the pool delivered, and waiters for items not seen yet. */
 const received: Array<Activity.Activity> = []

@@ -52,6 +52,22 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
 
 const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"])
 
+/** Adds `value` under `key` for the life of the scope. */
+const registered = <K, V>(table: Map<K, Set<V>>, key: K, value: V) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      let set = table.get(key)
+      if (set === undefined) table.set(key, set = new Set())
+      set.add(value)
+    }),
+    () =>
+      Effect.sync(() => {
+        const set = table.get(key)
+        set?.delete(value)
+        if (set?.size === 0) table.delete(key)
+      })
+  )
+
 export const make = Effect.gen(function*() {
   const pubsub = yield* PubSub.unbounded<TaskEvent>()
   const waiters = new Map<TaskId, Set<Deferred.Deferred<void>>>()
@@ -87,40 +103,12 @@ export const make = Effect.gen(function*() {
       ),
     subscribe: PubSub.subscribe(pubsub),
     subscribeTask: (id) =>
-      Effect.acquireRelease(
-        Effect.flatMap(Queue.unbounded<TaskEvent>(), (q) =>
-          Effect.sync(() => {
-            let set = watchers.get(id)
-            if (set === undefined) watchers.set(id, set = new Set())
-            set.add(q)
-            return q
-          })),
-        (q) =>
-          Effect.zipRight(
-            Effect.sync(() => {
-              const set = watchers.get(id)
-              set?.delete(q)
-              if (set?.size === 0) watchers.delete(id)
-            }),
-            Queue.shutdown(q)
-          )
+      Effect.tap(
+        Effect.acquireRelease(Queue.unbounded<TaskEvent>(), Queue.shutdown),
+        (q) => registered(watchers, id, q)
       ),
     waitFinal: (id) =>
-      Effect.acquireRelease(
-        Effect.flatMap(Deferred.make<void>(), (d) =>
-          Effect.sync(() => {
-            let set = waiters.get(id)
-            if (set === undefined) waiters.set(id, set = new Set())
-            set.add(d)
-            return d
-          })),
-        (d) =>
-          Effect.sync(() => {
-            const set = waiters.get(id)
-            set?.delete(d)
-            if (set?.size === 0) waiters.delete(id)
-          })
-      ).pipe(Effect.map((d) => Deferred.await(d)))
+      Effect.map(Effect.tap(Deferred.make<void>(), (d) => registered(waiters, id, d)), (d) => Deferred.await(d))
   })
 })
 
