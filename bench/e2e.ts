@@ -18,7 +18,7 @@ const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url
 const wallNow = () => performance.timeOrigin + performance.now()
 
 const runtime = (database: string, extra: Partial<Troupe.Options> = {}) =>
-  Troupe.layer({ database, handlersModule, workers: 2, ...extra })
+  Troupe.layer({ database, handlersModule, workers: 2, shutdownTimeout: 0, ...extra })
 
 /** submitMany N no-op tasks, then drain; tasks/s from the first submit to the last completion. */
 const throughput = (definition: typeof Noop | typeof NoopFiber, count: number) =>

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
@@ -313,6 +317,26 @@ describe("Control", () => {
       yield* queue.delete(slow, { force: true })
       expect((yield* Effect.flip(queue.get(slow)))._tag).toBe("TaskNotFound")
     }).pipe(Effect.provide(kit())))
+})
+
+describe("Shutdown", () => {
+  it.effect("running tasks finish within shutdownTimeout; past it they are interrupted (and given back)", () =>
+    Effect.gen(function*() {
+      for (const [timeout, finishes] of [["30 seconds", true], ["2 seconds", false]] as const) {
+        reset()
+        const scope = yield* Scope.make()
+        const ctx = yield* Layer.buildWithScope(kit({ shutdownTimeout: Duration.decode(timeout) }), scope)
+        const queue = Context.get(ctx, TaskQueue)
+        yield* queue.submit(Step, { n: 1, ms: 10_000, group: "s" })
+        yield* advance("100 millis")
+        expect(runs.length).toBe(1)
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* advance("15 seconds", "100 millis")
+        yield* Fiber.join(closing)
+        // Finished 10 s after it started, or interrupted at the 2 s deadline (end never recorded).
+        expect(runs[0]!.end).toBe(finishes ? runs[0]!.start + 10_000 : -1)
+      }
+    }))
 })
 
 describe("Limits", () => {

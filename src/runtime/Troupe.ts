@@ -22,7 +22,7 @@ export type { Services }
 
 const durationKeys = [
   "leaseDuration", "agingStep", "pollInterval", "targetBatch", "progressFlush", "retention", "statsWindow",
-  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical", "memorySampleEvery", "staleAfter"
+  "interruptGrace", "oldestReadyWarning", "oldestReadyCritical", "memorySampleEvery", "staleAfter", "shutdownTimeout"
 ] as const
 type DurationKeys = typeof durationKeys[number]
 

@@ -59,6 +59,8 @@ export interface TroupeConfig {
   readonly heapSoftLimitMb: number | "auto"
   /** A worker thread silent for this long is stale (it reports every 500 ms). */
   readonly staleAfter: Duration.Duration
+  /** On shutdown, how long running tasks may finish before they are interrupted and requeued. */
+  readonly shutdownTimeout: Duration.Duration
 }
 
 export const defaults: TroupeConfig = {
@@ -92,7 +94,8 @@ export const defaults: TroupeConfig = {
   memorySampleEvery: Duration.seconds(2),
   recycleAfterTasks: 0,
   heapSoftLimitMb: "auto",
-  staleAfter: Duration.seconds(5)
+  staleAfter: Duration.seconds(5),
+  shutdownTimeout: Duration.seconds(30)
 }
 
 const autoOr = (name: string, integer: boolean) =>
@@ -160,7 +163,8 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     memorySampleEvery: Config.duration("MEMORY_SAMPLE_EVERY").pipe(Config.withDefault(defaults.memorySampleEvery)),
     recycleAfterTasks: Config.integer("RECYCLE_AFTER_TASKS").pipe(Config.withDefault(defaults.recycleAfterTasks)),
     heapSoftLimitMb: autoOr("HEAP_SOFT_LIMIT_MB", false).pipe(Config.withDefault(defaults.heapSoftLimitMb)),
-    staleAfter: Config.duration("STALE_AFTER").pipe(Config.withDefault(defaults.staleAfter))
+    staleAfter: Config.duration("STALE_AFTER").pipe(Config.withDefault(defaults.staleAfter)),
+    shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout))
   }),
   "TROUPE"
 )

@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
 import * as SystemMetrics from "../services/SystemMetrics.js"
 import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
@@ -22,8 +23,16 @@ export const layer = (
   options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule">> = {},
   test: TestOptions = {}
 ): Layer.Layer<Services, TroupeStartError> => {
-  // No GPU probe (a child process) in tests unless asked for.
-  const config = { ...TroupeConfig.defaults, gpu: 0, ...options, database: ":memory:", handlersModule: undefined }
+  // No GPU probe (a child process) in tests unless asked for; at the end of a test, running
+  // tasks are interrupted at once rather than awaited (TestClock would not move).
+  const config = {
+    ...TroupeConfig.defaults,
+    gpu: 0,
+    shutdownTimeout: Duration.zero,
+    ...options,
+    database: ":memory:",
+    handlersModule: undefined
+  }
   return compose(
     config,
     handlers,

@@ -109,7 +109,8 @@ export const compose = (
     targetBatchMs: ms(config.targetBatch),
     typeLimit: typeLimits(handlers),
     retentionMs: ms(config.retention),
-    statsWindowMs: ms(config.statsWindow)
+    statsWindowMs: ms(config.statsWindow),
+    shutdownTimeoutMs: ms(config.shutdownTimeout)
   })
   const queue = TaskQueue.layer({
     agingStepMs: ms(config.agingStep),

@@ -1,5 +1,6 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
@@ -41,6 +42,11 @@ export interface Options {
   readonly retentionMs: number
   /** Sliding window of throughput, run/wait times and health. */
   readonly statsWindowMs: number
+  /**
+   * On shutdown, how long running attempts may go on before they are interrupted and given
+   * back (pending again, the attempt not counted). 0: interrupt at once.
+   */
+  readonly shutdownTimeoutMs?: number
 }
 
 /** What this process's scheduler saw lately (stats and health). */
@@ -103,6 +109,20 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(Loops.heartbeatLoop(env))
     yield* Effect.forkScoped(Loops.recoveryLoop(env))
     yield* Effect.forkScoped(Loops.retentionLoop(env))
+
+    // Registered last, so it runs first on shutdown: stop claiming, let running attempts finish
+    // (the heartbeat still extends their leases) up to the timeout; the batches left are then
+    // interrupted and their attempts given back by the finalizers above.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        state.stopping = true
+        yield* Control.signal(state)
+        const timeout = options.shutdownTimeoutMs ?? 0
+        if (timeout <= 0 || (yield* FiberSet.size(batches)) === 0) return
+        yield* Effect.logInfo(`shutting down: waiting up to ${timeout} ms for ${state.inFlight.size} running attempt(s)`)
+        // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to end it.
+        yield* Effect.interruptible(FiberSet.awaitEmpty(batches)).pipe(Effect.timeoutOption(Duration.millis(timeout)))
+      }))
 
     return Scheduler.of({
       notifyReady: (refs) =>

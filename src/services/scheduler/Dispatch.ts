@@ -57,7 +57,7 @@ const batchSize = (env: Env, executor: Executor, free: number, slots: number): n
 export const step = (env: Env): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { mailbox } = env.state
-    if (env.state.queuePaused) return yield* Queue.take(env.state.wake)
+    if (env.state.queuePaused || env.state.stopping) return yield* Queue.take(env.state.wake)
     // Memory pressure closed admission: nothing starts until it reopens.
     if (env.governor !== undefined && !(yield* env.governor.admitting)) {
       return yield* Effect.raceFirst(Queue.take(env.state.wake), env.governor.awaitAdmitting)

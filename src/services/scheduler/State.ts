@@ -54,6 +54,8 @@ export interface State {
   reserved: ReadyRef | undefined
   readonly recorder: Recorder
   queuePaused: boolean
+  /** Shutting down: claim nothing more. */
+  stopping: boolean
   pausedTypes: ReadonlySet<string>
   tokenCounter: number
 }
@@ -97,6 +99,7 @@ export const makeState = (
   reserved: undefined,
   recorder: new Recorder(statsWindowMs),
   queuePaused: false,
+  stopping: false,
   pausedTypes: new Set(),
   tokenCounter: 0
 })
