@@ -4,20 +4,26 @@ import { performance } from "node:perf_hooks"
 import type * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import type { TaskEvent } from "../src/services/TaskEvents.js"
 import { TaskEvents } from "../src/services/TaskEvents.js"
+import type { SubmitOptions } from "../src/services/TaskQueue.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 
 /**
  * Submits `count` tasks (submitMany in chunks of 1,000), then waits until all completed;
  * returns the wall time per task in ms, from the first submit to the last completion.
  */
-export const submitAndDrain = (definition: TaskDefinition.Any, count: number, payload: (i: number) => unknown) =>
+export const submitAndDrain = (
+  definition: TaskDefinition.Any,
+  count: number,
+  payload: (i: number) => unknown,
+  options: (i: number) => SubmitOptions = () => ({})
+) =>
   Effect.gen(function*() {
     const queue = yield* TaskQueue
     const events = yield* TaskEvents
     const sub = yield* events.subscribe
     const start = performance.now()
     for (let i = 0; i < count; i += 1000) {
-      yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ definition, payload: payload(i + j) })))
+      yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ definition, payload: payload(i + j), options: options(i + j) })))
     }
     yield* awaitCompleted(sub, count)
     return (performance.now() - start) / count

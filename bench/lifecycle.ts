@@ -16,7 +16,7 @@ import type { TaskId } from "../src/domain/TaskId.js"
 import { TaskEvents } from "../src/services/TaskEvents.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import { Chatty, NoopFiber } from "./e2eHandlers.js"
-import { awaitCompleted } from "./drain.js"
+import { awaitCompleted, submitAndDrain } from "./drain.js"
 import { describeMachine, median } from "./machine.js"
 import { tmpDb } from "./raw.js"
 
@@ -25,26 +25,12 @@ const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url
 const runIn = <A, E>(effect: Effect.Effect<A, E, TaskQueue | TaskEvents | Activity>) =>
   Effect.runPromise(Effect.provide(effect, Troupe.layer({ database: tmpDb(), handlersModule, workers: 2 })) as Effect.Effect<A, unknown>)
 
-/** Submits `count` no-op tasks in chunks of 1,000 (every 10th depending on the one before it when `deps`), then drains. */
+/** Submits `count` no-op tasks (every 10th depending on the one before it when `deps`), then drains; tasks/s. */
 const drainWith = (count: number, deps: boolean) =>
-  Effect.gen(function*() {
-    const queue = yield* TaskQueue
-    const events = yield* TaskEvents
-    const sub = yield* events.subscribe
-    const start = performance.now()
-    for (let i = 0; i < count; i += 1000) {
-      yield* queue.submitMany(Array.from({ length: Math.min(1000, count - i) }, (_, j) => {
-        const n = i + j
-        return {
-          definition: NoopFiber,
-          payload: { n },
-          options: { id: `t${n}`, ...(deps && n % 10 === 9 ? { dependsOn: [`t${n - 1}`] } : {}) }
-        }
-      }))
-    }
-    yield* awaitCompleted(sub, count)
-    return count / ((performance.now() - start) / 1000)
-  }).pipe(Effect.scoped)
+  Effect.map(
+    submitAndDrain(NoopFiber, count, (n) => ({ n }), (n) => ({ id: `t${n}`, ...(deps && n % 10 === 9 ? { dependsOn: [`t${n - 1}`] } : {}) })),
+    (msPerTask) => 1000 / msPerTask
+  )
 
 /**
  * With the queue paused: submits `count` tasks and attaches `watchers` watch subscriptions
