@@ -65,6 +65,7 @@ const params = {
   retry: ById,
   delete: Schema.Struct({ id: TaskId, force: Schema.optional(Schema.Boolean) }),
   logs: ById,
+  counts: Schema.Struct({}),
   stats: Schema.Struct({}),
   health: Schema.Struct({})
 } as const
@@ -156,6 +157,8 @@ const call = (method: Method, raw: unknown): Effect.Effect<unknown, JsonRpc.Erro
         }
         case "logs":
           return Effect.map(Stream.runCollect(queue.logs((p as typeof ById.Type).id)), Chunk.toReadonlyArray)
+        case "counts":
+          return queue.counts
         case "stats":
           return queue.stats
         case "health":

@@ -1,0 +1,58 @@
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+
+// Server-Sent Events framing (text/event-stream): one event per item, named by its `_tag`, the
+// item as JSON on one data line. A comment line every `keepAliveMs` keeps proxies and idle
+// timeouts from closing a quiet stream. Pure framing; the server picks the streams.
+
+const encoder = new TextEncoder()
+
+/** One event: `event: <tag>` and the JSON on a `data:` line (JSON has no raw newlines). */
+export const frame = (item: { readonly _tag: string }): string => `event: ${item._tag}\ndata: ${JSON.stringify(item)}\n\n`
+
+/** A trailing event that says the stream ended on purpose (the task reached a final status). */
+export const endFrame = "event: end\ndata: {}\n\n"
+
+/**
+ * Frames a stream of tagged items as SSE bytes, with keep-alive comments while it is quiet; a
+ * finite stream ends with an `end` event, a failure becomes an `error` event then the end.
+ */
+export const encode = <A extends { readonly _tag: string }, E extends { readonly _tag: string; readonly message: string }>(
+  items: Stream.Stream<A, E>,
+  keepAliveMs = 15_000
+): Stream.Stream<Uint8Array> => {
+  const framed = items.pipe(
+    Stream.map(frame),
+    Stream.catchAll((e) => Stream.succeed(`event: error\ndata: ${JSON.stringify({ _tag: e._tag, message: e.message })}\n\n`)),
+    Stream.concat(Stream.succeed(endFrame))
+  )
+  const keepAlive = Stream.repeatEffectWithSchedule(Effect.succeed(": keep-alive\n\n"), Schedule.spaced(keepAliveMs)).pipe(Stream.drop(1))
+  return Stream.merge(framed, keepAlive, { haltStrategy: "left" }).pipe(
+    Stream.prepend(Chunk.of(": open\n\n")),
+    Stream.map((s) => encoder.encode(s))
+  )
+}
+
+/** Splits an SSE byte stream back into `{ event, data }` records (the CLI's reader). */
+export const decode = <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<{ readonly event: string; readonly data: string }, E> =>
+  bytes.pipe(
+    Stream.decodeText(),
+    Stream.mapAccum("", (buffer, chunk) => {
+      const parts = (buffer + chunk).split("\n\n")
+      const rest = parts.pop() ?? ""
+      return [rest, parts]
+    }),
+    Stream.flattenIterables,
+    Stream.filterMap((block) => {
+      let event = "message"
+      const data: Array<string> = []
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) event = line.slice(7)
+        else if (line.startsWith("data: ")) data.push(line.slice(6))
+      }
+      return data.length === 0 ? Option.none() : Option.some({ event, data: data.join("\n") })
+    })
+  )
