@@ -1,5 +1,5 @@
 /**
- * The main job (`npm start`): runs troupe on ./troupe.db with the example handlers, submits a
+ * The one-shot demo (`npm run demo`): runs troupe on ./troupe.db with the example handlers, submits a
  * realistic mixed workload, shows progress while it runs and prints a summary.
  */
 import { NodeRuntime } from "@effect/platform-node"
@@ -15,39 +15,12 @@ import type { TaskId } from "../src/domain/TaskId.js"
 import type { Task } from "../src/domain/Task.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as TaskStatus from "../src/domain/TaskStatus.js"
-import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail } from "./tasks.js"
+import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail, Transcode } from "./tasks.js"
+import { items } from "./workload.js"
 
 const handlersModule = fileURLToPath(new URL("./handlers.js", import.meta.url))
 const database = process.env["TROUPE_DATABASE"] ?? "./troupe.db"
 
-const priorities = ["low", "normal", "high", "critical"] as const
-
-/** A few hundred tasks of mixed types and priorities, deterministic per run index. */
-const workload = (run: string) => {
-  const items: Array<Parameters<Context["submitMany"]>[0][number]> = []
-  for (let i = 0; i < 120; i++) {
-    items.push({ definition: Thumbnail, payload: { image: `img-${i}.png`, size: 40 + (i % 5) * 20 }, options: { priority: priorities[i % 4]! } })
-  }
-  for (let i = 0; i < 150; i++) {
-    items.push({ definition: Analyze, payload: { doc: i }, options: { id: `${run}-analyze-${i}`, priority: priorities[(i * 3) % 4]! } })
-  }
-  // Fan-in: the report runs once the first 20 analyses completed (dependsOn, same submitMany).
-  items.push({
-    definition: Report,
-    payload: { docs: 20 },
-    options: { dependsOn: Array.from({ length: 20 }, (_, i) => `${run}-analyze-${i}`) }
-  })
-  for (let i = 0; i < 60; i++) {
-    items.push({ definition: FetchPage, payload: { url: `https://example.test/${i}`, latencyMs: 20 + (i % 4) * 15 }, options: { priority: "normal" } })
-  }
-  for (let i = 0; i < 12; i++) {
-    items.push({ definition: FlakyUpload, payload: { file: `report-${i}.pdf` }, options: { priority: "high" } })
-  }
-  items.push({ definition: AlwaysBroken, payload: { reason: "the bucket does not exist" }, options: { priority: "critical" } })
-  return items
-}
-
-type Context = typeof TaskQueue.Service
 
 const bar = (done: number, total: number, width = 30) => {
   const filled = Math.round((done / total) * width)
@@ -85,7 +58,7 @@ const program = Effect.gen(function*() {
   const queue = yield* TaskQueue
   yield* Console.log(`troupe demo — store ${database}, ${os.availableParallelism()} worker thread(s)`)
   const started = yield* Clock.currentTimeMillis
-  const ids: ReadonlyArray<TaskId> = yield* queue.submitMany(workload(started.toString(36)))
+  const ids: ReadonlyArray<TaskId> = yield* queue.submitMany(items(started.toString(36), { transcodes: 0 }))
   yield* Console.log(`submitted ${ids.length} tasks (durable before this line)`)
 
   const fetchAll = Effect.forEach(ids, (id) => queue.get(id), { concurrency: 16 })
@@ -112,6 +85,8 @@ const program = Effect.gen(function*() {
           return Effect.ignore(queue.await(FlakyUpload, id))
         case Report.name:
           return Effect.ignore(queue.await(Report, id))
+        case Transcode.name:
+          return Effect.ignore(queue.await(Transcode, id))
         default:
           return Effect.ignore(queue.await(AlwaysBroken, id))
       }

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { Handlers } from "../src/worker.js"
-import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail, UploadRejected } from "./tasks.js"
+import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail, Transcode, UploadRejected } from "./tasks.js"
 
 /** Burns CPU deterministically (a stand-in for image or document work). */
 const burn = (rounds: number, seed: number): number => {
@@ -28,5 +28,20 @@ export default Handlers.make(
       : Effect.succeed({ attempts: ctx.attempt })
   ),
   AlwaysBroken.handler(({ reason }, ctx) => Effect.fail(new UploadRejected({ attempt: ctx.attempt, message: reason }))),
-  Report.handler(({ docs }, ctx) => Effect.as(ctx.log("info", `all ${docs} analyses are in`), { docs }))
+  Report.handler(({ docs }, ctx) => Effect.as(ctx.log("info", `all ${docs} analyses are in`), { docs })),
+  // About a quarter of a second of CPU per second of video, in 20 steps; yields between steps so
+  // a cancel or timeout interrupts it promptly.
+  Transcode.handler(({ seconds, video }, ctx) =>
+    Effect.gen(function*() {
+      yield* ctx.log("info", `transcoding ${video} (${seconds} s of video)`)
+      let frames = 0
+      for (let step = 1; step <= 20; step++) {
+        frames += burn(seconds * 7_000_000, step) % 30 + seconds
+        yield* ctx.progress(step * 5, `segment ${step}/20`)
+        yield* Effect.yieldNow()
+      }
+      yield* ctx.log("info", `wrote ${frames} frames`)
+      return { video, frames }
+    })
+  )
 )

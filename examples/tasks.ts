@@ -50,3 +50,11 @@ export const Report = TaskDefinition.make("report", {
   success: Schema.Struct({ docs: Schema.Int }),
   execution: "fiber"
 })
+
+/** Long and CPU-bound: transcodes a video (simulated), reporting progress and log lines. */
+export const Transcode = TaskDefinition.make("transcode", {
+  payload: Schema.Struct({ video: Schema.String, seconds: Schema.Int.pipe(Schema.between(1, 600)) }),
+  success: Schema.Struct({ video: Schema.String, frames: Schema.Int }),
+  priority: "low",
+  timeout: "10 minutes"
+})

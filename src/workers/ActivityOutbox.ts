@@ -42,6 +42,10 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
     const progressAt = new Map<string, number>()
     let seq = 0
     let opened = false
+    // A CPU-bound handler starves the flush timer (Effect's yields are microtasks, timers never
+    // fire): an item stamped `interval` after the last flush forces one, so progress still flows.
+    const intervalMs = Duration.toMillis(Duration.decode(options.interval ?? "50 millis"))
+    let flushedAt = 0
 
     const flushNow = (): number => {
       if (buffer.length > 0) {
@@ -65,11 +69,14 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
         lines++
       }
       buffer.push(item)
-      if (lines + progressAt.size >= maxItems) flushNow()
+      if (lines + progressAt.size >= maxItems || item.at - flushedAt >= intervalMs) {
+        flushedAt = item.at
+        flushNow()
+      }
     }
 
     yield* Effect.sync(flushNow).pipe(
-      Effect.repeat(Schedule.spaced(Duration.decode(options.interval ?? "50 millis"))),
+      Effect.repeat(Schedule.spaced(Duration.millis(intervalMs))),
       Effect.forkScoped
     )
 

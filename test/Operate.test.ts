@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { Server } from "./support/process.js"
+import { cli, eventually, operateHandlers, rpc, startServer } from "./support/process.js"
+
+// The entrypoint and the CLI as an operator uses them: `troupe start` in its own process on a
+// loopback port, the real `troupe` executable against it. Exit codes and --json output are the
+// contract scripts rely on (README, "Exit codes").
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-operate-"))
+let server: Server
+
+beforeAll(async () => {
+  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "2"])
+}, 60_000)
+
+afterAll(async () => {
+  server.process.kill("SIGTERM")
+  await server.exited
+  fs.rmSync(dir, { recursive: true, force: true })
+}, 60_000)
+
+const json = (s: string): unknown => JSON.parse(s)
+
+describe("troupe start + the CLI", () => {
+  it("submit, status, list, logs and health, with exit codes and --json", async () => {
+    const submitted = await cli(server.url, ["submit", "echo", `{"n": 7}`, "--json"])
+    expect(submitted.code).toBe(0)
+    const { id } = json(submitted.stdout) as { id: string }
+
+    const waited = await cli(server.url, ["submit", "talk", `{"lines": 5}`, "--wait", "--json"])
+    expect(waited.code).toBe(0)
+    const talk = json(waited.stdout.slice(waited.stdout.indexOf("{\n"))) as { id: string; status: string; result: number }
+    expect(talk).toMatchObject({ status: "completed", result: 5 })
+
+    const status = await eventually(() => cli(server.url, ["status", id, "--json"]), (r) => (json(r.stdout) as { status: string }).status === "completed")
+    expect(json(status.stdout)).toMatchObject({ id, type: "echo", status: "completed", result: { n: 7 }, attempt: 1 })
+    const human = await cli(server.url, ["status", id])
+    expect(human.stdout).toMatch(/status\s+completed/)
+
+    const list = await cli(server.url, ["list", "--status", "completed", "--json"])
+    expect(list.code).toBe(0)
+    const ids = (json(list.stdout) as Array<{ id: string }>).map((t) => t.id)
+    expect(ids).toEqual(expect.arrayContaining([id, talk.id]))
+    const table = await cli(server.url, ["list", "--type", "talk"])
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+TYPE\s+STATUS/)
+    expect(table.stdout).toContain(talk.id)
+
+    const logs = await cli(server.url, ["logs", talk.id, "--json"])
+    expect(logs.code).toBe(0)
+    const lines = logs.stdout.trim().split("\n").map((l) => json(l) as { n: number; level: string; message: string })
+    expect(lines.map((l) => l.message)).toEqual(["line 1", "line 2", "line 3", "line 4", "line 5"])
+    expect(lines[1]!.level).toBe("warn")
+    const followed = await cli(server.url, ["logs", talk.id, "--follow"])
+    expect(followed.stdout).toContain("line 5")
+
+    const health = await cli(server.url, ["health", "--json"])
+    expect(health.code).toBe(0)
+    expect(json(health.stdout)).toMatchObject({ level: "healthy" })
+    const stats = await cli(server.url, ["stats", "--json"])
+    expect(json(stats.stdout)).toMatchObject({ counts: { byStatus: { completed: expect.any(Number) } } })
+  }, 120_000)
+
+  it("cancel stops a running task; --wait reports failure and cancellation in its exit code", async () => {
+    const gate = path.join(dir, "never-opened")
+    const started = await cli(server.url, ["submit", "gate", JSON.stringify({ file: gate }), "--json"])
+    const { id } = json(started.stdout) as { id: string }
+    await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "running")
+    const cancelled = await cli(server.url, ["cancel", id])
+    expect(cancelled).toMatchObject({ code: 0, stdout: `cancelled ${id}\n` })
+    await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "cancelled")
+    const waitCancelled = await cli(server.url, ["watch", id])
+    expect(waitCancelled.code).toBe(11)
+    const again = await cli(server.url, ["cancel", id])
+    expect(again.code).toBe(5)
+    expect(again.stderr).toContain("InvalidTransition")
+
+    const failed = await cli(server.url, ["submit", "fail", "{}", "--wait"])
+    expect(failed.code).toBe(10)
+    expect(failed.stdout).toContain("it never works")
+  }, 120_000)
+
+  it("bad input gets its documented exit code and a clear message; the server stays up", async () => {
+    const notFound = await cli(server.url, ["status", "no-such-task"])
+    expect(notFound.code).toBe(4)
+    expect(notFound.stderr).toContain("TaskNotFound")
+    const unknownType = await cli(server.url, ["submit", "nope", "{}"])
+    expect(unknownType.code).toBe(5)
+    expect(unknownType.stderr).toContain("UnknownTaskType")
+    const badPayload = await cli(server.url, ["submit", "echo", `{"n": "seven"}`])
+    expect(badPayload.code).toBe(5)
+    expect(badPayload.stderr).toContain("InvalidPayload")
+    const badJson = await cli(server.url, ["submit", "echo", "{n: 7"])
+    expect(badJson.code).toBe(2)
+    const badFlag = await cli(server.url, ["list", "--no-such-flag"])
+    expect(badFlag.code).toBe(2)
+    const pauseWhat = await cli(server.url, ["pause"])
+    expect(pauseWhat.code).toBe(2)
+    const commandsOff = await cli(server.url, ["submit", "--command", "echo hi"])
+    expect(commandsOff.code).toBe(5)
+    const down = await cli("http://127.0.0.1:9", ["health"])
+    expect(down.code).toBe(3)
+    expect((await cli(server.url, ["health"])).code).toBe(0)
+  }, 120_000)
+
+  it("pause and resume a task type", async () => {
+    expect((await cli(server.url, ["pause", "--type", "echo"])).code).toBe(0)
+    const { id } = json((await cli(server.url, ["submit", "echo", `{"n": 1}`, "--json"])).stdout) as { id: string }
+    const stats = await rpc(server.url, "stats")
+    expect((stats.result as { paused: { types: Array<string> } }).paused.types).toContain("echo")
+    expect(((await rpc(server.url, "get", { id })).result as { status: string }).status).toBe("pending")
+    expect((await cli(server.url, ["resume", "--type", "echo"])).code).toBe(0)
+    await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "completed")
+  }, 120_000)
+})
+
+describe("troupe start refuses", () => {
+  it("to bind beyond loopback without a token", async () => {
+    const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, "open.db"), "--host", "0.0.0.0"])
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain("without a token")
+    expect(error?.message).toContain("exited (6)")
+  }, 60_000)
+})

@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+// Real processes for the operate tests: the `troupe` executable (compiled), as a server and as
+// the CLI. Waits are on process events and output, never on fixed sleeps.
+
+export const bin = fileURLToPath(new URL("../../dist/src/runtime/main.js", import.meta.url))
+export const operateHandlers = fileURLToPath(new URL("../../dist/test/fixtures/operateHandlers.js", import.meta.url))
+
+export interface Server {
+  readonly url: string
+  readonly process: ChildProcess
+  /** Everything the server printed so far (stdout and stderr). */
+  readonly output: () => string
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  readonly exited: Promise<number | string>
+}
+
+/** Starts `troupe start` on a free loopback port; resolves once it prints its address. */
+export const startServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, "start", "--port", "0", ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    const exited = new Promise<number | string>((done) => child.on("exit", (code, signal) => done(code ?? signal ?? "?")))
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+      if (m !== null) resolve({ url: m[1]!, process: child, output: () => out, exited })
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", (chunk: Buffer) => { out += chunk.toString() })
+    void exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${out}`)))
+  })
+
+export interface Ran {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the CLI once against a server and collects its output and exit code. */
+export const cli = (url: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Ran> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args, "--url", url], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => { stdout += c.toString() })
+    child.stderr.on("data", (c: Buffer) => { stderr += c.toString() })
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+
+/** One JSON-RPC call over HTTP (for probing state from a test; the CLI has its own client). */
+export const rpc = async (url: string, method: string, params?: unknown): Promise<{ result?: unknown; error?: { code: number; message: string } }> => {
+  const res = await fetch(`${url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })
+  return await res.json() as { result?: unknown; error?: { code: number; message: string } }
+}
+
+/**
+ * Polls until `check` holds, for states another process reaches: a poll every 10 ms, given up
+ * after `tries` (a bound, not a timing assertion).
+ */
+export const eventually = async <A>(probe: () => Promise<A>, check: (a: A) => boolean, tries = 1500): Promise<A> => {
+  let last = await probe()
+  for (let i = 0; i < tries && !check(last); i++) {
+    await new Promise((r) => setTimeout(r, 10))
+    last = await probe()
+  }
+  if (!check(last)) throw new Error(`condition not reached; last: ${JSON.stringify(last)}`)
+  return last
+}
