@@ -75,9 +75,12 @@ const configure = (o: StartOptions) =>
     return config
   })
 
-/** A second SIGINT/SIGTERM while shutting down exits at once (acknowledged tasks are durable). */
+/**
+ * A second SIGINT/SIGTERM while shutting down exits at once (acknowledged tasks are durable).
+ * Installed around the whole launch so it outlives the runtime's finalizers (the drain).
+ */
 const signals = (shutdownTimeout: Duration.Duration) =>
-  Layer.scopedDiscard(Effect.acquireRelease(
+  Effect.acquireRelease(
     Effect.sync(() => {
       let seen = 0
       const onSignal = (signal: NodeJS.Signals) => {
@@ -100,7 +103,7 @@ const signals = (shutdownTimeout: Duration.Duration) =>
       process.removeListener("SIGINT", onSignal)
       process.removeListener("SIGTERM", onSignal)
     })
-  ))
+  )
 
 /** Imports a workload module and runs its default export once, in the background. */
 const workload = (path: string) =>
@@ -151,14 +154,19 @@ export const layer = (o: StartOptions) =>
       Option.match(o.workload, { onNone: () => Layer.empty, onSome: workload }),
       o.progress ? progress : Layer.empty
     )
-    return Layer.mergeAll(extras, signals(config.shutdownTimeout)).pipe(
+    return extras.pipe(
       Layer.provide(server),
       Layer.provideMerge(runtime)
     )
   }))
 
 export const start = Command.make("start", options, (o) =>
-  Layer.launch(layer(o)).pipe(
+  Effect.gen(function*() {
+    const config = yield* configure(o)
+    yield* signals(config.shutdownTimeout)
+    return yield* Layer.launch(layer(o))
+  }).pipe(
+    Effect.scoped,
     Effect.catchTag("TroupeStartError", (e) => Effect.fail(new CliExit({ code: ExitCode.cannotStart, message: `cannot start: ${e.message}` })))
   )).pipe(Command.withDescription("run the runtime and serve its API until SIGINT/SIGTERM"))
 
