@@ -105,6 +105,42 @@ describe("troupe start + the CLI", () => {
     expect((await cli(server.url, ["health"])).code).toBe(0)
   }, 120_000)
 
+  it("bad RPC input gets the right code; the server stays up and the store is intact", async () => {
+    const post = async (body: string) => {
+      const res = await fetch(`${server.url}/rpc`, { method: "POST", body, headers: { "content-type": "application/json" } })
+      return { status: res.status, body: await res.json() as unknown }
+    }
+    const total = async () => Object.values((await rpc(server.url, "counts")).result as Record<string, number>).reduce((a, b) => a + b, 0)
+    const before = await total()
+
+    expect(await post("{oops")).toMatchObject({ body: { id: null, error: { code: -32700 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "1.0", id: 1, method: "health" }))).toMatchObject({ body: { id: 1, error: { code: -32600 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "explode" }))).toMatchObject({ body: { id: 2, error: { code: -32601 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "submit", params: { type: 5, payload: {} } })))
+      .toMatchObject({ body: { id: 3, error: { code: -32602 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "list", params: { limit: "ten" } })))
+      .toMatchObject({ body: { id: 4, error: { code: -32602 } } })
+    const huge = await post(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "submit", params: { type: "echo", payload: { n: 1, pad: "x".repeat(2 * 1024 * 1024) } } }))
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: -32600 } } })
+
+    const batch = await post(JSON.stringify([
+      { jsonrpc: "2.0", id: "ok", method: "submit", params: { type: "echo", payload: { n: 42 } } },
+      { jsonrpc: "2.0", id: "health", method: "health" },
+      { jsonrpc: "1.0", id: "old", method: "health" },
+      { jsonrpc: "2.0", id: "method", method: "nope" },
+      { jsonrpc: "2.0", id: "params", method: "get", params: { id: 12 } },
+      { jsonrpc: "2.0", id: "payload", method: "submit", params: { type: "echo", payload: { n: "x" } } },
+      "not even an object"
+    ]))
+    const answers = batch.body as Array<{ id: string | null; result?: unknown; error?: { code: number } }>
+    expect(answers.map((a) => [a.id, a.error?.code ?? "ok"])).toEqual([
+      ["ok", "ok"], ["health", "ok"], ["old", -32600], ["method", -32601], ["params", -32602], ["payload", -32004], [null, -32600]
+    ])
+    // Only the one valid submit was stored; the server still answers.
+    expect(await total()).toBe(before + 1)
+    expect((await cli(server.url, ["health"])).code).toBe(0)
+  }, 60_000)
+
   it("pause and resume a task type", async () => {
     expect((await cli(server.url, ["pause", "--type", "echo"])).code).toBe(0)
     const { id } = json((await cli(server.url, ["submit", "echo", `{"n": 1}`, "--json"])).stdout) as { id: string }
