@@ -191,7 +191,9 @@ export const handleBody = (body: string): Effect.Effect<JsonRpc.Response | Reado
     onRight: (parsed) => {
       const one = (entry: JsonRpc.Entry) => (entry._tag === "Invalid" ? Effect.succeed(entry.response) : handle(entry.request))
       if (parsed._tag === "Single") return one(parsed.entry)
-      return Effect.map(Effect.forEach(parsed.entries, one), (rs) => {
+      // Entries run concurrently (JSON-RPC lets a server do so; answers keep their order), so a
+      // batch of submits shares the store's group commits instead of waiting for one each.
+      return Effect.map(Effect.forEach(parsed.entries, one, { concurrency: 64 }), (rs) => {
         const answered = rs.filter((r): r is JsonRpc.Response => r !== undefined)
         return answered.length === 0 ? undefined : answered
       })
