@@ -84,7 +84,10 @@ export class UnknownTaskType extends Schema.TaggedError<UnknownTaskType>()("Unkn
   known: Schema.Array(Schema.String)
 }) {
   override get message() {
-    return `unknown task type "${this.taskType}" (known: ${this.known.join(", ") || "none"})`
+    const hint = this.taskType === "command"
+      ? "; the built-in command type is off: start the server with --allow-commands (TROUPE_ALLOW_COMMANDS=true)"
+      : ""
+    return `unknown task type "${this.taskType}" (known: ${this.known.join(", ") || "none"})${hint}`
   }
 }
 

@@ -3,7 +3,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as os from "node:os"
-import { pathToFileURL } from "node:url"
 import * as Activity from "../services/Activity.js"
 import * as Executors from "../services/Executors.js"
 import * as SystemMetrics from "../services/SystemMetrics.js"
@@ -12,7 +11,9 @@ import type { TaskStore } from "../services/TaskStore.js"
 import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
 import * as TaskStoreSqlite from "../services/TaskStoreSqlite.js"
 import * as WorkerPool from "../services/WorkerPool.js"
+import * as CommandHandler from "../workers/CommandHandler.js"
 import * as Handlers from "../workers/Handlers.js"
+import * as HandlersModules from "../workers/HandlersModules.js"
 import { compose, fiberExecutors, messageOf, TroupeStartError } from "./compose.js"
 import type { Services } from "./compose.js"
 import * as TroupeConfig from "./TroupeConfig.js"
@@ -29,26 +30,26 @@ type DurationKeys = typeof durationKeys[number]
 export interface Options
   extends Partial<Omit<TroupeConfig.TroupeConfig, DurationKeys> & Record<DurationKeys, Duration.DurationInput>>
 {
-  /** The handlers registry, when the app imports it itself; otherwise `handlersModule` is imported. */
+  /** The handlers registry, when the app imports it itself; otherwise `handlersModule` is imported (a list is merged). */
   readonly handlers?: Handlers.Handlers
   /** Where machine readings come from (default: the host and its cgroup, SystemMetrics.layerLive). */
   readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
 }
 
-const toUrl = (path: string): string => (path.startsWith("file:") ? path : pathToFileURL(path).href)
-
-/** Imports the handlers module on the main thread too, to know its definitions. */
-export const loadHandlers = (path: string): Effect.Effect<Handlers.Handlers, TroupeStartError> =>
-  Effect.tryPromise({
-    try: () => import(toUrl(path)) as Promise<{ readonly default?: unknown }>,
-    catch: (cause) => new TroupeStartError({ message: `cannot load handlers module ${path}: ${String(cause)}` })
-  }).pipe(
-    Effect.filterOrFail(
-      (mod) => Handlers.isHandlers(mod.default),
-      () => new TroupeStartError({ message: `handlers module ${path} must default-export Handlers.make(...)` })
-    ),
-    Effect.map((mod) => mod.default as Handlers.Handlers)
-  )
+/**
+ * The task types of this process: the app's registry or its handlers modules (the same ones
+ * worker threads load), plus the built-in `command` type when `allowCommands` is on.
+ */
+export const loadHandlers = (
+  config: TroupeConfig.TroupeConfig,
+  handlers?: Handlers.Handlers
+): Effect.Effect<Handlers.Handlers, TroupeStartError> => {
+  const builtIn = config.allowCommands ? [CommandHandler.handlers({ grace: config.interruptGrace })] : []
+  const load = handlers !== undefined
+    ? HandlersModules.load(undefined, [handlers, ...builtIn])
+    : HandlersModules.load(config.handlersModule, builtIn)
+  return Effect.mapError(load, (e) => new TroupeStartError({ message: e.message }))
+}
 
 const poolSize = (workers: TroupeConfig.TroupeConfig["workers"]) =>
   workers === "auto" ? os.availableParallelism() : workers
@@ -98,11 +99,7 @@ export const fromConfig = (
   handlers?: Handlers.Handlers,
   metrics: Layer.Layer<SystemMetrics.SystemMetrics> = SystemMetrics.layerLive
 ): Layer.Layer<Services, TroupeStartError> => {
-  const loaded: Effect.Effect<Handlers.Handlers, TroupeStartError> = handlers !== undefined
-    ? Effect.succeed(handlers)
-    : config.handlersModule !== undefined
-    ? loadHandlers(config.handlersModule)
-    : Effect.succeed(Handlers.make())
+  const loaded = loadHandlers(config, handlers)
   const store: Layer.Layer<TaskStore, TroupeStartError> = config.database === ":memory:"
     ? TaskStoreMemory.layerMemory
     : TaskStoreSqlite.layerSqlite({ filename: config.database, durability: config.durability }).pipe(

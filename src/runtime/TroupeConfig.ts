@@ -7,8 +7,10 @@ export interface TroupeConfig {
   readonly database: string
   /** "normal" (WAL, synchronous=NORMAL) survives process crashes; "full" also power loss. */
   readonly durability: "normal" | "full"
-  /** Path (or file URL) of the compiled handlers module that worker threads load. */
-  readonly handlersModule: string | undefined
+  /** Path(s) (or file URLs) of the compiled handlers module(s) that worker threads load. */
+  readonly handlersModule: string | ReadonlyArray<string> | undefined
+  /** Registers the built-in `command` task type, which runs external programs (off: refused). */
+  readonly allowCommands: boolean
   /** Worker threads: a number, "auto" (= cores) or a min/max range. */
   readonly workers: number | "auto" | { readonly min: number; readonly max: number }
   /** Heap limit per worker thread (resourceLimits.maxOldGenerationSizeMb). */
@@ -67,6 +69,7 @@ export const defaults: TroupeConfig = {
   database: "./troupe.db",
   durability: "normal",
   handlersModule: undefined,
+  allowCommands: false,
   workers: "auto",
   heapLimitMb: 256,
   fiberConcurrency: 100,
@@ -120,6 +123,12 @@ export const parseWorkers = (s: string): TroupeConfig["workers"] | undefined => 
   return /^\d+$/.test(t) && Number(t) >= 1 ? Number(t) : undefined
 }
 
+/** "a.js, b.js" → one path or a list (undefined when empty). */
+export const splitModules = (s: string): TroupeConfig["handlersModule"] => {
+  const paths = s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)
+  return paths.length <= 1 ? paths[0] : paths
+}
+
 /** The same settings from TROUPE_* environment variables, defaults filled in. */
 export const config: Config.Config<TroupeConfig> = Config.nested(
   Config.all({
@@ -129,8 +138,12 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     ),
     durability: Config.literal("normal", "full")("DURABILITY").pipe(Config.withDefault(defaults.durability)),
     handlersModule: Config.option(Config.string("HANDLERS")).pipe(
-      Config.map((o) => (o._tag === "Some" ? o.value : defaults.handlersModule)),
-      Config.withDescription("compiled handlers module loaded by worker threads")
+      Config.map((o) => (o._tag === "Some" ? splitModules(o.value) : defaults.handlersModule)),
+      Config.withDescription("compiled handlers module(s) loaded by worker threads, comma-separated")
+    ),
+    allowCommands: Config.boolean("ALLOW_COMMANDS").pipe(
+      Config.withDefault(defaults.allowCommands),
+      Config.withDescription("register the built-in command task type (runs external programs)")
     ),
     workers: Config.string("WORKERS").pipe(
       Config.validate({ message: "expected auto, N or MIN-MAX", validation: (s) => parseWorkers(s) !== undefined }),

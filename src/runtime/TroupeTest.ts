@@ -20,7 +20,7 @@ export interface TestOptions {
  */
 export const layer = (
   handlers: Handlers.Handlers,
-  options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule">> = {},
+  options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule" | "allowCommands">> = {},
   test: TestOptions = {}
 ): Layer.Layer<Services, TroupeStartError> => {
   // No GPU probe (a child process) in tests unless asked for; at the end of a test, running

@@ -20,6 +20,7 @@ import type { Claimed } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
+import * as HandlersModules from "../workers/HandlersModules.js"
 import * as ThreadState from "../workers/ThreadState.js"
 import type { ActivitySink, Executor, Ran, RunOptions } from "./Executor.js"
 import * as Activity from "./worker/activity.js"
@@ -28,8 +29,8 @@ import * as Slot from "./worker/slot.js"
 import * as Watchdog from "./worker/watchdog.js"
 
 export interface Options {
-  /** Path or file URL of the compiled handlers module every thread loads. */
-  readonly handlersModule: string
+  /** Path(s) or file URL(s) of the compiled handlers module(s) every thread loads. */
+  readonly handlersModule: string | ReadonlyArray<string>
   /** Threads: a number, "auto" (= cores) or a range (the pool runs `min` until a governor sets a target). */
   readonly size: number | "auto" | { readonly min: number; readonly max: number }
   /** Heap limit per thread (resourceLimits.maxOldGenerationSizeMb); at least 64 to boot Effect. */
@@ -133,7 +134,7 @@ export const make = (options: Options) =>
     const context = yield* Layer.build(NodeWorker.layer((id) => {
       const state = ThreadState.make()
       const thread = new WorkerThreads.Worker(options.entry ?? defaultEntry(), {
-        workerData: { handlersModule: options.handlersModule, state } satisfies Protocol.WorkerData,
+        workerData: { handlersModules: HandlersModules.list(options.handlersModule), state } satisfies Protocol.WorkerData,
         resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
       })
       spawned.set(id, { thread, state })
@@ -164,7 +165,7 @@ export const make = (options: Options) =>
             onTimeout: () =>
               new WorkerPoolError({
                 message: `worker thread ${slot.index} did not start within ${Duration.format(startTimeout)}; ` +
-                  `check that ${options.handlersModule} is a compiled module that default-exports Handlers.make(...)`
+                  `check that ${HandlersModules.list(options.handlersModule).join(", ")} is a compiled module that default-exports Handlers.make(...)`
               })
           }),
           Effect.catchAll((e) =>

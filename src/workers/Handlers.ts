@@ -1,3 +1,4 @@
+import * as Either from "effect/Either"
 import type * as TaskDefinition from "../domain/TaskDefinition.js"
 
 /**
@@ -11,14 +12,26 @@ export interface Handlers {
 
 /** Builds the registry; a name registered twice is a programming error. */
 export const make = (...handlers: ReadonlyArray<TaskDefinition.TaskHandler>): Handlers => {
-  const byName = new Map<string, TaskDefinition.TaskHandler>()
+  const clash = duplicate(handlers)
+  if (clash !== undefined) throw new Error(`Handlers.make: task "${clash}" is registered twice`)
+  return { _tag: "Handlers", byName: new Map(handlers.map((h) => [h.definition.name, h])) }
+}
+
+/** The first name two handlers share, if any. */
+const duplicate = (handlers: ReadonlyArray<TaskDefinition.TaskHandler>): string | undefined => {
+  const seen = new Set<string>()
   for (const h of handlers) {
-    if (byName.has(h.definition.name)) {
-      throw new Error(`Handlers.make: task "${h.definition.name}" is registered twice`)
-    }
-    byName.set(h.definition.name, h)
+    if (seen.has(h.definition.name)) return h.definition.name
+    seen.add(h.definition.name)
   }
-  return { _tag: "Handlers", byName }
+  return undefined
+}
+
+/** One registry from several (handlers modules, built-in types); Left: a name two of them share. */
+export const merge = (registries: ReadonlyArray<Handlers>): Either.Either<Handlers, string> => {
+  const all = registries.flatMap((r) => [...r.byName.values()])
+  const clash = duplicate(all)
+  return clash === undefined ? Either.right(make(...all)) : Either.left(clash)
 }
 
 export const isHandlers = (u: unknown): u is Handlers =>

@@ -77,7 +77,8 @@ export type Request = typeof Request.Type
 
 /** What each thread receives as workerData (re-read on every respawn). */
 export interface WorkerData {
-  readonly handlersModule: string
+  /** Handlers modules, merged (src/workers/HandlersModules.ts). */
+  readonly handlersModules: ReadonlyArray<string>
   /** The thread's shared state (src/workers/ThreadState.ts), read by the pool's watchdog. */
   readonly state?: SharedArrayBuffer
 }

@@ -1,5 +1,5 @@
 /**
- * The worker-thread entrypoint. It loads the handlers module named in workerData (re-read on
+ * The worker-thread entrypoint. It loads the handlers modules named in workerData (re-read on
  * every respawn) and serves RunBatch requests (one request carries many tasks, each with its
  * own Outcome), Cancel requests, and the thread's one activity channel. Only Schema-encoded
  * data crosses the boundary; the running task is also written to shared memory
@@ -12,29 +12,16 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { pathToFileURL } from "node:url"
 import * as WorkerThreads from "node:worker_threads"
 import * as ActivityOutbox from "./ActivityOutbox.js"
 import * as BatchRun from "./BatchRun.js"
-import * as Handlers from "./Handlers.js"
+import * as HandlersModules from "./HandlersModules.js"
 import * as Protocol from "./Protocol.js"
 import * as ThreadState from "./ThreadState.js"
 
 const data = WorkerThreads.workerData as Protocol.WorkerData
 
-const load = Effect.tryPromise({
-  try: () =>
-    import(data.handlersModule.startsWith("file:") ? data.handlersModule : pathToFileURL(data.handlersModule).href) as Promise<
-      { readonly default?: unknown }
-    >,
-  catch: (cause) => new Error(`cannot load handlers module ${data.handlersModule}: ${String(cause)}`)
-}).pipe(
-  Effect.filterOrFail(
-    (mod): mod is { readonly default: Handlers.Handlers } => Handlers.isHandlers(mod.default),
-    () => new Error(`handlers module ${data.handlersModule} must default-export Handlers.make(...)`)
-  ),
-  Effect.map((mod) => mod.default)
-)
+const load = HandlersModules.load(data.handlersModules)
 
 // Heap and last-seen reach the pool through shared memory; a blocked thread stops updating
 // them, which is what the pool's stats should show.

@@ -40,7 +40,7 @@ const options = {
     Options.withDescription(`how long running tasks may finish on SIGINT/SIGTERM before they are requeued ("30 seconds")`),
     Options.optional
   ),
-  allowCommands: Options.boolean("allow-commands").pipe(Options.withDescription("enable the built-in `command` task type (runs programs)")),
+  allowCommands: Options.boolean("allow-commands").pipe(Options.withDescription("enable the built-in `command` task type, which runs programs (env TROUPE_ALLOW_COMMANDS=true)")),
   workload: Options.text("workload").pipe(
     Options.withDescription("a module whose default export is an Effect run once at start (e.g. submits a demo workload)"),
     Options.optional
@@ -56,11 +56,6 @@ const usage = (message: string) => new CliExit({ code: ExitCode.usage, message }
 const configure = (o: StartOptions) =>
   Effect.gen(function*() {
     const base = yield* Effect.mapError(TroupeConfig.config, (e) => usage(`configuration: ${e.message}`))
-    const fromEnv = yield* Effect.orDie(Config.option(Config.string("TROUPE_HANDLERS")))
-    const handlers = o.handlers.length > 0
-      ? o.handlers
-      : Option.match(fromEnv, { onNone: () => [], onSome: (s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0) })
-    if (handlers.length > 1) return yield* usage("one --handlers module is supported for now")
     const workers = Option.isNone(o.workers) ? base.workers : TroupeConfig.parseWorkers(o.workers.value)
     if (workers === undefined) return yield* usage(`--num-workers: expected N, MIN-MAX or auto, got ${JSON.stringify(Option.getOrElse(o.workers, () => ""))}`)
     const shutdownTimeout = Option.isNone(o.shutdownTimeout) ? Option.some(base.shutdownTimeout) : Duration.decodeUnknown(o.shutdownTimeout.value)
@@ -68,7 +63,8 @@ const configure = (o: StartOptions) =>
     const config: TroupeConfig.TroupeConfig = {
       ...base,
       database: Option.getOrElse(o.database, () => base.database),
-      handlersModule: handlers[0] ?? base.handlersModule,
+      handlersModule: o.handlers.length > 0 ? TroupeConfig.splitModules(o.handlers.join(",")) : base.handlersModule,
+      allowCommands: o.allowCommands || base.allowCommands,
       workers,
       shutdownTimeout: shutdownTimeout.value
     }
@@ -136,7 +132,7 @@ const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig) =>
     yield* Console.log(`troupe listening on ${where} (JSON-RPC: POST /rpc · events: GET /events · logs: GET /logs · health: GET /health)`)
     yield* Console.log(
       `store ${config.database} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
-        ` · task types: ${registry.names.join(", ") || "none"} · commands ${o.allowCommands ? "on" : "off"}` +
+        ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
         ` · token ${Option.isSome(o.token) ? "required" : "none"}`
     )
     yield* Console.log(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`)
