@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Server } from "./support/process.js"
-import { cli, eventually, operateHandlers, rpc, startServer } from "./support/process.js"
+import { cli, eventually, operateHandlers, recoveryHandlers, rpc, startServer, threadHandlers } from "./support/process.js"
 
 // The entrypoint and the CLI as an operator uses them: `troupe start` in its own process on a
 // loopback port, the real `troupe` executable against it. Exit codes and --json output are the
@@ -100,6 +100,7 @@ describe("troupe start + the CLI", () => {
     expect(pauseWhat.code).toBe(2)
     const commandsOff = await cli(server.url, ["submit", "--command", "echo hi"])
     expect(commandsOff.code).toBe(5)
+    expect(commandsOff.stderr).toContain("--allow-commands")
     const down = await cli("http://127.0.0.1:9", ["health"])
     expect(down.code).toBe(3)
     expect((await cli(server.url, ["health"])).code).toBe(0)
@@ -152,7 +153,45 @@ describe("troupe start + the CLI", () => {
   }, 120_000)
 })
 
+describe("troupe start --allow-commands with two handlers modules", () => {
+  it("runs programs from `submit --command` and the types of both modules", async () => {
+    const commands = await startServer([
+      "--handlers", operateHandlers, "--handlers", recoveryHandlers, "--allow-commands",
+      "--database", path.join(dir, "commands.db"), "--num-workers", "1"
+    ])
+    try {
+      expect(commands.output()).toContain("commands on")
+      const ok = await cli(commands.url, ["submit", "--command", `sh -c "echo 'first line'; echo second >&2"`, "--wait", "--json"])
+      expect(ok.code).toBe(0)
+      const done = json(ok.stdout.slice(ok.stdout.indexOf("{\n"))) as { id: string; status: string; result: unknown }
+      expect(done).toMatchObject({ status: "completed", result: { exitCode: 0 } })
+      const logs = (await cli(commands.url, ["logs", done.id, "--json"])).stdout.trim().split("\n").map((l) => json(l) as { level: string; message: string })
+      expect(logs.map((l) => [l.level, l.message])).toEqual([["info", "first line"], ["warn", "second"]])
+
+      const three = await cli(commands.url, ["submit", "--command", "sh -c 'exit 3'", "--wait"])
+      expect(three.code).toBe(10)
+      expect(three.stdout + three.stderr).toContain("exited with code 3")
+
+      const log = path.join(dir, "steps.log")
+      const step = await cli(commands.url, ["submit", "step", JSON.stringify({ n: 4, log }), "--wait", "--json"])
+      expect(step.code).toBe(0)
+      const echo = await cli(commands.url, ["submit", "echo", `{"n": 2}`, "--wait"])
+      expect(echo.code).toBe(0)
+    } finally {
+      commands.process.kill("SIGTERM")
+      await commands.exited
+    }
+  }, 120_000)
+})
+
 describe("troupe start refuses", () => {
+  it("two handlers modules that define the same task type", async () => {
+    const started = startServer(["--handlers", operateHandlers, "--handlers", threadHandlers, "--database", path.join(dir, "twice.db")])
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain(`task type "echo" is defined twice`)
+    expect(error?.message).toContain("exited (6)")
+  }, 60_000)
+
   it("to bind beyond loopback without a token", async () => {
     const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, "open.db"), "--host", "0.0.0.0"])
     const error = await started.then(() => undefined, (e: Error) => e)

@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url"
 
 export const bin = fileURLToPath(new URL("../../dist/src/runtime/main.js", import.meta.url))
 export const operateHandlers = fileURLToPath(new URL("../../dist/test/fixtures/operateHandlers.js", import.meta.url))
+export const recoveryHandlers = fileURLToPath(new URL("../../dist/test/fixtures/recoveryHandlers.js", import.meta.url))
+export const threadHandlers = fileURLToPath(new URL("../../dist/test/fixtures/handlers.js", import.meta.url))
 
 export interface Server {
   readonly url: string
