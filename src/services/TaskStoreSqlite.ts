@@ -191,7 +191,7 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<TaskStore, Stor
       yield* read(sql.unsafe(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`))
       yield* read(sql.unsafe("PRAGMA busy_timeout = 5000"))
       return yield* makeSqlite
-    })
+    }).pipe(Effect.withTracerEnabled(false))
   ).pipe(
     Layer.provide(
       SqliteClient.layer({ filename: options.filename, prepareCacheSize: 1000 }).pipe(
