@@ -71,6 +71,16 @@ export const FinishedSpan = Schema.Struct({
 })
 export type FinishedSpan = typeof FinishedSpan.Type
 
+/**
+ * FinishedSpan as it crosses from a worker thread: checked only for being an object. The
+ * thread built it from its own recorder (structured clone keeps its shape); decoding every
+ * field with the full schema cost more than the span itself (bench/telemetry.ts).
+ */
+export const FinishedSpanWire: Schema.Schema<FinishedSpan> = Schema.declare(
+  (u: unknown): u is FinishedSpan => typeof u === "object" && u !== null && "spanId" in u && "traceId" in u,
+  { identifier: "FinishedSpan" }
+)
+
 const BILLION = BigInt(1_000_000_000)
 
 /** Effect's clock nanoseconds as [seconds, nanoseconds]. */

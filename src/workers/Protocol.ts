@@ -2,7 +2,7 @@ import { WorkerError } from "@effect/platform/WorkerError"
 import * as Schema from "effect/Schema"
 import * as Activity from "../domain/Activity.js"
 import { AttemptFailure } from "../domain/TaskErrors.js"
-import { FinishedSpan } from "../domain/Trace.js"
+import { FinishedSpanWire } from "../domain/Trace.js"
 
 // Wire shapes are plain Structs of already-validated data (no branded ids, no classes):
 // they cross the boundary once per task, and class decoding costs several times more.
@@ -69,7 +69,7 @@ export class Cancel extends Schema.TaggedRequest<Cancel>()("Cancel", {
 export const ActivityChunk = Schema.Struct({
   seq: Schema.Number,
   items: Schema.Array(Activity.Activity),
-  spans: Schema.optional(Schema.Array(FinishedSpan))
+  spans: Schema.optional(Schema.Array(FinishedSpanWire))
 })
 export type ActivityChunk = typeof ActivityChunk.Type
 
