@@ -43,7 +43,8 @@ const task = (n: number): NewTask => ({
   idempotencyKey: null,
   createdAt: 0,
   dependsOn: [],
-  resources: null
+  resources: null,
+  traceParent: null
 })
 
 export interface StoreRun {

@@ -25,6 +25,7 @@ export const newTask = (n: number, overrides: Partial<NewTask> = {}): NewTask =>
   createdAt: 1000,
   dependsOn: [],
   resources: null,
+  traceParent: null,
   ...overrides
 })
 
@@ -59,6 +60,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
         key: "actor-1",
         idempotencyKey: "idem-1",
         resources: { cpu: 0.5, memoryMb: 300, gpu: 1 },
+        traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         createdAt: 1234
       })
       const [stored] = yield* store.insert([input])
@@ -91,6 +93,14 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       const done = yield* store.get(id(1))
       expect([done.status, done.result, done.lease, done.progress, done.finishedAt, done.updatedAt, done.startedAt])
         .toStrictEqual(["completed", { out: [1, "two"] }, null, 100, 2500, 2500, 2000])
+    }))
+
+    test("a claim hands out the submit's traceparent (null when there was none)", Effect.gen(function*() {
+      const store = yield* TaskStore
+      const traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+      yield* store.insert([newTask(1, { traceParent }), newTask(2)])
+      const claimed = yield* store.claim([id(1), id(2)], { owner: "node-b", token: "tok", expiresAt: 32_000, now: 2000 })
+      expect(claimed.map((c) => c.traceParent)).toStrictEqual([traceParent, null])
     }))
 
     test("get of an unknown id is TaskNotFound", Effect.gen(function*() {
@@ -145,7 +155,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(claimed.map((c) => [c.id, c.attempt, c.token])).toStrictEqual([["task-2", 1, "t1"], ["task-1", 1, "t1"]])
       expect(claimed[0]).toStrictEqual({
         id: "task-2", type: "echo", payload: newTask(2).payload, priority: 10, attempt: 1, retry: RetryPolicy.defaults,
-        timeoutMs: null, rank: 0, createdAt: 1000, runAt: 1000, key: null, token: "t1"
+        timeoutMs: null, rank: 0, createdAt: 1000, runAt: 1000, key: null, token: "t1", traceParent: null
       })
       expect(yield* store.claim([id(1)], lease("t2"))).toStrictEqual([])
       yield* store.insert([newTask(4)])

@@ -46,7 +46,9 @@ export class Task extends Schema.Class<Task>("Task")({
   /** Of those, how many have not completed yet. */
   pendingDeps: Schema.Int,
   /** What it needs while it runs (the ResourceGovernor's budget); null: nothing declared. */
-  resources: Schema.NullOr(Schema.Struct({ cpu: Schema.Number, memoryMb: Schema.Number, gpu: Schema.Number }))
+  resources: Schema.NullOr(Schema.Struct({ cpu: Schema.Number, memoryMb: Schema.Number, gpu: Schema.Number })),
+  /** The W3C traceparent of the submit (telemetry on): each dispatch continues that trace. */
+  traceParent: Schema.NullOr(Schema.String)
 }) {}
 
 /** What the client hands the store for one new task. */
@@ -67,6 +69,8 @@ export interface NewTask {
   readonly dependsOn: ReadonlyArray<TaskId>
   /** What it needs while it runs; null: nothing declared. */
   readonly resources: Amounts | null
+  /** The submit's W3C traceparent when tracing is on; null otherwise. */
+  readonly traceParent: string | null
 }
 
 /** A ready task as the scheduler's mailbox holds it: just enough to order and dispatch it. */
@@ -96,4 +100,9 @@ export interface Claimed {
   readonly runAt: number
   readonly key: string | null
   readonly token: string
+  /**
+   * The W3C traceparent the attempt continues: the submit's as stored, replaced by the
+   * dispatch span's when the scheduler traces (the attempt's span is its child).
+   */
+  readonly traceParent: string | null
 }

@@ -16,6 +16,7 @@ import * as Handlers from "../workers/Handlers.js"
 import * as HandlersModules from "../workers/HandlersModules.js"
 import { compose, fiberExecutors, messageOf, TroupeStartError } from "./compose.js"
 import type { Services } from "./compose.js"
+import * as Telemetry from "./Telemetry.js"
 import * as TroupeConfig from "./TroupeConfig.js"
 
 export { TroupeStartError }
@@ -34,6 +35,8 @@ export interface Options
   readonly handlers?: Handlers.Handlers
   /** Where machine readings come from (default: the host and its cgroup, SystemMetrics.layerLive). */
   readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
+  /** OpenTelemetry tracing and metrics (default: off); see Telemetry.layer. */
+  readonly telemetry?: Telemetry.Options
 }
 
 /**
@@ -60,7 +63,12 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
     Executors.Executors,
     Effect.gen(function*() {
       const activity = yield* Activity.Activity
-      const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency, onActivity: activity.sink })
+      const telemetry = yield* Telemetry.Telemetry
+      const fiber = FiberExecutor.make(handlers, {
+        concurrency: config.fiberConcurrency,
+        onActivity: activity.sink,
+        tracing: telemetry.tracing
+      })
       if (config.handlersModule === undefined) {
         return yield* Effect.fail(new TroupeStartError({
           message: "thread task types are registered but no handlersModule path is configured for worker threads"
@@ -74,7 +82,9 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
         recycleAfterTasks: config.recycleAfterTasks,
         heapSoftLimitMb: config.heapSoftLimitMb === "auto" ? Math.floor(config.heapLimitMb * 0.8) : config.heapSoftLimitMb,
         staleAfterMs: Duration.toMillis(config.staleAfter),
-        onActivity: activity.sink
+        onActivity: activity.sink,
+        tracing: telemetry.tracing,
+        onSpans: telemetry.tracing ? telemetry.exportSpans : undefined
       })).pipe(
         Effect.map((ctx) => Context.get(ctx, WorkerPool.WorkerPool)),
         Effect.mapError((e) => new TroupeStartError({ message: `worker pool: ${messageOf(e)}` }))
@@ -97,7 +107,8 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
 export const fromConfig = (
   config: TroupeConfig.TroupeConfig,
   handlers?: Handlers.Handlers,
-  metrics: Layer.Layer<SystemMetrics.SystemMetrics> = SystemMetrics.layerLive
+  metrics: Layer.Layer<SystemMetrics.SystemMetrics> = SystemMetrics.layerLive,
+  telemetry: Layer.Layer<Telemetry.Telemetry, TroupeStartError> = Telemetry.layerOff
 ): Layer.Layer<Services, TroupeStartError> => {
   const loaded = loadHandlers(config, handlers)
   const store: Layer.Layer<TaskStore, TroupeStartError> = config.database === ":memory:"
@@ -108,24 +119,39 @@ export const fromConfig = (
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
     const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
     const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)
-    return compose(config, handlers, store, executors, metrics)
+    return compose(config, handlers, store, executors, metrics, telemetry)
   }))
 }
 
 /** The runtime with explicit options over the defaults. */
 export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartError> => {
-  const { handlers, metrics, ...rest } = options
+  const { handlers, metrics, telemetry, ...rest } = options
   const durations = Object.fromEntries(
     durationKeys.map((key) => [key, Duration.decode(rest[key] ?? TroupeConfig.defaults[key])])
   ) as Pick<TroupeConfig.TroupeConfig, DurationKeys>
-  return fromConfig({ ...TroupeConfig.defaults, ...rest, ...durations }, handlers, metrics)
+  return fromConfig(
+    { ...TroupeConfig.defaults, ...rest, ...durations },
+    handlers,
+    metrics,
+    telemetry === undefined ? Telemetry.layerOff : Telemetry.layer(telemetry)
+  )
 }
 
-/** The runtime configured from TROUPE_* environment variables. */
+/** Telemetry from the standard OTEL_* variables (Telemetry.layerConfig), errors as TroupeStartError. */
+export const telemetryConfig: Layer.Layer<Telemetry.Telemetry, TroupeStartError> = Telemetry.layerConfig.pipe(
+  Layer.mapError((e) => new TroupeStartError({ message: `telemetry configuration: ${e.message}` }))
+)
+
+/**
+ * The runtime configured from TROUPE_* environment variables, with telemetry from the
+ * standard OTEL_* ones (Telemetry.layerConfig: off unless an OTLP endpoint is set).
+ */
 export const layerConfig = (handlers?: Handlers.Handlers): Layer.Layer<Services, TroupeStartError> =>
   Layer.unwrapEffect(
     TroupeConfig.config.pipe(
       Effect.mapError((e) => new TroupeStartError({ message: `configuration: ${e.message}` })),
-      Effect.map((config) => fromConfig(config, handlers))
+      Effect.map((config) =>
+        fromConfig(config, handlers, SystemMetrics.layerLive, telemetryConfig)
+      )
     )
   )

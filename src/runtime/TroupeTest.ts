@@ -5,11 +5,14 @@ import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
 import type * as Handlers from "../workers/Handlers.js"
 import { compose, fiberExecutors } from "./compose.js"
 import type { Services, TroupeStartError } from "./compose.js"
+import * as Telemetry from "./Telemetry.js"
 import * as TroupeConfig from "./TroupeConfig.js"
 
 export interface TestOptions {
   /** Machine readings, replayed one per sample (default: a calm machine). */
   readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
+  /** Tracing and metrics (default: off), e.g. spans into an InMemorySpanExporter. */
+  readonly telemetry?: Telemetry.Options
 }
 
 /**
@@ -38,6 +41,7 @@ export const layer = (
     handlers,
     TaskStoreMemory.layerMemory,
     fiberExecutors(config, handlers),
-    test.metrics ?? SystemMetrics.layerScripted([{}])
+    test.metrics ?? SystemMetrics.layerScripted([{}]),
+    test.telemetry === undefined ? Telemetry.layerOff : Telemetry.layer(test.telemetry)
   )
 }

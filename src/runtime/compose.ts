@@ -15,6 +15,7 @@ import * as Scheduler from "../services/Scheduler.js"
 import * as SystemMetrics from "../services/SystemMetrics.js"
 import * as TaskEvents from "../services/TaskEvents.js"
 import * as TaskQueue from "../services/TaskQueue.js"
+import { Telemetry } from "../services/Telemetry.js"
 import type { TaskStore } from "../services/TaskStore.js"
 import * as Handlers from "../workers/Handlers.js"
 import * as Capacity from "./capacity.js"
@@ -50,8 +51,12 @@ export const fiberExecutors = (
 ): Layer.Layer<Executors.Executors, never, Activity.Activity> =>
   Layer.effect(
     Executors.Executors,
-    Effect.map(Activity.Activity, (activity) => {
-      const fiber = FiberExecutor.make(handlers, { concurrency: config.fiberConcurrency, onActivity: activity.sink })
+    Effect.map(Effect.zip(Activity.Activity, Telemetry), ([activity, telemetry]) => {
+      const fiber = FiberExecutor.make(handlers, {
+        concurrency: config.fiberConcurrency,
+        onActivity: activity.sink,
+        tracing: telemetry.tracing
+      })
       const missing = Executors.missing(Handlers.names(handlers))
       return Executors.Executors.of({
         forType: (type) => (handlers.byName.has(type) ? fiber : missing),
@@ -77,7 +82,8 @@ export const compose = (
   handlers: Handlers.Handlers,
   store: Layer.Layer<TaskStore, TroupeStartError>,
   executors: Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity>,
-  metrics: Layer.Layer<SystemMetrics.SystemMetrics>
+  metrics: Layer.Layer<SystemMetrics.SystemMetrics>,
+  telemetry: Layer.Layer<Telemetry, TroupeStartError>
 ): Layer.Layer<Services, TroupeStartError> => {
   const ms = Duration.toMillis
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
@@ -133,6 +139,9 @@ export const compose = (
     Layer.provideMerge(governor),
     Layer.provideMerge(activity),
     Layer.provideMerge(base),
+    // First built, last released: every service reads it, and the tracer it installs reaches
+    // every fiber the runtime forks (spans still open at shutdown are flushed last).
+    Layer.provideMerge(telemetry),
     // The runtime's own fibers (dispatcher, group commit, timers) yield with setImmediate.
     Layer.locally(FiberRef.currentScheduler, new ImmediateScheduler()),
     Layer.mapError((e) => (e._tag === "TroupeStartError" ? e : new TroupeStartError({ message: `start-up: ${e.message}` })))

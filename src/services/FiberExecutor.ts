@@ -10,6 +10,8 @@ export interface Options {
   readonly concurrency: number
   /** Where handlers' progress and log lines go, one item per call; Effect's logger when absent. */
   readonly onActivity?: ActivitySink | undefined
+  /** Each attempt runs under a `troupe.attempt` span (telemetry on). */
+  readonly tracing?: boolean | undefined
 }
 
 /**
@@ -30,7 +32,7 @@ export const make = (handlers: Handlers, options: Options): Executor => {
     maxBatch: 64,
     interrupt: (ids) => BatchRun.cancel(registry, ids),
     workers: Effect.succeed([]),
-  staleTasks: Effect.succeed([]),
+    staleTasks: Effect.succeed([]),
     run: (tasks) => {
       const batch = BatchRun.make(
         handlers,
@@ -39,9 +41,11 @@ export const make = (handlers: Handlers, options: Options): Executor => {
           type: task.type,
           payload: task.payload,
           attempt: task.attempt,
-          timeoutMs: task.timeoutMs
+          timeoutMs: task.timeoutMs,
+          priority: task.priority,
+          trace: task.traceParent
         })),
-        { emit }
+        { emit, tracing: options.tracing }
       )
       return BatchRun.registered(registry, batch, Effect.timed(batch.run)).pipe(
         Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) }))

@@ -20,6 +20,7 @@ import { Mailbox } from "./scheduler/Mailbox.js"
 import type { Sample } from "./scheduler/Recorder.js"
 import * as State from "./scheduler/State.js"
 import { TaskEvents } from "./TaskEvents.js"
+import { Telemetry } from "./Telemetry.js"
 import type { Change } from "./TaskStore.js"
 import { TaskStore } from "./TaskStore.js"
 
@@ -98,7 +99,8 @@ export const make = (options: Options) =>
     const state = State.makeState(mailbox, wake, timerWake, batches, inFlight, options.statsWindowMs)
     const activity = yield* Activity
     const governor = Option.getOrUndefined(yield* Effect.serviceOption(ResourceGovernor))
-    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state }
+    const telemetry = yield* Telemetry
+    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state, telemetry }
 
     // Recover what a dead process left running before dispatching anything.
     yield* Loops.recover(env)
@@ -109,6 +111,7 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(Loops.heartbeatLoop(env))
     yield* Effect.forkScoped(Loops.recoveryLoop(env))
     yield* Effect.forkScoped(Loops.retentionLoop(env))
+    if (telemetry.metrics) yield* Effect.forkScoped(Loops.metricsLoop(env))
 
     // Registered last, so it runs first on shutdown: stop claiming, let running attempts finish
     // (the heartbeat still extends their leases) up to the timeout; the batches left are then

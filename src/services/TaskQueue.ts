@@ -31,6 +31,7 @@ import {
 import type { TaskId } from "../domain/TaskId.js"
 import * as TaskIdModule from "../domain/TaskId.js"
 import * as TaskStatus from "../domain/TaskStatus.js"
+import * as Trace from "../domain/Trace.js"
 import * as Transition from "../domain/Transition.js"
 import { MemoryPressure } from "./MemoryPressure.js"
 import { Registry } from "./Registry.js"
@@ -44,6 +45,7 @@ import type { TaskEvent } from "./TaskEvents.js"
 import { TaskEvents } from "./TaskEvents.js"
 import type { Applied, Change, ListQuery } from "./TaskStore.js"
 import { TaskStore } from "./TaskStore.js"
+import { Telemetry } from "./Telemetry.js"
 
 /** Per-submit options; each overrides the definition's default. */
 export interface SubmitOptions {
@@ -167,13 +169,32 @@ export const make = (config: Config) =>
     const scheduler = yield* Effect.serviceOption(Scheduler)
     const governor = yield* Effect.serviceOption(ResourceGovernor)
     const newId = TaskIdModule.makeGenerator()
+    const tracing = (yield* Telemetry).tracing
 
     const unknownType = (name: string): UnknownTaskType | undefined =>
       registry.names.length === 0 || Option.isSome(registry.definition(name))
         ? undefined
         : new UnknownTaskType({ taskType: name, known: registry.names })
 
-    const store_ = (news: ReadonlyArray<Submission.Prepared>) =>
+    /**
+     * Stores validated tasks. Tracing on: under a `troupe.submit` span whose traceparent is
+     * stored with each task, so its dispatches and attempts continue the submitter's trace.
+     */
+    const store_ = (news: ReadonlyArray<Submission.Prepared>): Effect.Effect<Array<TaskId>, SubmitError> => {
+      if (!tracing) return storeNow(news)
+      const attributes: Record<string, unknown> = { "task.count": news.length }
+      if (news.length === 1) {
+        attributes["task.id"] = news[0]!.id
+        attributes["task.type"] = news[0]!.type
+        attributes["task.priority"] = news[0]!.priority
+      }
+      return Effect.useSpan("troupe.submit", { kind: "producer", attributes }, (span) => {
+        const traceParent = Trace.encode(span) ?? null
+        return Effect.withParentSpan(storeNow(news.map((t) => ({ ...t, traceParent }))), span)
+      })
+    }
+
+    const storeNow = (news: ReadonlyArray<Submission.Prepared>) =>
       Effect.gen(function*() {
         if (news.some((t) => t.dependsOn.length > 0)) yield* Dependencies.checkAcyclic(news)
         const stored = yield* store.insert(news, config.maxQueueSize === undefined ? {} : { maxActive: config.maxQueueSize })
@@ -218,7 +239,7 @@ export const make = (config: Config) =>
         const now = yield* Clock.currentTimeMillis
         const news = yield* prepareAll(items, now)
         return yield* store_(news)
-      }).pipe(Effect.withSpan("TaskQueue.submitMany", { attributes: { "task.count": items.length } }))
+      })
 
     const decodeOutcome = <P, PI, S, SI, F, FI>(
       definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,

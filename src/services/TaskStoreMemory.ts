@@ -157,7 +157,8 @@ export const makeMemory = Effect.sync(() => {
             description: null,
             dependsOn: n.dependsOn,
             pendingDeps: 0,
-            resources: n.resources
+            resources: n.resources,
+            traceParent: n.traceParent
           }, { disableValidation: true })
           tasks.set(task.id, task)
           if (n.idempotencyKey !== null) byIdempotencyKey.set(n.idempotencyKey, task.id)
@@ -277,7 +278,8 @@ export const makeMemory = Effect.sync(() => {
             createdAt: next.createdAt,
             runAt: next.runAt,
             key: next.key,
-            token: lease.token
+            token: lease.token,
+            traceParent: next.traceParent
           })
         }
         return out

@@ -20,6 +20,26 @@ import type { Applied, CountRow, Inserted } from "./TaskStore.js"
 
 const noChange: Applied = { ids: [], changes: [] }
 
+/**
+ * Runs every method of the store with the tracer disabled: @effect/sql makes a span per
+ * statement and per transaction, which would flood traces (the group-commit writer's would
+ * even be root spans, one trace each). The runtime's own spans say what the store did.
+ */
+const untraced = <S extends object>(service: S): S => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(service)) {
+    if (Effect.isEffect(value)) out[key] = Effect.withTracerEnabled(value, false)
+    else if (typeof value === "function") {
+      const method = value as (...args: ReadonlyArray<unknown>) => unknown
+      out[key] = (...args: ReadonlyArray<unknown>) => {
+        const result = method(...args)
+        return Effect.isEffect(result) ? Effect.withTracerEnabled(result, false) : result
+      }
+    } else out[key] = value
+  }
+  return out as S
+}
+
 export interface SqliteOptions {
   /** The database file (created if missing). */
   readonly filename: string
@@ -47,7 +67,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
   const onClient = <A>(effect: Effect.Effect<A, SqlError, SqlClient.SqlClient>) =>
     read(Effect.provideService(effect, SqlClient.SqlClient, sql))
 
-  return TaskStore.of({
+  return untraced(TaskStore.of({
     insert: (tasks, options) =>
       Effect.gen(function*() {
         if (tasks.length === 0) return []
@@ -153,8 +173,8 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),
     pauses: onClient(Activity.pauses),
     setPaused: (scope, paused, now) => group.write(Activity.setPaused(scope, paused, now))
-  })
-})
+  }))
+}).pipe(Effect.withTracerEnabled(false))
 
 /** The store over an SqlClient the caller provides (and configures): migrates, then serves. */
 export const layerSqlClient: Layer.Layer<TaskStore, StoreError, SqlClient.SqlClient> = Layer.scoped(TaskStore, makeSqlite)
@@ -171,7 +191,7 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<TaskStore, Stor
       yield* read(sql.unsafe(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`))
       yield* read(sql.unsafe("PRAGMA busy_timeout = 5000"))
       return yield* makeSqlite
-    })
+    }).pipe(Effect.withTracerEnabled(false))
   ).pipe(
     Layer.provide(
       SqliteClient.layer({ filename: options.filename, prepareCacheSize: 1000 }).pipe(

@@ -18,6 +18,7 @@ import * as WorkerThreads from "node:worker_threads"
 import * as Outcome from "../domain/Outcome.js"
 import type { Claimed } from "../domain/Task.js"
 import type { TaskId } from "../domain/TaskId.js"
+import type { FinishedSpan } from "../domain/Trace.js"
 import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
 import * as HandlersModules from "../workers/HandlersModules.js"
@@ -54,6 +55,10 @@ export interface Options {
   readonly heapSoftLimitMb?: number
   /** A thread that has not reported for this long is stale (default 5000 ms; it reports every 500). */
   readonly staleAfterMs?: number
+  /** Threads record a `troupe.attempt` span per task that carries a trace context (telemetry on). */
+  readonly tracing?: boolean
+  /** Where the spans that ended in threads go (the exporter); dropped when absent. */
+  readonly onSpans?: ((spans: ReadonlyArray<FinishedSpan>) => void) | undefined
 }
 
 /** The pool could not start. */
@@ -134,7 +139,7 @@ export const make = (options: Options) =>
     const context = yield* Layer.build(NodeWorker.layer((id) => {
       const state = ThreadState.make()
       const thread = new WorkerThreads.Worker(options.entry ?? defaultEntry(), {
-        workerData: { handlersModules: HandlersModules.list(options.handlersModule), state } satisfies Protocol.WorkerData,
+        workerData: { handlersModules: HandlersModules.list(options.handlersModule), state, tracing: options.tracing === true } satisfies Protocol.WorkerData,
         resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
       })
       spawned.set(id, { thread, state })
@@ -181,7 +186,7 @@ export const make = (options: Options) =>
           const delivery = Activity.make()
           slot.delivery = delivery
           // Interruptible whatever region the spawn runs in (a replace may start from a finalizer).
-          yield* Effect.forkIn(Effect.interruptible(Activity.forward(worker, options.onActivity, delivery)), scope)
+          yield* Effect.forkIn(Effect.interruptible(Activity.forward(worker, options.onActivity, delivery, options.onSpans)), scope)
         }
         slot.startedAt = wallClock()
         slot.dying = false
@@ -337,7 +342,15 @@ export const make = (options: Options) =>
           // The tasks come from the store and are valid: skip re-validating them here.
           const request = new Protocol.RunBatch({
             batch: entry.batch,
-            tasks: batch.map((t) => ({ id: t.id, type: t.type, payload: t.payload, attempt: t.attempt, timeoutMs: t.timeoutMs }))
+            tasks: batch.map((t) => ({
+              id: t.id,
+              type: t.type,
+              payload: t.payload,
+              attempt: t.attempt,
+              timeoutMs: t.timeoutMs,
+              priority: t.priority,
+              trace: t.traceParent
+            }))
           }, { disableValidation: true })
           return worker.executeEffect(request).pipe(
             // The lines flushed before the reply reach the sink before the outcomes return.

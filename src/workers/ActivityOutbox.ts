@@ -5,6 +5,7 @@
  * reply (the reply names the last chunk, so the pool delivers the lines before the outcomes).
  */
 import type * as Activity from "../domain/Activity.js"
+import type { FinishedSpan } from "../domain/Trace.js"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
@@ -26,6 +27,8 @@ export interface ActivityOutbox {
   readonly emit: Emit
   /** Sends what is buffered; the number of the last chunk sent so far (0: none). */
   readonly flush: Effect.Effect<number>
+  /** Buffers a span that ended in the thread; it goes with the next chunk. */
+  readonly span: (span: FinishedSpan) => void
   /** Opens the channel: every chunk from now on, in order. */
   readonly open: () => Stream.Stream<ActivityChunk>
 }
@@ -38,6 +41,7 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
     // older one (which leaves a hole), so a handler reporting in a tight loop neither forces
     // flushes nor grows the chunks. Only log lines and distinct attempts count toward maxItems.
     let buffer: Array<Activity.Activity | undefined> = []
+    let spans: Array<FinishedSpan> = []
     let lines = 0
     const progressAt = new Map<string, number>()
     let seq = 0
@@ -48,13 +52,18 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
     let flushedAt = 0
 
     const flushNow = (): number => {
-      if (buffer.length > 0) {
+      if (buffer.length > 0 || spans.length > 0) {
         const items = buffer.filter((i): i is Activity.Activity => i !== undefined)
         buffer = []
         lines = 0
         progressAt.clear()
         seq++
-        Queue.unsafeOffer(chunks, { seq, items })
+        if (spans.length === 0) {
+          Queue.unsafeOffer(chunks, { seq, items })
+        } else {
+          Queue.unsafeOffer(chunks, { seq, items, spans })
+          spans = []
+        }
       }
       return seq
     }
@@ -86,6 +95,12 @@ export const make = (options: Options = {}): Effect.Effect<ActivityOutbox, never
           if (opened) add(item)
         }),
       flush: Effect.sync(flushNow),
+      span: (span) => {
+        // Spans wait for the next flush (at the latest, the batch's reply) rather than force one.
+        if (!opened) return
+        spans.push(span)
+        if (spans.length >= maxItems) flushNow()
+      },
       open: () => {
         opened = true
         return Stream.fromQueue(chunks)

@@ -17,11 +17,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import type * as Tracer from "effect/Tracer"
 import * as Outcome from "../domain/Outcome.js"
 import { TaskDefect, TaskTimeout } from "../domain/TaskErrors.js"
 import * as TaskId from "../domain/TaskId.js"
 import type { Handlers } from "./Handlers.js"
 import type { WireTask } from "./Protocol.js"
+import * as AttemptSpan from "./AttemptSpan.js"
 import * as RunTask from "./runTask.js"
 
 export interface Options {
@@ -29,6 +31,11 @@ export interface Options {
   readonly emit: RunTask.Emit
   /** Called synchronously as each task starts, with its Clock start time (the thread's probe). */
   readonly onStart?: ((index: number, task: WireTask, startedAt: number) => void) | undefined
+  /**
+   * Trace each task that carries a trace context: a `troupe.attempt` span from the fiber's
+   * tracer, parented to it (AttemptSpan). Off: no span is created.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /** One batch, ready to run. */
@@ -73,6 +80,10 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
   let timer: Fiber.RuntimeFiber<void> | undefined
   let timerWakeAt = Infinity
   let timerIdle: Deferred.Deferred<void> | undefined
+  // Tracing: the fiber's tracer (read once per batch) and the running task's attempt span.
+  let tracer: Tracer.Tracer | undefined
+  let span: Tracer.Span | undefined
+  let spanClock: Clock.Clock | undefined
 
   const requestStop = (i: number, outcome: Outcome.Outcome): void => {
     if (stop !== undefined || current !== i) return
@@ -131,9 +142,20 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
         current = i
         startedAt = clock.unsafeCurrentTimeMillis()
         options.onStart?.(i, task, startedAt)
-        const run = RunTask.runTask(handlers, task, options.emit)
+        let run = RunTask.runTask(handlers, task, options.emit)
+        const attempt = tracer === undefined ? undefined : AttemptSpan.start(tracer, task, clock.unsafeCurrentTimeNanos())
+        if (attempt !== undefined) {
+          span = attempt
+          spanClock = clock
+          // The handler's own spans are children of the attempt.
+          run = Effect.withParentSpan(run, attempt)
+        }
         const body = task.timeoutMs === null ? run : Effect.zipRight(armTimer(clock, startedAt + task.timeoutMs), run)
         return Effect.flatMap(body, (outcome) => {
+          if (attempt !== undefined) {
+            AttemptSpan.end(attempt, outcome, clock.unsafeCurrentTimeNanos())
+            span = undefined
+          }
           outcomes[i] = outcome
           current = -1
           index = i + 1
@@ -148,6 +170,13 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
 
   /** After the loop was interrupted for `s`: records the outcome and says where to go on. */
   const settle = (s: { readonly index: number; readonly outcome: Outcome.Outcome }): void => {
+    if (span !== undefined && spanClock !== undefined) {
+      // The stopped task's span ends with its verdict; one the interrupt landed in by mistake
+      // (it runs again, with a new span) as interrupted.
+      const ended = current === s.index ? s.outcome : new Outcome.Abandoned({ id: TaskId.unsafeMake(tasks[current]?.id ?? s.outcome.id) })
+      AttemptSpan.end(span, ended, spanClock.unsafeCurrentTimeNanos())
+      span = undefined
+    }
     if (current === s.index) {
       outcomes[s.index] = s.outcome
       index = s.index + 1
@@ -168,6 +197,12 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
 
   const run: Effect.Effect<ReadonlyArray<Outcome.Outcome>> = Effect.suspend(() => {
     if (n === 0) return Effect.succeed([])
+    if (options.tracing === true && tracer === undefined) {
+      return Effect.tracerWith((t) => {
+        tracer = t
+        return run
+      })
+    }
     // The loop is a child of the caller's fiber: interrupting the caller interrupts the handler.
     const supervise = (fiber: Fiber.RuntimeFiber<void>): Effect.Effect<ReadonlyArray<Outcome.Outcome>> =>
       Effect.flatMap(Deferred.await(signal), () => {

@@ -2,6 +2,7 @@ import { WorkerError } from "@effect/platform/WorkerError"
 import * as Schema from "effect/Schema"
 import * as Activity from "../domain/Activity.js"
 import { AttemptFailure } from "../domain/TaskErrors.js"
+import { FinishedSpanWire } from "../domain/Trace.js"
 
 // Wire shapes are plain Structs of already-validated data (no branded ids, no classes):
 // they cross the boundary once per task, and class decoding costs several times more.
@@ -12,7 +13,10 @@ export const WireTask = Schema.Struct({
   type: Schema.String,
   payload: Schema.Unknown,
   attempt: Schema.Int,
-  timeoutMs: Schema.NullOr(Schema.Number)
+  timeoutMs: Schema.NullOr(Schema.Number),
+  priority: Schema.Number,
+  /** The dispatch span's W3C traceparent when tracing is on: the attempt's span is its child. */
+  trace: Schema.NullOr(Schema.String)
 })
 export type WireTask = typeof WireTask.Type
 
@@ -57,8 +61,16 @@ export class Cancel extends Schema.TaggedRequest<Cancel>()("Cancel", {
   payload: { ids: Schema.Array(Schema.String) }
 }) {}
 
-/** One flush of a thread's activity outbox: progress (coalesced) and log lines, in order. */
-export const ActivityChunk = Schema.Struct({ seq: Schema.Number, items: Schema.Array(Activity.Activity) })
+/**
+ * One flush of a thread's activity outbox: progress (coalesced) and log lines, in order, and
+ * the spans that ended in the thread since the last flush (tracing on), for the main thread to
+ * export.
+ */
+export const ActivityChunk = Schema.Struct({
+  seq: Schema.Number,
+  items: Schema.Array(Activity.Activity),
+  spans: Schema.optional(Schema.Array(FinishedSpanWire))
+})
 export type ActivityChunk = typeof ActivityChunk.Type
 
 /**
@@ -81,4 +93,6 @@ export interface WorkerData {
   readonly handlersModules: ReadonlyArray<string>
   /** The thread's shared state (src/workers/ThreadState.ts), read by the pool's watchdog. */
   readonly state?: SharedArrayBuffer
+  /** Record attempt spans in the thread and forward them (telemetry on); nothing otherwise. */
+  readonly tracing?: boolean
 }

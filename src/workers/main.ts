@@ -17,6 +17,7 @@ import * as ActivityOutbox from "./ActivityOutbox.js"
 import * as BatchRun from "./BatchRun.js"
 import * as HandlersModules from "./HandlersModules.js"
 import * as Protocol from "./Protocol.js"
+import * as SpanRecorder from "./SpanRecorder.js"
 import * as ThreadState from "./ThreadState.js"
 
 const data = WorkerThreads.workerData as Protocol.WorkerData
@@ -44,15 +45,21 @@ const runner = Layer.unwrapScoped(Effect.gen(function*() {
   const outbox = yield* ActivityOutbox.make()
   const state = data.state === undefined ? undefined : ThreadState.view(data.state)
   if (state !== undefined) yield* reportHealth(state)
+  // Tracing on: attempts run under spans recorded here and sent with the activity chunks.
+  const tracing = data.tracing === true
+  const traced: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = tracing
+    ? Effect.withTracer(SpanRecorder.make(outbox.span))
+    : (effect) => effect
   return WorkerRunner.layerSerialized(Protocol.Request, {
     RunBatch: (request) => {
       const batch = BatchRun.make(handlers, request.tasks, {
         emit: outbox.emit,
         onStart: state === undefined
           ? undefined
-          : (index, task, startedAt) => ThreadState.writeTask(state, request.batch, index, startedAt, task.timeoutMs)
+          : (index, task, startedAt) => ThreadState.writeTask(state, request.batch, index, startedAt, task.timeoutMs),
+        tracing
       })
-      const run = Effect.timed(batch.run).pipe(
+      const run = Effect.timed(traced(batch.run)).pipe(
         state === undefined ? (e) => e : Effect.ensuring(Effect.sync(() => ThreadState.writeIdle(state))),
         Effect.flatMap(([duration, outcomes]) =>
           Effect.map(outbox.flush, (activitySeq) => ({ outcomes, busyMs: Duration.toMillis(duration), activitySeq }))

@@ -18,6 +18,8 @@ import type { Permit } from "../ResourceGovernor.js"
 import type { StatusChanged } from "../TaskEvents.js"
 import type { Change, Completion, Failure } from "../TaskStore.js"
 import * as Control from "./Control.js"
+import * as DispatchSpans from "./DispatchSpans.js"
+import * as Metrics from "./Metrics.js"
 import * as RetryDecision from "./retryDecision.js"
 import type { Env, Lane, State } from "./State.js"
 
@@ -159,7 +161,9 @@ export const step = (env: Env): Effect.Effect<void> =>
     lane.tasks += claimed.length
     lane.runs += 1
     yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
-    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, claimed, exclusive, now, permit))
+    // Tracing: a dispatch span per task, whose traceparent the executor receives.
+    const traced = env.telemetry.tracing ? yield* DispatchSpans.start(claimed) : undefined
+    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, traced?.batch ?? claimed, exclusive, now, permit, traced))
   }).pipe(
     Effect.catchAllCause((cause) =>
       Effect.gen(function*() {
@@ -178,11 +182,13 @@ const runBatch = (
   batch: NonEmptyReadonlyArray<Claimed>,
   exclusive: boolean,
   claimedAt: number,
-  permit: Permit | undefined
+  permit: Permit | undefined,
+  traced: DispatchSpans.Traced | undefined
 ) => {
   let givenBack = false
   return Effect.gen(function*() {
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
+    if (traced !== undefined) DispatchSpans.outcomes(traced, outcomes)
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
     for (const type of new Set(batch.map((t) => t.type))) {
@@ -191,7 +197,7 @@ const runBatch = (
     }
     // Tasks given back (crash isolation, abandoned attempts) are pending again but still on the
     // books until the batch ends: a refill in between skips them, so look again afterwards.
-    givenBack = yield* finish(env, batch, outcomes, now, exclusive, claimedAt)
+    givenBack = yield* finish(env, batch, outcomes, now, exclusive, claimedAt, traced)
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
@@ -215,6 +221,7 @@ const runBatch = (
           }
         }
         return Effect.all([
+          traced === undefined ? Effect.void : DispatchSpans.endAll(traced, exit),
           afterAttempts(env, batch),
           permit !== undefined ? releaseResources(env, permit) : Control.signal(env.state)
         ], { discard: true })
@@ -289,7 +296,8 @@ const finish = (
   outcomes: ReadonlyArray<Outcome>,
   now: number,
   exclusive: boolean,
-  claimedAt: number
+  claimedAt: number,
+  traced: DispatchSpans.Traced | undefined
 ) =>
   Effect.gen(function*() {
     if (!exclusive && crashed(outcomes)) return yield* isolateCrash(env, batch, outcomes, now)
@@ -317,12 +325,17 @@ const finish = (
       env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
     ], { concurrency: "unbounded" })
     const published: Array<StatusChanged> = []
-    const sample = (task: Claimed, ok: boolean) =>
-      env.state.recorder.record({ at: now, runMs: now - claimedAt, waitMs: Math.max(0, claimedAt - task.runAt), ok })
+    const metrics = env.telemetry.metrics
+    const sample = (task: Claimed, status: "completed" | "retrying" | "failed") => {
+      const runMs = now - claimedAt
+      const waitMs = Math.max(0, claimedAt - task.runAt)
+      env.state.recorder.record({ at: now, runMs, waitMs, ok: status === "completed" })
+      if (metrics) Metrics.recordAttempt(task.type, status, runMs, waitMs)
+    }
     for (const id of completed.ids) {
       const task = byId.get(id)!
       published.push(Control.changed(task, "completed", now))
-      sample(task, true)
+      sample(task, "completed")
     }
     const failedSet = new Set(failed.ids)
     let retrying = false
@@ -332,12 +345,14 @@ const finish = (
       const retry = f.next._tag === "Retry"
       retrying ||= retry
       published.push(Control.changed(task, retry ? "retrying" : "failed", now))
-      sample(task, false)
+      sample(task, retry ? "retrying" : "failed")
     }
     for (const id of released) published.push(Control.changed(byId.get(id)!, "pending", now))
     if (released.length > 0) env.state.mailbox.exhaustive = false
     const stale = batch.length - completed.ids.length - failed.ids.length - released.length
     if (stale > 0) yield* Effect.logDebug(`${stale} attempt(s) ended after their task moved on (cancelled or lease lost); outcome ignored`)
+    // The dispatch spans end once their outcome is durable, before anyone hears of it.
+    if (traced !== undefined) yield* DispatchSpans.committed(traced, published)
     yield* env.events.publish(published)
     // Keyed tasks of this batch: their keys' next tasks are offered once the batch ends.
     const cascade: ReadonlyArray<Change> = [...completed.changes, ...failed.changes]

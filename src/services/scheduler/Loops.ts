@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as Control from "./Control.js"
+import * as Metrics from "./Metrics.js"
 import type { Env } from "./State.js"
 
 // The scheduler's background fibers besides the dispatcher.
@@ -107,5 +108,21 @@ export const retentionLoop = (env: Env) =>
     if (purged > 0) yield* Effect.logInfo(`retention: purged ${purged} finished task(s)`)
   }).pipe(
     Effect.catchAllCause((cause) => Effect.logError("retention sweep failed", Cause.squash(cause))),
+    Effect.forever
+  )
+
+/** Samples queue depth by status and the running count into their gauges (telemetry on). */
+export const metricsLoop = (env: Env) =>
+  Effect.gen(function*() {
+    const counts = yield* env.store.counts
+    Metrics.recordDepth(counts, env.state.inFlight.size)
+    yield* Effect.sleep(Duration.millis(env.telemetry.sampleEveryMs))
+  }).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.zipRight(
+        Effect.logWarning("metrics sampling failed", Cause.squash(cause)),
+        Effect.sleep(Duration.millis(env.telemetry.sampleEveryMs))
+      )
+    ),
     Effect.forever
   )

@@ -8,6 +8,7 @@ import type { Executors } from "../Executors.js"
 import type { ResourceGovernor } from "../ResourceGovernor.js"
 import type { Options } from "../Scheduler.js"
 import type { TaskEvents } from "../TaskEvents.js"
+import type { Settings as Telemetry } from "../Telemetry.js"
 import type { TaskStore } from "../TaskStore.js"
 import type { Mailbox } from "./Mailbox.js"
 import { Recorder } from "./Recorder.js"
@@ -70,6 +71,8 @@ export interface Env {
   readonly governor: ResourceGovernor["Type"] | undefined
   readonly options: Options
   readonly state: State
+  /** Whether to trace dispatches and record metrics (read once, checked per batch). */
+  readonly telemetry: Telemetry
 }
 
 export const makeState = (

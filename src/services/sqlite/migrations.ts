@@ -84,6 +84,11 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
   // Resource requirements, as a JSON array [cpu, memoryMb, gpu], or NULL for none.
   [4, "resources", [
     "ALTER TABLE tasks ADD COLUMN resources TEXT"
+  ]],
+  // The submit's W3C traceparent (telemetry on), so every dispatch continues the submit's trace,
+  // after a restart too. NULL when tracing was off at submit.
+  [5, "trace_parent", [
+    "ALTER TABLE tasks ADD COLUMN trace_parent TEXT"
   ]]
 ]
 

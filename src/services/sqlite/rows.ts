@@ -36,12 +36,13 @@ export interface TaskRow {
   readonly depends_on: string | null
   readonly pending_deps: number
   readonly resources: string | null
+  readonly trace_parent: string | null
 }
 
 /** The columns written by an insert, in order. */
 export const insertColumns = [
   "id", "type", "payload", "priority", "status", "retry", "timeout_ms", "run_at", "rank", "key",
-  "idempotency_key", "created_at", "updated_at", "depends_on", "resources"
+  "idempotency_key", "created_at", "updated_at", "depends_on", "resources", "trace_parent"
 ] as const
 
 /** Resource requirements are stored as [cpu, memoryMb, gpu], or NULL for none. */
@@ -76,7 +77,8 @@ export const insertValues = (t: NewTask): ReadonlyArray<string | number | null> 
   t.id, t.type, JSON.stringify(t.payload ?? null), t.priority, t.status, encodeRetry(t.retry), t.timeoutMs,
   t.runAt, t.rank, t.key, t.idempotencyKey, t.createdAt, t.createdAt,
   t.dependsOn.length === 0 ? null : JSON.stringify(t.dependsOn),
-  encodeResources(t.resources)
+  encodeResources(t.resources),
+  t.traceParent
 ]
 
 const decodeRetry = Schema.decodeUnknownSync(RetryPolicy)
@@ -127,11 +129,12 @@ export const toTask = (row: TaskRow, retry: (json: string) => RetryPolicy): Task
     description: row.description,
     dependsOn: row.depends_on === null ? [] : JSON.parse(row.depends_on) as Array<TaskId>,
     pendingDeps: row.pending_deps,
-    resources: decodeResources(row.resources)
+    resources: decodeResources(row.resources),
+    traceParent: row.trace_parent ?? null
   }, { disableValidation: true })
 
 /** The columns a claim returns. */
-export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at, key"
+export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at, key, trace_parent"
 
 export interface ClaimRow {
   readonly id: string
@@ -145,6 +148,7 @@ export interface ClaimRow {
   readonly created_at: number
   readonly run_at: number
   readonly key: string | null
+  readonly trace_parent: string | null
 }
 
 export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) => RetryPolicy): Claimed => ({
@@ -159,7 +163,8 @@ export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) =>
   createdAt: row.created_at,
   runAt: row.run_at,
   key: row.key,
-  token
+  token,
+  traceParent: row.trace_parent
 })
 
 /** The columns that describe a change (Change / ReadyRef). */

@@ -87,6 +87,7 @@ export const prepare = (
     idempotencyKey: options.idempotencyKey ?? null,
     createdAt: now,
     dependsOn,
-    resources: Resources.isZero(need) ? null : need
+    resources: Resources.isZero(need) ? null : need,
+    traceParent: null
   })
 }

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Stream from "effect/Stream"
+import type { FinishedSpan } from "../../domain/Trace.js"
 import * as Protocol from "../../workers/Protocol.js"
 import type { ActivitySink } from "../Executor.js"
 
@@ -44,13 +45,16 @@ export const awaitChunk = (delivery: Delivery | undefined, seq: number): Effect.
 export const forward = (
   worker: Worker.SerializedWorker<Protocol.Request>,
   sink: ActivitySink,
-  delivery: Delivery
+  delivery: Delivery,
+  onSpans?: ((spans: ReadonlyArray<FinishedSpan>) => void) | undefined
 ): Effect.Effect<void> =>
   worker.execute(new Protocol.OpenActivity()).pipe(
     Stream.runForEach((chunk) =>
       Effect.zipRight(
         chunk.items.length === 0 ? Effect.void : sink(chunk.items),
         Effect.sync(() => {
+          // Before the chunk counts as delivered: a batch's spans are exported before its reply returns.
+          if (chunk.spans !== undefined && onSpans !== undefined) onSpans(chunk.spans)
           delivery.delivered = chunk.seq
           release(delivery)
         })

@@ -1,0 +1,87 @@
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+
+// Trace context as it is stored with a task and crosses the worker-thread boundary: the W3C
+// `traceparent` header value (https://www.w3.org/TR/trace-context/), and the shape of a span
+// finished in a worker thread, forwarded to the main thread's exporter.
+
+/** The ids a traceparent carries. */
+export interface SpanRef {
+  readonly traceId: string
+  readonly spanId: string
+  readonly sampled: boolean
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+const FLAGS = /^[0-9a-f]{2}$/
+const ZERO_TRACE = "0".repeat(32)
+const ZERO_SPAN = "0".repeat(16)
+
+/** Whether the ids are valid (lowercase hex of the right length, not all zeros). */
+export const isValid = (traceId: string, spanId: string): boolean =>
+  TRACE_ID.test(traceId) && SPAN_ID.test(spanId) && traceId !== ZERO_TRACE && spanId !== ZERO_SPAN
+
+/** `00-<trace id>-<span id>-<flags>`; undefined when the ids are not valid. */
+export const encode = (span: SpanRef): string | undefined =>
+  isValid(span.traceId, span.spanId) ? `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}` : undefined
+
+/**
+ * Parses a traceparent. Version 00 must have exactly four fields; a later version may add
+ * fields after the flags (the spec says to read the first four); version ff is invalid.
+ */
+export const parse = (value: string): Option.Option<SpanRef> => {
+  const parts = value.trim().toLowerCase().split("-")
+  const [version, traceId, spanId, flags] = parts
+  if (version === undefined || traceId === undefined || spanId === undefined || flags === undefined) return Option.none()
+  if (!FLAGS.test(version) || version === "ff" || (version === "00" && parts.length !== 4)) return Option.none()
+  if (!FLAGS.test(flags) || !isValid(traceId, spanId)) return Option.none()
+  return Option.some({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 })
+}
+
+/** A stored traceparent: checked on the way in, so a bad one is never stored. */
+export const TraceParent = Schema.String.pipe(
+  Schema.filter((s) => Option.isSome(parse(s)), { message: () => "a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)" })
+)
+
+/** High-resolution time as OpenTelemetry has it: [seconds, nanoseconds] since the epoch. */
+export const HrTime = Schema.Tuple(Schema.Number, Schema.Number)
+export type HrTime = typeof HrTime.Type
+
+export const SpanKind = Schema.Literal("internal", "server", "client", "producer", "consumer")
+export type SpanKind = typeof SpanKind.Type
+
+/** Attribute values are primitives (or arrays of them) by the time they are recorded. */
+export const Attributes = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** A span that ended in a worker thread, with the ids it had there (so parents still match). */
+export const FinishedSpan = Schema.Struct({
+  name: Schema.String,
+  traceId: Schema.String,
+  spanId: Schema.String,
+  parentSpanId: Schema.NullOr(Schema.String),
+  sampled: Schema.Boolean,
+  kind: SpanKind,
+  start: HrTime,
+  end: HrTime,
+  attributes: Attributes,
+  status: Schema.Literal("unset", "ok", "error"),
+  statusMessage: Schema.NullOr(Schema.String),
+  events: Schema.Array(Schema.Struct({ name: Schema.String, time: HrTime, attributes: Attributes }))
+})
+export type FinishedSpan = typeof FinishedSpan.Type
+
+/**
+ * FinishedSpan as it crosses from a worker thread: checked only for being an object. The
+ * thread built it from its own recorder (structured clone keeps its shape); decoding every
+ * field with the full schema cost more than the span itself (bench/telemetry.ts).
+ */
+export const FinishedSpanWire: Schema.Schema<FinishedSpan> = Schema.declare(
+  (u: unknown): u is FinishedSpan => typeof u === "object" && u !== null && "spanId" in u && "traceId" in u,
+  { identifier: "FinishedSpan" }
+)
+
+const BILLION = BigInt(1_000_000_000)
+
+/** Effect's clock nanoseconds as [seconds, nanoseconds]. */
+export const hrTime = (nanos: bigint): HrTime => [Number(nanos / BILLION), Number(nanos % BILLION)]
