@@ -10,8 +10,10 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { pathToFileURL } from "node:url"
 import { Registry } from "../../services/Registry.js"
+import * as SystemMetrics from "../../services/SystemMetrics.js"
 import { TaskQueue } from "../../services/TaskQueue.js"
 import * as Server from "../rpc/Server.js"
+import * as Telemetry from "../Telemetry.js"
 import * as Troupe from "../Troupe.js"
 import * as TroupeConfig from "../TroupeConfig.js"
 import { CliExit, ExitCode } from "./ExitCode.js"
@@ -124,7 +126,7 @@ const progress = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.forkScoped(Live.view(queue.events, queue.counts, { tty: Live.isTty() }))
 }))
 
-const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig) =>
+const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>
   Layer.effectDiscard(Effect.gen(function*() {
     const address = yield* HttpServer.addressWith(Effect.succeed)
     const registry = yield* Registry
@@ -133,7 +135,7 @@ const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig) =>
     yield* Console.log(
       `store ${config.database} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
         ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
-        ` · token ${Option.isSome(o.token) ? "required" : "none"}`
+        ` · token ${Option.isSome(o.token) ? "required" : "none"} · ${Telemetry.describe(telemetry)}`
     )
     yield* Console.log(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`)
   }))
@@ -143,10 +145,12 @@ export const layer = (o: StartOptions) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const config = yield* configure(o)
     const token = Option.isSome(o.token) ? o.token : yield* Effect.orDie(Config.option(Config.redacted("TROUPE_TOKEN")))
-    const runtime = Troupe.fromConfig(config)
+    // Telemetry from the standard OTEL_* variables (off unless an OTLP endpoint is set).
+    const telemetry = yield* Effect.mapError(Telemetry.config, (e) => usage(`telemetry configuration: ${e.message}`))
+    const runtime = Troupe.fromConfig(config, undefined, SystemMetrics.layerLive, Telemetry.layerOtlp(telemetry))
     const server = Server.layer({ host: o.host, port: o.port, token: Option.getOrUndefined(Option.map(token, Redacted.value)) })
     const extras = Layer.mergeAll(
-      banner(o, config),
+      banner(o, config, telemetry),
       Option.match(o.workload, { onNone: () => Layer.empty, onSome: workload }),
       o.progress ? progress : Layer.empty
     )
