@@ -19,7 +19,7 @@ export interface Server {
   readonly exited: Promise<number | string>
 }
 
-/** Starts `troupe start` on a free loopback port; resolves once it prints its address. */
+/** Starts `troupe start` on a free loopback port; resolves once it has printed its banner. */
 export const startServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Server> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, "start", "--port", "0", ...args], {
@@ -31,7 +31,8 @@ export const startServer = (args: ReadonlyArray<string>, env: Record<string, str
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m !== null) resolve({ url: m[1]!, process: child, output: () => out, exited })
+      // The banner's last line: everything it says has been printed.
+      if (m !== null && out.includes("Ctrl-C stops")) resolve({ url: m[1]!, process: child, output: () => out, exited })
     }
     child.stdout.on("data", onData)
     child.stderr.on("data", (chunk: Buffer) => { out += chunk.toString() })
