@@ -166,7 +166,8 @@ describe("troupe start --allow-commands with two handlers modules", () => {
       const done = json(ok.stdout.slice(ok.stdout.indexOf("{\n"))) as { id: string; status: string; result: unknown }
       expect(done).toMatchObject({ status: "completed", result: { exitCode: 0 } })
       const logs = (await cli(commands.url, ["logs", done.id, "--json"])).stdout.trim().split("\n").map((l) => json(l) as { level: string; message: string })
-      expect(logs.map((l) => [l.level, l.message])).toEqual([["info", "first line"], ["warn", "second"]])
+      // stdout and stderr are read side by side: each keeps its order, not their interleaving.
+      expect(logs.map((l) => [l.level, l.message]).sort()).toEqual([["info", "first line"], ["warn", "second"]])
 
       const three = await cli(commands.url, ["submit", "--command", "sh -c 'exit 3'", "--wait"])
       expect(three.code).toBe(10)

@@ -59,13 +59,17 @@ describe("OTLP export from troupe start", () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
       OTEL_SERVICE_NAME: "troupe-e2e"
     })
-    const ran = await cli(server.url, ["submit", "echo", `{"n": 3}`, "--priority", "high", "--wait", "--json"])
+    let ran: Awaited<ReturnType<typeof cli>>
+    try {
+      ran = await cli(server.url, ["submit", "echo", `{"n": 3}`, "--priority", "high", "--wait", "--json"])
+    } finally {
+      // Buffered spans and metrics are flushed on shutdown.
+      server.process.kill("SIGTERM")
+    }
+    expect(await server.exited).toBe(0)
     expect(ran.code).toBe(0)
     expect(server.output()).toContain(`telemetry: traces + metrics over OTLP/HTTP to ${endpoint}/v1/traces (service troupe-e2e)`)
     const { id } = JSON.parse(ran.stdout.slice(ran.stdout.indexOf("{\n"))) as { id: string }
-    // Buffered spans and metrics are flushed on shutdown.
-    server.process.kill("SIGTERM")
-    expect(await server.exited).toBe(0)
 
     const ofTask = spans().filter((s) => attribute(s, "task.id") === id)
     const one = (name: string) => {

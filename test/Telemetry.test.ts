@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -119,6 +121,29 @@ describe("Telemetry tracing", () => {
       expect(names.filter((n) => n === "troupe.dispatch").length).toBe(4)
       expect(names.filter((n) => n === "troupe.attempt").length).toBe(4)
     }))
+
+  it.effect("an attempt cut short by shutdown still ends its span and its dispatch span", () =>
+    Effect.gen(function*() {
+      // A processor that keeps what ended (an in-memory exporter is emptied by the shutdown).
+      const ended: Array<ReadableSpan> = []
+      const keep: SpanProcessor = {
+        onStart: () => {},
+        onEnd: (span) => { ended.push(span) },
+        forceFlush: () => Promise.resolve(),
+        shutdown: () => Promise.resolve()
+      }
+      const started = yield* Deferred.make<void>()
+      const Stuck = TaskDefinition.make("telemetryStuck", { payload: Schema.Struct({}) })
+      const stuck = Handlers.make(Stuck.handler(() => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)))
+      const id = yield* Effect.gen(function*() {
+        const queue = yield* TaskQueue
+        const id = yield* queue.submit(Stuck, {})
+        yield* Deferred.await(started)
+        return id
+      }).pipe(Effect.provide(TroupeTest.layer(stuck, {}, { telemetry: { spanProcessor: keep } })))
+      const ofTask = ended.filter((s) => s.attributes["task.id"] === id).map((s) => s.name).sort()
+      expect(ofTask).toStrictEqual(["troupe.attempt", "troupe.dispatch", "troupe.submit"])
+    }))
 })
 
 describe("Telemetry.layerConfig", () => {
@@ -130,9 +155,16 @@ describe("Telemetry.layerConfig", () => {
       expect(on.tracesUrl).toStrictEqual(Option.some("http://127.0.0.1:4318/v1/traces"))
       expect(on.metricsUrl).toStrictEqual(Option.some("http://127.0.0.1:4318/v1/metrics"))
       const traces = yield* fromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/custom" })(Telemetry.config)
-      expect([traces.enabled, traces.tracesUrl, traces.metricsUrl]).toStrictEqual([true, Option.some("http://collector:4318/custom"), Option.none()])
+      // Each signal follows its own endpoint: traces only here, metrics only there.
+      expect([traces.enabled, traces.tracing, traces.metrics, traces.tracesUrl]).toStrictEqual([true, true, false, Option.some("http://collector:4318/custom")])
+      const metricsOnly = yield* fromEnv({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "http://collector:4318/m" })(Telemetry.config)
+      expect([metricsOnly.enabled, metricsOnly.tracing, metricsOnly.metrics]).toStrictEqual([true, false, true])
       const disabled = yield* fromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_SDK_DISABLED: "true" })(Telemetry.config)
       expect(disabled.enabled).toBe(false)
+      const disabledUpper = yield* fromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_SDK_DISABLED: "TRUE" })(Telemetry.config)
+      expect(disabledUpper.enabled).toBe(false)
+      const noExporters = yield* fromEnv({ TROUPE_TELEMETRY: "on", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" })(Telemetry.config)
+      expect([noExporters.enabled, Telemetry.describe(noExporters)]).toStrictEqual([false, "telemetry: off"])
       const troupeOff = yield* fromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", TROUPE_TELEMETRY: "off" })(Telemetry.config)
       expect(troupeOff.enabled).toBe(false)
       const forced = yield* fromEnv({ TROUPE_TELEMETRY: "on", OTEL_METRICS_EXPORTER: "none" })(Telemetry.config)

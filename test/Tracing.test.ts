@@ -2,6 +2,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -27,6 +28,16 @@ const only = (name: string, taskId: string): ReadableSpan => {
 
 const ids = (s: ReadableSpan) => s.spanContext()
 
+/**
+ * Waits until the task's dispatch spans have ended: `await` may see the committed outcome in
+ * the store just before the dispatcher ends the span (a poll, 10 ms apart).
+ */
+const dispatched = (taskId: string, count = 1) =>
+  Effect.repeat(
+    Effect.sync(() => spansOf("troupe.dispatch", taskId).length),
+    Schedule.recurUntil((n: number) => n >= count).pipe(Schedule.addDelay(() => "10 millis"))
+  )
+
 const ERROR = 2
 
 layer(
@@ -38,6 +49,7 @@ layer(
       const queue = yield* TaskQueue
       const id = yield* queue.submit(Echo, { n: 1 }, { priority: "high" })
       expect(yield* queue.await(Echo, id)).toStrictEqual({ n: 1 })
+      yield* dispatched(id)
       const submit = only("troupe.submit", id)
       const dispatch = only("troupe.dispatch", id)
       const attempt = only("troupe.attempt", id)
@@ -65,6 +77,7 @@ layer(
       const id = yield* queue.submit(Refuse, { n: 7 })
       const error = yield* Effect.flip(queue.await(Refuse, id))
       expect(error._tag).toBe("Refused")
+      yield* dispatched(id)
       const attempt = only("troupe.attempt", id)
       expect(attempt.status.code).toBe(ERROR)
       expect(attempt.attributes["task.error"]).toBe("HandlerFailure")
@@ -79,6 +92,7 @@ layer(
       const id = yield* queue.submit(Hang, { n: 1 })
       const error = yield* Effect.flip(queue.await(Hang, id))
       expect(error._tag).toBe("TaskFailed")
+      yield* dispatched(id)
       const attempt = only("troupe.attempt", id)
       expect(attempt.status.code).toBe(ERROR)
       expect(attempt.attributes["task.error"]).toBe("TaskTimeout")
@@ -89,6 +103,7 @@ layer(
       const queue = yield* TaskQueue
       const id = yield* queue.submit(Flaky, { n: 1 })
       expect(yield* queue.await(Flaky, id)).toBe(2)
+      yield* dispatched(id, 2)
       const submit = only("troupe.submit", id)
       const dispatches = spansOf("troupe.dispatch", id)
       const attempts = spansOf("troupe.attempt", id).sort((a, b) => Number(a.attributes["task.attempt"]) - Number(b.attributes["task.attempt"]))
@@ -105,6 +120,7 @@ layer(
       const queue = yield* TaskQueue
       const id = yield* queue.submit(FiberEcho, { n: 3 })
       expect(yield* queue.await(FiberEcho, id)).toStrictEqual({ n: 3 })
+      yield* dispatched(id)
       const dispatch = only("troupe.dispatch", id)
       const attempt = only("troupe.attempt", id)
       expect(ids(attempt).traceId).toBe(ids(dispatch).traceId)

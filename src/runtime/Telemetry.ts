@@ -98,8 +98,9 @@ const signalUrl = (specific: Option.Option<string>, base: Option.Option<string>,
   Option.orElse(specific, () => Option.map(base, (b) => `${b.replace(/\/+$/, "")}/${path}`))
 
 /**
- * Reads the standard variables: on when OTEL_EXPORTER_OTLP_ENDPOINT or
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, or TROUPE_TELEMETRY=on; off when
+ * Reads the standard variables: traces are on when OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, metrics when OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is, both with TROUPE_TELEMETRY=on; all off when
  * OTEL_SDK_DISABLED=true or TROUPE_TELEMETRY=off (these win). OTEL_TRACES_EXPORTER=none or
  * OTEL_METRICS_EXPORTER=none turn one signal off. OTEL_SERVICE_NAME names the service,
  * OTEL_METRIC_EXPORT_INTERVAL (ms) paces metric export.
@@ -109,7 +110,8 @@ export const config: Config.Config<EnvConfig> = Config.all({
     Config.withDefault("auto" as const),
     Config.withDescription("on, off, or auto (on when an OTLP endpoint is configured)")
   ),
-  disabled: Config.boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
+  // The OpenTelemetry spec: only "true", case-insensitive, disables; anything else does not.
+  disabled: Config.string("OTEL_SDK_DISABLED").pipe(Config.map((s) => s.trim().toLowerCase() === "true"), Config.withDefault(false)),
   endpoint: optionalString("OTEL_EXPORTER_OTLP_ENDPOINT"),
   tracesEndpoint: optionalString("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
   metricsEndpoint: optionalString("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
@@ -119,12 +121,16 @@ export const config: Config.Config<EnvConfig> = Config.all({
   metricExportInterval: Config.integer("OTEL_METRIC_EXPORT_INTERVAL").pipe(Config.withDefault(60_000)),
   sampleEvery: Config.duration("TROUPE_METRICS_SAMPLE_EVERY").pipe(Config.withDefault(Duration.seconds(5)))
 }).pipe(Config.map((c): EnvConfig => {
-  const configured = Option.isSome(c.endpoint) || Option.isSome(c.tracesEndpoint)
-  const enabled = !c.disabled && c.mode !== "off" && (c.mode === "on" || configured)
+  // Each signal is on when its endpoint (or the common one) is set, or when forced on; an
+  // exporter set to "none" turns its signal off; OTEL_SDK_DISABLED and TROUPE_TELEMETRY=off win.
+  const allowed = !c.disabled && c.mode !== "off"
+  const wanted = (specific: Option.Option<string>) => c.mode === "on" || Option.isSome(c.endpoint) || Option.isSome(specific)
+  const tracing = allowed && wanted(c.tracesEndpoint) && c.tracesExporter.trim().toLowerCase() !== "none"
+  const metrics = allowed && wanted(c.metricsEndpoint) && c.metricsExporter.trim().toLowerCase() !== "none"
   return {
-    enabled,
-    tracing: enabled && c.tracesExporter !== "none",
-    metrics: enabled && c.metricsExporter !== "none",
+    enabled: tracing || metrics,
+    tracing,
+    metrics,
     tracesUrl: signalUrl(c.tracesEndpoint, c.endpoint, "v1/traces"),
     metricsUrl: signalUrl(c.metricsEndpoint, c.endpoint, "v1/metrics"),
     serviceName: c.serviceName,

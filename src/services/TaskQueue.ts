@@ -3,6 +3,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
@@ -302,7 +303,7 @@ export const make = (config: Config) =>
       Effect.asVoid(Effect.tap(control(id, "cancel", store.cancel), () => Option.match(scheduler, {
         onNone: () => Effect.void,
         onSome: (s) => s.interrupt([id])
-      }))).pipe(Effect.withSpan("TaskQueue.cancel", { attributes: { "task.id": id } }))
+      }))).pipe(tracing ? Effect.withSpan("TaskQueue.cancel", { attributes: { "task.id": id } }) : identity)
 
     const knownType = (type: string): Effect.Effect<void, UnknownTaskType> =>
       registry.names.length === 0 || registry.names.includes(type)

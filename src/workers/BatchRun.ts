@@ -213,7 +213,14 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
           return index >= n ? Effect.succeed(finished()) : Effect.flatMap(Effect.fork(loop), supervise)
         })
       })
-    return Effect.flatMap(Effect.fork(loop), supervise)
+    // Interrupted as a whole (shutdown, the executor stopping): the running task's span ends too.
+    return Effect.onInterrupt(Effect.flatMap(Effect.fork(loop), supervise), () =>
+      Effect.sync(() => {
+        if (span === undefined || spanClock === undefined) return
+        const id = tasks[current]?.id
+        if (id !== undefined) AttemptSpan.end(span, new Outcome.Abandoned({ id: TaskId.unsafeMake(id) }), spanClock.unsafeCurrentTimeNanos())
+        span = undefined
+      }))
   })
 
   const cancel = (id: string): void => {

@@ -65,7 +65,8 @@ const configure = (o: StartOptions) =>
     const config: TroupeConfig.TroupeConfig = {
       ...base,
       database: Option.getOrElse(o.database, () => base.database),
-      handlersModule: o.handlers.length > 0 ? TroupeConfig.splitModules(o.handlers.join(",")) : base.handlersModule,
+      // Flags are taken whole (a path may hold a comma); the variable is comma-separated.
+      handlersModule: o.handlers.length === 0 ? base.handlersModule : o.handlers.length === 1 ? o.handlers[0] : o.handlers,
       allowCommands: o.allowCommands || base.allowCommands,
       workers,
       shutdownTimeout: shutdownTimeout.value

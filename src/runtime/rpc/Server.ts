@@ -1,4 +1,5 @@
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -13,6 +14,7 @@ import * as crypto from "node:crypto"
 import { createServer } from "node:http"
 import { TaskId } from "../../domain/TaskId.js"
 import { TaskQueue } from "../../services/TaskQueue.js"
+import { Telemetry } from "../../services/Telemetry.js"
 import { TroupeStartError } from "../compose.js"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Methods from "./Methods.js"
@@ -135,12 +137,14 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Trou
       message: `refusing to serve on ${options.host} without a token: bind 127.0.0.1, or set a bearer token`
     }))
   }
-  return Layer.unwrapEffect(Effect.sync(() => {
+  return Layer.unwrapEffect(Effect.map(Telemetry, (telemetry) => {
     const server = createServer()
     // Open event streams would hold server.close() forever: cut every connection first (the
     // finalizer of a layer built after the server runs before the server's own close).
     const cutConnections = Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections())))
     return HttpServer.serve(router(options)).pipe(
+      // A span per request only when tracing is on (then it parents troupe.submit).
+      HttpMiddleware.withTracerDisabledWhen(() => !telemetry.tracing),
       Layer.provideMerge(Layer.provideMerge(cutConnections, NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))),
       Layer.mapError((e) => new TroupeStartError({ message: `cannot serve on ${options.host}:${options.port}: ${e.message}` }))
     )

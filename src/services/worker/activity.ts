@@ -54,7 +54,13 @@ export const forward = (
         chunk.items.length === 0 ? Effect.void : sink(chunk.items),
         Effect.sync(() => {
           // Before the chunk counts as delivered: a batch's spans are exported before its reply returns.
-          if (chunk.spans !== undefined && onSpans !== undefined) onSpans(chunk.spans)
+          if (chunk.spans !== undefined && onSpans !== undefined) {
+            try {
+              onSpans(chunk.spans)
+            } catch {
+              // A span processor that throws loses its spans, not the thread's activity channel.
+            }
+          }
           delivery.delivered = chunk.seq
           release(delivery)
         })
