@@ -10,6 +10,7 @@ import * as CommandTask from "../src/domain/CommandTask.js"
 import type { TaskId } from "../src/domain/TaskId.js"
 import * as Troupe from "../src/runtime/Troupe.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
+import { alive } from "./support/process.js"
 
 // The built-in `command` type on the real runtime (a SQLite file, real child processes): the
 // program's output becomes the task's logs, its exit code decides the attempt, and however the
@@ -19,16 +20,6 @@ const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "troupe-command-"))
 
 const runtime = (dir: string, allowCommands = true) =>
   Troupe.layer({ database: path.join(dir, "tasks.db"), allowCommands, interruptGrace: "300 millis", gpu: 0 })
-
-/** Running, or stopped: not gone and not a zombie waiting for a parent that does not reap. */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
-  } catch {
-    return false
-  }
-}
 
 /** Probes every 10 ms until `done` holds (a state another process reaches), and returns it. */
 const poll = <A>(probe: () => A, done: (a: A) => boolean) =>

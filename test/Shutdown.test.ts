@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { eventually, operateHandlers, rpc, startServer } from "./support/process.js"
+import { alive, eventually, operateHandlers, rpc, startServer } from "./support/process.js"
 
 // Graceful shutdown of `troupe start` (SIGINT/SIGTERM): it stops claiming, lets running tasks
 // finish up to --shutdown-timeout, then interrupts them and gives them back to the queue
@@ -96,4 +96,21 @@ describe("graceful shutdown", () => {
     second.process.kill("SIGTERM")
     expect(await second.exited).toBe(0)
   }, 120_000)
+
+  it("a second signal also ends the programs of running command tasks (they do not outlive the server)", async () => {
+    const db = path.join(dir, "commands.db")
+    const pids = path.join(dir, "command.pids")
+    const server = await startServer(args(db, ["--allow-commands"]))
+    await submit(server.url, "command", { argv: ["sh", "-c", `echo $$ > ${pids}; sleep 300 & echo $! >> ${pids}; wait`] })
+    const running = await eventually(
+      async () => (fs.existsSync(pids) ? fs.readFileSync(pids, "utf8").trim().split("\n").map(Number) : []),
+      (ps) => ps.length === 2
+    )
+    server.process.kill("SIGTERM")
+    await eventually(async () => server.output(), (out) => out.includes("SIGTERM: stopping"))
+    server.process.kill("SIGTERM")
+    expect(await server.exited).toBe(130)
+    await eventually(async () => running.filter(alive), (left) => left.length === 0)
+  }, 60_000)
 })
+

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 
 // Real processes for the operate tests: the `troupe` executable (compiled), as a server and as
@@ -74,4 +75,15 @@ export const eventually = async <A>(probe: () => Promise<A>, check: (a: A) => bo
   }
   if (!check(last)) throw new Error(`condition not reached; last: ${JSON.stringify(last)}`)
   return last
+}
+
+/** Whether a process runs (or is stopped): not gone, and not a zombie nobody reaps (Linux /proc). */
+export const alive = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
+    return state !== "Z"
+  } catch {
+    return false
+  }
 }
