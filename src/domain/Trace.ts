@@ -1,5 +1,7 @@
+import * as Context from "effect/Context"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 
 // Trace context as it is stored with a task and crosses the worker-thread boundary: the W3C
 // `traceparent` header value (https://www.w3.org/TR/trace-context/), and the shape of a span
@@ -37,6 +39,37 @@ export const parse = (value: string): Option.Option<SpanRef> => {
   if (!FLAGS.test(version) || version === "ff" || (version === "00" && parts.length !== 4)) return Option.none()
   if (!FLAGS.test(flags) || !isValid(traceId, spanId)) return Option.none()
   return Option.some({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 })
+}
+
+/** What a task's spans say about it (dispatch and attempt spans carry the same attributes). */
+export interface TaskAttributes {
+  readonly id: string
+  readonly type: string
+  readonly attempt: number
+  readonly priority: number
+}
+
+/** Starts a span about a task, a child of `parent` (a span of another thread or process) if any. */
+export const startTaskSpan = (
+  tracer: Tracer.Tracer,
+  name: string,
+  parent: Option.Option<SpanRef>,
+  task: TaskAttributes,
+  startNanos: bigint
+): Tracer.Span => {
+  const span = tracer.span(
+    name,
+    Option.map(parent, (ref): Tracer.AnySpan => Tracer.externalSpan(ref)),
+    Context.empty(),
+    [],
+    startNanos,
+    "internal"
+  )
+  span.attribute("task.id", task.id)
+  span.attribute("task.type", task.type)
+  span.attribute("task.attempt", task.attempt)
+  span.attribute("task.priority", task.priority)
+  return span
 }
 
 /** A stored traceparent: checked on the way in, so a bad one is never stored. */

@@ -5,7 +5,6 @@
  * a timeout, a defect) marks the span as an error with the exception recorded; a cancel or an
  * abandoned attempt as interrupted.
  */
-import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
@@ -21,19 +20,7 @@ export const start = (tracer: Tracer.Tracer, task: WireTask, startNanos: bigint)
   if (task.trace === null) return undefined
   const parent = Trace.parse(task.trace)
   if (Option.isNone(parent)) return undefined
-  const span = tracer.span(
-    NAME,
-    Option.some({ _tag: "ExternalSpan", ...parent.value, context: Context.empty() }),
-    Context.empty(),
-    [],
-    startNanos,
-    "internal"
-  )
-  span.attribute("task.id", task.id)
-  span.attribute("task.type", task.type)
-  span.attribute("task.attempt", task.attempt)
-  span.attribute("task.priority", task.priority)
-  return span
+  return Trace.startTaskSpan(tracer, NAME, parent, task, startNanos)
 }
 
 /** How an Outcome reads as the span's exit. */

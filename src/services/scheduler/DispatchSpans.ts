@@ -1,7 +1,6 @@
 import * as Arr from "effect/Array"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -30,18 +29,7 @@ export const start = (claimed: NonEmptyReadonlyArray<Claimed>): Effect.Effect<Tr
       const spans = new Map<string, Tracer.Span>()
       const batch = Arr.map(claimed, (task): Claimed => {
         const parent = task.traceParent === null ? Option.none() : Trace.parse(task.traceParent)
-        const span = tracer.span(
-          NAME,
-          Option.map(parent, (ref): Tracer.AnySpan => Tracer.externalSpan(ref)),
-          Context.empty(),
-          [],
-          now,
-          "internal"
-        )
-        span.attribute("task.id", task.id)
-        span.attribute("task.type", task.type)
-        span.attribute("task.attempt", task.attempt)
-        span.attribute("task.priority", task.priority)
+        const span = Trace.startTaskSpan(tracer, NAME, parent, task, now)
         spans.set(task.id, span)
         return { ...task, traceParent: Trace.encode(span) ?? null }
       })
