@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -61,4 +61,29 @@ describe("Live view", () => {
     expect(lines.slice(1)).toEqual(["  transcode a  [############............]  50%  segment 10/20"])
     expect(state.notes).toEqual(["failed thumb b"])
   })
+
+  it.effect("following one task prints its stored lines first, then live ones, each once; returns the final status", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+        written.push(String(chunk))
+        return true
+      })
+      const log = (n: number) => ({ _tag: "Log" as const, taskId: "a", attempt: 1, n, level: "info", message: `line ${n}` })
+      const events = Stream.fromIterable<Live.EventView>([
+        { _tag: "StatusChanged", id: "a", type: "command", status: "running", at: 0 },
+        log(2),
+        log(3),
+        { _tag: "StatusChanged", id: "a", type: "command", status: "completed", at: 1 }
+      ])
+      // Lines 1 and 2 were stored before the stream was open; 2 also arrives live.
+      const backlog = Effect.succeed([1, 2].map((n) => ({ attempt: 1, n, level: "info", message: `line ${n}` })))
+      const status = yield* Live.follow(events, { tty: false, id: "a", backlog }).pipe(Effect.ensuring(Effect.sync(() => spy.mockRestore())))
+      expect(status).toBe("completed")
+      expect(written.join("").split("\n").filter((l) => l.startsWith("#"))).toEqual([
+        "#1    1 info  line 1",
+        "#1    2 info  line 2",
+        "#1    3 info  line 3"
+      ])
+    }))
 })

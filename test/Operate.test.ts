@@ -165,6 +165,8 @@ describe("troupe start --allow-commands with two handlers modules", () => {
       expect(ok.code).toBe(0)
       const done = json(ok.stdout.slice(ok.stdout.indexOf("{\n"))) as { id: string; status: string; result: unknown }
       expect(done).toMatchObject({ status: "completed", result: { exitCode: 0 } })
+      // --wait prints the program's output, including lines written before it subscribed.
+      expect(ok.stdout).toContain("info  first line")
       const logs = (await cli(commands.url, ["logs", done.id, "--json"])).stdout.trim().split("\n").map((l) => json(l) as { level: string; message: string })
       // stdout and stderr are read side by side: each keeps its order, not their interleaving.
       expect(logs.map((l) => [l.level, l.message]).sort()).toEqual([["info", "first line"], ["warn", "second"]])

@@ -131,7 +131,8 @@ const events = (client: Client.Client["Type"], path: string) =>
 /** Follows a task to its end; exits with the code of its final status. */
 const waitFor = (client: Client.Client["Type"], id: string, json: boolean) =>
   Effect.gen(function*() {
-    const status = yield* Live.follow(events(client, `/events?task=${encodeURIComponent(id)}`), { tty: !json && Live.isTty(), id })
+    const backlog = Effect.flatMap(client.call("logs", { id }), (lines) => decode(Schema.Array(Render.LogLine), lines))
+    const status = yield* Live.follow(events(client, `/events?task=${encodeURIComponent(id)}`), { tty: !json && Live.isTty(), id, backlog })
     const task = yield* Effect.flatMap(client.call("get", { id }), (u) => decode(Render.TaskView, u))
     const now = yield* Clock.currentTimeMillis
     yield* json ? printJson(task) : Console.log(Render.task(task, now))
@@ -230,8 +231,6 @@ const remove = Command.make("delete", {
 
 // ---- logs, watch, health, stats -------------------------------------------------------------
 
-const LogView = Schema.Struct({ attempt: Schema.Number, n: Schema.Number, level: Schema.String, message: Schema.String })
-
 const logs = Command.make("logs", {
   ...common,
   id: taskId,
@@ -239,7 +238,7 @@ const logs = Command.make("logs", {
 }, (o) =>
   withClient(o, (client) => {
     const print = (line: unknown) =>
-      o.json ? Console.log(JSON.stringify(line)) : Effect.flatMap(decode(LogView, line), (l) => Console.log(Render.logLine(l)))
+      o.json ? Console.log(JSON.stringify(line)) : Effect.flatMap(decode(Render.LogLine, line), (l) => Console.log(Render.logLine(l)))
     if (o.follow) {
       return Stream.runForEach(client.events(`/logs?id=${encodeURIComponent(o.id)}&follow=true`), (e) => print(e.data))
     }

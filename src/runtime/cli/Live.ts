@@ -121,8 +121,32 @@ export const view = <E, E2>(
  * Follows one task until it ends: a bar redrawn in place on a TTY (log lines print above it),
  * status changes and log lines otherwise. Returns the final status.
  */
-export const follow = <E>(events: Stream.Stream<EventView, E>, options: { readonly tty: boolean; readonly id: string }): Effect.Effect<string | undefined, E> =>
+export interface FollowOptions<E> {
+  readonly tty: boolean
+  readonly id: string
+  /**
+   * The task's stored log lines, read once the stream is open (after its first event): lines
+   * written before the subscription are printed first, and a live line already printed is not
+   * printed again. Log lines are stored before they are published, so none falls in between.
+   */
+  readonly backlog?: Effect.Effect<ReadonlyArray<Render.LogLine>, E>
+}
+
+export const follow = <E1, E2>(events: Stream.Stream<EventView, E1>, options: FollowOptions<E2>): Effect.Effect<string | undefined, E1 | E2> =>
   Effect.gen(function*() {
+    const key = (l: { readonly attempt: number; readonly n: number }) => `${l.attempt}:${l.n}`
+    const printed = new Set<string>()
+    let backlog = options.backlog
+    const printBacklog = Effect.suspend(() => {
+      if (backlog === undefined) return Effect.void
+      const read = backlog
+      backlog = undefined
+      return Effect.flatMap(read, (lines) =>
+        Effect.forEach(lines, (l) => {
+          printed.add(key(l))
+          return write(`${Render.logLine(l)}\n`)
+        }, { discard: true }))
+    })
     let status: string | undefined
     let percent = 0
     let description: string | null = null
@@ -130,7 +154,7 @@ export const follow = <E>(events: Stream.Stream<EventView, E>, options: { readon
     const line = () => `${Render.bar(percent)}${description === null ? "" : `  ${description.slice(0, 60)}`}  ${status ?? ""}`
     const clear = () => (barShown ? "\r\x1b[K" : "")
     yield* Stream.runForEach(events, (e) =>
-      Effect.suspend(() => {
+      Effect.zipRight(printBacklog, Effect.suspend(() => {
         switch (e._tag) {
           case "StatusChanged":
             status = e.status
@@ -142,12 +166,13 @@ export const follow = <E>(events: Stream.Stream<EventView, E>, options: { readon
             if (!options.tty) return write(`${e.taskId} ${e.percent.toFixed(0)}%${e.description === null ? "" : ` ${e.description}`}\n`)
             break
           case "Log":
+            if (printed.has(key(e))) return Effect.void
             if (!options.tty) return write(`${Render.logLine(e)}\n`)
             return Effect.zipRight(write(`${clear()}${Render.logLine(e)}\n`), Effect.sync(() => { barShown = false }))
         }
         barShown = true
         return write(`\r\x1b[K${line()}`)
-      }))
+      })))
     if (options.tty && barShown) yield* write("\n")
     return status
   })

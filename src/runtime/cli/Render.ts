@@ -94,7 +94,11 @@ export const task = (t: TaskView, now: number): string => {
 }
 
 /** One log line: `#attempt n level message`. */
-export const logLine = (l: { readonly attempt: number; readonly n: number; readonly level: string; readonly message: string }): string =>
+/** A stored or streamed log line as the API sends it. */
+export const LogLine = Schema.Struct({ attempt: Schema.Number, n: Schema.Number, level: Schema.String, message: Schema.String })
+export type LogLine = typeof LogLine.Type
+
+export const logLine = (l: LogLine): string =>
   `#${l.attempt} ${String(l.n).padStart(4)} ${l.level.padEnd(5)} ${l.message}`
 
 /** Counts by status, the non-zero ones. */
