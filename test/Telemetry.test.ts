@@ -18,6 +18,13 @@ import * as Metrics from "../src/services/scheduler/Metrics.js"
 import { Scheduler } from "../src/services/Scheduler.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as Handlers from "../src/workers/Handlers.js"
+import { StoreError } from "../src/domain/TaskErrors.js"
+import { compose, fiberExecutors } from "../src/runtime/compose.js"
+import * as TroupeConfig from "../src/runtime/TroupeConfig.js"
+import * as SystemMetrics from "../src/services/SystemMetrics.js"
+import { TaskStore } from "../src/services/TaskStore.js"
+import * as TaskStoreMemory from "../src/services/TaskStoreMemory.js"
+import * as Schedule from "effect/Schedule"
 
 class Nope extends Schema.TaggedError<Nope>()("Nope", { message: Schema.String }) {}
 
@@ -38,6 +45,18 @@ const settled = Effect.gen(function*() {
   const scheduler = yield* Scheduler
   while ((yield* scheduler.inFlight) > 0) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
 })
+
+/** A span processor that keeps what ended (an in-memory exporter is emptied by a shutdown). */
+const keeping = () => {
+  const ended: Array<ReadableSpan> = []
+  const keep: SpanProcessor = {
+    onStart: () => {},
+    onEnd: (span) => { ended.push(span) },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve()
+  }
+  return { ended, keep }
+}
 
 const fromEnv = (entries: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(entries))))
 
@@ -124,14 +143,7 @@ describe("Telemetry tracing", () => {
 
   it.effect("an attempt cut short by shutdown still ends its span and its dispatch span", () =>
     Effect.gen(function*() {
-      // A processor that keeps what ended (an in-memory exporter is emptied by the shutdown).
-      const ended: Array<ReadableSpan> = []
-      const keep: SpanProcessor = {
-        onStart: () => {},
-        onEnd: (span) => { ended.push(span) },
-        forceFlush: () => Promise.resolve(),
-        shutdown: () => Promise.resolve()
-      }
+      const { ended, keep } = keeping()
       const started = yield* Deferred.make<void>()
       const Stuck = TaskDefinition.make("telemetryStuck", { payload: Schema.Struct({}) })
       const stuck = Handlers.make(Stuck.handler(() => Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)))
@@ -143,6 +155,37 @@ describe("Telemetry tracing", () => {
       }).pipe(Effect.provide(TroupeTest.layer(stuck, {}, { telemetry: { spanProcessor: keep } })))
       const ofTask = ended.filter((s) => s.attributes["task.id"] === id).map((s) => s.name).sort()
       expect(ofTask).toStrictEqual(["troupe.attempt", "troupe.dispatch", "troupe.submit"])
+    }))
+
+  it.live("a dispatch whose outcome cannot be committed ends its span with an error", () =>
+    Effect.gen(function*() {
+      const { ended, keep } = keeping()
+      // The memory store, except that completing fails (a disk that filled up, say).
+      const failingStore = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
+        ...store,
+        complete: () => Effect.fail(new StoreError({ message: "disk full" }))
+      }))).pipe(Layer.provide(TaskStoreMemory.layerMemory))
+      const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, database: ":memory:" }
+      const runtime = compose(
+        config,
+        handlers,
+        failingStore,
+        fiberExecutors(config, handlers),
+        SystemMetrics.layerScripted([{}]),
+        Telemetry.layer({ spanProcessor: keep })
+      )
+      const id = yield* Effect.gen(function*() {
+        const queue = yield* TaskQueue
+        const id = yield* queue.submit(Ok, { n: 1 })
+        // Until the dispatch span has ended (a poll, 10 ms apart).
+        yield* Effect.repeat(
+          Effect.sync(() => ended.some((s) => s.name === "troupe.dispatch" && s.attributes["task.id"] === id)),
+          Schedule.recurUntil((done: boolean) => done).pipe(Schedule.addDelay(() => "10 millis"))
+        )
+        return id
+      }).pipe(Effect.provide(runtime))
+      const dispatch = ended.find((s) => s.name === "troupe.dispatch" && s.attributes["task.id"] === id)!
+      expect(dispatch.status.code).toBe(2)
     }))
 })
 

@@ -203,6 +203,8 @@ const runBatch = (
       Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
         env.state.recorder.storeError(yield* Clock.currentTimeMillis)
         yield* Effect.logError("batch could not be committed", Cause.squash(cause))
+        // The spans of tasks not committed end with the error, not as OK below.
+        if (traced !== undefined) yield* DispatchSpans.endAll(traced, Exit.failCause(cause))
       })
     ),
     Effect.onExit((exit) =>
