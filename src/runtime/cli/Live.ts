@@ -117,10 +117,6 @@ export const view = <E, E2>(
     yield* draw
   }).pipe(Effect.scoped)
 
-/**
- * Follows one task until it ends: a bar redrawn in place on a TTY (log lines print above it),
- * status changes and log lines otherwise. Returns the final status.
- */
 export interface FollowOptions<E> {
   readonly tty: boolean
   readonly id: string
@@ -132,6 +128,10 @@ export interface FollowOptions<E> {
   readonly backlog?: Effect.Effect<ReadonlyArray<Render.LogLine>, E>
 }
 
+/**
+ * Follows one task until it ends: a bar redrawn in place on a TTY (log lines print above it),
+ * status changes and log lines otherwise. Returns the final status.
+ */
 export const follow = <E1, E2>(events: Stream.Stream<EventView, E1>, options: FollowOptions<E2>): Effect.Effect<string | undefined, E1 | E2> =>
   Effect.gen(function*() {
     const key = (l: { readonly attempt: number; readonly n: number }) => `${l.attempt}:${l.n}`
