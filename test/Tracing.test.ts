@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url"
 // The whole runtime, compiled (npm test builds first): real worker threads and a real SQLite file.
 import * as Troupe from "../dist/src/runtime/Troupe.js"
 import { TaskQueue } from "../dist/src/services/TaskQueue.js"
-import { Echo, FiberEcho, Flaky, Hang, Refuse } from "../dist/test/fixtures/traceHandlers.js"
+import { Crash, Echo, FiberEcho, Flaky, Hang, Refuse } from "../dist/test/fixtures/traceHandlers.js"
 import * as Trace from "../src/domain/Trace.js"
 
 const handlersModule = fileURLToPath(new URL("../dist/test/fixtures/traceHandlers.js", import.meta.url))
@@ -113,6 +113,27 @@ layer(
       expect(attempts.map((a) => a.status.code === ERROR)).toStrictEqual([true, false])
       expect(attempts[0]!.events.some((e) => e.name === "exception")).toBe(true)
       expect(attempts[0]!.attributes["task.error"]).toBe("TaskDefect")
+    }))
+
+  it.effect("an attempt whose worker thread crashed still has its span, made on the main thread, with the error", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const id = yield* queue.submit(Crash, { n: 1 })
+      yield* Effect.flip(queue.await(Crash, id))
+      // Crash isolation may first give the task back (that dispatch ends "pending") and run it
+      // again alone: the dispatch that failed it is the one that counts.
+      yield* Effect.repeat(
+        Effect.sync(() => spansOf("troupe.dispatch", id).some((s) => s.attributes["task.status"] === "failed")),
+        Schedule.recurUntil((done: boolean) => done).pipe(Schedule.addDelay(() => "10 millis"))
+      )
+      const dispatch = spansOf("troupe.dispatch", id).find((s) => s.attributes["task.status"] === "failed")!
+      // Every dispatch that crashed a thread has its attempt span; the last one failed the task.
+      const attempts = spansOf("troupe.attempt", id)
+      expect(attempts.length).toBe(spansOf("troupe.dispatch", id).length)
+      const attempt = attempts.find((a) => a.parentSpanContext?.spanId === ids(dispatch).spanId)!
+      expect(ids(attempt).traceId).toBe(ids(dispatch).traceId)
+      expect(attempt.status.code).toBe(ERROR)
+      expect(attempt.attributes).toMatchObject({ "task.id": id, "task.type": "crash", "task.attempt": 1, "task.error": "WorkerCrashed" })
     }))
 
   it.effect("a fiber-execution task's attempt span is the dispatch span's child", () =>

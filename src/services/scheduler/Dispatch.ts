@@ -188,7 +188,7 @@ const runBatch = (
   let givenBack = false
   return Effect.gen(function*() {
     const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
-    if (traced !== undefined) DispatchSpans.outcomes(traced, outcomes)
+    if (traced !== undefined) yield* DispatchSpans.outcomes(traced, outcomes)
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
     for (const type of new Set(batch.map((t) => t.type))) {

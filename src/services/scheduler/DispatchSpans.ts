@@ -8,6 +8,7 @@ import * as Tracer from "effect/Tracer"
 import type { Outcome } from "../../domain/Outcome.js"
 import type { Claimed } from "../../domain/Task.js"
 import * as Trace from "../../domain/Trace.js"
+import * as AttemptSpan from "../../workers/AttemptSpan.js"
 
 /**
  * `troupe.dispatch` spans: one per claimed task, from the claim until its outcome is committed,
@@ -19,6 +20,7 @@ import * as Trace from "../../domain/Trace.js"
 export interface Traced {
   readonly batch: NonEmptyReadonlyArray<Claimed>
   readonly spans: Map<string, Tracer.Span>
+  readonly tracer: Tracer.Tracer
 }
 
 export const NAME = "troupe.dispatch"
@@ -33,7 +35,7 @@ export const start = (claimed: NonEmptyReadonlyArray<Claimed>): Effect.Effect<Tr
         spans.set(task.id, span)
         return { ...task, traceParent: Trace.encode(span) ?? null }
       })
-      return { batch, spans }
+      return { batch, spans, tracer }
     })
   )
 
@@ -49,10 +51,29 @@ export const committed = (traced: Traced, ended: ReadonlyArray<{ readonly id: st
     }
   })
 
-/** Records the outcomes on the spans (before the commit). */
-export const outcomes = (traced: Traced, outcomes: ReadonlyArray<Outcome>): void => {
-  for (const o of outcomes) traced.spans.get(o.id)?.attribute("task.outcome", o._tag)
-}
+/** A worker thread that died took its attempt's span with it (spans leave a thread in its chunks). */
+const lostWithThread = (o: Outcome): boolean =>
+  o._tag === "Failed" && (o.error._tag === "WorkerCrashed" || o.error._tag === "WorkerOutOfMemory")
+
+/**
+ * Records the outcomes on the spans (before the commit). For an attempt whose thread crashed,
+ * an attempt span is made here, from the dispatch's start to now, so the trace still shows the
+ * attempt and why it failed.
+ */
+export const outcomes = (traced: Traced, outcomes: ReadonlyArray<Outcome>) =>
+  Effect.map(Clock.currentTimeNanos, (now) => {
+    for (const o of outcomes) {
+      const span = traced.spans.get(o.id)
+      if (span === undefined) continue
+      span.attribute("task.outcome", o._tag)
+      if (!lostWithThread(o)) continue
+      const task = traced.batch.find((t) => t.id === o.id)
+      if (task === undefined) continue
+      const parent = Option.some({ traceId: span.traceId, spanId: span.spanId, sampled: span.sampled })
+      const startedAt = span.status._tag === "Started" ? span.status.startTime : now
+      AttemptSpan.end(Trace.startTaskSpan(traced.tracer, AttemptSpan.NAME, parent, task, startedAt), o, now)
+    }
+  })
 
 /** Ends what is left when the batch ends (interrupted, not committed, stale). */
 export const endAll = (traced: Traced, exit: Exit.Exit<unknown, unknown>) =>
