@@ -14,15 +14,23 @@ export interface SpanRef {
   readonly sampled: boolean
 }
 
-const TRACE_ID = /^[0-9a-f]{32}$/
-const SPAN_ID = /^[0-9a-f]{16}$/
-const FLAGS = /^[0-9a-f]{2}$/
-const ZERO_TRACE = "0".repeat(32)
-const ZERO_SPAN = "0".repeat(16)
+// Checked by hand, not with regular expressions: every dispatch and attempt parses one
+// (bench/telemetry.ts).
+
+/** Lowercase hex of exactly `length` characters; `nonZero`: not all zeros. */
+const isHex = (s: string, length: number, nonZero: boolean): boolean => {
+  if (s.length !== length) return false
+  let zero = true
+  for (let i = 0; i < length; i++) {
+    const c = s.charCodeAt(i)
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
+    if (c !== 48) zero = false
+  }
+  return !(nonZero && zero)
+}
 
 /** Whether the ids are valid (lowercase hex of the right length, not all zeros). */
-export const isValid = (traceId: string, spanId: string): boolean =>
-  TRACE_ID.test(traceId) && SPAN_ID.test(spanId) && traceId !== ZERO_TRACE && spanId !== ZERO_SPAN
+export const isValid = (traceId: string, spanId: string): boolean => isHex(traceId, 32, true) && isHex(spanId, 16, true)
 
 /** `00-<trace id>-<span id>-<flags>`; undefined when the ids are not valid. */
 export const encode = (span: SpanRef): string | undefined =>
@@ -36,8 +44,8 @@ export const parse = (value: string): Option.Option<SpanRef> => {
   const parts = value.trim().toLowerCase().split("-")
   const [version, traceId, spanId, flags] = parts
   if (version === undefined || traceId === undefined || spanId === undefined || flags === undefined) return Option.none()
-  if (!FLAGS.test(version) || version === "ff" || (version === "00" && parts.length !== 4)) return Option.none()
-  if (!FLAGS.test(flags) || !isValid(traceId, spanId)) return Option.none()
+  if (!isHex(version, 2, false) || version === "ff" || (version === "00" && parts.length !== 4)) return Option.none()
+  if (!isHex(flags, 2, false) || !isValid(traceId, spanId)) return Option.none()
   return Option.some({ traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 })
 }
 
