@@ -17,6 +17,8 @@ import { alive } from "./support/process.js"
 // attempt ends its whole process group is gone.
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "troupe-command-"))
+/** Where a program under test writes its pids (a fresh directory per test). */
+const pidFile = () => path.join(tempDir(), "pids")
 
 const runtime = (dir: string, allowCommands = true) =>
   Troupe.layer({ database: path.join(dir, "tasks.db"), allowCommands, interruptGrace: "300 millis", gpu: 0 })
@@ -85,9 +87,8 @@ describe("command tasks", () => {
 
   it.live("cancelling a running program kills its whole process group", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
       const queue = yield* TaskQueue
-      const file = path.join(dir, "pids")
+      const file = pidFile()
       const id = yield* queue.submit(CommandTask.Command, { argv: [...sleeper(file)] })
       yield* untilRunning(id)
       const pids = yield* pidsIn(file, 2)
@@ -100,9 +101,8 @@ describe("command tasks", () => {
 
   it.live("a timeout kills the group too; a program that ignores SIGTERM gets SIGKILL after the grace", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
       const queue = yield* TaskQueue
-      const file = path.join(dir, "pids")
+      const file = pidFile()
       const id = yield* queue.submit(CommandTask.Command, { argv: [...sleeper(file, "trap '' TERM; ")] }, { timeout: "1 second" })
       const pids = yield* pidsIn(file, 2)
       yield* Effect.flip(queue.await(CommandTask.Command, id))
@@ -112,9 +112,8 @@ describe("command tasks", () => {
 
   it.live("on cancel a program gets SIGTERM and the grace: its cleanup output reaches the logs", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
       const queue = yield* TaskQueue
-      const file = path.join(dir, "pids")
+      const file = pidFile()
       const id = yield* queue.submit(CommandTask.Command, {
         argv: ["sh", "-c", `trap 'echo "cleaning up"; exit 1' TERM; echo $$ > ${file}; sleep 300 & wait`]
       })
@@ -127,9 +126,8 @@ describe("command tasks", () => {
 
   it.live("a program that ignores SIGTERM with its output closed is still killed on cancel", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
       const queue = yield* TaskQueue
-      const file = path.join(dir, "pids")
+      const file = pidFile()
       const id = yield* queue.submit(CommandTask.Command, {
         argv: ["sh", "-c", `trap '' TERM; echo $$ > ${file}; exec >/dev/null 2>&1; exec sleep 300`]
       })
@@ -142,13 +140,12 @@ describe("command tasks", () => {
 
   it.live("stdin is at end of input; after exit 0, members left behind (even ignoring SIGTERM) are killed", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
       const queue = yield* TaskQueue
       const reader = yield* queue.submit(CommandTask.Command, { argv: ["sh", "-c", `read x; echo "got [$x]"`] })
       expect(yield* queue.await(CommandTask.Command, reader)).toStrictEqual({ exitCode: 0 })
       expect(yield* logsOf(reader)).toStrictEqual([["info", "got []"]])
 
-      const file = path.join(dir, "pids")
+      const file = pidFile()
       const leaver = yield* queue.submit(CommandTask.Command, {
         argv: ["sh", "-c", `(trap '' TERM; exec sleep 300) >/dev/null 2>&1 & echo $! > ${file}; echo done`]
       })
@@ -158,9 +155,8 @@ describe("command tasks", () => {
 
   it.live("a process that escaped the group (setsid) and holds the output does not hold the task", () =>
     Effect.gen(function*() {
-      const dir = tempDir()
       const queue = yield* TaskQueue
-      const file = path.join(dir, "pids")
+      const file = pidFile()
       const id = yield* queue.submit(CommandTask.Command, {
         argv: ["sh", "-c", `setsid sh -c 'echo $$ > ${file}; exec sleep 300' & echo started`]
       })
