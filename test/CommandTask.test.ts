@@ -23,9 +23,11 @@ const pidFile = () => path.join(tempDir(), "pids")
 const runtime = (dir: string, allowCommands = true) =>
   Troupe.layer({ database: path.join(dir, "tasks.db"), allowCommands, interruptGrace: "300 millis", gpu: 0 })
 
-/** Probes every 10 ms until `done` holds (a state another process reaches), and returns it. */
+/** Probes every 10 ms until `done` holds (a state another process reaches), and returns it; fails after 20 s. */
 const poll = <A>(probe: () => A, done: (a: A) => boolean) =>
-  Effect.repeat(Effect.sync(probe), Schedule.recurUntil(done).pipe(Schedule.addDelay(() => "10 millis")))
+  Effect.repeat(Effect.sync(probe), Schedule.recurUntil(done).pipe(Schedule.addDelay(() => "10 millis"))).pipe(
+    Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`still waiting after 20 s; last probe: ${JSON.stringify(probe())}`) })
+  )
 
 /** The pids the program wrote itself, once there are `count`. */
 const pidsIn = (file: string, count: number) =>
@@ -158,7 +160,9 @@ describe("command tasks", () => {
       const queue = yield* TaskQueue
       const file = pidFile()
       const id = yield* queue.submit(CommandTask.Command, {
-        argv: ["sh", "-c", `setsid sh -c 'echo $$ > ${file}; exec sleep 300' & echo started`]
+        // The shell waits until the escapee has its own session (it writes its pid after
+        // setsid), or its exit could end the group while the escapee is still in it.
+        argv: ["sh", "-c", `setsid sh -c 'echo $$ > ${file}; exec sleep 300' & while [ ! -s ${file} ]; do sleep 0.01; done; echo started`]
       })
       expect(yield* queue.await(CommandTask.Command, id)).toStrictEqual({ exitCode: 0 })
       expect(yield* logsOf(id)).toContainEqual(["info", "started"])
