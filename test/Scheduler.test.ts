@@ -4,11 +4,15 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as os from "node:os"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
+import * as TaskId from "../src/domain/TaskId.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
+import { TaskStore } from "../src/services/TaskStore.js"
 import * as Handlers from "../src/workers/Handlers.js"
 import { advance } from "./support/clock.js"
+import { newTask } from "./TaskStoreSuite.js"
 
 // Handlers run in-process here (TroupeTest), so they can record into these arrays and
 // TestClock reaches their sleeps.
@@ -198,4 +202,22 @@ describe("Scheduler", () => {
       yield* advance("20 millis")
       expect(runs.map((r) => r.at)).toStrictEqual([2000])
     }).pipe(Effect.provide(oneAtATime)))
+
+  it.effect("a task left running by a process of this host that is gone runs again at the next sweep; a live owner's waits for its lease", () =>
+    Effect.gen(function*() {
+      runs.length = 0
+      const store = yield* TaskStore
+      // Stored behind the scheduler's back (nothing wakes it): two tasks running elsewhere,
+      // their leases good for 10 minutes. No process has pid 2147483647; pid 1 always exists.
+      yield* store.insert([1, 2].map((n) => newTask(n, { type: "record", payload: { n }, runAt: 0, rank: 0, createdAt: 0 })))
+      const lease = (owner: string, token: string) => ({ owner, token, expiresAt: 600_000, now: 0 })
+      yield* store.claim([TaskId.unsafeMake("task-1")], lease(`${os.hostname()}:2147483647:gone`, "g"))
+      yield* store.claim([TaskId.unsafeMake("task-2")], lease(`${os.hostname()}:1:alive`, "a"))
+      yield* advance("30 seconds", "1 second")
+      // The recovered attempt counted: the task runs again as attempt 2.
+      expect(runs.map((r) => [r.n, r.attempt])).toStrictEqual([[1, 2]])
+      expect((yield* store.get(TaskId.unsafeMake("task-2"))).status).toBe("running")
+      yield* advance("10 minutes", "1 minute")
+      expect(runs.map((r) => [r.n, r.attempt])).toStrictEqual([[1, 2], [2, 2]])
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, pollInterval: Duration.minutes(1) }))))
 })

@@ -242,6 +242,28 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(task.errors).toStrictEqual([crash(1), typed])
     }))
 
+    test("the owners of running leases are listed; recovering an owner's tasks keeps their attempt count and leaves the rest", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([newTask(1), newTask(2), newTask(3), newTask(4), newTask(5)])
+      yield* store.claim([id(1), id(2)], { owner: "gone", token: "g1", expiresAt: 99_000, now: 2000 })
+      yield* store.claim([id(3)], { owner: "alive", token: "a1", expiresAt: 99_000, now: 2000 })
+      yield* store.claim([id(4)], { owner: "done", token: "d1", expiresAt: 99_000, now: 2000 })
+      yield* store.complete([{ id: id(4), token: "d1", result: null }], 2500)
+      expect([...(yield* store.leaseOwners)].sort()).toStrictEqual(["alive", "gone"])
+      expect([...(yield* store.recoverOwners(["gone", "nobody"], 3000))].sort()).toStrictEqual([id(1), id(2)])
+      for (const n of [1, 2]) {
+        const task = yield* store.get(id(n))
+        expect([task.status, task.attempt, task.lease, task.updatedAt]).toStrictEqual(["pending", 1, null, 3000])
+      }
+      expect((yield* store.get(id(3))).status).toBe("running")
+      expect((yield* store.get(id(5))).status).toBe("pending")
+      expect(yield* store.leaseOwners).toStrictEqual(["alive"])
+      expect(yield* store.recoverOwners(["gone"], 3500)).toStrictEqual([])
+      // The stale attempt's outcome is refused; the next claim is attempt 2.
+      expect((yield* store.complete([{ id: id(1), token: "g1", result: null }], 4000)).ids).toStrictEqual([])
+      expect(yield* store.claim([id(1)], lease("t2", 4000))).toMatchObject([{ id: "task-1", attempt: 2 }])
+    }))
+
     test("recovering an expired lease keeps the attempt count; release can give the attempt back", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1), newTask(2), newTask(3)])

@@ -20,6 +20,7 @@ import type { TaskStore } from "../services/TaskStore.js"
 import * as Handlers from "../workers/Handlers.js"
 import * as Capacity from "./capacity.js"
 import { ImmediateScheduler } from "./ImmediateScheduler.js"
+import * as LeaseOwners from "./LeaseOwners.js"
 import type { TroupeConfig } from "./TroupeConfig.js"
 
 /** The runtime could not start: a clear reason, nothing half-started. */
@@ -86,7 +87,7 @@ export const compose = (
   telemetry: Layer.Layer<Telemetry, TroupeStartError>
 ): Layer.Layer<Services, TroupeStartError> => {
   const ms = Duration.toMillis
-  const owner = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
+  const owner = LeaseOwners.make()
   const base = Layer.mergeAll(store, TaskEvents.layer, Registry.layer(handlers))
   const activity = Activity.layer({ logCap: config.logCap, progressFlushMs: ms(config.progressFlush) })
   const governor = Layer.effect(ResourceGovernor.ResourceGovernor, Effect.flatMap(Capacity.resolve(config), ResourceGovernor.make))
@@ -116,8 +117,9 @@ export const compose = (
     typeLimit: typeLimits(handlers),
     retentionMs: ms(config.retention),
     statsWindowMs: ms(config.statsWindow),
-    shutdownTimeoutMs: ms(config.shutdownTimeout)
-  })
+    shutdownTimeoutMs: ms(config.shutdownTimeout),
+    ownerGone: LeaseOwners.isGone
+  }).pipe(Layer.provide(LeaseOwners.layerRunning(owner)))
   const queue = TaskQueue.layer({
     agingStepMs: ms(config.agingStep),
     pollIntervalMs: ms(config.pollInterval),

@@ -48,6 +48,11 @@ export interface Options {
    * back (pending again, the attempt not counted). 0: interrupt at once.
    */
   readonly shutdownTimeoutMs?: number
+  /**
+   * Whether another lease owner is known to be gone (its process no longer exists): its
+   * running tasks are recovered at once rather than when their leases expire. Default: never.
+   */
+  readonly ownerGone?: (owner: string) => boolean
 }
 
 /** What this process's scheduler saw lately (stats and health). */
@@ -102,7 +107,7 @@ export const make = (options: Options) =>
     const telemetry = yield* Telemetry
     const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state, telemetry }
 
-    // Recover what a dead process left running before dispatching anything.
+    // Recover what a dead process left running (gone, or its lease expired) before dispatching anything.
     yield* Loops.recover(env)
     yield* Control.refreshPauses(env).pipe(Effect.catchAll((e) => Effect.logError("could not read pause gates", e)))
 

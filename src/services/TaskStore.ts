@@ -155,6 +155,10 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly wakeDue: (now: number) => Effect.Effect<number, StoreError>
   /** The earliest run-at among delayed and retrying tasks. */
   readonly nextWakeAt: Effect.Effect<Option.Option<number>, StoreError>
+  /** The distinct owners of the leases of running tasks. */
+  readonly leaseOwners: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Running tasks leased by these owners (gone) become pending, attempt count kept. */
+  readonly recoverOwners: (owners: ReadonlyArray<string>, now: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
   /** Running tasks whose lease expired before `now` become pending, attempt count kept. */
   readonly recoverExpired: (now: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
   /** Number of tasks in each status. */

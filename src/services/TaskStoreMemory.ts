@@ -41,6 +41,18 @@ export const makeMemory = Effect.sync(() => {
   const holds = (task: Task | undefined, token: string): task is Task =>
     task !== undefined && task.lease !== null && task.lease.token === token
   const isActive = (t: Task) => !TaskStatus.isFinal(t.status)
+  /** Running tasks whose lease matches become pending again, the attempt count kept. */
+  const recoverWhere = (now: number, matches: (lease: Lease) => boolean) =>
+    Effect.sync(() => {
+      const out: Array<TaskId> = []
+      for (const task of tasks.values()) {
+        if (legal(task, "release") && task.lease !== null && matches(task.lease)) {
+          update(task, { status: Transition.target("release"), lease: null, updatedAt: now })
+          out.push(task.id)
+        }
+      }
+      return out
+    })
 
   /** The oldest unfinished task of each key, and the keys that have a task running. */
   const keyHeadSeqs = (): { readonly heads: Map<string, number>; readonly running: Set<string> } => {
@@ -428,17 +440,15 @@ export const makeMemory = Effect.sync(() => {
       }
       return Option.fromNullable(min)
     }),
-    recoverExpired: (now) =>
-      Effect.sync(() => {
-        const out: Array<TaskId> = []
-        for (const task of tasks.values()) {
-          if (legal(task, "release") && task.lease !== null && task.lease.expiresAt < now) {
-            update(task, { status: Transition.target("release"), lease: null, updatedAt: now })
-            out.push(task.id)
-          }
-        }
-        return out
-      }),
+    leaseOwners: Effect.sync(() => {
+      const owners = new Set<string>()
+      for (const task of tasks.values()) {
+        if (legal(task, "release") && task.lease !== null) owners.add(task.lease.owner)
+      }
+      return [...owners]
+    }),
+    recoverOwners: (owners, now) => recoverWhere(now, (lease) => owners.includes(lease.owner)),
+    recoverExpired: (now) => recoverWhere(now, (lease) => lease.expiresAt < now),
     counts: Effect.sync(() => {
       const counts = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
       for (const task of tasks.values()) counts[task.status]++

@@ -151,6 +151,10 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     nextWakeAt: read(sql.unsafe<{ readonly next: number | null }>(
       `SELECT min(run_at) AS next FROM tasks WHERE ${Statements.from("wake")}`
     )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.next))),
+    leaseOwners: read(sql.unsafe<{ readonly owner: string }>(
+      `SELECT DISTINCT lease_owner AS owner FROM tasks WHERE ${Statements.from("release")} AND lease_owner IS NOT NULL`
+    )).pipe(Effect.map((rows) => rows.map((r) => r.owner))),
+    recoverOwners: (owners, now) => owners.length === 0 ? Effect.succeed([]) : group.write(Statements.recoverOwners(owners, now)),
     recoverExpired: (now) => group.write(Statements.recoverExpired(now)),
     counts: read(sql.unsafe<{ readonly status: TaskStatus.TaskStatus; readonly n: number }>(
       "SELECT status, count(*) AS n FROM tasks GROUP BY status"

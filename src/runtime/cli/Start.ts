@@ -90,7 +90,7 @@ const signals = (shutdownTimeout: Duration.Duration) =>
               `${signal} again exits at once.\n`
           )
         } else {
-          process.stderr.write(`${signal} again: exiting now. Tasks still running keep their lease and run again on the next start once it expires.\n`)
+          process.stderr.write(`${signal} again: exiting now. Tasks still running run again when troupe next starts on this host (elsewhere: once their lease expires).\n`)
           process.exit(130)
         }
       }

@@ -65,13 +65,23 @@ export const heartbeatLoop = (env: Env) =>
     Effect.forever
   )
 
-/** Running tasks whose lease expired (their process died) become pending again. */
+/**
+ * Running tasks whose process died become pending again, the attempt counted (it may be what
+ * killed the process): at once where their owner is known to be gone, else once the lease expires.
+ */
 export const recover = (env: Env) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const recovered = yield* env.store.recoverExpired(now)
-    if (recovered.length > 0) {
-      yield* Effect.logWarning(`recovered ${recovered.length} task(s) whose lease expired`)
+    const ownerGone = env.options.ownerGone
+    const gone = ownerGone === undefined ? [] :
+      (yield* env.store.leaseOwners).filter((owner) => owner !== env.options.owner && ownerGone(owner))
+    const orphans = gone.length === 0 ? [] : yield* env.store.recoverOwners(gone, now)
+    if (orphans.length > 0) {
+      yield* Effect.logWarning(`recovered ${orphans.length} task(s) left running by a process that is gone (${gone.join(", ")})`)
+    }
+    const expired = yield* env.store.recoverExpired(now)
+    if (expired.length > 0) yield* Effect.logWarning(`recovered ${expired.length} task(s) whose lease expired`)
+    if (orphans.length + expired.length > 0) {
       env.state.mailbox.exhaustive = false
       yield* Control.signal(env.state)
     }

@@ -181,6 +181,16 @@ export const wakeDue = (now: number) =>
     (rows) => rows.length
   )
 
+export const recoverOwners = (owners: ReadonlyArray<string>, now: number) =>
+  Effect.map(
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("release")}, ${clearLease}, updated_at = ?
+       WHERE ${from("release")} AND lease_owner IN (${owners.map(() => "?").join(", ")}) RETURNING id`,
+      [now, ...owners]
+    ),
+    ids
+  )
+
 export const recoverExpired = (now: number) =>
   Effect.map(
     run<{ readonly id: string }>(
