@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
@@ -12,10 +13,19 @@ import { fileURLToPath } from "node:url"
 // a real SQLite file.
 const runner = fileURLToPath(new URL("../dist/test/fixtures/recoveryRunner.js", import.meta.url))
 
+interface Started {
+  readonly child: ChildProcess
+  /** The line that matched. */
+  readonly line: string
+  /** Every stdout line so far, and the next ones as they come. */
+  readonly lines: ReadonlyArray<string>
+}
+
 /** Spawns the runner and resolves when a stdout line matches. */
 const startUntil = (args: ReadonlyArray<string>, match: (line: string) => boolean) =>
-  Effect.async<{ readonly child: ChildProcess; readonly line: string }, Error>((resume) => {
+  Effect.async<Started, Error>((resume) => {
     const child = spawn(process.execPath, [runner, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const seen: Array<string> = []
     let buffer = ""
     let stderr = ""
     let done = false
@@ -24,9 +34,10 @@ const startUntil = (args: ReadonlyArray<string>, match: (line: string) => boolea
       const lines = buffer.split("\n")
       buffer = lines.pop()!
       for (const line of lines) {
+        seen.push(line)
         if (!done && match(line)) {
           done = true
-          resume(Effect.succeed({ child, line }))
+          resume(Effect.succeed({ child, line, lines: seen }))
         }
       }
     })
@@ -79,6 +90,37 @@ describe("crash recovery", () => {
       // At-least-once: only the attempts in flight at the kill may have run again.
       expect(ranTwice).toBeLessThanOrEqual(inFlight)
       console.log(`crash recovery: ${total} tasks, ${inFlight} in flight at SIGKILL, ${ranTwice} ran twice`)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }), 60_000)
+
+  it.live("a process killed while another runs on the same file: the survivor takes over what it left running", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-recovery-"))
+      const database = path.join(dir, "tasks.db")
+      const log = path.join(dir, "runs.log")
+      const total = 300
+
+      const first = yield* startUntil(["submit", database, log, String(total)], (l) => l.startsWith("COMPLETED 40"))
+      const second = yield* startUntil(["resume", database, log, String(total)], (l) => l === "RESUMING")
+      first.child.kill("SIGKILL")
+      yield* waitExit(first.child)
+      const db = new Database(database, { readonly: true })
+      const orphaned = (db.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'running' AND lease_owner LIKE ?")
+        .get(`%:${first.child.pid}:%`) as { n: number }).n
+      db.close()
+
+      // Leases last 10 minutes: the survivor finishes only by seeing that the owner is gone.
+      const done = yield* Effect.repeat(
+        Effect.sync(() => second.lines.find((l) => l.startsWith("DONE "))),
+        Schedule.recurUntil((l: string | undefined) => l !== undefined).pipe(Schedule.addDelay(() => "50 millis"))
+      )
+      second.child.kill("SIGTERM")
+      yield* waitExit(second.child)
+      expect((JSON.parse(done!.slice(5)) as Record<string, number>)["completed"]).toBe(total)
+      if (orphaned > 0) expect(second.lines.some((l) => l.includes("left running by a process that is gone"))).toBe(true)
+      const runs = new Set(fs.readFileSync(log, "utf8").trim().split("\n"))
+      expect(runs.size).toBe(total)
+      console.log(`takeover: ${orphaned} task(s) running in the killed process were taken over by the survivor`)
       fs.rmSync(dir, { recursive: true, force: true })
     }), 60_000)
 })

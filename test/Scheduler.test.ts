@@ -203,7 +203,7 @@ describe("Scheduler", () => {
       expect(runs.map((r) => r.at)).toStrictEqual([2000])
     }).pipe(Effect.provide(oneAtATime)))
 
-  it.effect("a task left running by a process of this host that is gone runs again at the next sweep; a live owner's waits for its lease", () =>
+  it.effect("a task left running by a process of this host that is gone runs again within a poll interval; a live owner's waits for its lease", () =>
     Effect.gen(function*() {
       runs.length = 0
       const store = yield* TaskStore
@@ -213,11 +213,13 @@ describe("Scheduler", () => {
       const lease = (owner: string, token: string) => ({ owner, token, expiresAt: 600_000, now: 0 })
       yield* store.claim([TaskId.unsafeMake("task-1")], lease(`${os.hostname()}:2147483647:gone`, "g"))
       yield* store.claim([TaskId.unsafeMake("task-2")], lease(`${os.hostname()}:1:alive`, "a"))
-      yield* advance("30 seconds", "1 second")
-      // The recovered attempt counted: the task runs again as attempt 2.
-      expect(runs.map((r) => [r.n, r.attempt])).toStrictEqual([[1, 2]])
+      yield* advance("4 seconds", "1 second")
+      expect(runs).toStrictEqual([])
+      yield* advance("1 second", "1 second")
+      // The recovered attempt counted: the task runs again as attempt 2, at the 5 s poll.
+      expect(runs.map((r) => [r.n, r.attempt, r.at])).toStrictEqual([[1, 2, 5000]])
       expect((yield* store.get(TaskId.unsafeMake("task-2"))).status).toBe("running")
-      yield* advance("10 minutes", "1 minute")
+      yield* advance("11 minutes", "1 minute")
       expect(runs.map((r) => [r.n, r.attempt])).toStrictEqual([[1, 2], [2, 2]])
-    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, pollInterval: Duration.minutes(1) }))))
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, pollInterval: Duration.seconds(5) }))))
 })

@@ -50,7 +50,8 @@ export interface Options {
   readonly shutdownTimeoutMs?: number
   /**
    * Whether another lease owner is known to be gone (its process no longer exists): its
-   * running tasks are recovered at once rather than when their leases expire. Default: never.
+   * running tasks are recovered at start-up and within a poll interval, rather than when their
+   * leases expire. Default: never.
    */
   readonly ownerGone?: (owner: string) => boolean
 }
@@ -115,6 +116,7 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(Loops.timerLoop(env))
     yield* Effect.forkScoped(Loops.heartbeatLoop(env))
     yield* Effect.forkScoped(Loops.recoveryLoop(env))
+    yield* Effect.forkScoped(Loops.orphanLoop(env))
     yield* Effect.forkScoped(Loops.retentionLoop(env))
     if (telemetry.metrics) yield* Effect.forkScoped(Loops.metricsLoop(env))
 

@@ -66,31 +66,58 @@ export const heartbeatLoop = (env: Env) =>
   )
 
 /**
- * Running tasks whose process died become pending again, the attempt counted (it may be what
- * killed the process): at once where their owner is known to be gone, else once the lease expires.
+ * Running tasks whose owner is known to be gone (its process no longer exists) become pending
+ * again at once, the attempt counted (it may be what killed the process). A read, and a write
+ * only when there is something to recover.
  */
-export const recover = (env: Env) =>
+const recoverOrphans = (env: Env) =>
   Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
     const ownerGone = env.options.ownerGone
-    const gone = ownerGone === undefined ? [] :
-      (yield* env.store.leaseOwners).filter((owner) => owner !== env.options.owner && ownerGone(owner))
-    const orphans = gone.length === 0 ? [] : yield* env.store.recoverOwners(gone, now)
-    if (orphans.length > 0) {
-      yield* Effect.logWarning(`recovered ${orphans.length} task(s) left running by a process that is gone (${gone.join(", ")})`)
+    if (ownerGone === undefined) return 0
+    const gone = (yield* env.store.leaseOwners).filter((owner) => owner !== env.options.owner && ownerGone(owner))
+    if (gone.length === 0) return 0
+    const now = yield* Clock.currentTimeMillis
+    const recovered = yield* env.store.recoverOwners(gone, now)
+    if (recovered.length > 0) {
+      yield* Effect.logWarning(`recovered ${recovered.length} task(s) left running by a process that is gone (${gone.join(", ")})`)
     }
-    const expired = yield* env.store.recoverExpired(now)
-    if (expired.length > 0) yield* Effect.logWarning(`recovered ${expired.length} task(s) whose lease expired`)
-    if (orphans.length + expired.length > 0) {
-      env.state.mailbox.exhaustive = false
-      yield* Control.signal(env.state)
-    }
+    return recovered.length
   })
 
+/** Running tasks whose lease expired (their process died, wherever) become pending, attempt counted. */
+const recoverExpired = (env: Env) =>
+  Effect.gen(function*() {
+    const recovered = yield* env.store.recoverExpired(yield* Clock.currentTimeMillis)
+    if (recovered.length > 0) yield* Effect.logWarning(`recovered ${recovered.length} task(s) whose lease expired`)
+    return recovered.length
+  })
+
+const readyAgain = (env: Env, recovered: number) =>
+  recovered === 0 ? Effect.void : Effect.suspend(() => {
+    env.state.mailbox.exhaustive = false
+    return Control.signal(env.state)
+  })
+
+/** Both recoveries (at start-up, before anything is dispatched). */
+export const recover = (env: Env) =>
+  Effect.gen(function*() {
+    const orphans = yield* recoverOrphans(env)
+    yield* readyAgain(env, orphans + (yield* recoverExpired(env)))
+  })
+
+/** Expired leases every lease duration. */
 export const recoveryLoop = (env: Env) =>
   Effect.sleep(Duration.millis(env.options.leaseDurationMs)).pipe(
-    Effect.zipRight(recover(env)),
+    Effect.zipRight(Effect.flatMap(recoverExpired(env), (n) => readyAgain(env, n))),
     Effect.catchAllCause((cause) => Effect.logError("lease recovery failed", Cause.squash(cause))),
+    Effect.forever
+  )
+
+/** Leases of gone owners every poll interval: another process on this host that died is seen within one. */
+export const orphanLoop = (env: Env) =>
+  env.options.ownerGone === undefined ? Effect.never : Effect.sleep(Duration.millis(env.options.pollIntervalMs)).pipe(
+    Effect.zipRight(Effect.flatMap(recoverOrphans(env), (n) => readyAgain(env, n))),
+    Effect.catchAllCause((cause) => Effect.logError("orphan recovery failed", Cause.squash(cause))),
     Effect.forever
   )
 
