@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
@@ -8,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as LeaseOwner from "../src/domain/LeaseOwner.js"
 
 // Runs against the compiled runner (npm test builds first): real processes, real threads,
 // a real SQLite file.
@@ -50,6 +52,29 @@ const startUntil = (args: ReadonlyArray<string>, match: (line: string) => boolea
     })
     return Effect.sync(() => child.kill("SIGKILL"))
   })
+
+/** Probes every 20 ms until `done` holds, and returns it. */
+const poll = <A>(probe: () => A, done: (a: A) => boolean) =>
+  Effect.repeat(Effect.sync(probe), Schedule.recurUntil(done).pipe(Schedule.addDelay(() => "20 millis")))
+
+/** The first stdout line of a started runner that matches; fails if the runner exits first. */
+const lineOf = (started: Started, match: (line: string) => boolean) =>
+  poll(
+    () => ({ line: started.lines.find(match), exited: started.child.exitCode !== null || started.child.signalCode !== null }),
+    (s) => s.line !== undefined || s.exited
+  ).pipe(Effect.flatMap((s) =>
+    s.line !== undefined ? Effect.succeed(s.line) : Effect.fail(new Error(`runner exited without the expected line:\n${started.lines.join("\n")}`))))
+
+/** How many tasks the process with this pid holds running. */
+const runningOf = (database: string, pid: number) => {
+  const db = new Database(database, { readonly: true })
+  try {
+    const owners = db.prepare("SELECT lease_owner AS owner FROM tasks WHERE status = 'running'").all() as Array<{ owner: string }>
+    return owners.filter((r) => Option.exists(LeaseOwner.parse(r.owner), (o) => o.pid === pid)).length
+  } finally {
+    db.close()
+  }
+}
 
 const waitExit = (child: ChildProcess) =>
   Effect.async<void>((resume) => {
@@ -98,29 +123,26 @@ describe("crash recovery", () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-recovery-"))
       const database = path.join(dir, "tasks.db")
       const log = path.join(dir, "runs.log")
-      const total = 300
+      const gate = path.join(dir, "gate")
+      const total = 20
 
-      const first = yield* startUntil(["submit", database, log, String(total)], (l) => l.startsWith("COMPLETED 40"))
+      // Every task waits at the gate: the first process holds some, running, when it is killed.
+      const first = yield* startUntil(["submit", database, log, String(total), gate], (l) => l === "SUBMITTED")
+      yield* poll(() => runningOf(database, first.child.pid!), (n) => n > 0)
       const second = yield* startUntil(["resume", database, log, String(total)], (l) => l === "RESUMING")
       first.child.kill("SIGKILL")
       yield* waitExit(first.child)
-      const db = new Database(database, { readonly: true })
-      const orphaned = (db.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'running' AND lease_owner LIKE ?")
-        .get(`%:${first.child.pid}:%`) as { n: number }).n
-      db.close()
 
-      // Leases last 10 minutes: the survivor finishes only by seeing that the owner is gone.
-      const done = yield* Effect.repeat(
-        Effect.sync(() => second.lines.find((l) => l.startsWith("DONE "))),
-        Schedule.recurUntil((l: string | undefined) => l !== undefined).pipe(Schedule.addDelay(() => "50 millis"))
-      )
+      // Leases last 10 minutes: the survivor takes them over only by seeing that the owner is gone.
+      const pid = first.child.pid!
+      const taken = yield* lineOf(second, (l) => l.includes("left running by a process that is gone"))
+      expect(taken).toMatch(new RegExp(`recovered [1-9][0-9]* task\\(s\\) .*:${pid}:`))
+      fs.writeFileSync(gate, "open")
+      const done = yield* lineOf(second, (l) => l.startsWith("DONE "))
       second.child.kill("SIGTERM")
       yield* waitExit(second.child)
-      expect((JSON.parse(done!.slice(5)) as Record<string, number>)["completed"]).toBe(total)
-      if (orphaned > 0) expect(second.lines.some((l) => l.includes("left running by a process that is gone"))).toBe(true)
-      const runs = new Set(fs.readFileSync(log, "utf8").trim().split("\n"))
-      expect(runs.size).toBe(total)
-      console.log(`takeover: ${orphaned} task(s) running in the killed process were taken over by the survivor`)
+      expect((JSON.parse(done.slice(5)) as Record<string, number>)["completed"]).toBe(total)
+      expect(new Set(fs.readFileSync(log, "utf8").trim().split("\n")).size).toBe(total)
       fs.rmSync(dir, { recursive: true, force: true })
     }), 60_000)
 })

@@ -4,9 +4,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
-import * as os from "node:os"
+import * as LeaseOwner from "../src/domain/LeaseOwner.js"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import * as TaskId from "../src/domain/TaskId.js"
+import * as LeaseOwners from "../src/runtime/LeaseOwners.js"
 import * as TroupeTest from "../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../src/services/TaskQueue.js"
 import { TaskStore } from "../src/services/TaskStore.js"
@@ -203,16 +204,18 @@ describe("Scheduler", () => {
       expect(runs.map((r) => r.at)).toStrictEqual([2000])
     }).pipe(Effect.provide(oneAtATime)))
 
-  it.effect("a task left running by a process of this host that is gone runs again within a poll interval; a live owner's waits for its lease", () =>
+  it.effect("a task left running by a process of this pid namespace that is gone runs again within a poll interval; a live owner's waits for its lease", () =>
     Effect.gen(function*() {
       runs.length = 0
       const store = yield* TaskStore
       // Stored behind the scheduler's back (nothing wakes it): two tasks running elsewhere,
-      // their leases good for 10 minutes. No process has pid 2147483647; pid 1 always exists.
+      // their leases good for 10 minutes: one of a pid that no process has, one of a process
+      // that runs (this one, as another scheduler).
       yield* store.insert([1, 2].map((n) => newTask(n, { type: "record", payload: { n }, runAt: 0, rank: 0, createdAt: 0 })))
       const lease = (owner: string, token: string) => ({ owner, token, expiresAt: 600_000, now: 0 })
-      yield* store.claim([TaskId.unsafeMake("task-1")], lease(`${os.hostname()}:2147483647:gone`, "g"))
-      yield* store.claim([TaskId.unsafeMake("task-2")], lease(`${os.hostname()}:1:alive`, "a"))
+      const gone = LeaseOwner.format({ host: LeaseOwners.host, pid: 2 ** 31 - 1, start: "1", instance: "gone" })
+      yield* store.claim([TaskId.unsafeMake("task-1")], lease(gone, "g"))
+      yield* store.claim([TaskId.unsafeMake("task-2")], lease(LeaseOwners.make(), "a"))
       yield* advance("4 seconds", "1 second")
       expect(runs).toStrictEqual([])
       yield* advance("1 second", "1 second")

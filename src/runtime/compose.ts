@@ -119,7 +119,7 @@ export const compose = (
     statsWindowMs: ms(config.statsWindow),
     shutdownTimeoutMs: ms(config.shutdownTimeout),
     ownerGone: LeaseOwners.isGone
-  }).pipe(Layer.provide(LeaseOwners.layerRunning(owner)))
+  })
   const queue = TaskQueue.layer({
     agingStepMs: ms(config.agingStep),
     pollIntervalMs: ms(config.pollInterval),

@@ -90,7 +90,7 @@ const signals = (shutdownTimeout: Duration.Duration) =>
               `${signal} again exits at once.\n`
           )
         } else {
-          process.stderr.write(`${signal} again: exiting now. Tasks still running run again when troupe next starts on this host (elsewhere: once their lease expires).\n`)
+          process.stderr.write(`${signal} again: exiting now. Tasks still running run again when troupe next starts here (in a new container: once their lease expires).\n`)
           process.exit(130)
         }
       }

@@ -113,7 +113,7 @@ export const recoveryLoop = (env: Env) =>
     Effect.forever
   )
 
-/** Leases of gone owners every poll interval: another process on this host that died is seen within one. */
+/** Leases of gone owners every poll interval: a process of this pid namespace that died is seen within one. */
 export const orphanLoop = (env: Env) =>
   env.options.ownerGone === undefined ? Effect.never : Effect.sleep(Duration.millis(env.options.pollIntervalMs)).pipe(
     Effect.zipRight(Effect.flatMap(recoverOrphans(env), (n) => readyAgain(env, n))),

@@ -183,12 +183,13 @@ export const wakeDue = (now: number) =>
 
 export const recoverOwners = (owners: ReadonlyArray<string>, now: number) =>
   Effect.map(
-    run<{ readonly id: string }>(
-      `UPDATE tasks SET status = ${to("release")}, ${clearLease}, updated_at = ?
-       WHERE ${from("release")} AND lease_owner IN (${owners.map(() => "?").join(", ")}) RETURNING id`,
-      [now, ...owners]
-    ),
-    ids
+    Effect.forEach(chunks(owners), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET status = ${to("release")}, ${clearLease}, updated_at = ?
+         WHERE ${from("release")} AND lease_owner IN (${chunk.map(() => "?").join(", ")}) RETURNING id`,
+        [now, ...chunk]
+      )),
+    (rows) => ids(rows.flat())
   )
 
 export const recoverExpired = (now: number) =>
