@@ -105,21 +105,20 @@ export const recover = (env: Env) =>
     yield* readyAgain(env, orphans + (yield* recoverExpired(env)))
   })
 
-/** Expired leases every lease duration. */
-export const recoveryLoop = (env: Env) =>
-  Effect.sleep(Duration.millis(env.options.leaseDurationMs)).pipe(
-    Effect.zipRight(Effect.flatMap(recoverExpired(env), (n) => readyAgain(env, n))),
-    Effect.catchAllCause((cause) => Effect.logError("lease recovery failed", Cause.squash(cause))),
+/** Every `everyMs`, a recovery; what it recovered is dispatched. */
+const sweep = (env: Env, everyMs: number, what: string, recovery: Effect.Effect<number, unknown>) =>
+  Effect.sleep(Duration.millis(everyMs)).pipe(
+    Effect.zipRight(Effect.flatMap(recovery, (n) => readyAgain(env, n))),
+    Effect.catchAllCause((cause) => Effect.logError(`${what} failed`, Cause.squash(cause))),
     Effect.forever
   )
 
+/** Expired leases every lease duration. */
+export const recoveryLoop = (env: Env) => sweep(env, env.options.leaseDurationMs, "lease recovery", recoverExpired(env))
+
 /** Leases of gone owners every poll interval: a process of this pid namespace that died is seen within one. */
 export const orphanLoop = (env: Env) =>
-  env.options.ownerGone === undefined ? Effect.never : Effect.sleep(Duration.millis(env.options.pollIntervalMs)).pipe(
-    Effect.zipRight(Effect.flatMap(recoverOrphans(env), (n) => readyAgain(env, n))),
-    Effect.catchAllCause((cause) => Effect.logError("orphan recovery failed", Cause.squash(cause))),
-    Effect.forever
-  )
+  env.options.ownerGone === undefined ? Effect.never : sweep(env, env.options.pollIntervalMs, "orphan recovery", recoverOrphans(env))
 
 /** Gives this process's unfinished attempts back (pending, attempt not counted). */
 export const releaseAll = (store: Env["store"], inFlight: ReadonlyMap<TaskId, string>) =>
