@@ -18,7 +18,7 @@ import { TaskQueue } from "../src/services/TaskQueue.js"
 import * as Handlers from "../src/workers/Handlers.js"
 import { advance } from "./support/clock.js"
 
-// Lifecycle control end to end on the test kit (memory store, in-process handlers, TestClock).
+// Lifecycle control end to end on the test kit (SQLite in memory, in-process handlers, TestClock).
 
 interface Run {
   readonly n: number

@@ -145,4 +145,38 @@ describe("crash recovery", () => {
       expect(new Set(fs.readFileSync(log, "utf8").trim().split("\n")).size).toBe(total)
       fs.rmSync(dir, { recursive: true, force: true })
     }), 60_000)
+
+  it.live("a task that kills its process on every attempt ends failed after maxAttempts; the server comes back and runs the rest", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-recovery-"))
+      const database = path.join(dir, "tasks.db")
+      const log = path.join(dir, "runs.log")
+      const total = 10
+      // Restart the process each time it dies, as a supervisor would, up to 6 times.
+      let starts = 0
+      let done: string | undefined
+      while (done === undefined && starts < 6) {
+        starts++
+        const run = yield* Effect.either(startUntil(["crashloop", database, log, String(total)], (l) => l.startsWith("DONE ")))
+        if (run._tag === "Right") {
+          done = run.right.line
+          run.right.child.kill("SIGTERM")
+          yield* waitExit(run.right.child)
+        }
+      }
+      // Two attempts, each killed its process; the third start finds it failed and runs the rest.
+      expect(starts).toBe(3)
+      const counts = JSON.parse(done!.slice(5)) as Record<string, number>
+      expect([counts["completed"], counts["failed"]]).toStrictEqual([total, 1])
+      const db = new Database(database, { readonly: true })
+      const crash = db.prepare("SELECT status, attempt, errors FROM tasks WHERE id = 'crash'").get() as { status: string; attempt: number; errors: string }
+      db.close()
+      const errors = JSON.parse(crash.errors) as Array<{ attempt: number; error: { _tag: string; reason: string } }>
+      expect([crash.status, crash.attempt]).toStrictEqual(["failed", 2])
+      expect(errors.map((e) => [e.attempt, e.error._tag, e.error.reason])).toStrictEqual([
+        [1, "AttemptLost", "ownerGone"],
+        [2, "AttemptLost", "ownerGone"]
+      ])
+      fs.rmSync(dir, { recursive: true, force: true })
+    }), 120_000)
 })

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as LeaseOwner from "../src/domain/LeaseOwner.js"
+import * as RetryPolicy from "../src/domain/RetryPolicy.js"
 import * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import * as TaskId from "../src/domain/TaskId.js"
 import * as LeaseOwners from "../src/runtime/LeaseOwners.js"
@@ -43,6 +44,9 @@ const AlwaysFails = TaskDefinition.make("alwaysFails", {
   retry: { maxAttempts: 3, backoff: "fixed", initialDelay: "1 second", jitter: false },
   execution: "fiber"
 })
+
+/** Retries after exactly 1 s (no jitter), three attempts. */
+const oneSecond = new RetryPolicy.RetryPolicy({ ...RetryPolicy.defaults, backoff: "fixed", jitter: false })
 
 const recordRun = (n: number, attempt: number) =>
   Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => runs.push({ n, at, attempt })))
@@ -211,7 +215,7 @@ describe("Scheduler", () => {
       // Stored behind the scheduler's back (nothing wakes it): two tasks running elsewhere,
       // their leases good for 10 minutes: one of a pid that no process has, one of a process
       // that runs (this one, as another scheduler).
-      yield* store.insert([1, 2].map((n) => newTask(n, { type: "record", payload: { n }, runAt: 0, rank: 0, createdAt: 0 })))
+      yield* store.insert([1, 2].map((n) => newTask(n, { type: "record", payload: { n }, runAt: 0, rank: 0, createdAt: 0, retry: oneSecond })))
       const lease = (owner: string, token: string) => ({ owner, token, expiresAt: 600_000, now: 0 })
       const gone = LeaseOwner.format({ host: LeaseOwners.host, pid: 2 ** 31 - 1, start: "1", instance: "gone" })
       yield* store.claim([TaskId.unsafeMake("task-1")], lease(gone, "g"))
@@ -219,10 +223,44 @@ describe("Scheduler", () => {
       yield* advance("4 seconds", "1 second")
       expect(runs).toStrictEqual([])
       yield* advance("1 second", "1 second")
-      // The recovered attempt counted: the task runs again as attempt 2, at the 5 s poll.
-      expect(runs.map((r) => [r.n, r.attempt, r.at])).toStrictEqual([[1, 2, 5000]])
+      // Recovered at the 5 s poll, the attempt counted and recorded; it retries after its backoff.
+      expect(runs).toStrictEqual([])
+      const recovered = yield* store.get(TaskId.unsafeMake("task-1"))
+      expect([recovered.status, recovered.runAt, recovered.errors.map((e) => [e.attempt, e.at, e.error._tag])])
+        .toStrictEqual(["retrying", 6000, [[1, 5000, "AttemptLost"]]])
+      yield* advance("1 second", "1 second")
+      expect(runs.map((r) => [r.n, r.attempt, r.at])).toStrictEqual([[1, 2, 6000]])
       expect((yield* store.get(TaskId.unsafeMake("task-2"))).status).toBe("running")
       yield* advance("11 minutes", "1 minute")
       expect(runs.map((r) => [r.n, r.attempt])).toStrictEqual([[1, 2], [2, 2]])
+      const expired = yield* store.get(TaskId.unsafeMake("task-2"))
+      expect(expired.errors.map((e) => e.error._tag === "AttemptLost" ? e.error.reason : e.error._tag)).toStrictEqual(["leaseExpired"])
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, pollInterval: Duration.seconds(5) }))))
+
+  it.effect("a lost attempt past maxAttempts ends the task failed with its typed reasons; its dependents fail, the rest run", () =>
+    Effect.gen(function*() {
+      runs.length = 0
+      const store = yield* TaskStore
+      const queue = yield* TaskQueue
+      const gone = LeaseOwner.format({ host: LeaseOwners.host, pid: 2 ** 31 - 1, start: "1", instance: "gone" })
+      const twice = new RetryPolicy.RetryPolicy({ ...oneSecond, maxAttempts: 2 })
+      yield* store.insert([1, 2].map((n) => newTask(n, { type: "record", payload: { n }, runAt: 0, rank: 0, createdAt: 0, retry: twice })))
+      // Task 1: its first attempt was lost by a process that is gone; its second one (this
+      // owner, a process that no longer renews it) sits on a lease that runs out at 30 s.
+      yield* store.claim([TaskId.unsafeMake("task-1")], { owner: gone, token: "g", expiresAt: 600_000, now: 0 })
+      yield* store.release([{ id: TaskId.unsafeMake("task-1"), token: "g", countAttempt: true }], 0)
+      yield* store.claim([TaskId.unsafeMake("task-1")], { owner: "elsewhere:1:1:x", token: "e", expiresAt: 30_000, now: 0 })
+      const dependent = yield* queue.submit(Record, { n: 3 }, { dependsOn: [TaskId.unsafeMake("task-1")] })
+      yield* advance("29 seconds", "1 second")
+      expect((yield* store.get(TaskId.unsafeMake("task-1"))).status).toBe("running")
+      yield* advance("31 seconds", "1 second")
+      const failed = yield* store.get(TaskId.unsafeMake("task-1"))
+      expect([failed.status, failed.attempt]).toStrictEqual(["failed", 2])
+      expect(failed.errors.map((e) => e.error._tag === "AttemptLost" ? [e.attempt, e.error.reason, e.error.owner] : [])).toStrictEqual([
+        [2, "leaseExpired", "elsewhere:1:1:x"]
+      ])
+      expect((yield* store.get(dependent)).status).toBe("failed")
+      // Task 2 ran; task 1 never ran here.
+      expect(runs.map((r) => r.n)).toStrictEqual([2])
     }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, pollInterval: Duration.seconds(5) }))))
 })

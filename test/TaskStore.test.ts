@@ -14,8 +14,7 @@ import * as GroupCommit from "../src/services/sqlite/GroupCommit.js"
 import { migrate, migrations } from "../src/services/sqlite/migrations.js"
 import * as Statements from "../src/services/sqlite/statements.js"
 import { TaskStore } from "../src/services/TaskStore.js"
-import { layerMemory } from "../src/services/TaskStoreMemory.js"
-import { layerSqlite } from "../src/services/TaskStoreSqlite.js"
+import { layerMemory, layerSqlite } from "../src/services/TaskStoreSqlite.js"
 import { lifecycleSuite } from "./LifecycleStoreSuite.js"
 import { newTask, suite } from "./TaskStoreSuite.js"
 
@@ -128,7 +127,7 @@ describe("SQLite store", () => {
     }))
 })
 
-suite("memory", layerMemory)
+suite("sqlite :memory:", layerMemory)
 suite("sqlite", Layer.unwrapScoped(Effect.map(tempFile, (filename) => layerSqlite({ filename }))))
-lifecycleSuite("memory", layerMemory)
+lifecycleSuite("sqlite :memory:", layerMemory)
 lifecycleSuite("sqlite", Layer.unwrapScoped(Effect.map(tempFile, (filename) => layerSqlite({ filename }))))

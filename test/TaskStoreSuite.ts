@@ -177,7 +177,10 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       const store = yield* TaskStore
       yield* store.insert([newTask(1)])
       yield* store.claim([id(1)], { owner: "dead", token: "old", expiresAt: 2100, now: 2000 })
-      expect(yield* store.recoverExpired(3000)).toStrictEqual([id(1)])
+      expect((yield* store.expiredLeases(3000)).map((t) => [t.id, t.token, t.owner])).toStrictEqual([[id(1), "old", "dead"]])
+      // The recovery ends the lost attempt as a failure (retry), guarded by its token.
+      expect((yield* store.fail([{ id: id(1), token: "old", error: crash(1), next: retryAt(2900) }], 2950)).ids).toStrictEqual([id(1)])
+      expect(yield* store.wakeDue(3000)).toBe(1)
       yield* store.claim([id(1)], lease("new", 3000))
       expect((yield* store.complete([{ id: id(1), token: "old", result: "stale" }], 3100)).ids).toStrictEqual([])
       expect((yield* store.fail([{ id: id(1), token: "old", error: crash(1), next: { _tag: "Fail" } }], 3100)).ids).toStrictEqual([])
@@ -186,7 +189,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(yield* store.extendLeases([{ id: id(1), token: "old" }], 99_999)).toStrictEqual([])
       const task = yield* store.get(id(1))
       expect([task.status, task.attempt, task.lease, task.errors, task.updatedAt])
-        .toStrictEqual(["running", 2, new Lease({ owner: "node-a", token: "new", expiresAt: 33_000 }), [], 3000])
+        .toStrictEqual(["running", 2, new Lease({ owner: "node-a", token: "new", expiresAt: 33_000 }), [crash(1)], 3000])
       expect((yield* store.complete([{ id: id(1), token: "new", result: "fresh" }], 3200)).ids).toStrictEqual([id(1)])
       expect((yield* store.get(id(1))).result).toBe("fresh")
       // A finished task takes no further transition, whatever the token.
@@ -242,7 +245,7 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(task.errors).toStrictEqual([crash(1), typed])
     }))
 
-    test("the owners of running leases are listed; recovering an owner's tasks keeps their attempt count and leaves the rest", Effect.gen(function*() {
+    test("the owners of running leases are listed; an owner's leased attempts are read with their tokens", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1), newTask(2), newTask(3), newTask(4), newTask(5)])
       yield* store.claim([id(1), id(2)], { owner: "gone", token: "g1", expiresAt: 99_000, now: 2000 })
@@ -250,36 +253,39 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       yield* store.claim([id(4)], { owner: "done", token: "d1", expiresAt: 99_000, now: 2000 })
       yield* store.complete([{ id: id(4), token: "d1", result: null }], 2500)
       expect([...(yield* store.leaseOwners)].sort()).toStrictEqual(["alive", "gone"])
-      expect([...(yield* store.recoverOwners(["gone", "nobody"], 3000))].sort()).toStrictEqual([id(1), id(2)])
-      for (const n of [1, 2]) {
-        const task = yield* store.get(id(n))
-        expect([task.status, task.attempt, task.lease, task.updatedAt]).toStrictEqual(["pending", 1, null, 3000])
-      }
-      expect((yield* store.get(id(3))).status).toBe("running")
+      const leased = yield* store.leasesOf(["gone", "nobody"])
+      expect(leased.map((t) => [t.id, t.token, t.owner, t.attempt, t.type])).toStrictEqual([
+        [id(1), "g1", "gone", 1, "echo"],
+        [id(2), "g1", "gone", 1, "echo"]
+      ])
+      expect(yield* store.leasesOf([])).toStrictEqual([])
+      // Reading changes nothing.
+      expect((yield* store.get(id(1))).status).toBe("running")
       expect((yield* store.get(id(5))).status).toBe("pending")
+      // Ended as a final failure, the attempt is counted and its stale outcome refused.
+      expect((yield* store.fail(leased.map((t) => ({ id: t.id, token: t.token, error: crash(1), next: { _tag: "Fail" as const } })), 3000)).ids)
+        .toHaveLength(2)
       expect(yield* store.leaseOwners).toStrictEqual(["alive"])
-      expect(yield* store.recoverOwners(["gone"], 3500)).toStrictEqual([])
-      // The stale attempt's outcome is refused; the next claim is attempt 2.
+      expect(yield* store.leasesOf(["gone"])).toStrictEqual([])
       expect((yield* store.complete([{ id: id(1), token: "g1", result: null }], 4000)).ids).toStrictEqual([])
-      expect(yield* store.claim([id(1)], lease("t2", 4000))).toMatchObject([{ id: "task-1", attempt: 2 }])
+      const task = yield* store.get(id(1))
+      expect([task.status, task.attempt, task.errors]).toStrictEqual(["failed", 1, [crash(1)]])
     }))
 
-    test("recovering an expired lease keeps the attempt count; release can give the attempt back", Effect.gen(function*() {
+    test("expired leases are read, not changed; release can give an attempt back", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1), newTask(2), newTask(3)])
       yield* store.claim([id(1), id(2), id(3)], { owner: "x", token: "t1", expiresAt: 2500, now: 2000 })
       expect(yield* store.extendLeases([{ id: id(2), token: "t1" }, { id: id(3), token: "t1" }], 10_000)).toHaveLength(2)
       expect((yield* store.get(id(2))).lease?.expiresAt).toBe(10_000)
-      expect(yield* store.recoverExpired(2500)).toStrictEqual([])
-      expect(yield* store.recoverExpired(3000)).toStrictEqual([id(1)])
-      const recovered = yield* store.get(id(1))
-      expect([recovered.status, recovered.attempt, recovered.lease, recovered.updatedAt]).toStrictEqual(["pending", 1, null, 3000])
+      expect(yield* store.expiredLeases(2500)).toStrictEqual([])
+      expect((yield* store.expiredLeases(3000)).map((t) => [t.id, t.owner, t.attempt])).toStrictEqual([[id(1), "x", 1]])
+      expect((yield* store.get(id(1))).status).toBe("running")
       expect(yield* store.release([{ id: id(2), token: "t1", countAttempt: false }, { id: id(3), token: "t1", countAttempt: true }], 3000))
         .toHaveLength(2)
       const [uncounted, counted] = [yield* store.get(id(2)), yield* store.get(id(3))]
       expect([uncounted.status, uncounted.attempt, uncounted.lease]).toStrictEqual(["pending", 0, null])
       expect([counted.status, counted.attempt, counted.lease]).toStrictEqual(["pending", 1, null])
-      expect(yield* store.claim([id(1)], lease("t2", 4000))).toMatchObject([{ id: "task-1", attempt: 2 }])
     }))
 
     test("list filters by status and type and pages by sequence", Effect.gen(function*() {
@@ -322,7 +328,8 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(yield* store.release([], 1)).toStrictEqual([])
       expect(yield* store.extendLeases([], 1)).toStrictEqual([])
       expect(yield* store.wakeDue(1)).toBe(0)
-      expect(yield* store.recoverExpired(1)).toStrictEqual([])
+      expect(yield* store.expiredLeases(1)).toStrictEqual([])
+      expect(yield* store.leasesOf([])).toStrictEqual([])
       expect(yield* store.nextWakeAt).toStrictEqual(Option.none())
     }))
   })

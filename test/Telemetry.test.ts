@@ -23,7 +23,7 @@ import { compose, fiberExecutors } from "../src/runtime/compose.js"
 import * as TroupeConfig from "../src/runtime/TroupeConfig.js"
 import * as SystemMetrics from "../src/services/SystemMetrics.js"
 import { TaskStore } from "../src/services/TaskStore.js"
-import * as TaskStoreMemory from "../src/services/TaskStoreMemory.js"
+import * as TaskStoreSqlite from "../src/services/TaskStoreSqlite.js"
 import * as Schedule from "effect/Schedule"
 
 class Nope extends Schema.TaggedError<Nope>()("Nope", { message: Schema.String }) {}
@@ -160,11 +160,11 @@ describe("Telemetry tracing", () => {
   it.live("a dispatch whose outcome cannot be committed ends its span with an error", () =>
     Effect.gen(function*() {
       const { ended, keep } = keeping()
-      // The memory store, except that completing fails (a disk that filled up, say).
+      // The store (SQLite in memory), except that completing fails (a disk that filled up, say).
       const failingStore = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
         ...store,
         complete: () => Effect.fail(new StoreError({ message: "disk full" }))
-      }))).pipe(Layer.provide(TaskStoreMemory.layerMemory))
+      }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
       const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, database: ":memory:" }
       const runtime = compose(
         config,

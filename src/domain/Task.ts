@@ -106,3 +106,8 @@ export interface Claimed {
    */
   readonly traceParent: string | null
 }
+
+/** A running attempt as a lease recovery finds it: the claim, and who holds its lease. */
+export interface Leased extends Claimed {
+  readonly owner: string
+}

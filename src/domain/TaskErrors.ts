@@ -50,8 +50,21 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
   message: Schema.String
 }) {}
 
+/**
+ * The attempt ended with no outcome: its lease expired (the process that ran it stopped
+ * renewing it — crashed, hung, or cut off from the store), or that process is known to be gone.
+ * It counts like any failed attempt: a task that kills its process on every attempt ends failed.
+ */
+export class AttemptLost extends Schema.TaggedError<AttemptLost>()("AttemptLost", {
+  reason: Schema.Literal("leaseExpired", "ownerGone"),
+  /** The lease owner that held the attempt (host:pid:start:instance). */
+  owner: Schema.String,
+  message: Schema.String
+}) {}
+
 /** Why one attempt failed. */
 export const AttemptFailure = Schema.Union(
+  AttemptLost,
   WorkerCrashed,
   WorkerOutOfMemory,
   TaskDefect,

@@ -8,7 +8,6 @@ import * as Executors from "../services/Executors.js"
 import * as SystemMetrics from "../services/SystemMetrics.js"
 import * as FiberExecutor from "../services/FiberExecutor.js"
 import type { TaskStore } from "../services/TaskStore.js"
-import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
 import * as TaskStoreSqlite from "../services/TaskStoreSqlite.js"
 import * as WorkerPool from "../services/WorkerPool.js"
 import * as CommandHandler from "../workers/CommandHandler.js"
@@ -111,11 +110,10 @@ export const fromConfig = (
   telemetry: Layer.Layer<Telemetry.Telemetry, TroupeStartError> = Telemetry.layerOff
 ): Layer.Layer<Services, TroupeStartError> => {
   const loaded = loadHandlers(config, handlers)
-  const store: Layer.Layer<TaskStore, TroupeStartError> = config.database === ":memory:"
-    ? TaskStoreMemory.layerMemory
-    : TaskStoreSqlite.layerSqlite({ filename: config.database, durability: config.durability }).pipe(
-      Layer.mapError((e) => new TroupeStartError({ message: `store ${config.database}: ${messageOf(e)}` }))
-    )
+  const store: Layer.Layer<TaskStore, TroupeStartError> = TaskStoreSqlite.layerSqlite({
+    filename: config.database,
+    durability: config.durability
+  }).pipe(Layer.mapError((e) => new TroupeStartError({ message: `store ${config.database}: ${messageOf(e)}` })))
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
     const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
     const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)

@@ -3,7 +3,7 @@ import * as Duration from "effect/Duration"
 
 /** Everything the runtime can be told; `defaults` is the one source of default values. */
 export interface TroupeConfig {
-  /** SQLite file of the embedded store, or ":memory:" for the in-memory store (tests only). */
+  /** SQLite file of the embedded store, or ":memory:" for an in-memory SQLite database (tests). */
   readonly database: string
   /** "normal" (WAL, synchronous=NORMAL) survives process crashes; "full" also power loss. */
   readonly durability: "normal" | "full"

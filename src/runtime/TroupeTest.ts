@@ -1,10 +1,10 @@
 import * as Duration from "effect/Duration"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as SystemMetrics from "../services/SystemMetrics.js"
-import * as TaskStoreMemory from "../services/TaskStoreMemory.js"
+import * as TaskStoreSqlite from "../services/TaskStoreSqlite.js"
 import type * as Handlers from "../workers/Handlers.js"
-import { compose, fiberExecutors } from "./compose.js"
-import type { Services, TroupeStartError } from "./compose.js"
+import { compose, fiberExecutors, TroupeStartError } from "./compose.js"
+import type { Services } from "./compose.js"
 import * as Telemetry from "./Telemetry.js"
 import * as TroupeConfig from "./TroupeConfig.js"
 
@@ -16,7 +16,7 @@ export interface TestOptions {
 }
 
 /**
- * The deterministic test kit: the in-memory store and in-process (fiber) execution of every
+ * The deterministic test kit: SQLite in memory (the same store as in production) and in-process (fiber) execution of every
  * task type, so TestClock reaches retries, delays and handlers; machine readings are scripted
  * (SystemMetrics.layerScripted) so memory pressure happens on cue. For an app's own tests of
  * its task flows; not for production.
@@ -39,7 +39,7 @@ export const layer = (
   return compose(
     config,
     handlers,
-    TaskStoreMemory.layerMemory,
+    TaskStoreSqlite.layerMemory.pipe(Layer.mapError((e) => new TroupeStartError({ message: `store :memory:: ${e.message}` }))),
     fiberExecutors(config, handlers),
     test.metrics ?? SystemMetrics.layerScripted([{}]),
     test.telemetry === undefined ? Telemetry.layerOff : Telemetry.layer(test.telemetry)

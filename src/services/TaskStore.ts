@@ -2,7 +2,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type { Log } from "../domain/Activity.js"
-import type { Claimed, NewTask, ReadyRef, Task } from "../domain/Task.js"
+import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../domain/Task.js"
 import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFound } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskStatus } from "../domain/TaskStatus.js"
@@ -157,10 +157,13 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly nextWakeAt: Effect.Effect<Option.Option<number>, StoreError>
   /** The distinct owners of the leases of running tasks. */
   readonly leaseOwners: Effect.Effect<ReadonlyArray<string>, StoreError>
-  /** Running tasks leased by these owners (gone) become pending, attempt count kept. */
-  readonly recoverOwners: (owners: ReadonlyArray<string>, now: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
-  /** Running tasks whose lease expired before `now` become pending, attempt count kept. */
-  readonly recoverExpired: (now: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
+  /**
+   * The running attempts leased by these owners (gone processes), with their tokens: the
+   * scheduler ends each through the retry decision (`fail`), so they count.
+   */
+  readonly leasesOf: (owners: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Leased>, StoreError>
+  /** The running attempts whose lease expired before `now`, with their tokens (as `leasesOf`). */
+  readonly expiredLeases: (now: number) => Effect.Effect<ReadonlyArray<Leased>, StoreError>
   /** Number of tasks in each status. */
   readonly counts: Effect.Effect<Readonly<Record<TaskStatus, number>>, StoreError>
   /** Number of tasks by status, type and priority. */

@@ -154,8 +154,8 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     leaseOwners: read(sql.unsafe<{ readonly owner: string }>(
       `SELECT DISTINCT lease_owner AS owner FROM tasks WHERE ${Statements.from("release")} AND lease_owner IS NOT NULL`
     )).pipe(Effect.map((rows) => rows.map((r) => r.owner))),
-    recoverOwners: (owners, now) => owners.length === 0 ? Effect.succeed([]) : group.write(Statements.recoverOwners(owners, now)),
-    recoverExpired: (now) => group.write(Statements.recoverExpired(now)),
+    leasesOf: (owners) => owners.length === 0 ? Effect.succeed([]) : onClient(Statements.leasesOf(owners, retry)),
+    expiredLeases: (now) => onClient(Statements.expiredLeases(now, retry)),
     counts: read(sql.unsafe<{ readonly status: TaskStatus.TaskStatus; readonly n: number }>(
       "SELECT status, count(*) AS n FROM tasks GROUP BY status"
     )).pipe(Effect.map((rows) => {
@@ -211,3 +211,9 @@ export const layerSqlite = (options: SqliteOptions): Layer.Layer<TaskStore, Stor
       )
     )
   )
+
+/**
+ * An in-memory SQLite database (`:memory:`): the same engine and rules as a file, nothing
+ * kept after the layer closes. For tests and throwaway runs; there is no second store.
+ */
+export const layerMemory: Layer.Layer<TaskStore, StoreError> = layerSqlite({ filename: ":memory:" })

@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as Control from "./Control.js"
+import * as LeaseRecovery from "./LeaseRecovery.js"
 import * as Metrics from "./Metrics.js"
 import type { Env } from "./State.js"
 
@@ -65,60 +66,26 @@ export const heartbeatLoop = (env: Env) =>
     Effect.forever
   )
 
-/**
- * Running tasks whose owner is known to be gone (its process no longer exists) become pending
- * again at once, the attempt counted (it may be what killed the process). A read, and a write
- * only when there is something to recover.
- */
-const recoverOrphans = (env: Env) =>
-  Effect.gen(function*() {
-    const ownerGone = env.options.ownerGone
-    if (ownerGone === undefined) return 0
-    const gone = (yield* env.store.leaseOwners).filter((owner) => owner !== env.options.owner && ownerGone(owner))
-    if (gone.length === 0) return 0
-    const now = yield* Clock.currentTimeMillis
-    const recovered = yield* env.store.recoverOwners(gone, now)
-    if (recovered.length > 0) {
-      yield* Effect.logWarning(`recovered ${recovered.length} task(s) left running by a process that is gone (${gone.join(", ")})`)
-    }
-    return recovered.length
-  })
-
-/** Running tasks whose lease expired (their process died, wherever) become pending, attempt counted. */
-const recoverExpired = (env: Env) =>
-  Effect.gen(function*() {
-    const recovered = yield* env.store.recoverExpired(yield* Clock.currentTimeMillis)
-    if (recovered.length > 0) yield* Effect.logWarning(`recovered ${recovered.length} task(s) whose lease expired`)
-    return recovered.length
-  })
-
-const readyAgain = (env: Env, recovered: number) =>
-  recovered === 0 ? Effect.void : Effect.suspend(() => {
-    env.state.mailbox.exhaustive = false
-    return Control.signal(env.state)
-  })
-
 /** Both recoveries (at start-up, before anything is dispatched). */
 export const recover = (env: Env) =>
-  Effect.gen(function*() {
-    const orphans = yield* recoverOrphans(env)
-    yield* readyAgain(env, orphans + (yield* recoverExpired(env)))
-  })
+  Effect.zipRight(LeaseRecovery.recoverOrphans(env), LeaseRecovery.recoverExpired(env))
 
-/** Every `everyMs`, a recovery; what it recovered is dispatched. */
-const sweep = (env: Env, everyMs: number, what: string, recovery: Effect.Effect<number, unknown>) =>
+/** Every `everyMs`, a recovery (it schedules what it made ready itself). */
+const sweep = (everyMs: number, what: string, recovery: Effect.Effect<number, unknown>) =>
   Effect.sleep(Duration.millis(everyMs)).pipe(
-    Effect.zipRight(Effect.flatMap(recovery, (n) => readyAgain(env, n))),
+    Effect.zipRight(recovery),
     Effect.catchAllCause((cause) => Effect.logError(`${what} failed`, Cause.squash(cause))),
     Effect.forever
   )
 
 /** Expired leases every lease duration. */
-export const recoveryLoop = (env: Env) => sweep(env, env.options.leaseDurationMs, "lease recovery", recoverExpired(env))
+export const recoveryLoop = (env: Env) => sweep(env.options.leaseDurationMs, "lease recovery", LeaseRecovery.recoverExpired(env))
 
 /** Leases of gone owners every poll interval: a process of this pid namespace that died is seen within one. */
 export const orphanLoop = (env: Env) =>
-  env.options.ownerGone === undefined ? Effect.never : sweep(env, env.options.pollIntervalMs, "orphan recovery", recoverOrphans(env))
+  env.options.ownerGone === undefined
+    ? Effect.never
+    : sweep(env.options.pollIntervalMs, "orphan recovery", LeaseRecovery.recoverOrphans(env))
 
 /** Gives this process's unfinished attempts back (pending, attempt not counted). */
 export const releaseAll = (store: Env["store"], inFlight: ReadonlyMap<TaskId, string>) =>

@@ -2,7 +2,7 @@ import * as Schema from "effect/Schema"
 import { RetryPolicy } from "../../domain/RetryPolicy.js"
 import { AttemptError } from "../../domain/TaskErrors.js"
 import { Lease, Task } from "../../domain/Task.js"
-import type { Claimed, NewTask } from "../../domain/Task.js"
+import type { Claimed, Leased, NewTask } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
 import type { Amounts } from "../../domain/Resources.js"
@@ -165,6 +165,17 @@ export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) =>
   key: row.key,
   token,
   traceParent: row.trace_parent
+})
+
+/** A running attempt's row with its lease (recoveries). */
+export interface LeasedRow extends ClaimRow {
+  readonly lease_token: string
+  readonly lease_owner: string
+}
+
+export const toLeased = (row: LeasedRow, retry: (json: string) => RetryPolicy): Leased => ({
+  ...toClaimed(row, row.lease_token, retry),
+  owner: row.lease_owner
 })
 
 /** The columns that describe a change (Change / ReadyRef). */

@@ -181,23 +181,25 @@ export const wakeDue = (now: number) =>
     (rows) => rows.length
   )
 
-export const recoverOwners = (owners: ReadonlyArray<string>, now: number) =>
+const leasedColumns = `${Rows.claimColumns}, lease_token, lease_owner`
+
+/** Running attempts leased by these owners. */
+export const leasesOf = (owners: ReadonlyArray<string>, retry: (json: string) => Claimed["retry"]) =>
   Effect.map(
     Effect.forEach(chunks(owners), (chunk) =>
-      run<{ readonly id: string }>(
-        `UPDATE tasks SET status = ${to("release")}, ${clearLease}, updated_at = ?
-         WHERE ${from("release")} AND lease_owner IN (${chunk.map(() => "?").join(", ")}) RETURNING id`,
-        [now, ...chunk]
+      run<Rows.LeasedRow>(
+        `SELECT ${leasedColumns} FROM tasks WHERE ${from("release")} AND lease_owner IN ${tuple(chunk.length)} ORDER BY seq`,
+        chunk
       )),
-    (rows) => ids(rows.flat())
+    (rows) => rows.flat().map((row) => Rows.toLeased(row, retry))
   )
 
-export const recoverExpired = (now: number) =>
+/** Running attempts whose lease expired before `now`. */
+export const expiredLeases = (now: number, retry: (json: string) => Claimed["retry"]) =>
   Effect.map(
-    run<{ readonly id: string }>(
-      `UPDATE tasks SET status = ${to("release")}, ${clearLease}, updated_at = ?
-       WHERE ${from("release")} AND lease_expires_at < ? RETURNING id`,
-      [now, now]
+    run<Rows.LeasedRow>(
+      `SELECT ${leasedColumns} FROM tasks WHERE ${from("release")} AND lease_expires_at < ? ORDER BY seq`,
+      [now]
     ),
-    ids
+    (rows) => rows.map((row) => Rows.toLeased(row, retry))
   )
