@@ -107,7 +107,7 @@ describe("Scheduler", () => {
       yield* advance("6 seconds")
       yield* Fiber.join(waiting)
       yield* Fiber.interrupt(producer)
-      const bound = (20 - 0) * 100 // (P − p) × agingStep, with the default 100 ms step
+      const bound = (20 - 0) * 100 // (P − p) × agingStep, with this test's 100 ms step
       const lowRun = runs.find((r) => r.n === 0)!
       // Every high task that ran after the low one arrived within the bound of it.
       const passedBy = runs.filter((r) => r.n >= 1000 && r.at > lowRun.at)
@@ -119,6 +119,25 @@ describe("Scheduler", () => {
       // aging bound) drains at 100 ms a task, then it runs.
       const ahead = runs.filter((r) => r.n >= 1000 && r.at >= lowSubmittedAt && highArrival(r.n) <= lowSubmittedAt + bound)
       expect(lowRun.at - lowSubmittedAt).toBeLessThanOrEqual(ahead.length * 100)
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, agingStep: Duration.millis(100) }))))
+
+  it.effect("by default priorities keep their meaning under a backlog: critical passes normal tasks up to 10 minutes older, not older ones", () =>
+    Effect.gen(function*() {
+      runs.length = 0
+      const queue = yield* TaskQueue
+      yield* queue.pause({ queue: true })
+      yield* queue.submit(Record, { n: 1 }, { priority: "normal" })
+      yield* advance("9 minutes", "10 seconds")
+      yield* queue.submit(Record, { n: 2 }, { priority: "normal" })
+      yield* advance("59 seconds", "1 second")
+      // Ready 9 min 59 s after the first normal task: it still starts ahead of it.
+      yield* queue.submit(Record, { n: 3 }, { priority: "critical" })
+      yield* advance("2 seconds", "1 second")
+      // Ready 10 min 1 s after the first normal task (and 1 min 1 s after the second).
+      yield* queue.submit(Record, { n: 4 }, { priority: "critical" })
+      yield* queue.resume({ queue: true })
+      yield* advance("1 second")
+      expect(runs.map((r) => r.n)).toStrictEqual([3, 1, 4, 2])
     }).pipe(Effect.provide(oneAtATime)))
 
   it.effect("retries with a durable exponential backoff: runs at 0 s, 1 s, 3 s, then succeeds", () =>

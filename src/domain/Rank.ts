@@ -8,8 +8,9 @@
  * difference. So a task of priority p is never passed by a task of priority P > p that became
  * ready more than (P − p) × agingStepMs after it: under a continuous stream of higher-priority
  * work, a low-priority task waits at most (P − p) × agingStepMs, plus the time to drain the
- * work that outranked it when it arrived. With the defaults (step 100 ms, low = 0,
- * critical = 30) a low task outranks any critical task that arrives more than 3 s after it.
+ * work that outranked it when it arrived. With the defaults (step 30 s, low = 0, normal = 10,
+ * critical = 30) a critical task passes normal tasks up to 10 minutes older, and a low task
+ * outranks any critical task that arrives more than 15 minutes after it.
  * Because the rank never changes while a task waits, the ready queue stays a plain heap.
  */
 export const rank = (readyAt: number, priority: number, agingStepMs: number): number =>

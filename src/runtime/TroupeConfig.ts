@@ -74,7 +74,7 @@ export const defaults: TroupeConfig = {
   heapLimitMb: 256,
   fiberConcurrency: 100,
   leaseDuration: Duration.seconds(30),
-  agingStep: Duration.millis(100),
+  agingStep: Duration.seconds(30),
   mailboxCapacity: 1024,
   pollInterval: Duration.seconds(1),
   targetBatch: Duration.millis(20),
