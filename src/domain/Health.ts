@@ -20,8 +20,13 @@ export interface Inputs {
   readonly failures: number
   /** How long the oldest ready task has waited (ms), if any is ready. */
   readonly oldestReadyAgeMs: number | null
-  /** Live worker threads, or null when no task type runs on threads. */
+  /**
+   * Worker slots with a thread that runs or is being started (a thread replaced after a crash
+   * counts: it is not an outage), or null when no task type runs on threads.
+   */
   readonly liveWorkers: number | null
+  /** Why threads could not be started (slots whose starts fail). */
+  readonly startErrors?: ReadonlyArray<string>
   /** Store errors in the window. */
   readonly storeErrors: number
   /** Whether the store answered just now. */
@@ -30,7 +35,7 @@ export interface Inputs {
   readonly pausedTypes: ReadonlyArray<string>
   /** A description of the memory pressure admission is paused for, if any. */
   readonly memoryPressure?: string | null
-  /** Worker slots whose thread missed its heartbeats. */
+  /** Worker slots whose idle thread missed its heartbeats. */
   readonly staleWorkers?: ReadonlyArray<number>
 }
 
@@ -54,7 +59,12 @@ export const assess = (inputs: Inputs, t: Thresholds): Health => {
     reasons.push(reason)
   }
   if (!inputs.storeReachable) flag("offline", "the task store does not answer")
-  if (inputs.liveWorkers === 0) flag("offline", "no live worker thread")
+  const startErrors = inputs.startErrors ?? []
+  if (inputs.liveWorkers === 0) {
+    flag("offline", `no worker thread can be started${startErrors.length > 0 ? `: ${startErrors[0]}` : ""}`)
+  } else if (startErrors.length > 0) {
+    flag("critical", `${startErrors.length} worker thread(s) cannot be started: ${startErrors[0]}`)
+  }
   if (inputs.storeErrors > 0) flag("critical", `${inputs.storeErrors} store error(s) in the stats window`)
   if (inputs.attempts >= t.minAttempts && inputs.attempts > 0) {
     const rate = inputs.failures / inputs.attempts
@@ -70,7 +80,7 @@ export const assess = (inputs: Inputs, t: Thresholds): Health => {
   if (inputs.queuePaused) flag("warning", "the queue is paused")
   if (inputs.memoryPressure != null) flag("warning", `memory pressure: ${inputs.memoryPressure}`)
   if (inputs.staleWorkers !== undefined && inputs.staleWorkers.length > 0) {
-    flag("warning", `worker(s) ${inputs.staleWorkers.join(", ")} missed their heartbeats (stuck in synchronous code?)`)
+    flag("warning", `worker(s) ${inputs.staleWorkers.join(", ")} missed their heartbeats while idle (event loop blocked outside any task?)`)
   }
   if (inputs.pausedTypes.length > 0) reasons.push(`paused task types: ${inputs.pausedTypes.join(", ")}`)
   return { level, reasons }

@@ -4,8 +4,14 @@ export interface WorkerStats {
   readonly slot: number
   /** Thread generation in the slot: 0 for the first, +1 per replacement. */
   readonly generation: number
-  /** "stale": it missed its heartbeats (stuck in synchronous code, or dead). */
-  readonly state: "starting" | "idle" | "busy" | "stale"
+  /**
+   * "busy": running a request (however long its handler computes); "stale": idle yet silent
+   * (its event loop is blocked outside any task); "starting": a thread is being started or
+   * replaced; "failed": the last start failed (retried), see `startError`.
+   */
+  readonly state: "starting" | "failed" | "idle" | "busy" | "stale"
+  /** Why the slot's thread could not be started, while it has none. */
+  readonly startError: string | null
   /** When the current thread started, epoch ms. */
   readonly startedAt: number
   /** Times the slot's thread was recycled (after N tasks, or past the soft heap limit). */

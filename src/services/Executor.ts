@@ -16,14 +16,6 @@ export interface Ran {
   readonly busyMs: number
 }
 
-export interface RunOptions {
-  /**
-   * Run with nothing else on the same thread, so a crash can only be this batch's doing
-   * (used to find which task of a crashed batch killed its thread).
-   */
-  readonly exclusive?: boolean
-}
-
 /**
  * Something that runs claimed attempts: the worker-thread pool or the in-process fiber
  * executor. The scheduler keeps at most `capacity` tasks in flight and sends at most
@@ -43,7 +35,7 @@ export interface Executor {
    * Runs a batch; one Outcome per task, in input order. Never fails: a crashed thread yields
    * WorkerCrashed outcomes for the attempts it held. Interrupting it interrupts the handlers.
    */
-  readonly run: (batch: NonEmptyReadonlyArray<Claimed>, options?: RunOptions) => Effect.Effect<Ran>
+  readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<Ran>
   /**
    * Interrupts the running attempts of these tasks (cancel): the handler is interrupted where
    * it runs and its finalizers run; an attempt still queued in a batch is skipped. A handler
@@ -53,6 +45,4 @@ export interface Executor {
   readonly interrupt: (ids: ReadonlyArray<TaskId>) => Effect.Effect<void>
   /** The executor's workers (threads), for stats and health; empty for in-process fibers. */
   readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
-  /** Attempts running on workers that missed their heartbeats: their leases are not extended. */
-  readonly staleTasks: Effect.Effect<ReadonlyArray<TaskId>>
 }

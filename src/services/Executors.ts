@@ -23,7 +23,6 @@ export const missing = (known: ReadonlyArray<string>): Executor => ({
   maxBatch: 64,
   interrupt: () => Effect.void,
   workers: Effect.succeed([]),
-  staleTasks: Effect.succeed([]),
   run: (batch) =>
     Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
       new Outcome.Failed({

@@ -32,7 +32,6 @@ export const make = (handlers: Handlers, options: Options): Executor => {
     maxBatch: 64,
     interrupt: (ids) => BatchRun.cancel(registry, ids),
     workers: Effect.succeed([]),
-    staleTasks: Effect.succeed([]),
     run: (tasks) => {
       const batch = BatchRun.make(
         handlers,

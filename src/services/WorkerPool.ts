@@ -23,7 +23,7 @@ import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
 import * as HandlersModules from "../workers/HandlersModules.js"
 import * as ThreadState from "../workers/ThreadState.js"
-import type { ActivitySink, Executor, Ran, RunOptions } from "./Executor.js"
+import type { ActivitySink, Executor, Ran } from "./Executor.js"
 import * as Activity from "./worker/activity.js"
 import * as Crash from "./worker/crash.js"
 import * as Slot from "./worker/slot.js"
@@ -36,8 +36,6 @@ export interface Options {
   readonly size: number | "auto" | { readonly min: number; readonly max: number }
   /** Heap limit per thread (resourceLimits.maxOldGenerationSizeMb); at least 64 to boot Effect. */
   readonly heapLimitMb?: number
-  /** Requests in flight per thread: 2 keeps a thread busy while the next batch is on its way. */
-  readonly requestsPerWorker?: number
   /** How long a thread may take to start before the pool gives up with a clear error. */
   readonly startTimeout?: Duration.DurationInput
   /** The thread entrypoint (the compiled src/workers/main.js by default). */
@@ -53,7 +51,12 @@ export interface Options {
   readonly recycleAfterTasks?: number
   /** …or once its heap passes this (MiB; 0: never), below the hard heapLimitMb. */
   readonly heapSoftLimitMb?: number
-  /** A thread that has not reported for this long is stale (default 5000 ms; it reports every 500). */
+  /**
+   * An idle thread (no request in flight) that has not reported for this long is stale
+   * (default 5000 ms; it reports every 500). A thread running a task is busy however long
+   * its handler computes: its liveness is its existence (a dead thread fails its request at
+   * once) and the watchdog (timeouts, cancels).
+   */
   readonly staleAfterMs?: number
   /** Threads record a `troupe.attempt` span per task that carries a trace context (telemetry on). */
   readonly tracing?: boolean
@@ -67,9 +70,9 @@ export class WorkerPoolError extends Data.TaggedError("WorkerPoolError")<{ reado
 /**
  * A supervised pool of worker threads on @effect/platform's Worker (NodeWorker spawner,
  * WorkerRunner in the thread). The pool owns its slots rather than using the platform's pool:
- * it sends one request per batch to the least-loaded live thread, never more than
- * `requestsPerWorker` at once (requests that queue inside a pool cost 4–8×, FIELD-NOTES.md),
- * and replaces a thread that dies — its in-flight attempts get WorkerCrashed outcomes. A
+ * it sends one request per batch to an idle live thread, one request per thread at a time
+ * (requests that queue inside a pool cost 4–8×, FIELD-NOTES.md; and a task claimed to wait
+ * behind a running one would start out of rank order), and replaces a thread that dies — its in-flight attempts get WorkerCrashed outcomes. A
  * watchdog reads each thread's shared state and terminates a thread whose task overstays its
  * timeout or cancel by `graceMs`: that task fails (TaskTimeout / interrupted), the other
  * attempts on the thread come back Abandoned, and the thread is replaced.
@@ -92,9 +95,6 @@ export class WorkerPool extends Context.Tag("troupe/WorkerPool")<WorkerPool, Exe
 }>() {}
 
 const MAX_BATCH = 64
-
-/** A request queues behind a running task only if that task started less than this ago. */
-const QUEUE_BEHIND_MS = 50
 
 interface Spawned {
   readonly thread: WorkerThreads.Worker
@@ -125,7 +125,6 @@ export const make = (options: Options) =>
     }
     // The pool starts at its maximum; a governor may lower the target under memory pressure.
     let target = count
-    const perWorker = options.requestsPerWorker ?? 2
     const graceMs = options.graceMs ?? 2000
     const recycleAfter = options.recycleAfterTasks ?? 0
     const softLimitBytes = (options.heapSoftLimitMb ?? 0) * 2 ** 20
@@ -189,12 +188,22 @@ export const make = (options: Options) =>
           yield* Effect.forkIn(Effect.interruptible(Activity.forward(worker, options.onActivity, delivery, options.onSpans)), scope)
         }
         slot.startedAt = wallClock()
+        slot.startError = undefined
         slot.dying = false
         slot.worker = worker
         slot.scope = scope
         yield* refreshLive
         yield* Queue.offer(changed, undefined)
       })
+
+    /** A start failed: the slot says why (stats, health) until a start succeeds. */
+    const startFailed = (slot: Slot.Slot, e: WorkerPoolError, what: "start" | "replace") =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          slot.startError = e.message
+        }),
+        Effect.logError(`could not ${what} worker thread ${slot.index}: ${e.message}; retrying`)
+      )
 
     /** Tears a dead thread down and starts another in its slot (once per generation). */
     const replace = (slot: Slot.Slot, generation: number, why: "crash" | "recycle" = "crash") =>
@@ -217,7 +226,7 @@ export const make = (options: Options) =>
         replaced++
         const restart: Effect.Effect<void> = spawn(slot).pipe(
           Effect.catchAll((e) =>
-            Effect.zipRight(Effect.logError(`could not replace worker thread ${slot.index}: ${e.message}; retrying`), Effect.sleep("1 second")).pipe(
+            Effect.zipRight(startFailed(slot, e, "replace"), Effect.sleep("1 second")).pipe(
               Effect.zipRight(Effect.suspend(() => restart))
             )
           )
@@ -253,7 +262,7 @@ export const make = (options: Options) =>
     const startSlot = (slot: Slot.Slot): Effect.Effect<void> =>
       spawn(slot).pipe(
         Effect.catchAll((e) =>
-          Effect.zipRight(Effect.logError(`could not start worker thread ${slot.index}: ${e.message}; retrying`), Effect.sleep("1 second")).pipe(
+          Effect.zipRight(startFailed(slot, e, "start"), Effect.sleep("1 second")).pipe(
             Effect.zipRight(Effect.suspend(() => (slot.retiring ? Effect.void : startSlot(slot))))
           )
         )
@@ -279,36 +288,17 @@ export const make = (options: Options) =>
 
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
 
-    /**
-     * Whether a request may queue behind what the thread runs now: only behind a task that
-     * started moments ago. A request queued behind a long task (a render, a wait on I/O) would
-     * wait for all of it while another thread idles.
-     */
-    const queueable = (slot: Slot.Slot, now: number): boolean => {
-      if (slot.requests === 0) return true
-      const running = slot.state === undefined ? undefined : ThreadState.read(slot.state)
-      return running === undefined || running.index < 0 || now - running.startedAt < QUEUE_BEHIND_MS
-    }
-
-    /**
-     * The live slot with room and the fewest requests in flight (an idle one, reserved, for an
-     * exclusive run); waits when there is none.
-     */
-    const acquire = (exclusive: boolean): Effect.Effect<Slot.Slot> =>
+    /** An idle live slot; waits when there is none. */
+    const acquire: Effect.Effect<Slot.Slot> =
       Effect.suspend(() => {
-        let best: Slot.Slot | undefined
-        const now = wallClock()
-        for (const slot of slots) {
-          const fits = slot.worker !== undefined && !slot.exclusive && !slot.dying && !slot.retiring && !slot.recycling &&
-            (exclusive ? slot.requests === 0 : slot.requests < perWorker && queueable(slot, now))
-          if (fits && (best === undefined || slot.requests < best.requests)) best = slot
+        const idle = slots.find((slot) =>
+          slot.worker !== undefined && slot.requests === 0 && !slot.dying && !slot.retiring && !slot.recycling
+        )
+        if (idle !== undefined) {
+          idle.requests++
+          return Effect.succeed(idle)
         }
-        if (best !== undefined) {
-          best.requests++
-          best.exclusive = exclusive
-          return Effect.succeed(best)
-        }
-        return Effect.zipRight(Queue.take(changed), acquire(exclusive))
+        return Effect.zipRight(Queue.take(changed), acquire)
       })
 
     const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot.Slot, error: WorkerError) => {
@@ -330,9 +320,9 @@ export const make = (options: Options) =>
     const recycleIfDrained = (slot: Slot.Slot) =>
       Effect.suspend(() => (slot.recycling && slot.requests === 0 && !slot.dying ? replace(slot, slot.generation, "recycle") : Effect.void))
 
-    const run = (batch: ReadonlyArray<Claimed>, options?: RunOptions): Effect.Effect<Ran> =>
+    const run = (batch: ReadonlyArray<Claimed>): Effect.Effect<Ran> =>
       Effect.acquireUseRelease(
-        acquire(options?.exclusive === true),
+        acquire,
         (slot) => {
           const worker = slot.worker!
           const delivery = slot.delivery
@@ -398,7 +388,6 @@ export const make = (options: Options) =>
           Effect.zipRight(
             Effect.sync(() => {
               slot.requests--
-              if (slot.requests === 0) slot.exclusive = false
             }),
             Effect.zipRight(Effect.zipRight(retire(slot), recycleIfDrained(slot)), Queue.offer(changed, undefined))
           )
@@ -475,20 +464,14 @@ export const make = (options: Options) =>
     const live = () => slots.filter((s) => s.worker !== undefined && !s.retiring).length
 
     return WorkerPool.of({
-      capacity: Effect.sync(() => Math.max(1, live()) * perWorker * MAX_BATCH),
-      slots: Effect.sync(() => Math.max(1, live()) * perWorker),
+      capacity: Effect.sync(() => Math.max(1, live()) * MAX_BATCH),
+      slots: Effect.sync(() => Math.max(1, live())),
       maxBatch: MAX_BATCH,
       run,
       interrupt,
       workers: Effect.sync(() => {
         const now = wallClock()
         return slots.filter((s) => !(s.retiring && s.worker === undefined)).map((s) => Slot.stats(s, now, staleAfterMs))
-      }),
-      staleTasks: Effect.sync(() => {
-        const now = wallClock()
-        return slots.flatMap((s) =>
-          Slot.isStale(s, now, staleAfterMs) ? [...s.inflight.values()].flatMap((e) => e.tasks.map((t) => t.id)) : []
-        )
       }),
       recycled: Effect.sync(() => recycled),
       size: Effect.sync(live),

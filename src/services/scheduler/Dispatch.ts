@@ -110,7 +110,6 @@ export const step = (env: Env): Effect.Effect<void> =>
     const n = permit !== undefined ? 1 : batchSize(env, executor, free, slots)
     const ids: Array<TaskId> = []
     const perType = new Map<string, number>()
-    let exclusive = false
     // A batch runs its tasks one after another, so it holds about `targetBatchMs` of measured
     // work: a type not yet timed, or slower than that, runs alone (concurrently with others).
     let planned = 0
@@ -133,7 +132,6 @@ export const step = (env: Env): Effect.Effect<void> =>
       env.state.claiming.add(next.id)
       if (alone) {
         env.state.isolate.delete(next.id)
-        exclusive = true
         break
       }
     }
@@ -163,7 +161,7 @@ export const step = (env: Env): Effect.Effect<void> =>
     yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
     // Tracing: a dispatch span per task, whose traceparent the executor receives.
     const traced = env.telemetry.tracing ? yield* DispatchSpans.start(claimed) : undefined
-    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, traced?.batch ?? claimed, exclusive, now, permit, traced))
+    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, traced?.batch ?? claimed, now, permit, traced))
   }).pipe(
     Effect.catchAllCause((cause) =>
       Effect.gen(function*() {
@@ -180,14 +178,24 @@ const runBatch = (
   executor: Executor,
   lane: Lane,
   batch: NonEmptyReadonlyArray<Claimed>,
-  exclusive: boolean,
   claimedAt: number,
   permit: Permit | undefined,
   traced: DispatchSpans.Traced | undefined
 ) => {
   let givenBack = false
+  // The executor's room comes back as soon as it has answered, so the next batch is claimed
+  // and sent while this one's outcomes commit: a thread idles for one claim, not a commit too.
+  let laneHeld = true
+  const freeLane = () => {
+    if (!laneHeld) return false
+    laneHeld = false
+    lane.tasks -= batch.length
+    lane.runs -= 1
+    return true
+  }
   return Effect.gen(function*() {
-    const { busyMs, outcomes } = yield* executor.run(batch, { exclusive })
+    const { busyMs, outcomes } = yield* executor.run(batch)
+    if (freeLane()) yield* Control.signal(env.state)
     if (traced !== undefined) yield* DispatchSpans.outcomes(traced, outcomes)
     const now = yield* Clock.currentTimeMillis
     const perTask = busyMs / batch.length
@@ -197,7 +205,7 @@ const runBatch = (
     }
     // Tasks given back (crash isolation, abandoned attempts) are pending again but still on the
     // books until the batch ends: a refill in between skips them, so look again afterwards.
-    givenBack = yield* finish(env, batch, outcomes, now, exclusive, claimedAt, traced)
+    givenBack = yield* finish(env, batch, outcomes, now, claimedAt, traced)
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
@@ -209,8 +217,7 @@ const runBatch = (
     ),
     Effect.onExit((exit) =>
       Effect.suspend(() => {
-        lane.tasks -= batch.length
-        lane.runs -= 1
+        freeLane()
         Control.countRunning(env.state, batch.map((t) => t.type), -1)
         countKeys(env.state, batch, -1)
         Control.unpark(env)
@@ -268,10 +275,10 @@ const releaseResources = (env: Env, permit: Permit) =>
   )
 
 /**
- * A thread that dies takes every attempt it held with it (its batch, and a request queued
- * behind it), and nothing says which task killed it. So the attempts of a crashed shared run
- * are given back uncounted and each runs again alone, on a thread with nothing else in flight:
- * only the culprit crashes again, and only its attempt fails.
+ * A thread that dies takes every attempt of its batch with it, and nothing says which task
+ * killed it. So the attempts of a crashed batch of several are given back uncounted and each
+ * runs again alone (a thread runs one request at a time): only the culprit crashes again, and
+ * only its attempt fails.
  */
 const isolateCrash = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray<Outcome>, now: number) =>
   Effect.gen(function*() {
@@ -297,12 +304,11 @@ const finish = (
   batch: ReadonlyArray<Claimed>,
   outcomes: ReadonlyArray<Outcome>,
   now: number,
-  exclusive: boolean,
   claimedAt: number,
   traced: DispatchSpans.Traced | undefined
 ) =>
   Effect.gen(function*() {
-    if (!exclusive && crashed(outcomes)) return yield* isolateCrash(env, batch, outcomes, now)
+    if (batch.length > 1 && crashed(outcomes)) return yield* isolateCrash(env, batch, outcomes, now)
     const byId = new Map(batch.map((t) => [t.id, t] as const))
     const completions: Array<Completion> = []
     const failures: Array<Failure> = []

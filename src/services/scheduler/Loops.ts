@@ -48,11 +48,11 @@ export const heartbeatLoop = (env: Env) =>
     yield* Effect.sleep(Duration.millis(env.options.leaseDurationMs / 3))
     if (env.state.inFlight.size === 0) return
     const now = yield* Clock.currentTimeMillis
-    // A worker that missed its heartbeats holds its attempts without proof of life: their
-    // leases are left to lapse, and the recovery sweep (here or in another process) runs them again.
-    const stale = new Set((yield* Effect.forEach(env.executors.all, (e) => e.staleTasks)).flat())
-    if (stale.size > 0) yield* Effect.logWarning(`${stale.size} running attempt(s) are on a worker that missed its heartbeats; their leases are not extended`)
-    const items = [...env.state.inFlight].filter(([id]) => !stale.has(id)).map(([id, token]) => ({ id, token }))
+    // Every attempt this process runs keeps its lease while it runs, whatever its handler does:
+    // the main thread renews it, and knows its threads are alive (a dead thread fails its
+    // request at once; one that overstays its timeout or a cancel is terminated by the pool).
+    // A handler busy computing cannot run a timer in its thread, so no proof from it is asked.
+    const items = [...env.state.inFlight].map(([id, token]) => ({ id, token }))
     const kept = new Set(yield* env.store.extendLeases(items, now + env.options.leaseDurationMs))
     // A lease this process no longer holds was taken away: the task was cancelled (perhaps by
     // another process) or recovered. Its attempt stops here too.

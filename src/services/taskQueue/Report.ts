@@ -68,7 +68,9 @@ export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
       attempts: window.samples.length,
       failures,
       oldestReadyAgeMs: read._tag === "Right" ? Option.getOrNull(Option.map(read.right[0], (at) => Math.max(0, now - at))) : null,
-      liveWorkers: threads ? workers.filter((w) => w.state !== "starting" && w.state !== "stale").length : null,
+      // A thread being started or replaced counts: only slots whose starts fail do not.
+      liveWorkers: threads ? workers.filter((w) => w.state !== "failed").length : null,
+      startErrors: workers.flatMap((w) => (w.startError === null ? [] : [w.startError])),
       staleWorkers: workers.filter((w) => w.state === "stale").map((w) => w.slot),
       storeErrors: window.storeErrors,
       storeReachable: read._tag === "Right",

@@ -17,14 +17,14 @@ export interface Slot {
   delivery: Activity.Delivery | undefined
   generation: number
   requests: number
-  /** Reserved by an exclusive run: no other request may join it. */
-  exclusive: boolean
   /** The watchdog terminated this generation's thread: no new requests; replaced once drained. */
   dying: boolean
   /** Above the pool's target size: takes no new requests and stops once drained. */
   retiring: boolean
   /** Due for a fresh thread (N tasks, or the soft heap limit): no new requests; renewed once drained. */
   recycling: boolean
+  /** Why the last start of a thread in this slot failed (cleared once one starts). */
+  startError: string | undefined
   /** Attempts run by the current thread. */
   tasksThisThread: number
   recycled: number
@@ -45,10 +45,10 @@ export const make = (index: number, now: number): Slot => ({
   delivery: undefined,
   generation: 0,
   requests: 0,
-  exclusive: false,
   dying: false,
   retiring: false,
   recycling: false,
+  startError: undefined,
   tasksThisThread: 0,
   recycled: 0,
   startedAt: now,
@@ -64,9 +64,13 @@ export const inflightOf = (slot: Slot, generation: number): number => {
   return n
 }
 
-/** Whether the slot's thread missed its heartbeats (it writes one every 500 ms). */
+/**
+ * Whether the slot's idle thread missed its heartbeats (it writes one every 500 ms). A thread
+ * that runs a request is never stale: a handler computing cannot run the heartbeat timer, and
+ * that is work, not a fault (timeouts and cancels are the watchdog's).
+ */
 export const isStale = (slot: Slot, now: number, staleAfterMs: number): boolean => {
-  if (slot.worker === undefined || slot.state === undefined) return false
+  if (slot.worker === undefined || slot.state === undefined || slot.requests > 0) return false
   const seen = ThreadState.lastSeen(slot.state)
   return seen !== null && now - seen > staleAfterMs
 }
@@ -82,12 +86,13 @@ export const stats = (slot: Slot, now: number, staleAfterMs: number): WorkerStat
     slot: slot.index,
     generation: slot.generation,
     state: slot.worker === undefined
-      ? "starting"
-      : isStale(slot, now, staleAfterMs)
-      ? "stale"
+      ? (slot.startError === undefined ? "starting" : "failed")
       : inflightOf(slot, slot.generation) > 0
       ? "busy"
+      : isStale(slot, now, staleAfterMs)
+      ? "stale"
       : "idle",
+    startError: slot.worker === undefined ? slot.startError ?? null : null,
     recycled: slot.recycled,
     startedAt: slot.startedAt,
     tasksDone: slot.tasksDone,
