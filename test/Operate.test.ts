@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import type { Server } from "./support/process.js"
 import { cli, eventually, operateHandlers, recoveryHandlers, rpc, startServer, threadHandlers } from "./support/process.js"
 
@@ -193,6 +194,16 @@ describe("troupe start refuses", () => {
     const error = await started.then(() => undefined, (e: Error) => e)
     expect(error?.message).toContain(`task type "echo" is defined twice`)
     expect(error?.message).toContain("exited (6)")
+  }, 60_000)
+
+  it("a handlers module that loads on the main thread but throws in a worker thread: one message with the thread's own error", async () => {
+    const broken = fileURLToPath(new URL("../dist/test/fixtures/threadBrokenHandlers.js", import.meta.url))
+    const started = startServer(["--handlers", broken, "--database", path.join(dir, "broken.db")])
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain("exited (6)")
+    expect(error?.message).toContain(`cannot load handlers module ${broken}: Error: Module did not self-register`)
+    // Said once: no respawn loop of stack traces.
+    expect(error?.message.split("did not self-register").length).toBe(2)
   }, 60_000)
 
   it("to bind beyond loopback without a token", async () => {

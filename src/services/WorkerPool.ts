@@ -3,6 +3,7 @@ import type { WorkerError } from "@effect/platform/WorkerError"
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -132,21 +133,7 @@ export const make = (options: Options) =>
     let recycled = 0
     const startTimeout = Duration.decode(options.startTimeout ?? "30 seconds")
     const poolScope = yield* Effect.scope
-    // The spawner constructs each thread, so the pool keeps its handle and shared state by the
-    // platform's worker id (SerializedWorker.id).
-    const spawned = new Map<number, Spawned>()
-    const context = yield* Layer.build(NodeWorker.layer((id) => {
-      const state = ThreadState.make()
-      const thread = new WorkerThreads.Worker(options.entry ?? defaultEntry(), {
-        workerData: { handlersModules: HandlersModules.list(options.handlersModule), state, tracing: options.tracing === true } satisfies Protocol.WorkerData,
-        resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
-      })
-      spawned.set(id, { thread, state })
-      thread.once("exit", () => {
-        if (spawned.get(id)?.thread === thread) spawned.delete(id)
-      })
-      return thread
-    }))
+    const modules = HandlersModules.list(options.handlersModule)
     const background = yield* FiberSet.make()
     const changed = yield* Queue.sliding<void>(1)
     const slots: Array<Slot.Slot> = Array.from({ length: count }, (_, index) => Slot.make(index, wallClock()))
@@ -157,29 +144,50 @@ export const make = (options: Options) =>
       SubscriptionRef.set(liveCount, slots.filter((s) => s.worker !== undefined && !s.retiring).length)
     )
 
-    /** Starts a thread in the slot, in a scope of its own so it can be torn down alone. */
+    /**
+     * Starts a thread in the slot, in a scope of its own so it can be torn down alone. The
+     * spawner constructs the thread (so the slot keeps its handle and shared state), and a
+     * thread that fails before it serves — its handlers module throws in a worker thread, say
+     * — fails the start at once with the thread's own error (the platform would respawn it
+     * until the start timeout).
+     */
     const spawn = (slot: Slot.Slot) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(poolScope, ExecutionStrategy.sequential)
+        const failed = yield* Deferred.make<never, WorkerPoolError>()
+        let spawned: Spawned | undefined
+        const spawner = NodeWorker.layer(() => {
+          const state = ThreadState.make()
+          const thread = new WorkerThreads.Worker(options.entry ?? defaultEntry(), {
+            workerData: { handlersModules: modules, state, tracing: options.tracing === true } satisfies Protocol.WorkerData,
+            resourceLimits: { maxOldGenerationSizeMb: options.heapLimitMb ?? 256 }
+          })
+          thread.once("error", (error) => {
+            Deferred.unsafeDone(failed, Exit.fail(new WorkerPoolError({ message: Crash.startFailure(slot.index, modules, error) })))
+          })
+          spawned = { thread, state }
+          return thread
+        })
         const worker = yield* Worker.makeSerialized<Protocol.Request>({}).pipe(
-          Effect.provide(context),
+          Effect.provide(spawner),
+          Effect.raceFirst(Deferred.await(failed)),
           Scope.extend(scope),
           Effect.timeoutFail({
             duration: startTimeout,
             onTimeout: () =>
               new WorkerPoolError({
-                message: `worker thread ${slot.index} did not start within ${Duration.format(startTimeout)}; ` +
-                  `check that ${HandlersModules.list(options.handlersModule).join(", ")} is a compiled module that default-exports Handlers.make(...)`
+                message: `worker thread ${slot.index} did not start within ${Duration.format(startTimeout)} ` +
+                  `(handlers module${modules.length === 1 ? "" : "s"} ${modules.join(", ")})`
               })
           }),
           Effect.catchAll((e) =>
             Effect.zipRight(Scope.close(scope, Exit.void), Effect.fail(e._tag === "WorkerPoolError" ? e : new WorkerPoolError({ message: `worker thread ${slot.index} failed to start: ${e.message}` })))
           )
         )
-        const thread = spawned.get(worker.id)
-        spawned.delete(worker.id)
-        slot.thread = thread?.thread
-        slot.state = thread === undefined ? undefined : ThreadState.view(thread.state)
+        // Handled once started: a later error is a crash, seen through the thread's requests.
+        spawned?.thread.on("error", () => {})
+        slot.thread = spawned?.thread
+        slot.state = spawned === undefined ? undefined : ThreadState.view(spawned.state)
         slot.delivery = undefined
         if (options.onActivity !== undefined) {
           const delivery = Activity.make()

@@ -8,9 +8,11 @@
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as WorkerThreads from "node:worker_threads"
 import * as ActivityOutbox from "./ActivityOutbox.js"
@@ -22,7 +24,17 @@ import * as ThreadState from "./ThreadState.js"
 
 const data = WorkerThreads.workerData as Protocol.WorkerData
 
-const load = HandlersModules.load(data.handlersModules)
+// The handlers modules load before the runner starts, and a failure is thrown out of the
+// thread's entrypoint: the pool receives the thread's own error as its start failure (a runner
+// that failed to build would just exit, and be respawned until the start timeout). The
+// documented bridge: the thread's entrypoint runs its program.
+const handlers = await Effect.runPromise(
+  HandlersModules.load(data.handlersModules).pipe(
+    Effect.catchAll((e) => Effect.die(new Error(e.message)))
+  )
+).catch((defect: unknown) => {
+  throw Runtime.isFiberFailure(defect) ? Cause.squash(defect[Runtime.FiberFailureCauseId]) : defect
+})
 
 // Heap and last-seen reach the pool through shared memory; a blocked thread stops updating
 // them, which is what the pool's stats should show.
@@ -39,7 +51,6 @@ const reportHealth = (state: ThreadState.View) =>
 // keeps a second request queued here so the thread never idles. Cancel and the activity
 // channel do not take the batch permit.
 const runner = Layer.unwrapScoped(Effect.gen(function*() {
-  const handlers = yield* load
   const oneBatch = yield* Effect.makeSemaphore(1)
   const registry = BatchRun.makeRegistry()
   const outbox = yield* ActivityOutbox.make()

@@ -26,3 +26,10 @@ export const classify = (workerId: number, error: WorkerError): WorkerCrashed | 
   const what = reason === "exit" ? "exited" : "crashed"
   return new WorkerCrashed({ workerId, reason, message: `worker thread ${workerId} ${what}: ${detail}` })
 }
+
+/** The one message for a thread that failed before it served: which modules, and its own error. */
+export const startFailure = (index: number, modules: ReadonlyArray<string>, error: unknown): string => {
+  const detail = error instanceof Error ? error.message : String(error)
+  return `worker thread ${index} failed to start: ${detail}` +
+    (detail.includes(modules[0] ?? "\u0000") ? "" : ` (handlers module${modules.length === 1 ? "" : "s"} ${modules.join(", ")})`)
+}
