@@ -29,8 +29,9 @@ export const taskIdOf = (event: TaskEvent): string => (event._tag === "StatusCha
 
 /**
  * In-process notifications: a PubSub of task events for subscribers, and a waiter table so
- * `await` does not scan every event. Another process's changes are not seen here; `await`
- * falls back to polling the store for those.
+ * `await` does not scan every event. Another process's changes are not published here: one
+ * poller (taskQueue/RemoteFinals) reads the end of every task waited for or watched, in one
+ * query per interval, and `settle`s it.
  */
 export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
   /** Publishes durable changes; resolves the waiters of tasks that reached a final status. */
@@ -48,6 +49,13 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
    * scope) and returns the effect that waits for it. Register before reading the store.
    */
   readonly waitFinal: (id: TaskId) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+  /** The tasks someone waits for or watches here (whose end another process may bring). */
+  readonly interest: Effect.Effect<ReadonlyArray<TaskId>>
+  /**
+   * Hands final statuses read from the store (another process ended those tasks) to their
+   * waiters and watchers only: subscribers of every event hear this process's changes.
+   */
+  readonly settle: (events: ReadonlyArray<StatusChanged>) => Effect.Effect<void>
 }>() {}
 
 const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"])
@@ -87,20 +95,26 @@ export const make = Effect.gen(function*() {
     return out
   }
 
+  /** Hands events to their tasks' watchers and resolves the waiters of those that ended. */
+  const deliver = (events: ReadonlyArray<TaskEvent>) =>
+    Effect.suspend(() => {
+      if (watchers.size > 0) {
+        for (const e of events) {
+          const queues = watchers.get(taskIdOf(e))
+          if (queues !== undefined) for (const q of queues) Queue.unsafeOffer(q, e)
+        }
+      }
+      return Effect.forEach(takeWaiters(events), (d) => Deferred.succeed(d, undefined), { discard: true })
+    })
+
   return TaskEvents.of({
-    publish: (events) =>
-      Effect.zipRight(
-        PubSub.publishAll(pubsub, events),
-        Effect.suspend(() => {
-          if (watchers.size > 0) {
-            for (const e of events) {
-              const queues = watchers.get(taskIdOf(e))
-              if (queues !== undefined) for (const q of queues) Queue.unsafeOffer(q, e)
-            }
-          }
-          return Effect.forEach(takeWaiters(events), (d) => Deferred.succeed(d, undefined), { discard: true })
-        })
-      ),
+    publish: (events) => Effect.zipRight(PubSub.publishAll(pubsub, events), deliver(events)),
+    interest: Effect.sync(() => {
+      const ids = new Set<string>(waiters.keys())
+      for (const id of watchers.keys()) ids.add(id)
+      return [...ids] as Array<TaskId>
+    }),
+    settle: deliver,
     subscribe: PubSub.subscribe(pubsub),
     subscribeTask: (id) =>
       Effect.tap(

@@ -40,6 +40,7 @@ import { ResourceGovernor } from "./ResourceGovernor.js"
 import { Scheduler } from "./Scheduler.js"
 import * as Dependencies from "./taskQueue/Dependencies.js"
 import * as Report from "./taskQueue/Report.js"
+import * as RemoteFinals from "./taskQueue/RemoteFinals.js"
 import * as Streams from "./taskQueue/Streams.js"
 import * as Submission from "./taskQueue/Submission.js"
 import type { TaskEvent } from "./TaskEvents.js"
@@ -95,7 +96,7 @@ export type ControlError = TaskNotFound | InvalidTransition | StoreError
 
 export interface Config {
   readonly agingStepMs: number
-  /** How often `await` re-reads the store for changes made by other processes. */
+  /** How often one read looks for other processes' ends of awaited or watched tasks. */
   readonly pollIntervalMs: number
   /** Unfinished tasks the queue may hold; a submit past it fails with QueueFull. */
   readonly maxQueueSize: number | undefined
@@ -354,10 +355,12 @@ export const make = (config: Config) =>
       list: store.list,
       await: (definition, id) =>
         Effect.scoped(Effect.gen(function*() {
+          // Registered before the read, so an end between the two is not missed; this
+          // process's own ends and other processes' (RemoteFinals) resolve it.
           const finalSeen = yield* events.waitFinal(id)
           let task = yield* store.get(id)
-          while (!TaskStatus.isFinal(task.status)) {
-            yield* Effect.race(finalSeen, Effect.sleep(Duration.millis(config.pollIntervalMs)))
+          if (!TaskStatus.isFinal(task.status)) {
+            yield* finalSeen
             task = yield* store.get(id)
           }
           return yield* decodeOutcome(definition, task)
@@ -400,12 +403,19 @@ export const make = (config: Config) =>
           const removed = yield* store.remove([id])
           if (removed.length === 0) return yield* Effect.fail(new TaskNotFound({ taskId: id }))
         }),
-      logs: (id, options) => provided(Streams.logs(id, options?.follow === true, config.pollIntervalMs)),
-      watch: (id) => provided(Streams.watch(id, config.pollIntervalMs)),
+      logs: (id, options) => provided(Streams.logs(id, options?.follow === true)),
+      watch: (id) => provided(Streams.watch(id)),
       events: provided(Streams.events),
       stats: Report.stats(reportInputs),
       health: Report.health(reportInputs)
     })
   })
 
-export const layer = (config: Config) => Layer.effect(TaskQueue, make(config))
+/** The client, with the one poller that sees other processes end awaited or watched tasks. */
+export const layer = (config: Config) =>
+  Layer.scoped(
+    TaskQueue,
+    Effect.tap(make(config), () =>
+      Effect.flatMap(Effect.zip(TaskStore, TaskEvents), ([store, events]) =>
+        Effect.forkScoped(RemoteFinals.poll(store, events, config.pollIntervalMs))))
+  )

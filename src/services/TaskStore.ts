@@ -6,6 +6,7 @@ import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../domain/Task.js
 import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFound } from "../domain/TaskErrors.js"
 import type { TaskId } from "../domain/TaskId.js"
 import type { TaskStatus } from "../domain/TaskStatus.js"
+import type { StatusChanged } from "./TaskEvents.js"
 
 /** What `insert` reports per task: enough to schedule it. */
 export interface Inserted extends ReadyRef {
@@ -107,6 +108,8 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   ) => Effect.Effect<ReadonlyArray<Inserted>, StoreError | QueueFull | InvalidDependency>
   /** Reads one task. */
   readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | StoreError>
+  /** Of these tasks, those in a final status, as status changes (one read for many waiters). */
+  readonly finalAmong: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<StatusChanged>, StoreError>
   /** Lists tasks by status and type, a page at a time. */
   readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Task>, StoreError>
   /**

@@ -3,6 +3,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { Claimed, NewTask } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
+import * as TaskStatus from "../../domain/TaskStatus.js"
+import type { StatusChanged } from "../TaskEvents.js"
 import type { Applied, Completion, Failure, LeaseGrant, Release } from "../TaskStore.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Rows from "./rows.js"
@@ -202,4 +204,15 @@ export const expiredLeases = (now: number, retry: (json: string) => Claimed["ret
       [now]
     ),
     (rows) => rows.map((row) => Rows.toLeased(row, retry))
+  )
+
+/** Of these tasks, those in a final status (completed, failed, cancelled). */
+export const finalAmong = (taskIds: ReadonlyArray<TaskId>) =>
+  Effect.map(
+    Effect.forEach(chunks(taskIds), (chunk) =>
+      run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus.TaskStatus; readonly updated_at: number }>(
+        `SELECT id, type, status, updated_at FROM tasks WHERE id IN ${tuple(chunk.length)} AND status IN ${tuple(TaskStatus.finals.length)}`,
+        [...chunk, ...TaskStatus.finals]
+      )),
+    (rows) => rows.flat().map((r): StatusChanged => ({ _tag: "StatusChanged", id: r.id, type: r.type, status: r.status, at: r.updated_at }))
   )

@@ -1,4 +1,3 @@
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
@@ -15,18 +14,6 @@ import { TaskStore } from "../TaskStore.js"
 
 const isEnd = (id: string) => (e: TaskEvent) => e._tag === "StatusChanged" && e.id === id && TaskStatus.isFinal(e.status)
 
-/**
- * The task's final status read from the store, polled: another process may finish it, and
- * this process only hears its own changes.
- */
-const finalPolled = (id: TaskId, pollIntervalMs: number): Stream.Stream<TaskEvent, TaskNotFound | StoreError, TaskStore> =>
-  Stream.fromEffect(Effect.flatMap(TaskStore, (store) =>
-    store.get(id).pipe(
-      Effect.delay(Duration.millis(pollIntervalMs)),
-      Effect.repeat({ until: (t) => TaskStatus.isFinal(t.status) }),
-      Effect.map((t): TaskEvent => ({ _tag: "StatusChanged", id: t.id, type: t.type, status: t.status, at: t.updatedAt }))
-    )))
-
 const after = (last: Log | undefined) => (l: Log) =>
   last === undefined || l.attempt > last.attempt || (l.attempt === last.attempt && l.n > last.n)
 
@@ -42,8 +29,7 @@ export const events: Stream.Stream<TaskEvent, never, TaskEvents> = Stream.unwrap
  */
 export const logs = (
   id: TaskId,
-  follow: boolean,
-  pollIntervalMs: number
+  follow: boolean
 ): Stream.Stream<Log, TaskNotFound | StoreError, TaskEvents | TaskStore> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const store = yield* TaskStore
@@ -53,7 +39,8 @@ export const logs = (
     const head = Stream.fromIterable(stored)
     if (!follow || TaskStatus.isFinal(task.status)) return head
     let last = stored[stored.length - 1]
-    const live = Stream.merge(Stream.fromQueue(queue), finalPolled(id, pollIntervalMs)).pipe(
+    // Another process's end of the task reaches the queue too (RemoteFinals).
+    const live = Stream.fromQueue(queue).pipe(
       Stream.takeUntil(isEnd(id)),
       Stream.filter((e): e is Log => e._tag === "Log" && e.taskId === id && after(last)(e)),
       Stream.tap((l) => Effect.sync(() => (last = l)))
@@ -67,7 +54,7 @@ export const logs = (
  * One task's life from now on: a snapshot (its status, and its progress if any), then every
  * status change, progress report and log line until it ends (the final status included).
  */
-export const watch = (id: TaskId, pollIntervalMs: number): Stream.Stream<TaskEvent, TaskNotFound | StoreError, TaskEvents | TaskStore> =>
+export const watch = (id: TaskId): Stream.Stream<TaskEvent, TaskNotFound | StoreError, TaskEvents | TaskStore> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const store = yield* TaskStore
     const queue = yield* Effect.flatMap(TaskEvents, (e) => e.subscribeTask(id))
@@ -84,6 +71,6 @@ export const watch = (id: TaskId, pollIntervalMs: number): Stream.Stream<TaskEve
       })
     }
     if (TaskStatus.isFinal(task.status)) return Stream.fromIterable(snapshot)
-    const live = Stream.merge(Stream.fromQueue(queue), finalPolled(id, pollIntervalMs)).pipe(Stream.takeUntil(isEnd(id)))
+    const live = Stream.fromQueue(queue).pipe(Stream.takeUntil(isEnd(id)))
     return Stream.concat(Stream.fromIterable(snapshot), live)
   }))
