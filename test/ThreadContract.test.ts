@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 // start order, one live attempt per task, liveness of busy threads.
 import * as Troupe from "../dist/src/runtime/Troupe.js"
 import { TaskQueue } from "../dist/src/services/TaskQueue.js"
-import { Gate, Mark, Spin } from "../dist/test/fixtures/handlers.js"
+import { Gate, Mark, Nap, Spin } from "../dist/test/fixtures/handlers.js"
 
 const handlersModule = fileURLToPath(new URL("../dist/test/fixtures/handlers.js", import.meta.url))
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "troupe-contract-"))
@@ -53,6 +53,27 @@ describe("the core contract on worker threads", () => {
     Effect.gen(function*() {
       expect(yield* startOrder([1, 1, 5, 5, 10, 10])).toStrictEqual(["10#4", "10#5", "5#2", "5#3", "1#0", "1#1"])
       expect(yield* startOrder(["low", "critical", "high", "normal"])).toStrictEqual(["critical#1", "high#2", "normal#3", "low#0"])
+    }).pipe(Effect.provide(oneThread)), 60_000)
+
+  it.live("a quick batch queued behind a task that turns out long gives way: a higher-priority arrival still starts first, the attempt uncounted", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const file = path.join(dir, "marks")
+      const queue = yield* TaskQueue
+      // Both types measured quick: a batch of them may wait behind one another (pipelining).
+      for (let i = 0; i < 3; i++) {
+        yield* queue.await(Nap, yield* queue.submit(Nap, { ms: 1 }))
+        yield* queue.await(Mark, yield* queue.submit(Mark, { file: path.join(dir, "warm"), mark: "warm" }))
+      }
+      const long = yield* queue.submit(Nap, { ms: 1500 })
+      yield* untilRunning(long)
+      const low = yield* queue.submit(Mark, { file, mark: "low" }, { priority: "low" })
+      const high = yield* queue.submit(Mark, { file, mark: "high" }, { priority: "high" })
+      yield* queue.await(Mark, low)
+      yield* queue.await(Mark, high)
+      expect(marks(file)).toStrictEqual(["high", "low"])
+      const [l, h] = [yield* queue.get(low), yield* queue.get(high)]
+      expect([l.attempt, l.errors, h.attempt]).toStrictEqual([1, [], 1])
     }).pipe(Effect.provide(oneThread)), 60_000)
 
   it.live("a CPU-bound handler that never yields to timers keeps its lease: it runs once, and its thread reads busy, never stale or offline", () =>

@@ -81,6 +81,7 @@ const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.H
         recycleAfterTasks: config.recycleAfterTasks,
         heapSoftLimitMb: config.heapSoftLimitMb === "auto" ? Math.floor(config.heapLimitMb * 0.8) : config.heapSoftLimitMb,
         staleAfterMs: Duration.toMillis(config.staleAfter),
+        queueBehindMs: 2 * Duration.toMillis(config.targetBatch),
         onActivity: activity.sink,
         tracing: telemetry.tracing,
         onSpans: telemetry.tracing ? telemetry.exportSpans : undefined

@@ -37,6 +37,18 @@ export interface Executor {
    */
   readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<Ran>
   /**
+   * Whether a batch can start now without waiting for a worker: on an idle one or, for a
+   * `short` batch (measured to take at most targetBatch), queued behind a short batch on a
+   * busy one — pipelining that keeps a thread fed without holding a claimed task back for
+   * longer than one short batch.
+   */
+  readonly room: (short: boolean) => Effect.Effect<boolean>
+  /**
+   * Takes the worker for a batch now, in the caller's fiber (so the next `room` sees it), and
+   * returns its run (as `run`).
+   */
+  readonly start: (batch: NonEmptyReadonlyArray<Claimed>, short: boolean) => Effect.Effect<Effect.Effect<Ran>>
+  /**
    * Interrupts the running attempts of these tasks (cancel): the handler is interrupted where
    * it runs and its finalizers run; an attempt still queued in a batch is skipped. A handler
    * that does not yield within the grace period loses its thread. The interrupted attempts'

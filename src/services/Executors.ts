@@ -17,13 +17,8 @@ export class Executors extends Context.Tag("troupe/Executors")<Executors, {
 }>() {}
 
 /** Fails every attempt: the process has no handler for the type. */
-export const missing = (known: ReadonlyArray<string>): Executor => ({
-  capacity: Effect.succeed(64),
-  slots: Effect.succeed(1),
-  maxBatch: 64,
-  interrupt: () => Effect.void,
-  workers: Effect.succeed([]),
-  run: (batch) =>
+export const missing = (known: ReadonlyArray<string>): Executor => {
+  const run: Executor["run"] = (batch) =>
     Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
       new Outcome.Failed({
         id: task.id,
@@ -33,4 +28,14 @@ export const missing = (known: ReadonlyArray<string>): Executor => ({
         })
       })
     ) })
-})
+  return {
+    capacity: Effect.succeed(64),
+    slots: Effect.succeed(1),
+    maxBatch: 64,
+    interrupt: () => Effect.void,
+    workers: Effect.succeed([]),
+    room: () => Effect.succeed(true),
+    start: (batch) => Effect.succeed(run(batch)),
+    run
+  }
+}

@@ -26,29 +26,33 @@ export const make = (handlers: Handlers, options: Options): Executor => {
   const registry = BatchRun.makeRegistry()
   const sink = options.onActivity
   const emit: RunTask.Emit = sink === undefined ? RunTask.logOnly : (item) => sink([item])
+  const run: Executor["run"] = (tasks) => {
+    const batch = BatchRun.make(
+      handlers,
+      tasks.map((task) => ({
+        id: task.id,
+        type: task.type,
+        payload: task.payload,
+        attempt: task.attempt,
+        timeoutMs: task.timeoutMs,
+        priority: task.priority,
+        trace: task.traceParent
+      })),
+      { emit, tracing: options.tracing }
+    )
+    return BatchRun.registered(registry, batch, Effect.timed(batch.run)).pipe(
+      Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) }))
+    )
+  }
   return {
+    // Fibers need no worker: the scheduler's count of batches in flight (slots) is the limit.
+    room: () => Effect.succeed(true),
+    start: (batch) => Effect.succeed(run(batch)),
+    run,
     capacity: Effect.succeed(options.concurrency),
     slots: Effect.succeed(options.concurrency),
     maxBatch: 64,
     interrupt: (ids) => BatchRun.cancel(registry, ids),
-    workers: Effect.succeed([]),
-    run: (tasks) => {
-      const batch = BatchRun.make(
-        handlers,
-        tasks.map((task) => ({
-          id: task.id,
-          type: task.type,
-          payload: task.payload,
-          attempt: task.attempt,
-          timeoutMs: task.timeoutMs,
-          priority: task.priority,
-          trace: task.traceParent
-        })),
-        { emit, tracing: options.tracing }
-      )
-      return BatchRun.registered(registry, batch, Effect.timed(batch.run)).pipe(
-        Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) }))
-      )
-    }
+    workers: Effect.succeed([])
   }
 }

@@ -8,6 +8,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
@@ -59,6 +60,12 @@ export interface Options {
    * once) and the watchdog (timeouts, cancels).
    */
   readonly staleAfterMs?: number
+  /**
+   * A short batch may wait behind the short one a thread runs (pipelining); when the task ahead
+   * of it has run longer than this (its type's estimate was wrong), the waiting batch is
+   * withdrawn and its attempts given back, uncounted (default 40 ms, twice targetBatch).
+   */
+  readonly queueBehindMs?: number
   /** Threads record a `troupe.attempt` span per task that carries a trace context (telemetry on). */
   readonly tracing?: boolean
   /** Where the spans that ended in threads go (the exporter); dropped when absent. */
@@ -130,6 +137,7 @@ export const make = (options: Options) =>
     const recycleAfter = options.recycleAfterTasks ?? 0
     const softLimitBytes = (options.heapSoftLimitMb ?? 0) * 2 ** 20
     const staleAfterMs = options.staleAfterMs ?? 5000
+    const queueBehindMs = options.queueBehindMs ?? 40
     let recycled = 0
     const startTimeout = Duration.decode(options.startTimeout ?? "30 seconds")
     const poolScope = yield* Effect.scope
@@ -296,18 +304,38 @@ export const make = (options: Options) =>
 
     yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
 
-    /** An idle live slot; waits when there is none. */
-    const acquire: Effect.Effect<Slot.Slot> =
+    /**
+     * A slot for a batch now, if any: an idle thread first; for a short batch, else a thread
+     * whose only request is short (the batch waits there at most one short batch).
+     */
+    const pick = (short: boolean): Slot.Slot | undefined => {
+      let behind: Slot.Slot | undefined
+      for (const slot of slots) {
+        if (slot.worker === undefined || slot.dying || slot.retiring || slot.recycling) continue
+        if (slot.requests === 0) return slot
+        if (short && behind === undefined && slot.requests === 1 && !slot.long) behind = slot
+      }
+      return behind
+    }
+
+    /** Takes a slot for a batch; waits when there is none (the scheduler asks `room` first). */
+    const acquire = (short: boolean): Effect.Effect<Slot.Slot> =>
       Effect.suspend(() => {
-        const idle = slots.find((slot) =>
-          slot.worker !== undefined && slot.requests === 0 && !slot.dying && !slot.retiring && !slot.recycling
-        )
-        if (idle !== undefined) {
-          idle.requests++
-          return Effect.succeed(idle)
-        }
-        return Effect.zipRight(Queue.take(changed), acquire)
+        const slot = pick(short)
+        if (slot === undefined) return Effect.zipRight(Queue.take(changed), acquire(short))
+        slot.requests++
+        if (!short) slot.long = true
+        return Effect.succeed(slot)
       })
+
+    const release = (slot: Slot.Slot) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          slot.requests--
+          if (slot.requests === 0) slot.long = false
+        }),
+        Effect.zipRight(Effect.zipRight(retire(slot), recycleIfDrained(slot)), Queue.offer(changed, undefined))
+      )
 
     const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot.Slot, error: WorkerError) => {
       const crashed = Crash.classify(slot.index, error)
@@ -328,15 +356,25 @@ export const make = (options: Options) =>
     const recycleIfDrained = (slot: Slot.Slot) =>
       Effect.suspend(() => (slot.recycling && slot.requests === 0 && !slot.dying ? replace(slot, slot.generation, "recycle") : Effect.void))
 
-    const run = (batch: ReadonlyArray<Claimed>): Effect.Effect<Ran> =>
-      Effect.acquireUseRelease(
-        acquire,
-        (slot) => {
+    /** Sends the batch to the slot's thread; the slot is given back however it ends. */
+    const runOn = (slot: Slot.Slot, batch: ReadonlyArray<Claimed>): Effect.Effect<Ran> =>
+      Effect.suspend(() => {
           const worker = slot.worker!
+          const view = slot.state
           const delivery = slot.delivery
           const generation = slot.generation
-          const entry: Watchdog.Inflight = { batch: ++batchSeq, generation, tasks: batch, cancelledAt: undefined, killed: undefined }
+          // Sent behind the request the thread runs: the pool may take it back (give way).
+          const queued = slot.requests > 1 && view !== undefined
+          const entry: Watchdog.Inflight = {
+            batch: ++batchSeq,
+            generation,
+            tasks: batch,
+            cancelledAt: undefined,
+            killed: undefined,
+            withdrawn: queued ? Deferred.unsafeMake<void>(FiberId.none) : undefined
+          }
           slot.inflight.set(entry.batch, entry)
+          if (queued) ThreadState.queueNext(view, entry.batch)
           // The tasks come from the store and are valid: skip re-validating them here.
           const request = new Protocol.RunBatch({
             batch: entry.batch,
@@ -350,7 +388,16 @@ export const make = (options: Options) =>
               trace: t.traceParent
             }))
           }, { disableValidation: true })
-          return worker.executeEffect(request).pipe(
+          const sent = entry.withdrawn === undefined ? worker.executeEffect(request) : Effect.raceFirst(
+            worker.executeEffect(request),
+            // Withdrawn: the thread will skip it (shared state), so it need not be waited for.
+            Effect.as(Deferred.await(entry.withdrawn), {
+              outcomes: batch.map((task) => ({ _tag: "Abandoned" as const, id: task.id })),
+              busyMs: 0,
+              activitySeq: 0
+            })
+          )
+          return sent.pipe(
             // The lines flushed before the reply reach the sink before the outcomes return.
             Effect.tap((reply) => Activity.awaitChunk(delivery, reply.activitySeq)),
             // Replies come back in input order; the typed ids are the batch's own.
@@ -375,7 +422,15 @@ export const make = (options: Options) =>
               if (error._tag === "WorkerError") {
                 // Killed by the watchdog: not a crash.
                 const killed = entry.killed
-                const outcomes = killed === undefined ? crashedOutcomes(batch, slot, error) : Watchdog.killedOutcomes(entry, killed)
+                // A request queued behind the one the thread was running never started: its
+                // attempts are given back, uncounted; the crash belongs to the running one.
+                const running = view === undefined ? undefined : ThreadState.read(view)
+                const waiting = running !== undefined && running.index >= 0 && running.batch !== entry.batch
+                const outcomes = killed !== undefined
+                  ? Watchdog.killedOutcomes(entry, killed)
+                  : waiting
+                  ? batch.map((task) => new Outcome.Abandoned({ id: task.id }, { disableValidation: true }))
+                  : crashedOutcomes(batch, slot, error)
                 return Effect.as(killed === undefined ? replace(slot, generation) : Effect.void, { busyMs: 0, outcomes })
               }
               return Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
@@ -391,15 +446,31 @@ export const make = (options: Options) =>
               return replaceIfDrained(slot, generation)
             }))
           )
-        },
-        (slot) =>
-          Effect.zipRight(
-            Effect.sync(() => {
-              slot.requests--
-            }),
-            Effect.zipRight(Effect.zipRight(retire(slot), recycleIfDrained(slot)), Queue.offer(changed, undefined))
-          )
-      )
+      }).pipe(Effect.ensuring(release(slot)))
+
+    const start = (batch: ReadonlyArray<Claimed>, short: boolean) =>
+      Effect.map(acquire(short), (slot) => runOn(slot, batch))
+
+    /**
+     * Gives way: a batch waiting behind a task that has run longer than `queueBehindMs` is
+     * taken back before the thread starts it (its attempts come back Abandoned and run again,
+     * in rank order, wherever a thread frees first), and nothing more waits on that thread.
+     */
+    const withdrawStuck = Effect.sync(() => {
+      const now = wallClock()
+      for (const slot of slots) {
+        if (slot.requests < 2 || slot.state === undefined) continue
+        const running = ThreadState.read(slot.state)
+        if (running === undefined || running.index < 0 || now - running.startedAt <= queueBehindMs) continue
+        for (const entry of slot.inflight.values()) {
+          if (entry.withdrawn === undefined || entry.batch === running.batch || entry.generation !== slot.generation) continue
+          if (ThreadState.withdraw(slot.state, entry.batch)) {
+            slot.long = true
+            Deferred.unsafeDone(entry.withdrawn, Exit.void)
+          }
+        }
+      }
+    })
 
     /** Sends Cancel to the threads running these tasks (the pool knows which slot has which batch). */
     const interrupt = (ids: ReadonlyArray<TaskId>): Effect.Effect<void> =>
@@ -469,13 +540,23 @@ export const make = (options: Options) =>
       Effect.forkScoped
     )
 
+    // Real time too: a waiting batch is taken back within a quarter of queueBehindMs.
+    yield* withdrawStuck.pipe(
+      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(5, queueBehindMs / 4)))),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
     const live = () => slots.filter((s) => s.worker !== undefined && !s.retiring).length
 
     return WorkerPool.of({
-      capacity: Effect.sync(() => Math.max(1, live()) * MAX_BATCH),
-      slots: Effect.sync(() => Math.max(1, live())),
+      // Two requests per thread at most: one runs, a short one may wait behind it.
+      capacity: Effect.sync(() => Math.max(1, live()) * 2 * MAX_BATCH),
+      slots: Effect.sync(() => Math.max(1, live()) * 2),
       maxBatch: MAX_BATCH,
-      run,
+      room: (short) => Effect.sync(() => pick(short) !== undefined),
+      start,
+      run: (batch) => Effect.flatten(start(batch, false)),
       interrupt,
       workers: Effect.sync(() => {
         const now = wallClock()

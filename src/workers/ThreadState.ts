@@ -4,7 +4,9 @@
  * synchronous loop never yields, so no message would ever leave it).
  *
  * Layout (one SharedArrayBuffer per thread, passed in workerData):
- *   Int32   [version, batch, index]   version is a seqlock: odd while the thread writes
+ *   Int32   [version, batch, index, next]   version is a seqlock: odd while the thread writes;
+ *           next: the request queued behind the running one (its number), or minus that
+ *           number once the pool withdrew it — whoever moves it first wins (compare-exchange)
  *   Float64 [startedAt, timeoutMs, heapUsed, lastSeen]   (epoch ms; -1 for none)
  *
  * Times here are wall-clock epoch ms on both sides (a documented bridge: threads are never
@@ -14,6 +16,7 @@
 const VERSION = 0
 const BATCH = 1
 const INDEX = 2
+const NEXT = 3
 const STARTED = 0
 const TIMEOUT = 1
 const HEAP = 2
@@ -46,7 +49,7 @@ export const make = (): SharedArrayBuffer => {
 }
 
 export const view = (buffer: SharedArrayBuffer): View => ({
-  i32: new Int32Array(buffer, 0, 3),
+  i32: new Int32Array(buffer, 0, 4),
   f64: new Float64Array(buffer, F64_OFFSET, 4)
 })
 
@@ -100,4 +103,26 @@ export const heapUsed = (v: View): number | null => {
 export const lastSeen = (v: View): number | null => {
   const seen = v.f64[SEEN]!
   return seen < 0 ? null : seen
+}
+
+/** The pool: request `batch` is sent to wait behind the one the thread runs. */
+export const queueNext = (v: View, batch: number): void => {
+  Atomics.store(v.i32, NEXT, batch)
+}
+
+/**
+ * The pool: takes back the queued request `batch` if the thread has not started it; true when
+ * it did (the thread will then skip it).
+ */
+export const withdraw = (v: View, batch: number): boolean => Atomics.compareExchange(v.i32, NEXT, batch, -batch) === batch
+
+/**
+ * The thread, as it starts request `batch`: false when the pool withdrew it (its tasks must
+ * not start); true otherwise (it was not queued, or is now taken).
+ */
+export const take = (v: View, batch: number): boolean => {
+  const previous = Atomics.compareExchange(v.i32, NEXT, batch, 0)
+  if (previous !== -batch) return true
+  Atomics.store(v.i32, NEXT, 0)
+  return false
 }

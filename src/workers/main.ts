@@ -15,6 +15,8 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as WorkerThreads from "node:worker_threads"
+import * as Outcome from "../domain/Outcome.js"
+import * as TaskId from "../domain/TaskId.js"
 import * as ActivityOutbox from "./ActivityOutbox.js"
 import * as BatchRun from "./BatchRun.js"
 import * as HandlersModules from "./HandlersModules.js"
@@ -63,6 +65,12 @@ const runner = Layer.unwrapScoped(Effect.gen(function*() {
     : (effect) => effect
   return WorkerRunner.layerSerialized(Protocol.Request, {
     RunBatch: (request) => {
+      // Withdrawn by the pool while it waited behind another request: none of it starts.
+      const withdrawn = Effect.map(outbox.flush, (activitySeq) => ({
+        outcomes: request.tasks.map((t) => new Outcome.Abandoned({ id: TaskId.unsafeMake(t.id) }, { disableValidation: true })),
+        busyMs: 0,
+        activitySeq
+      }))
       const batch = BatchRun.make(handlers, request.tasks, {
         emit: outbox.emit,
         onStart: state === undefined
@@ -76,7 +84,8 @@ const runner = Layer.unwrapScoped(Effect.gen(function*() {
           Effect.map(outbox.flush, (activitySeq) => ({ outcomes, busyMs: Duration.toMillis(duration), activitySeq }))
         )
       )
-      return BatchRun.registered(registry, batch, oneBatch.withPermits(1)(run))
+      const taken = Effect.suspend(() => (state === undefined || ThreadState.take(state, request.batch) ? run : withdrawn))
+      return BatchRun.registered(registry, batch, oneBatch.withPermits(1)(taken))
     },
     Cancel: (request) => BatchRun.cancel(registry, request.ids),
     OpenActivity: () => outbox.open()

@@ -13,7 +13,7 @@ import type { Claimed } from "../../domain/Task.js"
 import { AttemptError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as Resources from "../../domain/Resources.js"
-import type { Executor } from "../Executor.js"
+import type { Executor, Ran } from "../Executor.js"
 import type { Permit } from "../ResourceGovernor.js"
 import type { StatusChanged } from "../TaskEvents.js"
 import type { Change, Completion, Failure } from "../TaskStore.js"
@@ -89,6 +89,16 @@ export const step = (env: Env): Effect.Effect<void> =>
       return yield* Queue.take(env.state.wake)
     }
 
+    // No idle worker: only a short batch may start, queued behind a short one (pipelining
+    // bounded by targetBatch); the best task waits rather than be passed by a lower one.
+    const shortOnly = !(yield* executor.room(false))
+    if (shortOnly) {
+      const estimate = env.state.typeMs.get(top.type)
+      const short = estimate !== undefined && estimate <= env.options.targetBatchMs && top.resources === null &&
+        !env.state.isolate.has(top.id)
+      if (!short || !(yield* executor.room(true))) return yield* Queue.take(env.state.wake)
+    }
+
     // A task that declares resources runs alone, under a permit; one that does not fit waits
     // aside, and the best such task holds a reservation (see ResourceGovernor).
     let permit: Permit | undefined
@@ -113,6 +123,9 @@ export const step = (env: Env): Effect.Effect<void> =>
     // A batch runs its tasks one after another, so it holds about `targetBatchMs` of measured
     // work: a type not yet timed, or slower than that, runs alone (concurrently with others).
     let planned = 0
+    // A task suspected of crashing its thread runs on an idle thread, with nothing queued
+    // behind it, so a crash is surely its own.
+    let isolated = false
     while (ids.length < n) {
       const next = mailbox.peek()
       if (next === undefined || env.executors.forType(next.type) !== executor) break
@@ -132,6 +145,7 @@ export const step = (env: Env): Effect.Effect<void> =>
       env.state.claiming.add(next.id)
       if (alone) {
         env.state.isolate.delete(next.id)
+        isolated = true
         break
       }
     }
@@ -161,7 +175,10 @@ export const step = (env: Env): Effect.Effect<void> =>
     yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
     // Tracing: a dispatch span per task, whose traceparent the executor receives.
     const traced = env.telemetry.tracing ? yield* DispatchSpans.start(claimed) : undefined
-    yield* FiberSet.run(env.state.batches, runBatch(env, executor, lane, traced?.batch ?? claimed, now, permit, traced))
+    // The worker is taken here, in the dispatcher's fiber, so the next turn's `room` sees it.
+    const batch = traced?.batch ?? claimed
+    const running = yield* executor.start(batch, planned <= env.options.targetBatchMs && permit === undefined && !isolated)
+    yield* FiberSet.run(env.state.batches, runBatch(env, running, lane, batch, now, permit, traced))
   }).pipe(
     Effect.catchAllCause((cause) =>
       Effect.gen(function*() {
@@ -175,7 +192,7 @@ export const step = (env: Env): Effect.Effect<void> =>
 /** Runs one batch and commits its outcomes; a store error leaves the leases to expire. */
 const runBatch = (
   env: Env,
-  executor: Executor,
+  running: Effect.Effect<Ran>,
   lane: Lane,
   batch: NonEmptyReadonlyArray<Claimed>,
   claimedAt: number,
@@ -194,7 +211,7 @@ const runBatch = (
     return true
   }
   return Effect.gen(function*() {
-    const { busyMs, outcomes } = yield* executor.run(batch)
+    const { busyMs, outcomes } = yield* running
     if (freeLane()) yield* Control.signal(env.state)
     if (traced !== undefined) yield* DispatchSpans.outcomes(traced, outcomes)
     const now = yield* Clock.currentTimeMillis

@@ -17,6 +17,8 @@ export interface Slot {
   delivery: Activity.Delivery | undefined
   generation: number
   requests: number
+  /** Nothing may wait behind what the thread runs (a long request, or one that overran). */
+  long: boolean
   /** The watchdog terminated this generation's thread: no new requests; replaced once drained. */
   dying: boolean
   /** Above the pool's target size: takes no new requests and stops once drained. */
@@ -45,6 +47,7 @@ export const make = (index: number, now: number): Slot => ({
   delivery: undefined,
   generation: 0,
   requests: 0,
+  long: false,
   dying: false,
   retiring: false,
   recycling: false,

@@ -1,3 +1,4 @@
+import type * as Deferred from "effect/Deferred"
 import * as Outcome from "../../domain/Outcome.js"
 import type { Claimed } from "../../domain/Task.js"
 import * as BatchRun from "../../workers/BatchRun.js"
@@ -23,6 +24,8 @@ export interface Inflight {
   cancelledAt: Map<string, number> | undefined
   /** Set when the watchdog killed the thread. */
   killed: Killed | undefined
+  /** For a request sent to wait behind another: resolved when the pool takes it back. */
+  readonly withdrawn: Deferred.Deferred<void> | undefined
 }
 
 export interface Verdict {
