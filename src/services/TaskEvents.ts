@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -45,10 +46,11 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
    */
   readonly subscribeTask: (id: string) => Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
   /**
-   * Registers interest in `id` reaching a final status in this process (for the life of the
-   * scope) and returns the effect that waits for it. Register before reading the store.
+   * Waits until `id` reaches a final status: registers first, then asks `isFinalNow` (a store
+   * read), so an end between the two is not missed. A waiter is an entry and a Deferred, held
+   * only while it waits.
    */
-  readonly waitFinal: (id: TaskId) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+  readonly awaitFinal: <E>(id: TaskId, isFinalNow: Effect.Effect<boolean, E>) => Effect.Effect<void, E>
   /** The tasks someone waits for or watches here (whose end another process may bring). */
   readonly interest: Effect.Effect<ReadonlyArray<TaskId>>
   /**
@@ -60,21 +62,21 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
 
 const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"])
 
+const add = <K, V>(table: Map<K, Set<V>>, key: K, value: V) => {
+  let set = table.get(key)
+  if (set === undefined) table.set(key, set = new Set())
+  set.add(value)
+}
+
+const remove = <K, V>(table: Map<K, Set<V>>, key: K, value: V) => {
+  const set = table.get(key)
+  set?.delete(value)
+  if (set?.size === 0) table.delete(key)
+}
+
 /** Adds `value` under `key` for the life of the scope. */
 const registered = <K, V>(table: Map<K, Set<V>>, key: K, value: V) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      let set = table.get(key)
-      if (set === undefined) table.set(key, set = new Set())
-      set.add(value)
-    }),
-    () =>
-      Effect.sync(() => {
-        const set = table.get(key)
-        set?.delete(value)
-        if (set?.size === 0) table.delete(key)
-      })
-  )
+  Effect.acquireRelease(Effect.sync(() => add(table, key, value)), () => Effect.sync(() => remove(table, key, value)))
 
 export const make = Effect.gen(function*() {
   const pubsub = yield* PubSub.unbounded<TaskEvent>()
@@ -121,8 +123,14 @@ export const make = Effect.gen(function*() {
         Effect.acquireRelease(Queue.unbounded<TaskEvent>(), Queue.shutdown),
         (q) => registered(watchers, id, q)
       ),
-    waitFinal: (id) =>
-      Effect.map(Effect.tap(Deferred.make<void>(), (d) => registered(waiters, id, d)), (d) => Deferred.await(d))
+    awaitFinal: (id, isFinalNow) => {
+      const latch = Deferred.unsafeMake<void>(FiberId.none)
+      return Effect.acquireUseRelease(
+        Effect.sync(() => add(waiters, id, latch)),
+        () => Effect.flatMap(isFinalNow, (final) => (final ? Effect.void : Deferred.await(latch))),
+        () => Effect.sync(() => remove(waiters, id, latch))
+      )
+    }
   })
 })
 

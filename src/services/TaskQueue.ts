@@ -353,18 +353,13 @@ export const make = (config: Config) =>
         }),
       get: store.get,
       list: store.list,
+      // This process's own ends and other processes' (RemoteFinals) resolve the wait; nothing
+      // of the task is held meanwhile.
       await: (definition, id) =>
-        Effect.scoped(Effect.gen(function*() {
-          // Registered before the read, so an end between the two is not missed; this
-          // process's own ends and other processes' (RemoteFinals) resolve it.
-          const finalSeen = yield* events.waitFinal(id)
-          let task = yield* store.get(id)
-          if (!TaskStatus.isFinal(task.status)) {
-            yield* finalSeen
-            task = yield* store.get(id)
-          }
-          return yield* decodeOutcome(definition, task)
-        })),
+        Effect.zipRight(
+          events.awaitFinal(id, Effect.map(store.get(id), (task) => TaskStatus.isFinal(task.status))),
+          Effect.flatMap(store.get(id), (task) => decodeOutcome(definition, task))
+        ),
       counts: store.counts,
       cancel,
       pause: (target) => gate(target, true),
