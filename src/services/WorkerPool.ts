@@ -34,7 +34,7 @@ import * as Watchdog from "./worker/watchdog.js"
 export interface Options {
   /** Path(s) or file URL(s) of the compiled handlers module(s) every thread loads. */
   readonly handlersModule: string | ReadonlyArray<string>
-  /** Threads: a number, "auto" (= cores) or a range (the pool runs `min` until a governor sets a target). */
+  /** Threads: a number, "auto" (= cores) or a range (the pool starts `max`; memory pressure may lower its target to `min`). */
   readonly size: number | "auto" | { readonly min: number; readonly max: number }
   /** Heap limit per thread (resourceLimits.maxOldGenerationSizeMb); at least 64 to boot Effect. */
   readonly heapLimitMb?: number
