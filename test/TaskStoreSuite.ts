@@ -272,6 +272,22 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect([task.status, task.attempt, task.errors]).toStrictEqual(["failed", 1, [crash(1)]])
     }))
 
+    test("a recovery's failure is refused when the lease was renewed after it was read", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([newTask(1), newTask(2)])
+      yield* store.claim([id(1), id(2)], { owner: "x", token: "t1", expiresAt: 2500, now: 2000 })
+      const expired = yield* store.expiredLeases(3000)
+      expect(expired.map((t) => t.id)).toStrictEqual([id(1), id(2)])
+      // The owner was only slow: it renews task 1 before the recovery writes.
+      yield* store.extendLeases([{ id: id(1), token: "t1" }], 40_000)
+      const failed = yield* store.fail(
+        expired.map((t) => ({ id: t.id, token: t.token, leaseExpiredBefore: 3000, error: crash(1), next: retryAt(9000) })),
+        3000
+      )
+      expect(failed.ids).toStrictEqual([id(2)])
+      expect([(yield* store.get(id(1))).status, (yield* store.get(id(2))).status]).toStrictEqual(["running", "retrying"])
+    }))
+
     test("expired leases are read, not changed; release can give an attempt back", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1), newTask(2), newTask(3)])

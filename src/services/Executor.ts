@@ -1,4 +1,5 @@
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Outcome } from "../domain/Outcome.js"
 import type { Activity } from "../domain/Activity.js"
@@ -14,6 +15,14 @@ export interface Ran {
   readonly outcomes: ReadonlyArray<Outcome>
   /** Time the executor spent on the batch itself (not waiting in line), for batch sizing. */
   readonly busyMs: number
+}
+
+/** Room taken for one batch: run it there, or give the room back. */
+export interface Reservation {
+  /** Runs the batch in the reserved place (`short`: it may have a short batch queued behind it). */
+  readonly run: (batch: NonEmptyReadonlyArray<Claimed>, short: boolean) => Effect.Effect<Ran>
+  /** Gives the room back unused (the claim came back empty, or failed). */
+  readonly cancel: Effect.Effect<void>
 }
 
 /**
@@ -37,17 +46,15 @@ export interface Executor {
    */
   readonly run: (batch: NonEmptyReadonlyArray<Claimed>) => Effect.Effect<Ran>
   /**
-   * Whether a batch can start now without waiting for a worker: on an idle one or, for a
-   * `short` batch (measured to take at most targetBatch), queued behind a short batch on a
-   * busy one — pipelining that keeps a thread fed without holding a claimed task back for
-   * longer than one short batch.
+   * Takes room for one batch now, without waiting: an idle worker or, for a `short` batch
+   * (measured to take at most targetBatch), a place behind a short batch on a busy one —
+   * pipelining that keeps a thread fed without holding a claimed task back for longer than
+   * one short batch. None when there is no such room. The dispatcher reserves before it
+   * claims, so a claimed task never waits for a worker.
    */
-  readonly room: (short: boolean) => Effect.Effect<boolean>
-  /**
-   * Takes the worker for a batch now, in the caller's fiber (so the next `room` sees it), and
-   * returns its run (as `run`).
-   */
-  readonly start: (batch: NonEmptyReadonlyArray<Claimed>, short: boolean) => Effect.Effect<Effect.Effect<Ran>>
+  readonly reserve: (short: boolean) => Effect.Effect<Option.Option<Reservation>>
+  /** Resolves once room may have opened (a worker started, a batch ended). */
+  readonly roomChanged: Effect.Effect<void>
   /**
    * Interrupts the running attempts of these tasks (cancel): the handler is interrupted where
    * it runs and its finalizers run; an attempt still queued in a batch is skipped. A handler

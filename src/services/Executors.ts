@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Outcome from "../domain/Outcome.js"
 import { HandlerNotFound } from "../domain/TaskErrors.js"
 import type { Executor } from "./Executor.js"
@@ -34,8 +35,8 @@ export const missing = (known: ReadonlyArray<string>): Executor => {
     maxBatch: 64,
     interrupt: () => Effect.void,
     workers: Effect.succeed([]),
-    room: () => Effect.succeed(true),
-    start: (batch) => Effect.succeed(run(batch)),
+    reserve: () => Effect.succeed(Option.some({ run: (batch) => run(batch), cancel: Effect.void })),
+    roomChanged: Effect.never,
     run
   }
 }

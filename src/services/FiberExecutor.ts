@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { ActivitySink, Executor } from "./Executor.js"
 import * as BatchRun from "../workers/BatchRun.js"
 import type { Handlers } from "../workers/Handlers.js"
@@ -46,8 +47,8 @@ export const make = (handlers: Handlers, options: Options): Executor => {
   }
   return {
     // Fibers need no worker: the scheduler's count of batches in flight (slots) is the limit.
-    room: () => Effect.succeed(true),
-    start: (batch) => Effect.succeed(run(batch)),
+    reserve: () => Effect.succeed(Option.some({ run: (batch) => run(batch), cancel: Effect.void })),
+    roomChanged: Effect.never,
     run,
     capacity: Effect.succeed(options.concurrency),
     slots: Effect.succeed(options.concurrency),

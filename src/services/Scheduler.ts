@@ -14,7 +14,8 @@ import { Activity } from "./Activity.js"
 import { Executors } from "./Executors.js"
 import { ResourceGovernor } from "./ResourceGovernor.js"
 import * as Control from "./scheduler/Control.js"
-import * as Dispatch from "./scheduler/Dispatch.js"
+import { Command } from "./scheduler/Command.js"
+import * as Dispatcher from "./scheduler/Dispatcher.js"
 import * as Loops from "./scheduler/Loops.js"
 import { Mailbox } from "./scheduler/Mailbox.js"
 import type { Sample } from "./scheduler/Recorder.js"
@@ -73,7 +74,7 @@ export interface Window {
  */
 export class Scheduler extends Context.Tag("troupe/Scheduler")<Scheduler, {
   /** Tells the scheduler that these tasks just became ready (in-process submit). */
-  readonly notifyReady: (refs: ReadonlyArray<ReadyRef>) => Effect.Effect<void, StoreError>
+  readonly notifyReady: (refs: ReadonlyArray<ReadyRef>) => Effect.Effect<void>
   /** Tells the scheduler that a delayed task was stored (re-arm the timer). */
   readonly notifyDelayed: Effect.Effect<void>
   /** Publishes durable changes made outside the dispatcher and schedules what became ready. */
@@ -84,6 +85,8 @@ export class Scheduler extends Context.Tag("troupe/Scheduler")<Scheduler, {
   readonly refreshPauses: Effect.Effect<void, StoreError>
   /** Tasks claimed by this process and not yet finished. */
   readonly inFlight: Effect.Effect<number>
+  /** Which of these tasks this process runs now (their end is heard here, not polled). */
+  readonly runningHere: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<TaskId>>
   /** The recent window of ended attempts and store errors. */
   readonly window: Effect.Effect<Window>
   /** Worker threads of every executor, and whether any task type needs them. */
@@ -96,23 +99,28 @@ export const make = (options: Options) =>
     const events = yield* TaskEvents
     const executors = yield* Executors
     const mailbox = new Mailbox(options.mailboxCapacity)
-    const wake = yield* Queue.sliding<void>(1)
+    const commands = yield* Queue.unbounded<Command>()
     const timerWake = yield* Queue.sliding<void>(1)
     const inFlight = new Map<TaskId, string>()
     // Finalizers run in reverse: batches are interrupted first, then their attempts released.
     yield* Effect.addFinalizer(() => Loops.releaseAll(store, inFlight))
     const batches = yield* FiberSet.make()
-    const state = State.makeState(mailbox, wake, timerWake, batches, inFlight, options.statsWindowMs)
+    const state = State.makeState(mailbox, commands, timerWake, batches, inFlight, options.statsWindowMs)
     const activity = yield* Activity
     const governor = Option.getOrUndefined(yield* Effect.serviceOption(ResourceGovernor))
     const telemetry = yield* Telemetry
-    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state, telemetry }
+    const scope = yield* Effect.scope
+    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state, telemetry, scope }
 
-    // Recover what a dead process left running (gone, or its lease expired) before dispatching anything.
+    // Recover what a dead process left running (gone, or its lease expired) and read the pause
+    // gates before dispatching anything: the dispatcher applies them first.
     yield* Loops.recover(env)
-    yield* Control.refreshPauses(env).pipe(Effect.catchAll((e) => Effect.logError("could not read pause gates", e)))
+    yield* Effect.flatMap(store.pauses, (pauses) => Control.send(state, Command.Paused({ pauses, done: undefined }))).pipe(
+      Effect.catchAll((e) => Effect.logError("could not read pause gates", e))
+    )
+    yield* Control.wake(state, true)
 
-    yield* Effect.forkScoped(Effect.forever(Dispatch.step(env)))
+    yield* Effect.forkScoped(Dispatcher.run(env))
     yield* Effect.forkScoped(Loops.timerLoop(env))
     yield* Effect.forkScoped(Loops.heartbeatLoop(env))
     yield* Effect.forkScoped(Loops.recoveryLoop(env))
@@ -125,8 +133,7 @@ export const make = (options: Options) =>
     // interrupted and their attempts given back by the finalizers above.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        state.stopping = true
-        yield* Control.signal(state)
+        yield* Control.sendAndWait(state, (done) => Command.Stop({ done })).pipe(Effect.ignore)
         const timeout = options.shutdownTimeoutMs ?? 0
         if (timeout <= 0 || (yield* FiberSet.size(batches)) === 0) return
         yield* Effect.logInfo(`shutting down: waiting up to ${timeout} ms for ${state.inFlight.size} running attempt(s)`)
@@ -135,26 +142,14 @@ export const make = (options: Options) =>
       }))
 
     return Scheduler.of({
-      notifyReady: (refs) =>
-        Effect.gen(function*() {
-          // A task with an actor key may run only when it is its key's oldest unfinished task:
-          // the store says which those are.
-          const keys = new Set<string>()
-          for (const ref of refs) {
-            if (ref.key === null) Control.offer(state, ref)
-            else keys.add(ref.key)
-          }
-          if (keys.size > 0) {
-            for (const head of yield* store.keyHeads([...keys])) Control.offer(state, head)
-          }
-          yield* Control.signal(state)
-        }),
+      // Not awaited: the submit is durable already, and the dispatcher may be busy claiming.
+      notifyReady: (refs) => Control.send(state, Command.Ready({ refs, done: undefined })),
       notifyDelayed: Queue.offer(timerWake, undefined),
-      notifyChanges: (changes) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Control.applyChanges(env, changes, now)),
+      notifyChanges: (changes) => Control.sendAndWait(state, (done) => Command.Changed({ changes, endedKeys: [], done })),
       interrupt: (ids) => Control.interrupt(env, ids),
       refreshPauses: Control.refreshPauses(env),
       inFlight: Effect.sync(() => state.inFlight.size),
+      runningHere: (ids) => Effect.sync(() => ids.filter((id) => state.inFlight.has(id))),
       window: Effect.map(Clock.currentTimeMillis, (now) => ({
         ...state.recorder.window(now),
         windowMs: options.statsWindowMs,

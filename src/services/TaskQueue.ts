@@ -411,6 +411,12 @@ export const layer = (config: Config) =>
   Layer.scoped(
     TaskQueue,
     Effect.tap(make(config), () =>
-      Effect.flatMap(Effect.zip(TaskStore, TaskEvents), ([store, events]) =>
-        Effect.forkScoped(RemoteFinals.poll(store, events, config.pollIntervalMs))))
+      Effect.gen(function*() {
+        const scheduler = yield* Effect.serviceOption(Scheduler)
+        const runningHere = Option.match(scheduler, {
+          onNone: () => () => Effect.succeed([]),
+          onSome: (s) => s.runningHere
+        })
+        yield* Effect.forkScoped(RemoteFinals.poll(yield* TaskStore, yield* TaskEvents, config.pollIntervalMs, runningHere))
+      }))
   )

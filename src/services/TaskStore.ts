@@ -76,6 +76,11 @@ export interface Completion {
 export interface Failure {
   readonly id: TaskId
   readonly token: string
+  /**
+   * Only if the lease expired before this (a recovery): a lease renewed since it was read is
+   * left alone, with its attempt.
+   */
+  readonly leaseExpiredBefore?: number
   readonly error: AttemptError
   readonly next:
     | { readonly _tag: "Retry"; readonly runAt: number; readonly rank: number; readonly priority: number }

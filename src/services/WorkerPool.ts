@@ -1,6 +1,8 @@
 import * as Worker from "@effect/platform/Worker"
 import type { WorkerError } from "@effect/platform/WorkerError"
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -11,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -25,7 +27,7 @@ import { TaskDefect } from "../domain/TaskErrors.js"
 import * as Protocol from "../workers/Protocol.js"
 import * as HandlersModules from "../workers/HandlersModules.js"
 import * as ThreadState from "../workers/ThreadState.js"
-import type { ActivitySink, Executor, Ran } from "./Executor.js"
+import type { ActivitySink, Executor, Ran, Reservation } from "./Executor.js"
 import * as Activity from "./worker/activity.js"
 import * as Crash from "./worker/crash.js"
 import * as Slot from "./worker/slot.js"
@@ -143,7 +145,14 @@ export const make = (options: Options) =>
     const poolScope = yield* Effect.scope
     const modules = HandlersModules.list(options.handlersModule)
     const background = yield* FiberSet.make()
-    const changed = yield* Queue.sliding<void>(1)
+    // Room may have opened (a thread started, a request ended): every waiter hears it.
+    let roomOpened = Deferred.unsafeMake<void>(FiberId.none)
+    const signalRoom = Effect.sync(() => {
+      const opened = roomOpened
+      roomOpened = Deferred.unsafeMake<void>(FiberId.none)
+      Deferred.unsafeDone(opened, Exit.void)
+    })
+    const awaitRoom = Effect.suspend(() => Deferred.await(roomOpened))
     const slots: Array<Slot.Slot> = Array.from({ length: count }, (_, index) => Slot.make(index, wallClock()))
     let replaced = 0
     let batchSeq = 0
@@ -209,7 +218,7 @@ export const make = (options: Options) =>
         slot.worker = worker
         slot.scope = scope
         yield* refreshLive
-        yield* Queue.offer(changed, undefined)
+        yield* signalRoom
       })
 
     /** A start failed: the slot says why (stats, health) until a start succeeds. */
@@ -299,10 +308,15 @@ export const make = (options: Options) =>
             if (slot.scope === undefined) effects.push(FiberSet.run(background, startSlot(slot)).pipe(Effect.asVoid))
           }
         }
-        return Effect.zipRight(Effect.all(effects, { discard: true }), Queue.offer(changed, undefined))
+        return Effect.zipRight(Effect.all(effects, { discard: true }), signalRoom)
       })
 
-    yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true })
+    yield* Effect.forEach(slots, spawn, { concurrency: "unbounded", discard: true }).pipe(
+      // Every thread fails the same way when its handlers module is bad: report the first, once.
+      Effect.catchAllCause((cause) =>
+        Option.match(Chunk.head(Cause.failures(cause)), { onNone: () => Effect.failCause(cause), onSome: Effect.fail })
+      )
+    )
 
     /**
      * A slot for a batch now, if any: an idle thread first; for a short batch, else a thread
@@ -310,19 +324,26 @@ export const make = (options: Options) =>
      */
     const pick = (short: boolean): Slot.Slot | undefined => {
       let behind: Slot.Slot | undefined
+      const now = wallClock()
       for (const slot of slots) {
         if (slot.worker === undefined || slot.dying || slot.retiring || slot.recycling) continue
         if (slot.requests === 0) return slot
-        if (short && behind === undefined && slot.requests === 1 && !slot.long) behind = slot
+        if (short && behind === undefined && slot.requests === 1 && !slot.long && !overrunning(slot, now)) behind = slot
       }
       return behind
+    }
+
+    /** Whether the task the slot's thread runs has already run past `queueBehindMs`. */
+    const overrunning = (slot: Slot.Slot, now: number): boolean => {
+      const running = slot.state === undefined ? undefined : ThreadState.read(slot.state)
+      return running !== undefined && running.index >= 0 && now - running.startedAt > queueBehindMs
     }
 
     /** Takes a slot for a batch; waits when there is none (the scheduler asks `room` first). */
     const acquire = (short: boolean): Effect.Effect<Slot.Slot> =>
       Effect.suspend(() => {
         const slot = pick(short)
-        if (slot === undefined) return Effect.zipRight(Queue.take(changed), acquire(short))
+        if (slot === undefined) return Effect.zipRight(awaitRoom, acquire(short))
         slot.requests++
         if (!short) slot.long = true
         return Effect.succeed(slot)
@@ -334,7 +355,7 @@ export const make = (options: Options) =>
           slot.requests--
           if (slot.requests === 0) slot.long = false
         }),
-        Effect.zipRight(Effect.zipRight(retire(slot), recycleIfDrained(slot)), Queue.offer(changed, undefined))
+        Effect.zipRight(Effect.zipRight(retire(slot), recycleIfDrained(slot)), signalRoom)
       )
 
     const crashedOutcomes = (batch: ReadonlyArray<Claimed>, slot: Slot.Slot, error: WorkerError) => {
@@ -448,8 +469,30 @@ export const make = (options: Options) =>
           )
       }).pipe(Effect.ensuring(release(slot)))
 
-    const start = (batch: ReadonlyArray<Claimed>, short: boolean) =>
-      Effect.map(acquire(short), (slot) => runOn(slot, batch))
+    /**
+     * Takes room for one batch now, if there is any (see `pick`). Nothing waits behind a
+     * reservation until its batch runs and says it is short.
+     */
+    const reserve = (short: boolean): Effect.Effect<Option.Option<Reservation>> =>
+      Effect.sync(() => {
+        const slot = pick(short)
+        if (slot === undefined) return Option.none()
+        slot.requests++
+        if (slot.requests === 1) slot.long = true
+        let used = false
+        return Option.some<Reservation>({
+          run: (batch, isShort) => {
+            used = true
+            if (slot.requests === 1) slot.long = !isShort
+            return runOn(slot, batch)
+          },
+          cancel: Effect.suspend(() => {
+            if (used) return Effect.void
+            used = true
+            return release(slot)
+          })
+        })
+      })
 
     /**
      * Gives way: a batch waiting behind a task that has run longer than `queueBehindMs` is
@@ -554,9 +597,9 @@ export const make = (options: Options) =>
       capacity: Effect.sync(() => Math.max(1, live()) * 2 * MAX_BATCH),
       slots: Effect.sync(() => Math.max(1, live()) * 2),
       maxBatch: MAX_BATCH,
-      room: (short) => Effect.sync(() => pick(short) !== undefined),
-      start,
-      run: (batch) => Effect.flatten(start(batch, false)),
+      reserve,
+      roomChanged: awaitRoom,
+      run: (batch) => Effect.flatMap(acquire(false), (slot) => runOn(slot, batch)),
       interrupt,
       workers: Effect.sync(() => {
         const now = wallClock()

@@ -123,6 +123,7 @@ export const withdraw = (v: View, batch: number): boolean => Atomics.compareExch
 export const take = (v: View, batch: number): boolean => {
   const previous = Atomics.compareExchange(v.i32, NEXT, batch, 0)
   if (previous !== -batch) return true
-  Atomics.store(v.i32, NEXT, 0)
+  // Cleared only if still ours: the pool may have queued the next request meanwhile.
+  Atomics.compareExchange(v.i32, NEXT, -batch, 0)
   return false
 }

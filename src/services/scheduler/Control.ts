@@ -1,16 +1,29 @@
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { Executor } from "../Executor.js"
 import type { StatusChanged } from "../TaskEvents.js"
-import type { Change } from "../TaskStore.js"
+import type { StoreError } from "../../domain/TaskErrors.js"
+import type { Change, Pauses } from "../TaskStore.js"
+import { Command } from "./Command.js"
 import type { Env, State } from "./State.js"
 
 // What steers dispatch besides rank: pause gates, per-type limits (tasks of a blocked type are
 // parked aside so others pass them), actor keys, and changes made outside the dispatcher.
+// Everything here that changes the state runs in the dispatcher's fiber (Dispatcher.apply);
+// other fibers `send` commands, and `interrupt` only reads.
 
-export const signal = (state: State) => Queue.offer(state.wake, undefined)
+/** Sends a command to the dispatcher. */
+export const send = (state: State, command: Command) => Queue.offer(state.commands, command)
+
+/** Sends a command and waits until the dispatcher applied it. */
+export const sendAndWait = (state: State, make: (done: Deferred.Deferred<void, StoreError>) => Command) =>
+  Effect.flatMap(Deferred.make<void, StoreError>(), (done) => Effect.zipRight(send(state, make(done)), Deferred.await(done)))
+
+/** Wakes the dispatcher; `storeChanged`: the store may hold ready work its mailbox does not. */
+export const wake = (state: State, storeChanged: boolean) => send(state, Command.Wake({ storeChanged }))
 
 export const changed = (
   task: { readonly id: TaskId; readonly type: string },
@@ -108,7 +121,21 @@ export const applyChanges = (env: Env, changes: ReadonlyArray<Change>, now: numb
       for (const head of yield* env.store.keyHeads([...keys])) offer(env.state, head)
     }
     if (delayed) yield* Queue.offer(env.state.timerWake, undefined)
-    yield* signal(env.state)
+  })
+
+/** Tasks that became ready in this process: unkeyed ones go to the mailbox, and each actor key's head. */
+export const ready = (env: Env, refs: ReadonlyArray<ReadyRef>) =>
+  Effect.gen(function*() {
+    // A task with an actor key may run only when it is its key's oldest unfinished task: the
+    // store says which those are.
+    const keys = new Set<string>()
+    for (const ref of refs) {
+      if (ref.key === null) offer(env.state, ref)
+      else keys.add(ref.key)
+    }
+    if (keys.size > 0) {
+      for (const head of yield* env.store.keyHeads([...keys])) offer(env.state, head)
+    }
   })
 
 /** Interrupts this process's running attempts of these tasks (cancelled, or lease lost). */
@@ -125,18 +152,19 @@ export const interrupt = (env: Env, ids: ReadonlyArray<TaskId>) =>
     return Effect.forEach(byExecutor, ([executor, list]) => executor.interrupt(list), { discard: true })
   })
 
-/** Reads the pause gates from the store (another process may have changed them). */
+/** Reads the pause gates from the store (another process may have changed them) and applies them. */
 export const refreshPauses = (env: Env) =>
-  Effect.gen(function*() {
-    const pauses = yield* env.store.pauses
-    const wasPaused = env.state.queuePaused
-    env.state.queuePaused = pauses.queue
-    const before = env.state.pausedTypes
-    env.state.pausedTypes = new Set(pauses.types)
-    const resumed = [...before].some((t) => !env.state.pausedTypes.has(t)) || (wasPaused && !pauses.queue)
-    if (resumed) {
-      unpark(env)
-      env.state.mailbox.exhaustive = false
-      yield* signal(env.state)
-    }
-  })
+  Effect.flatMap(env.store.pauses, (pauses) => sendAndWait(env.state, (done) => Command.Paused({ pauses, done })))
+
+/** Applies the pause gates (dispatcher only); what was resumed may run again. */
+export const applyPauses = (env: Env, pauses: Pauses) => {
+  const wasPaused = env.state.queuePaused
+  env.state.queuePaused = pauses.queue
+  const before = env.state.pausedTypes
+  env.state.pausedTypes = new Set(pauses.types)
+  const resumed = [...before].some((t) => !env.state.pausedTypes.has(t)) || (wasPaused && !pauses.queue)
+  if (resumed) {
+    unpark(env)
+    env.state.mailbox.exhaustive = false
+  }
+}

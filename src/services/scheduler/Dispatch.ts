@@ -1,27 +1,22 @@
 import * as Arr from "effect/Array"
-import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import type { Outcome } from "../../domain/Outcome.js"
-import type { Claimed } from "../../domain/Task.js"
-import { AttemptError } from "../../domain/TaskErrors.js"
+import type { Claimed, ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as Resources from "../../domain/Resources.js"
-import type { Executor, Ran } from "../Executor.js"
+import type { Executor, Reservation } from "../Executor.js"
 import type { Permit } from "../ResourceGovernor.js"
-import type { StatusChanged } from "../TaskEvents.js"
-import type { Change, Completion, Failure } from "../TaskStore.js"
 import * as Control from "./Control.js"
 import * as DispatchSpans from "./DispatchSpans.js"
-import * as Metrics from "./Metrics.js"
-import * as RetryDecision from "./retryDecision.js"
-import type { Env, Lane, State } from "./State.js"
+import * as Batch from "./Batch.js"
+import { Command } from "./Command.js"
+import type { Lane, Sent, Settled } from "./Command.js"
+import type { Env, State } from "./State.js"
 
 const laneOf = (state: State, executor: Executor): Lane => {
   let lane = state.lanes.get(executor)
@@ -55,49 +50,95 @@ const batchSize = (env: Env, executor: Executor, free: number, slots: number): n
   return Math.max(1, Math.min(free, executor.maxBatch, byDepth))
 }
 
-/** One turn of the dispatcher: refill, take a batch for one executor, claim it, run it. */
-export const step = (env: Env): Effect.Effect<void> =>
+/**
+ * One turn of the dispatcher (its own fiber only): refill, take a batch for one executor,
+ * claim it, send it. True when it did something and another turn may do more; false when it
+ * must wait for a command (nothing ready, no room, paused, stopping).
+ */
+export const step = (env: Env): Effect.Effect<boolean> =>
   Effect.gen(function*() {
     const { mailbox } = env.state
-    if (env.state.queuePaused || env.state.stopping) return yield* Queue.take(env.state.wake)
-    // Memory pressure closed admission: nothing starts until it reopens.
+    if (env.state.queuePaused || env.state.stopping) return false
+    // Memory pressure closed admission: nothing starts until it reopens (a fiber waits for it).
     if (env.governor !== undefined && !(yield* env.governor.admitting)) {
-      return yield* Effect.raceFirst(Queue.take(env.state.wake), env.governor.awaitAdmitting)
+      if (!env.state.watchingAdmission) {
+        env.state.watchingAdmission = true
+        yield* Effect.forkIn(Effect.zipRight(env.governor.awaitAdmitting, Control.send(env.state, Command.Admitting())), env.scope)
+      }
+      return false
     }
     if (!mailbox.exhaustive && mailbox.size < env.options.mailboxCapacity / 2) {
       yield* refill(env)
       // Everything ready is set aside (waiting for resources): wait for a change.
-      if (mailbox.size === 0) return yield* Queue.take(env.state.wake)
+      if (mailbox.size === 0) return false
     }
     const top = mailbox.peek()
-    if (top === undefined) return yield* Queue.take(env.state.wake)
+    if (top === undefined) return false
     // A type that is paused or at its limit does not hold up the others: set its task aside.
     if (Control.isBlocked(env, top.type)) {
       mailbox.take()
       Control.park(env.state, top)
-      return
+      return true
     }
     const executor = env.executors.forType(top.type)
     const lane = laneOf(env.state, executor)
     const [capacity, slots] = yield* Effect.zip(executor.capacity, executor.slots)
     const free = capacity - lane.tasks
-    if (free <= 0 || lane.runs >= slots) return yield* Queue.take(env.state.wake)
+    if (free <= 0 || lane.runs >= slots) return false
     // With work in flight and a deep queue, wait until a worthwhile batch fits: many tiny
     // batches cost a claim and a commit each.
     const worthwhile = Math.min(executor.maxBatch, Math.ceil(capacity / 2))
-    if (lane.tasks > 0 && free < worthwhile && (!mailbox.exhaustive || mailbox.size >= worthwhile)) {
-      return yield* Queue.take(env.state.wake)
-    }
+    if (lane.tasks > 0 && free < worthwhile && (!mailbox.exhaustive || mailbox.size >= worthwhile)) return false
 
-    // No idle worker: only a short batch may start, queued behind a short one (pipelining
-    // bounded by targetBatch); the best task waits rather than be passed by a lower one.
-    const shortOnly = !(yield* executor.room(false))
-    if (shortOnly) {
+    // Room on a worker is reserved before anything is claimed, so a claimed task never waits
+    // for one. With no idle worker only a short batch may start, queued behind a short one
+    // (pipelining bounded by targetBatch); the best task waits rather than be passed.
+    let reservation = Option.getOrUndefined(yield* executor.reserve(false))
+    if (reservation === undefined) {
       const estimate = env.state.typeMs.get(top.type)
       const short = estimate !== undefined && estimate <= env.options.targetBatchMs && top.resources === null &&
         !env.state.isolate.has(top.id)
-      if (!short || !(yield* executor.room(true))) return yield* Queue.take(env.state.wake)
+      if (short) reservation = Option.getOrUndefined(yield* executor.reserve(true))
+      if (reservation === undefined) {
+        yield* watchRoom(env, executor)
+        return false
+      }
     }
+    const reserved = reservation
+    return yield* dispatchOn(env, executor, lane, top, reserved, free, slots).pipe(
+      Effect.onError(() => reserved.cancel)
+    )
+  }).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.gen(function*() {
+        env.state.recorder.storeError(yield* Clock.currentTimeMillis)
+        yield* Effect.logError("dispatch failed; retrying after a pause", Cause.squash(cause))
+        yield* Effect.sleep(Duration.millis(env.options.pollIntervalMs))
+        return true
+      })
+    )
+  )
+
+/** Once, per executor: a fiber waits for room to open and tells the dispatcher. */
+const watchRoom = (env: Env, executor: Executor) =>
+  Effect.suspend(() => {
+    if (env.state.watchingRoom.has(executor)) return Effect.void
+    env.state.watchingRoom.add(executor)
+    return Effect.asVoid(Effect.forkIn(Effect.zipRight(executor.roomChanged, Control.send(env.state, Command.RoomOpened({ executor }))), env.scope))
+  })
+
+/** With room reserved on `executor`: takes a batch from the mailbox, claims it and sends it. */
+const dispatchOn = (
+  env: Env,
+  executor: Executor,
+  lane: Lane,
+  top: ReadyRef,
+  reservation: Reservation,
+  free: number,
+  slots: number
+) =>
+  Effect.gen(function*() {
+    const { mailbox } = env.state
 
     // A task that declares resources runs alone, under a permit; one that does not fit waits
     // aside, and the best such task holds a reservation (see ResourceGovernor).
@@ -112,7 +153,8 @@ export const step = (env: Env): Effect.Effect<void> =>
         mailbox.take()
         env.state.waitingForResources.push(top)
         if (env.state.reserved === undefined) env.state.reserved = top
-        return
+        yield* reservation.cancel
+        return true
       }
       permit = held.value
       if (env.state.reserved?.id === top.id) env.state.reserved = undefined
@@ -162,7 +204,8 @@ export const step = (env: Env): Effect.Effect<void> =>
     )
     if (!Arr.isNonEmptyReadonlyArray(claimed)) {
       if (permit !== undefined) yield* releaseResources(env, permit)
-      return
+      yield* reservation.cancel
+      return true
     }
     for (const task of claimed) {
       env.state.inFlight.set(task.id, task.token)
@@ -175,86 +218,12 @@ export const step = (env: Env): Effect.Effect<void> =>
     yield* env.events.publish(claimed.map((t) => Control.changed(t, "running", now)))
     // Tracing: a dispatch span per task, whose traceparent the executor receives.
     const traced = env.telemetry.tracing ? yield* DispatchSpans.start(claimed) : undefined
-    // The worker is taken here, in the dispatcher's fiber, so the next turn's `room` sees it.
     const batch = traced?.batch ?? claimed
-    const running = yield* executor.start(batch, planned <= env.options.targetBatchMs && permit === undefined && !isolated)
-    yield* FiberSet.run(env.state.batches, runBatch(env, running, lane, batch, now, permit, traced))
-  }).pipe(
-    Effect.catchAllCause((cause) =>
-      Effect.gen(function*() {
-        env.state.recorder.storeError(yield* Clock.currentTimeMillis)
-        yield* Effect.logError("dispatch failed; retrying after a pause", Cause.squash(cause))
-        yield* Effect.sleep(Duration.millis(env.options.pollIntervalMs))
-      })
-    )
-  )
-
-/** Runs one batch and commits its outcomes; a store error leaves the leases to expire. */
-const runBatch = (
-  env: Env,
-  running: Effect.Effect<Ran>,
-  lane: Lane,
-  batch: NonEmptyReadonlyArray<Claimed>,
-  claimedAt: number,
-  permit: Permit | undefined,
-  traced: DispatchSpans.Traced | undefined
-) => {
-  let givenBack = false
-  // The executor's room comes back as soon as it has answered, so the next batch is claimed
-  // and sent while this one's outcomes commit: a thread idles for one claim, not a commit too.
-  let laneHeld = true
-  const freeLane = () => {
-    if (!laneHeld) return false
-    laneHeld = false
-    lane.tasks -= batch.length
-    lane.runs -= 1
+    const running = reservation.run(batch, planned <= env.options.targetBatchMs && permit === undefined && !isolated)
+    yield* FiberSet.run(env.state.batches, Batch.run(env, { executor, lane, tasks: batch, permit }, running, now, traced))
     return true
-  }
-  return Effect.gen(function*() {
-    const { busyMs, outcomes } = yield* running
-    if (freeLane()) yield* Control.signal(env.state)
-    if (traced !== undefined) yield* DispatchSpans.outcomes(traced, outcomes)
-    const now = yield* Clock.currentTimeMillis
-    const perTask = busyMs / batch.length
-    for (const type of new Set(batch.map((t) => t.type))) {
-      const avg = env.state.typeMs.get(type)
-      env.state.typeMs.set(type, avg === undefined ? perTask : avg * 0.8 + perTask * 0.2)
-    }
-    // Tasks given back (crash isolation, abandoned attempts) are pending again but still on the
-    // books until the batch ends: a refill in between skips them, so look again afterwards.
-    givenBack = yield* finish(env, batch, outcomes, now, claimedAt, traced)
-  }).pipe(
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
-        env.state.recorder.storeError(yield* Clock.currentTimeMillis)
-        yield* Effect.logError("batch could not be committed", Cause.squash(cause))
-        // The spans of tasks not committed end with the error, not as OK below.
-        if (traced !== undefined) yield* DispatchSpans.endAll(traced, Exit.failCause(cause))
-      })
-    ),
-    Effect.onExit((exit) =>
-      Effect.suspend(() => {
-        freeLane()
-        Control.countRunning(env.state, batch.map((t) => t.type), -1)
-        countKeys(env.state, batch, -1)
-        Control.unpark(env)
-        if (givenBack) env.state.mailbox.exhaustive = false
-        // An interrupted batch (shutdown) stays in flight so releaseAll gives it back.
-        if (!(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))) {
-          for (const task of batch) {
-            env.state.inFlight.delete(task.id)
-            env.state.executorOf.delete(task.id)
-          }
-        }
-        return Effect.all([
-          traced === undefined ? Effect.void : DispatchSpans.endAll(traced, exit),
-          afterAttempts(env, batch),
-          permit !== undefined ? releaseResources(env, permit) : Control.signal(env.state)
-        ], { discard: true })
-      })
-    )
-  )
-}
+  })
+
 
 const countKeys = (state: State, tasks: ReadonlyArray<Claimed>, delta: number) => {
   for (const task of tasks) {
@@ -265,123 +234,62 @@ const countKeys = (state: State, tasks: ReadonlyArray<Claimed>, delta: number) =
   }
 }
 
-/**
- * Once a batch's attempts have stopped: the `cancelled` events held back for tasks cancelled
- * while they ran (their log lines are in by now), and the next task of each actor key.
- */
-const afterAttempts = (env: Env, batch: ReadonlyArray<Claimed>) =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const cancelled = batch.filter((t) => env.state.cancelling.delete(t.id))
-    if (cancelled.length > 0) yield* env.events.publish(cancelled.map((t) => Control.changed(t, "cancelled", now)))
-    const keys = [...new Set(batch.flatMap((t) => (t.key === null ? [] : [t.key])))]
-    if (keys.length > 0) yield* Control.applyChanges(env, [], now, keys)
-  }).pipe(Effect.catchAllCause((cause) => Effect.logError("could not schedule after a batch", Cause.squash(cause))))
-
 /** Gives a permit back; the tasks that waited for resources try again, best first. */
-const releaseResources = (env: Env, permit: Permit) =>
+export const releaseResources = (env: Env, permit: Permit) =>
   Effect.zipRight(
     permit.release,
-    Effect.suspend(() => {
+    Effect.sync(() => {
       const waiting = env.state.waitingForResources.splice(0)
       env.state.reserved = undefined
       for (const ref of waiting) Control.offer(env.state, ref)
       if (waiting.length > 0) env.state.mailbox.exhaustive = false
-      return Control.signal(env.state)
     })
   )
 
+/** The executor answered: its room is back (the outcomes commit meanwhile). */
+export const answered = (sent: Sent) => {
+  sent.lane.tasks -= sent.tasks.length
+  sent.lane.runs -= 1
+}
+
 /**
- * A thread that dies takes every attempt of its batch with it, and nothing says which task
- * killed it. So the attempts of a crashed batch of several are given back uncounted and each
- * runs again alone (a thread runs one request at a time): only the culprit crashes again, and
- * only its attempt fails.
+ * The batch's attempts have stopped: they leave the books; what they settled updates the
+ * books; held-back `cancelled` events go out, and each actor key's next task is scheduled.
  */
-const isolateCrash = (env: Env, batch: ReadonlyArray<Claimed>, outcomes: ReadonlyArray<Outcome>, now: number) =>
+export const ended = (env: Env, sent: Sent, settled: Settled | undefined, interrupted: boolean) =>
   Effect.gen(function*() {
-    const released = yield* env.store.release(batch.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
-    for (const id of released) env.state.isolate.add(id)
-    const crash = outcomes[0]
-    yield* Effect.logWarning(
-      `a worker thread died holding ${batch.length} attempts; running them one at a time to find the culprit` +
-        (crash?._tag === "Failed" ? ` (${crash.error.message})` : "")
-    )
-    env.state.mailbox.exhaustive = false
-    yield* env.events.publish(batch.filter((t) => released.includes(t.id)).map((t) => Control.changed(t, "pending", now)))
-    return true
-  })
-
-const crashed = (outcomes: ReadonlyArray<Outcome>) =>
-  outcomes.length > 0 &&
-  outcomes.every((o) => o._tag === "Failed" && (o.error._tag === "WorkerCrashed" || o.error._tag === "WorkerOutOfMemory"))
-
-/** Commits a batch's outcomes (group-committed by the store) and publishes what changed. */
-const finish = (
-  env: Env,
-  batch: ReadonlyArray<Claimed>,
-  outcomes: ReadonlyArray<Outcome>,
-  now: number,
-  claimedAt: number,
-  traced: DispatchSpans.Traced | undefined
-) =>
-  Effect.gen(function*() {
-    if (batch.length > 1 && crashed(outcomes)) return yield* isolateCrash(env, batch, outcomes, now)
-    const byId = new Map(batch.map((t) => [t.id, t] as const))
-    const completions: Array<Completion> = []
-    const failures: Array<Failure> = []
-    const abandoned: Array<Claimed> = []
-    for (const outcome of outcomes) {
-      const task = byId.get(outcome.id)
-      if (task === undefined) continue
-      if (outcome._tag === "Succeeded") {
-        completions.push({ id: task.id, token: task.token, result: outcome.result })
-      } else if (outcome._tag === "Abandoned") {
-        abandoned.push(task)
-      } else {
-        const error = new AttemptError({ attempt: task.attempt, at: now, error: outcome.error })
-        failures.push(yield* RetryDecision.decide(task, error, now, env.options.agingStepMs))
+    const { state } = env
+    const batch = sent.tasks
+    Control.countRunning(state, batch.map((t) => t.type), -1)
+    countKeys(state, batch, -1)
+    // An interrupted batch (shutdown) stays in flight so releaseAll gives it back.
+    if (!interrupted) {
+      for (const task of batch) {
+        state.inFlight.delete(task.id)
+        state.executorOf.delete(task.id)
       }
     }
-    // A task's log lines are stored and published before its outcome.
-    yield* env.activityBarrier
-    const [completed, failed, released] = yield* Effect.all([
-      env.store.complete(completions, now),
-      env.store.fail(failures, now),
-      env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
-    ], { concurrency: "unbounded" })
-    const published: Array<StatusChanged> = []
-    const metrics = env.telemetry.metrics
-    const sample = (task: Claimed, status: "completed" | "retrying" | "failed") => {
-      const runMs = now - claimedAt
-      const waitMs = Math.max(0, claimedAt - task.runAt)
-      env.state.recorder.record({ at: now, runMs, waitMs, ok: status === "completed" })
-      if (metrics) Metrics.recordAttempt(task.type, status, runMs, waitMs)
+    const now = yield* Clock.currentTimeMillis
+    // Not settled and not interrupted: its outcomes could not be committed (leases will lapse).
+    if (settled === undefined && !interrupted) state.recorder.storeError(now)
+    if (settled !== undefined) {
+      const perTask = settled.busyMsPerTask
+      if (perTask !== undefined) {
+        for (const type of new Set(batch.map((t) => t.type))) {
+          const avg = state.typeMs.get(type)
+          state.typeMs.set(type, avg === undefined ? perTask : avg * 0.8 + perTask * 0.2)
+        }
+      }
+      for (const sample of settled.samples) state.recorder.record(sample)
+      for (const id of settled.isolate) state.isolate.add(id)
+      if (settled.givenBack) state.mailbox.exhaustive = false
+      if (settled.retrying) yield* Queue.offer(state.timerWake, undefined)
     }
-    for (const id of completed.ids) {
-      const task = byId.get(id)!
-      published.push(Control.changed(task, "completed", now))
-      sample(task, "completed")
-    }
-    const failedSet = new Set(failed.ids)
-    let retrying = false
-    for (const f of failures) {
-      if (!failedSet.has(f.id)) continue
-      const task = byId.get(f.id)!
-      const retry = f.next._tag === "Retry"
-      retrying ||= retry
-      published.push(Control.changed(task, retry ? "retrying" : "failed", now))
-      sample(task, retry ? "retrying" : "failed")
-    }
-    for (const id of released) published.push(Control.changed(byId.get(id)!, "pending", now))
-    if (released.length > 0) env.state.mailbox.exhaustive = false
-    const stale = batch.length - completed.ids.length - failed.ids.length - released.length
-    if (stale > 0) yield* Effect.logDebug(`${stale} attempt(s) ended after their task moved on (cancelled or lease lost); outcome ignored`)
-    // The dispatch spans end once their outcome is durable, before anyone hears of it.
-    if (traced !== undefined) yield* DispatchSpans.committed(traced, published)
-    yield* env.events.publish(published)
-    // Keyed tasks of this batch: their keys' next tasks are offered once the batch ends.
-    const cascade: ReadonlyArray<Change> = [...completed.changes, ...failed.changes]
-    if (cascade.length > 0) yield* Control.applyChanges(env, cascade, now)
-    if (retrying) yield* Queue.offer(env.state.timerWake, undefined)
-    return released.length > 0
-  })
+    Control.unpark(env)
+    if (sent.permit !== undefined) yield* releaseResources(env, sent.permit)
+    const cancelled = batch.filter((t) => state.cancelling.delete(t.id))
+    if (cancelled.length > 0) yield* env.events.publish(cancelled.map((t) => Control.changed(t, "cancelled", now)))
+    const keys = [...new Set(batch.flatMap((t) => (t.key === null ? [] : [t.key])))]
+    const cascade = settled?.cascade ?? []
+    if (cascade.length > 0 || keys.length > 0) yield* Control.applyChanges(env, cascade, now, keys)
+  }).pipe(Effect.catchAllCause((cause) => Effect.logError("could not schedule after a batch", Cause.squash(cause))))

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type { Leased } from "../../domain/Task.js"
 import { AttemptError, AttemptLost } from "../../domain/TaskErrors.js"
+import { Command } from "./Command.js"
 import * as Control from "./Control.js"
 import * as RetryDecision from "./retryDecision.js"
 import type { Env } from "./State.js"
@@ -33,8 +34,12 @@ export const endLost = (env: Env, leased: ReadonlyArray<Leased>, reason: Attempt
         now,
         env.options.agingStepMs
       ))
-    // Guarded by each attempt's token: a task that moved on meanwhile is left alone.
-    const applied = yield* env.store.fail(failures, now)
+    // Guarded by each attempt's token (a task that moved on is left alone) and, for expired
+    // leases, by the expiry: a lease its owner renewed since the read keeps its attempt.
+    const applied = yield* env.store.fail(
+      reason === "leaseExpired" ? failures.map((f) => ({ ...f, leaseExpiredBefore: now })) : failures,
+      now
+    )
     if (applied.ids.length === 0) return 0
     const byId = new Map(leased.map((t) => [t.id, t] as const))
     const next = new Map(failures.map((f) => [f.id, f.next._tag] as const))
@@ -48,7 +53,7 @@ export const endLost = (env: Env, leased: ReadonlyArray<Leased>, reason: Attempt
     yield* env.events.publish(ended.map((t) => Control.changed(t, next.get(t.id) === "Retry" ? "retrying" : "failed", now)))
     // Dependents of final failures, and the next task of each actor key.
     const keys = [...new Set(ended.flatMap((t) => (t.key === null ? [] : [t.key])))]
-    yield* Control.applyChanges(env, applied.changes, now, keys)
+    yield* Control.send(env.state, Command.Changed({ changes: applied.changes, endedKeys: keys, done: undefined }))
     if (retrying.length > 0) yield* Queue.offer(env.state.timerWake, undefined)
     return ended.length
   })

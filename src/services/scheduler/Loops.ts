@@ -20,10 +20,7 @@ export const timerLoop = (env: Env) =>
       const next = yield* env.store.nextWakeAt
       if (Option.isSome(next) && next.value <= now) {
         const woken = yield* env.store.wakeDue(now)
-        if (woken > 0) {
-          env.state.mailbox.exhaustive = false
-          yield* Control.signal(env.state)
-        }
+        if (woken > 0) yield* Control.wake(env.state, true)
         continue
       }
       const wait = Option.match(next, {
@@ -33,8 +30,7 @@ export const timerLoop = (env: Env) =>
       yield* Effect.race(Effect.sleep(Duration.millis(wait)), Queue.take(env.state.timerWake))
       // Another process may have made work ready, or paused or resumed: look at the store.
       yield* Control.refreshPauses(env)
-      env.state.mailbox.exhaustive = false
-      yield* Control.signal(env.state)
+      yield* Control.wake(env.state, true)
     }
   }).pipe(
     Effect.catchAllCause((cause) => Effect.logError("timer failed; restarting", Cause.squash(cause))),

@@ -26,11 +26,12 @@ export class Recorder {
     if (this.storeErrorTimes.length > 1000) this.storeErrorTimes = this.storeErrorTimes.slice(-1000)
   }
 
-  /** The samples and store errors of the window ending at `now`. */
+  /** The samples and store errors of the window ending at `now` (a read: stats may call it from any fiber). */
   window(now: number): { readonly samples: ReadonlyArray<Sample>; readonly storeErrors: number } {
     const since = now - this.windowMs
-    this.samples = this.samples.filter((s) => s.at > since).slice(-this.capacity)
-    this.storeErrorTimes = this.storeErrorTimes.filter((t) => t > since)
-    return { samples: this.samples, storeErrors: this.storeErrorTimes.length }
+    return {
+      samples: this.samples.filter((s) => s.at > since).slice(-this.capacity),
+      storeErrors: this.storeErrorTimes.filter((t) => t > since).length
+    }
   }
 }

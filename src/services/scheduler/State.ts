@@ -1,6 +1,7 @@
 import type * as Effect from "effect/Effect"
 import type * as FiberSet from "effect/FiberSet"
 import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { Executor } from "../Executor.js"
@@ -10,20 +11,19 @@ import type { Options } from "../Scheduler.js"
 import type { TaskEvents } from "../TaskEvents.js"
 import type { Settings as Telemetry } from "../Telemetry.js"
 import type { TaskStore } from "../TaskStore.js"
+import type { Command, Lane } from "./Command.js"
 import type { Mailbox } from "./Mailbox.js"
 import { Recorder } from "./Recorder.js"
 
-/** Per-executor accounting: what is in flight (for capacity and batch sizing). */
-export interface Lane {
-  tasks: number
-  runs: number
-}
-
-/** The scheduler's in-memory state; owned by its fibers, never shared with another process. */
+/**
+ * The scheduler's in-memory dispatch state. One fiber owns it (Dispatcher): only it mutates
+ * it, applying the Commands everything else sends. Other fibers may take synchronous
+ * snapshots (the heartbeat reads `inFlight`, stats read the recorder).
+ */
 export interface State {
   readonly mailbox: Mailbox
-  /** Wakes the dispatcher: something became ready or an executor has room. */
-  readonly wake: Queue.Queue<void>
+  /** The dispatcher's input: everything that changes this state. */
+  readonly commands: Queue.Queue<Command>
   /** Wakes the timer: a delayed or retrying task was stored. */
   readonly timerWake: Queue.Queue<void>
   /** Where batches run, so closing the scheduler interrupts them. */
@@ -57,11 +57,17 @@ export interface State {
   queuePaused: boolean
   /** Shutting down: claim nothing more. */
   stopping: boolean
+  /** A fiber waits for memory pressure to reopen admission, and will tell the dispatcher. */
+  watchingAdmission: boolean
+  /** Executors a fiber watches for room to open (it will tell the dispatcher). */
+  readonly watchingRoom: Set<Executor>
   pausedTypes: ReadonlySet<string>
   tokenCounter: number
 }
 
 export interface Env {
+  /** The scheduler's scope (fibers the dispatcher forks live in it). */
+  readonly scope: Scope.Scope
   /** Resolves once every progress/log item reported so far is stored and published. */
   readonly activityBarrier: Effect.Effect<void>
   readonly store: typeof TaskStore.Service
@@ -77,14 +83,14 @@ export interface Env {
 
 export const makeState = (
   mailbox: Mailbox,
-  wake: Queue.Queue<void>,
+  commands: Queue.Queue<Command>,
   timerWake: Queue.Queue<void>,
   batches: FiberSet.FiberSet,
   inFlight: Map<TaskId, string>,
   statsWindowMs: number
 ): State => ({
   mailbox,
-  wake,
+  commands,
   timerWake,
   batches,
   inFlight,
@@ -103,6 +109,8 @@ export const makeState = (
   recorder: new Recorder(statsWindowMs),
   queuePaused: false,
   stopping: false,
+  watchingAdmission: false,
+  watchingRoom: new Set(),
   pausedTypes: new Set(),
   tokenCounter: 0
 })

@@ -124,19 +124,21 @@ export const fail = (items: ReadonlyArray<Failure>, now: number) => {
     run<{ readonly id: string }>(
       `UPDATE tasks SET status = ${to("retry")}, errors = json_insert(errors, '$[#]', json(v.column3)),
          run_at = v.column4, rank = v.column5, priority = v.column6, ${clearLease}, updated_at = ?
-       FROM (VALUES ${tuples(chunk.length, 6)}) AS v
+       FROM (VALUES ${tuples(chunk.length, 7)}) AS v
        WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("retry", "tasks.status")}
+         AND (v.column7 IS NULL OR tasks.lease_expires_at < v.column7)
        RETURNING tasks.id`,
-      [now, ...chunk.flatMap(({ f, next }) => [f.id, f.token, Rows.encodeError(f.error), next.runAt, next.rank, next.priority])]
+      [now, ...chunk.flatMap(({ f, next }) => [f.id, f.token, Rows.encodeError(f.error), next.runAt, next.rank, next.priority, f.leaseExpiredBefore ?? null])]
     ))
   const finalRows = Effect.forEach(chunks(finals), (chunk) =>
     run<{ readonly id: string }>(
       `UPDATE tasks SET status = ${to("fail")}, errors = json_insert(errors, '$[#]', json(v.column3)),
          ${clearLease}, finished_at = ?, updated_at = ?
-       FROM (VALUES ${tuples(chunk.length, 3)}) AS v
+       FROM (VALUES ${tuples(chunk.length, 4)}) AS v
        WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("fail", "tasks.status")}
+         AND (v.column4 IS NULL OR tasks.lease_expires_at < v.column4)
        RETURNING tasks.id`,
-      [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error)])]
+      [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error), f.leaseExpiredBefore ?? null])]
     ))
   return Effect.flatMap(Effect.zip(retryRows, finalRows), ([a, b]): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> => {
     const failed = ids(b.flat())

@@ -1,0 +1,76 @@
+import * as Data from "effect/Data"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type * as Deferred from "effect/Deferred"
+import type { Claimed, ReadyRef } from "../../domain/Task.js"
+import type { StoreError } from "../../domain/TaskErrors.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import type { Executor } from "../Executor.js"
+import type { Permit } from "../ResourceGovernor.js"
+import type { Change, Pauses } from "../TaskStore.js"
+import type { Sample } from "./Recorder.js"
+
+/** Per-executor accounting: what is in flight (for capacity and batch sizing). */
+export interface Lane {
+  tasks: number
+  runs: number
+}
+
+/** A batch on its way through an executor, as the dispatcher sent it. */
+export interface Sent {
+  readonly executor: Executor
+  readonly lane: Lane
+  readonly tasks: NonEmptyReadonlyArray<Claimed>
+  readonly permit: Permit | undefined
+}
+
+/** What committing a batch's outcomes did, for the dispatcher's books (nothing is mutated by the batch). */
+export interface Settled {
+  /** Executor time per task (batch sizing); undefined when the batch did not run. */
+  readonly busyMsPerTask: number | undefined
+  readonly samples: ReadonlyArray<Sample>
+  /** Attempts given back (pending again): the store has work the mailbox may not. */
+  readonly givenBack: boolean
+  /** Tasks of a crashed batch, each to run alone next. */
+  readonly isolate: ReadonlyArray<TaskId>
+  /** Dependents unblocked or failed in the same transactions. */
+  readonly cascade: ReadonlyArray<Change>
+  readonly retrying: boolean
+}
+
+/** Where a sender that waits hears that its command was applied (or why it failed). */
+export type Done = Deferred.Deferred<void, StoreError> | undefined
+
+/**
+ * Everything that changes the dispatch state arrives as one of these on the dispatcher's queue,
+ * and only the dispatcher (one fiber) applies it: callers, batch fibers, timers and the
+ * maintenance loops send, they never mutate.
+ */
+export type Command = Data.TaggedEnum<{
+  /** Look again; with `storeChanged`, the store may hold ready work the mailbox does not. */
+  Wake: { readonly storeChanged: boolean }
+  /** Tasks became ready in this process (in-process submit). */
+  Ready: { readonly refs: ReadonlyArray<ReadyRef>; readonly done: Done }
+  /**
+   * Durable changes made outside the dispatcher (control, recoveries, a batch's cascade), and
+   * actor keys whose attempt ended: published, and what became ready is scheduled.
+   */
+  Changed: {
+    readonly changes: ReadonlyArray<Change>
+    readonly endedKeys: ReadonlyArray<string>
+    readonly done: Done
+  }
+  /** The executor answered the batch: its room is back while the outcomes commit. */
+  Answered: { readonly sent: Sent }
+  /** The batch's attempts have stopped: they leave the books (settled unless not committed). */
+  Ended: { readonly sent: Sent; readonly settled: Settled | undefined; readonly interrupted: boolean }
+  /** Room may have opened on this executor (a worker started, a batch ended). */
+  RoomOpened: { readonly executor: Executor }
+  /** Memory pressure reopened admission. */
+  Admitting: {}
+  /** The pause gates as just read from the store. */
+  Paused: { readonly pauses: Pauses; readonly done: Done }
+  /** Shutting down: claim nothing more. */
+  Stop: { readonly done: Done }
+}>
+
+export const Command = Data.taggedEnum<Command>()
