@@ -40,7 +40,11 @@ export class Mailbox {
    */
   offer(ref: ReadyRef): void {
     if (this.ids.has(ref.id)) return
-    if (!this.exhaustive && this.heap.length > 0 && Rank.compare(ref, this.worst()) > 0) return
+    // Not exhaustive and empty: the store may hold better tasks than this one and nothing
+    // bounds them, so it waits there too (the refill that an empty mailbox triggers brings the
+    // best). Found by the property test: with a mailbox of one, a newcomer started ahead of an
+    // older task of the same rank left in the store.
+    if (!this.exhaustive && (this.heap.length === 0 || Rank.compare(ref, this.worst()) > 0)) return
     if (this.heap.length < this.capacity) {
       this.push(ref)
       return
