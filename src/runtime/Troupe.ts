@@ -57,7 +57,7 @@ const poolSize = (workers: TroupeConfig.TroupeConfig["workers"]) =>
   workers === "auto" ? os.availableParallelism() : workers
 
 /** Routes each type to worker threads, or to fibers when its definition says `execution: "fiber"`. */
-const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.Handlers) =>
+export const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.Handlers) =>
   Layer.scoped(
     Executors.Executors,
     Effect.gen(function*() {

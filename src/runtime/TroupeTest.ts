@@ -6,6 +6,7 @@ import type * as Handlers from "../workers/Handlers.js"
 import { compose, fiberExecutors, TroupeStartError } from "./compose.js"
 import type { Services } from "./compose.js"
 import * as Telemetry from "./Telemetry.js"
+import * as Troupe from "./Troupe.js"
 import * as TroupeConfig from "./TroupeConfig.js"
 
 export interface TestOptions {
@@ -13,13 +14,21 @@ export interface TestOptions {
   readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
   /** Tracing and metrics (default: off), e.g. spans into an InMemorySpanExporter. */
   readonly telemetry?: Telemetry.Options
+  /**
+   * Runs the task types defined `execution: "thread"` on real worker threads that load this
+   * compiled handlers module (the one `handlers` comes from), as production does; fiber types
+   * stay in-process. Threads run in real time: TestClock reaches the main thread's side only
+   * (delays, retries, timers), not handlers inside threads.
+   */
+  readonly threads?: { readonly handlersModule: string | ReadonlyArray<string>; readonly workers?: number }
 }
 
 /**
- * The deterministic test kit: SQLite in memory (the same store as in production) and in-process (fiber) execution of every
- * task type, so TestClock reaches retries, delays and handlers; machine readings are scripted
- * (SystemMetrics.layerScripted) so memory pressure happens on cue. For an app's own tests of
- * its task flows; not for production.
+ * The deterministic test kit: SQLite in memory (the same store as in production) and
+ * in-process (fiber) execution of every task type, so TestClock reaches retries, delays and
+ * handlers; or, with `threads`, the thread types on real worker threads. Machine readings are
+ * scripted (SystemMetrics.layerScripted) so memory pressure happens on cue. For an app's own
+ * tests of its task flows; not for production.
  */
 export const layer = (
   handlers: Handlers.Handlers,
@@ -34,13 +43,14 @@ export const layer = (
     shutdownTimeout: Duration.zero,
     ...options,
     database: ":memory:",
-    handlersModule: undefined
+    handlersModule: test.threads?.handlersModule,
+    workers: test.threads?.workers ?? 1
   }
   return compose(
     config,
     handlers,
     TaskStoreSqlite.layerMemory.pipe(Layer.mapError((e) => new TroupeStartError({ message: `store :memory:: ${e.message}` }))),
-    fiberExecutors(config, handlers),
+    test.threads === undefined ? fiberExecutors(config, handlers) : Troupe.threadExecutors(config, handlers),
     test.metrics ?? SystemMetrics.layerScripted([{}]),
     test.telemetry === undefined ? Telemetry.layerOff : Telemetry.layer(test.telemetry)
   )

@@ -3,6 +3,7 @@ import type { WorkerError } from "@effect/platform/WorkerError"
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -124,6 +125,12 @@ const defaultEntry = () => new URL("../workers/main.js", import.meta.url)
 // threads write Date.now() into shared memory and are never under TestClock. A documented bridge.
 const wallClock = () => Date.now()
 
+// For the same reason the pool's own waits (supervision loops, start timeout, restart pauses)
+// run on the live clock even where the caller's is a TestClock (TroupeTest with threads): they
+// pace real threads.
+const liveClock = Clock.make()
+const realTime = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withClock(effect, liveClock)
+
 export const make = (options: Options) =>
   Effect.gen(function*() {
     const range = resolveSize(options.size)
@@ -197,6 +204,7 @@ export const make = (options: Options) =>
                   `(handlers module${modules.length === 1 ? "" : "s"} ${modules.join(", ")})`
               })
           }),
+          realTime,
           Effect.catchAll((e) =>
             Effect.zipRight(Scope.close(scope, Exit.void), Effect.fail(e._tag === "WorkerPoolError" ? e : new WorkerPoolError({ message: `worker thread ${slot.index} failed to start: ${e.message}` })))
           )
@@ -251,7 +259,7 @@ export const make = (options: Options) =>
         replaced++
         const restart: Effect.Effect<void> = spawn(slot).pipe(
           Effect.catchAll((e) =>
-            Effect.zipRight(startFailed(slot, e, "replace"), Effect.sleep("1 second")).pipe(
+            Effect.zipRight(startFailed(slot, e, "replace"), realTime(Effect.sleep("1 second"))).pipe(
               Effect.zipRight(Effect.suspend(() => restart))
             )
           )
@@ -287,7 +295,7 @@ export const make = (options: Options) =>
     const startSlot = (slot: Slot.Slot): Effect.Effect<void> =>
       spawn(slot).pipe(
         Effect.catchAll((e) =>
-          Effect.zipRight(startFailed(slot, e, "start"), Effect.sleep("1 second")).pipe(
+          Effect.zipRight(startFailed(slot, e, "start"), realTime(Effect.sleep("1 second"))).pipe(
             Effect.zipRight(Effect.suspend(() => (slot.retiring ? Effect.void : startSlot(slot))))
           )
         )
@@ -578,14 +586,14 @@ export const make = (options: Options) =>
     })
     // Threads are not under TestClock, and neither is this loop's purpose: real time.
     yield* check.pipe(
-      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(10, graceMs / 4)))),
+      Effect.zipRight(realTime(Effect.sleep(Duration.millis(Math.max(10, graceMs / 4))))),
       Effect.forever,
       Effect.forkScoped
     )
 
     // Real time too: a waiting batch is taken back within a quarter of queueBehindMs.
     yield* withdrawStuck.pipe(
-      Effect.zipRight(Effect.sleep(Duration.millis(Math.max(5, queueBehindMs / 4)))),
+      Effect.zipRight(realTime(Effect.sleep(Duration.millis(Math.max(5, queueBehindMs / 4))))),
       Effect.forever,
       Effect.forkScoped
     )
