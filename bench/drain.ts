@@ -2,10 +2,10 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { performance } from "node:perf_hooks"
 import type * as TaskDefinition from "../src/domain/TaskDefinition.js"
-import type { TaskEvent } from "../src/services/TaskEvents.js"
-import { TaskEvents } from "../src/services/TaskEvents.js"
-import type { SubmitOptions } from "../src/services/TaskQueue.js"
-import { TaskQueue } from "../src/services/TaskQueue.js"
+import type { TaskEvent } from "../src/services/events/TaskEvents.js"
+import { TaskEvents } from "../src/services/events/TaskEvents.js"
+import type { SubmitOptions } from "../src/services/queue/TaskQueue.js"
+import { TaskQueue } from "../src/services/queue/TaskQueue.js"
 
 /**
  * Submits `count` tasks (submitMany in chunks of 1,000), then waits until all completed;

@@ -5,7 +5,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { TaskQueue } from "../src/services/TaskQueue.js"
+import { TaskQueue } from "../src/services/queue/TaskQueue.js"
 import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail, Transcode } from "./tasks.js"
 
 const priorities = ["low", "normal", "high", "critical"] as const

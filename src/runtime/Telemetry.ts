@@ -16,8 +16,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { off, Telemetry } from "../services/Telemetry.js"
-import type { Settings } from "../services/Telemetry.js"
+import { off, Telemetry } from "../services/telemetry/Telemetry.js"
+import type { Settings } from "../services/telemetry/Telemetry.js"
 import * as SpanExport from "./SpanExport.js"
 
 export { off, Telemetry }

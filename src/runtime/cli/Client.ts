@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as Sse from "../rpc/Sse.js"
+import * as Sse from "../api/Sse.js"
 
 // The CLI's side of the HTTP API: JSON-RPC calls to POST /rpc and Server-Sent Event streams
 // from GET /events and /logs, with the bearer token when one is given.

@@ -4,9 +4,9 @@ import type * as Deferred from "effect/Deferred"
 import type { Claimed, ReadyRef } from "../../domain/Task.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
-import type { Executor } from "../Executor.js"
-import type { Permit } from "../ResourceGovernor.js"
-import type { Change, Pauses } from "../TaskStore.js"
+import type { Executor } from "../pool/Executor.js"
+import type { Permit } from "../resources/ResourceGovernor.js"
+import type { Change, Pauses } from "../store/TaskStore.js"
 import type { Sample } from "./Recorder.js"
 
 /** Per-executor accounting: what is in flight (for capacity and batch sizing). */

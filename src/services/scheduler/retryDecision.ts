@@ -5,7 +5,7 @@ import * as Priority from "../../domain/Priority.js"
 import * as Rank from "../../domain/Rank.js"
 import * as RetryPolicy from "../../domain/RetryPolicy.js"
 import type { Claimed } from "../../domain/Task.js"
-import type { Failure } from "../TaskStore.js"
+import type { Failure } from "../store/TaskStore.js"
 import type { AttemptError } from "../../domain/TaskErrors.js"
 
 /**

@@ -1,0 +1,201 @@
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Task } from "../../domain/Task.js"
+import { TaskId } from "../../domain/TaskId.js"
+import { TaskStatus } from "../../domain/TaskStatus.js"
+import type { SubmitOptions, Target } from "../../services/queue/TaskQueue.js"
+import { TaskQueue } from "../../services/queue/TaskQueue.js"
+import * as JsonRpc from "./JsonRpc.js"
+
+// The JSON-RPC methods: one per TaskQueue operation, params validated with Schema before
+// anything reaches the queue (a malformed call never touches the store).
+
+/** A duration as milliseconds or Effect's text form ("30 seconds"). */
+const DurationParam = Schema.Union(Schema.NonNegative, Schema.String)
+
+const SubmitOptionsParam = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  priority: Schema.optional(Schema.Union(Schema.Literal("low", "normal", "high", "critical"), Schema.Int)),
+  delay: Schema.optional(DurationParam),
+  runAt: Schema.optional(Schema.Number),
+  timeout: Schema.optional(DurationParam),
+  key: Schema.optional(Schema.String),
+  idempotencyKey: Schema.optional(Schema.String),
+  dependsOn: Schema.optional(Schema.Array(Schema.String)),
+  resources: Schema.optional(Schema.Struct({
+    cpu: Schema.optional(Schema.Number),
+    memoryMb: Schema.optional(Schema.Number),
+    gpu: Schema.optional(Schema.Number)
+  })),
+  retry: Schema.optional(Schema.Struct({
+    maxAttempts: Schema.optional(Schema.Number),
+    backoff: Schema.optional(Schema.Literal("fixed", "exponential")),
+    initialDelay: Schema.optional(DurationParam),
+    factor: Schema.optional(Schema.Number),
+    maxDelay: Schema.optional(DurationParam),
+    jitter: Schema.optional(Schema.Boolean),
+    priorityDecrease: Schema.optional(Schema.Number)
+  }))
+})
+
+const ById = Schema.Struct({ id: TaskId })
+const TargetParam = Schema.Union(
+  Schema.Struct({ id: TaskId }),
+  Schema.Struct({ type: Schema.String }),
+  Schema.Struct({ queue: Schema.Literal(true) })
+)
+
+const params = {
+  submit: Schema.Struct({ type: Schema.String, payload: Schema.Unknown, options: Schema.optional(SubmitOptionsParam) }),
+  get: ById,
+  list: Schema.Struct({
+    status: Schema.optional(Schema.Array(TaskStatus)),
+    type: Schema.optional(Schema.String),
+    limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
+    afterSeq: Schema.optional(Schema.Number)
+  }),
+  cancel: ById,
+  pause: TargetParam,
+  resume: TargetParam,
+  retry: ById,
+  delete: Schema.Struct({ id: TaskId, force: Schema.optional(Schema.Boolean) }),
+  logs: ById,
+  counts: Schema.Struct({}),
+  stats: Schema.Struct({}),
+  health: Schema.Struct({})
+} as const
+
+export type Method = keyof typeof params
+export const methods = Object.keys(params) as ReadonlyArray<Method>
+
+const encodeTask = Schema.encodeSync(Task)
+const isMethod = (name: string): name is Method => Object.prototype.hasOwnProperty.call(params, name)
+
+/** A duration param: milliseconds as a number, or Effect's text form ("30 seconds"). */
+const duration = (name: string, d: number | string): Either.Either<Duration.Duration, JsonRpc.ErrorObject> =>
+  Option.match(Duration.decodeUnknown(d), {
+    onNone: () => Either.left({ code: JsonRpc.codes.invalidParams, message: `invalid params: ${name} is not a duration: ${JSON.stringify(d)}` }),
+    onSome: Either.right
+  })
+
+const toTarget = (t: typeof TargetParam.Type): Target => ("id" in t ? { task: t.id } : "type" in t ? { type: t.type } : { queue: true })
+
+/** Keeps the fields that are present (the params use optional fields; options are exact). */
+const present = <A extends object>(o: A): { [K in keyof A]?: Exclude<A[K], undefined> } =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof A]?: Exclude<A[K], undefined> }
+
+const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.Either<SubmitOptions, JsonRpc.ErrorObject> =>
+  Either.gen(function*() {
+    if (o === undefined) return {}
+    const { delay, retry, timeout, ...rest } = o
+    const options: SubmitOptions = present(rest)
+    const withDurations: SubmitOptions = {
+      ...options,
+      ...(delay === undefined ? {} : { delay: yield* duration("delay", delay) }),
+      ...(timeout === undefined ? {} : { timeout: yield* duration("timeout", timeout) })
+    }
+    if (retry === undefined) return withDurations
+    const { initialDelay, maxDelay, ...retryRest } = retry
+    return {
+      ...withDurations,
+      retry: {
+        ...present(retryRest),
+        ...(initialDelay === undefined ? {} : { initialDelay: yield* duration("retry.initialDelay", initialDelay) }),
+        ...(maxDelay === undefined ? {} : { maxDelay: yield* duration("retry.maxDelay", maxDelay) })
+      }
+    }
+  })
+
+/** Runs one call; typed failures become JSON-RPC errors, never a crash. */
+const call = (method: Method, raw: unknown): Effect.Effect<unknown, JsonRpc.ErrorObject, TaskQueue> =>
+  Effect.gen(function*() {
+    const queue = yield* TaskQueue
+    const decoded = Schema.decodeUnknownEither(params[method] as Schema.Schema<unknown, unknown>)(raw ?? {})
+    if (Either.isLeft(decoded)) {
+      return yield* Effect.fail<JsonRpc.ErrorObject>({ code: JsonRpc.codes.invalidParams, message: `invalid params for ${method}: ${decoded.left.message}` })
+    }
+    const p = decoded.right as never
+    const run = (): Effect.Effect<unknown, { readonly _tag: string; readonly message: string }> => {
+      switch (method) {
+        case "submit": {
+          const s = p as typeof params.submit.Type
+          return Effect.flatMap(
+            Either.match(toSubmitOptions(s.options), {
+              onLeft: (e) => Effect.fail({ _tag: "InvalidParams", message: e.message }),
+              onRight: Effect.succeed
+            }),
+            (options) => Effect.map(queue.submitEncoded(s.type, s.payload, options), (id) => ({ id }))
+          )
+        }
+        case "get":
+          return Effect.map(queue.get((p as typeof ById.Type).id), encodeTask)
+        case "list": {
+          const l = p as typeof params.list.Type
+          return Effect.map(queue.list({
+            limit: l.limit ?? 100,
+            ...(l.status === undefined ? {} : { status: l.status }),
+            ...(l.type === undefined ? {} : { type: l.type }),
+            ...(l.afterSeq === undefined ? {} : { afterSeq: l.afterSeq })
+          }), (tasks) => tasks.map((t) => encodeTask(t)))
+        }
+        case "cancel":
+          return queue.cancel((p as typeof ById.Type).id)
+        case "pause":
+          return queue.pause(toTarget(p))
+        case "resume":
+          return queue.resume(toTarget(p))
+        case "retry":
+          return queue.retry((p as typeof ById.Type).id)
+        case "delete": {
+          const d = p as typeof params.delete.Type
+          return queue.delete(d.id, d.force === undefined ? {} : { force: d.force })
+        }
+        case "logs":
+          return Effect.map(Stream.runCollect(queue.logs((p as typeof ById.Type).id)), Chunk.toReadonlyArray)
+        case "counts":
+          return queue.counts
+        case "stats":
+          return queue.stats
+        case "health":
+          return queue.health
+      }
+    }
+    return yield* Effect.mapError(run(), (e) =>
+      e._tag === "InvalidParams" ? { code: JsonRpc.codes.invalidParams, message: e.message } : JsonRpc.fromError(e))
+  })
+
+/** Answers one request (undefined for a notification, which gets no response). */
+export const handle = (request: JsonRpc.Request): Effect.Effect<JsonRpc.Response | undefined, never, TaskQueue> => {
+  const id = request.id ?? null
+  const answer = !isMethod(request.method)
+    ? Effect.succeed(JsonRpc.failure(id, {
+      code: JsonRpc.codes.methodNotFound,
+      message: `method not found: ${request.method} (known: ${methods.join(", ")})`
+    }))
+    : call(request.method, Array.isArray(request.params) ? request.params[0] : request.params).pipe(
+      Effect.match({ onFailure: (e) => JsonRpc.failure(id, e), onSuccess: (r) => JsonRpc.success(id, r) }),
+      Effect.catchAllDefect((d) => Effect.succeed(JsonRpc.failure(id, { code: JsonRpc.codes.internalError, message: String(d) })))
+    )
+  return request.id === undefined ? Effect.as(answer, undefined) : answer
+}
+
+/** Answers a whole body: a single response, a batch of them, or nothing (only notifications). */
+export const handleBody = (body: string): Effect.Effect<JsonRpc.Response | ReadonlyArray<JsonRpc.Response> | undefined, never, TaskQueue> =>
+  Either.match(JsonRpc.parse(body), {
+    onLeft: (response) => Effect.succeed(response),
+    onRight: (parsed) => {
+      const one = (entry: JsonRpc.Entry) => (entry._tag === "Invalid" ? Effect.succeed(entry.response) : handle(entry.request))
+      if (parsed._tag === "Single") return one(parsed.entry)
+      // Entries run concurrently (JSON-RPC lets a server do so; answers keep their order), so a
+      // batch of submits shares the store's group commits instead of waiting for one each.
+      return Effect.map(Effect.forEach(parsed.entries, one, { concurrency: 64 }), (rs) => {
+        const answered = rs.filter((r): r is JsonRpc.Response => r !== undefined)
+        return answered.length === 0 ? undefined : answered
+      })
+    }
+  })

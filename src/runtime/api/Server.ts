@@ -1,0 +1,152 @@
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as crypto from "node:crypto"
+import { createServer } from "node:http"
+import { TaskId } from "../../domain/TaskId.js"
+import { TaskQueue } from "../../services/queue/TaskQueue.js"
+import { Telemetry } from "../../services/telemetry/Telemetry.js"
+import { TroupeStartError } from "../compose.js"
+import * as JsonRpc from "./JsonRpc.js"
+import * as Methods from "./Methods.js"
+import * as Sse from "./Sse.js"
+
+export interface Options {
+  readonly host: string
+  readonly port: number
+  /** Bearer token; required when binding anywhere but loopback. */
+  readonly token?: string | undefined
+  /** Largest request body accepted (bytes). */
+  readonly maxBodyBytes?: number
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"])
+
+const digest = (s: string) => crypto.createHash("sha256").update(s).digest()
+
+/** Compares the presented bearer token in constant time (digests of equal length). */
+export const authorized = (header: string | undefined, token: string | undefined): boolean => {
+  if (token === undefined) return true
+  const presented = header?.startsWith("Bearer ") === true ? header.slice(7) : ""
+  return crypto.timingSafeEqual(digest(presented), digest(token))
+}
+
+const reply = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body, { status })
+
+const unauthorized = reply(JsonRpc.failure(null, { code: -32000, message: "unauthorized: a valid bearer token is required" }), 401)
+
+/** Runs the handler only for a request that carries the token (when one is configured). */
+const guarded = <E, R>(
+  options: Options,
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    authorized(request.headers["authorization"], options.token) ? handler : Effect.succeed(unauthorized))
+
+const sse = (body: Stream.Stream<Uint8Array>) =>
+  HttpServerResponse.stream(body, {
+    contentType: "text/event-stream",
+    headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+  })
+
+const StreamQuery = Schema.Struct({
+  task: Schema.optional(TaskId),
+  id: Schema.optional(TaskId),
+  follow: Schema.optional(Schema.Literal("true", "false", "1", "0"))
+})
+
+const query = Effect.mapError(HttpServerRequest.schemaSearchParams(StreamQuery), (e) =>
+  reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidParams, message: `invalid query: ${e.message}` }), 400))
+
+/** A stream over one task answers 404 at once when the task does not exist. */
+const forTask = (id: TaskId, body: (queue: TaskQueue["Type"]) => Stream.Stream<{ readonly _tag: string }, { readonly _tag: string; readonly message: string }>) =>
+  Effect.flatMap(TaskQueue, (queue) =>
+    queue.get(id).pipe(
+      Effect.as(sse(Sse.encode(body(queue)))),
+      Effect.catchAll((e) => Effect.succeed(reply(JsonRpc.failure(null, JsonRpc.fromError(e)), e._tag === "TaskNotFound" ? 404 : 500)))
+    ))
+
+/**
+ * POST /rpc: JSON-RPC 2.0 over TaskQueue (single or batch). GET /events: every event as
+ * Server-Sent Events (`?task=ID`: one task's snapshot, progress, lines and changes until it
+ * ends). GET /logs?id=ID[&follow=true]: a task's log lines. GET /health: the health, 503 when
+ * critical or offline (for load balancers and probes).
+ */
+export const router = (options: Options) =>
+  HttpRouter.empty.pipe(
+    HttpRouter.post(
+      "/rpc",
+      guarded(options, Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const max = options.maxBodyBytes ?? 1024 * 1024
+        const declared = Number(request.headers["content-length"] ?? "0")
+        if (declared > max) {
+          return reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidRequest, message: `request body of ${declared} bytes is over the limit of ${max}` }), 413)
+        }
+        const body = yield* request.text.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(max)), Effect.either)
+        if (body._tag === "Left") {
+          return reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidRequest, message: `request body rejected: ${body.left.message}` }), 413)
+        }
+        const answer = yield* Methods.handleBody(body.right)
+        return answer === undefined ? HttpServerResponse.empty({ status: 204 }) : reply(answer)
+      }))
+    ),
+    HttpRouter.get(
+      "/events",
+      guarded(options, Effect.gen(function*() {
+        const q = yield* query
+        if (q.task !== undefined) return yield* forTask(q.task, (queue) => queue.watch(q.task!))
+        const queue = yield* TaskQueue
+        return sse(Sse.encode(queue.events))
+      }).pipe(Effect.merge))
+    ),
+    HttpRouter.get(
+      "/logs",
+      guarded(options, Effect.gen(function*() {
+        const q = yield* query
+        if (q.id === undefined) {
+          return reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidParams, message: "invalid query: id is required" }), 400)
+        }
+        const follow = q.follow === "true" || q.follow === "1"
+        return yield* forTask(q.id, (queue) => queue.logs(q.id!, { follow }))
+      }).pipe(Effect.merge))
+    ),
+    HttpRouter.get(
+      "/health",
+      guarded(options, Effect.map(Effect.flatMap(TaskQueue, (queue) => queue.health), (health) =>
+        reply(health, health.level === "critical" || health.level === "offline" ? 503 : 200)))
+    )
+  )
+
+/**
+ * The JSON-RPC server on `host:port`. Binding anywhere but loopback without a token is refused
+ * at start-up.
+ */
+export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, TroupeStartError, TaskQueue> => {
+  if (!LOOPBACK.has(options.host) && options.token === undefined) {
+    return Layer.fail(new TroupeStartError({
+      message: `refusing to serve on ${options.host} without a token: bind 127.0.0.1, or set a bearer token`
+    }))
+  }
+  return Layer.unwrapEffect(Effect.map(Telemetry, (telemetry) => {
+    const server = createServer()
+    // Open event streams would hold server.close() forever: cut every connection first (the
+    // finalizer of a layer built after the server runs before the server's own close).
+    const cutConnections = Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections())))
+    return HttpServer.serve(router(options)).pipe(
+      // A span per request only when tracing is on (then it parents troupe.submit).
+      HttpMiddleware.withTracerDisabledWhen(() => !telemetry.tracing),
+      Layer.provideMerge(Layer.provideMerge(cutConnections, NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))),
+      Layer.mapError((e) => new TroupeStartError({ message: `cannot serve on ${options.host}:${options.port}: ${e.message}` }))
+    )
+  }))
+}

@@ -1,0 +1,102 @@
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Health from "../../domain/Health.js"
+import * as Stats from "../../domain/Stats.js"
+import type { StoreError } from "../../domain/TaskErrors.js"
+import * as TaskStatus from "../../domain/TaskStatus.js"
+import type { WorkerStats } from "../../domain/WorkerStats.js"
+import type { MemoryPressure } from "../resources/MemoryPressure.js"
+import type { Scheduler, Window } from "../scheduler/Scheduler.js"
+import type { CountRow, TaskStore } from "../store/TaskStore.js"
+
+// Statistics and health: counts from the store; throughput, run and wait times and workers
+// from this process's scheduler (a producer-only process has none of those).
+
+type Store = typeof TaskStore.Service
+
+const emptyWindow = (windowMs: number): Window => ({ samples: [], storeErrors: 0, windowMs, running: 0 })
+
+const byStatusOf = (rows: ReadonlyArray<CountRow>) => {
+  const out = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
+  for (const r of rows) out[r.status] += r.count
+  return out
+}
+
+const groupBy = (rows: ReadonlyArray<CountRow>, key: (r: CountRow) => string) => {
+  const out: Record<string, Partial<Record<TaskStatus.TaskStatus, number>>> = {}
+  for (const r of rows) {
+    const group = out[key(r)] ??= {}
+    group[r.status] = (group[r.status] ?? 0) + r.count
+  }
+  return out
+}
+
+interface Inputs {
+  readonly store: Store
+  readonly scheduler: Option.Option<Scheduler["Type"]>
+  readonly pressure: Option.Option<MemoryPressure["Type"]>
+  readonly thresholds: Health.Thresholds
+  readonly statsWindowMs: number
+}
+
+const runtimeView = (inputs: Inputs) =>
+  Option.match(inputs.scheduler, {
+    onNone: () => Effect.succeed({ window: emptyWindow(inputs.statsWindowMs), threads: false, workers: [] as ReadonlyArray<WorkerStats> }),
+    onSome: (s) =>
+      Effect.map(Effect.zip(s.window, s.workers), ([window, w]) => ({ window, threads: w.threads, workers: w.workers }))
+  })
+
+/** Health with its reasons. Never fails: an unreachable store is itself a reason (offline). */
+export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const { threads, window, workers } = yield* runtimeView(inputs)
+    // Waiting that an operator asked for (a paused queue or type) is not a symptom.
+    const read = yield* Effect.either(Effect.flatMap(inputs.store.pauses, (pauses) =>
+      Effect.map(
+        pauses.queue ? Effect.succeed(Option.none<number>()) : inputs.store.oldestReadyAt(pauses.types),
+        (oldest) => [oldest, pauses] as const
+      )))
+    const failures = window.samples.filter((s) => !s.ok).length
+    const pressure = Option.isSome(inputs.pressure) ? yield* inputs.pressure.value.state : undefined
+    const memoryPressure = pressure?.underPressure === true
+      ? `${pressure.last === null ? "" : `${(pressure.last.usedShare * 100).toFixed(0)}% in use, ${pressure.last.freeMb.toFixed(0)} MiB free; `}` +
+        `admission paused, pool target ${pressure.target}`
+      : null
+    return Health.assess({
+      attempts: window.samples.length,
+      failures,
+      oldestReadyAgeMs: read._tag === "Right" ? Option.getOrNull(Option.map(read.right[0], (at) => Math.max(0, now - at))) : null,
+      // A thread being started or replaced counts: only slots whose starts fail do not.
+      liveWorkers: threads ? workers.filter((w) => w.state !== "failed").length : null,
+      startErrors: workers.flatMap((w) => (w.startError === null ? [] : [w.startError])),
+      staleWorkers: workers.filter((w) => w.state === "stale").map((w) => w.slot),
+      storeErrors: window.storeErrors,
+      storeReachable: read._tag === "Right",
+      queuePaused: read._tag === "Right" && read.right[1].queue,
+      pausedTypes: read._tag === "Right" ? read.right[1].types : [],
+      memoryPressure
+    }, inputs.thresholds)
+  })
+
+export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const rows = yield* inputs.store.countRows
+    const paused = yield* inputs.store.pauses
+    const { window, workers } = yield* runtimeView(inputs)
+    const completed = window.samples.filter((s) => s.ok).length
+    const failed = window.samples.length - completed
+    return {
+      at: now,
+      counts: { byStatus: byStatusOf(rows), byType: groupBy(rows, (r) => r.type), byPriority: groupBy(rows, (r) => String(r.priority)) },
+      throughput: { windowMs: window.windowMs, completed, failed, perSecond: (completed + failed) / (window.windowMs / 1000) },
+      runMs: Stats.summarize(window.samples.map((s) => s.runMs)),
+      waitMs: Stats.summarize(window.samples.map((s) => s.waitMs)),
+      running: window.running,
+      paused,
+      workers: workers.map((w) => ({ ...w, uptimeMs: Math.max(0, now - w.startedAt) })),
+      health: yield* health(inputs)
+    }
+  })

@@ -1,0 +1,200 @@
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { Log } from "../../domain/Activity.js"
+import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../../domain/Task.js"
+import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import type { TaskStatus } from "../../domain/TaskStatus.js"
+import type { StatusChanged } from "../events/TaskEvents.js"
+
+/** What `insert` reports per task: enough to schedule it. */
+export interface Inserted extends ReadyRef {
+  readonly status: TaskStatus
+  /** False when an existing task (same id or idempotency key) was returned instead. */
+  readonly created: boolean
+}
+
+/** A task whose status a write changed: enough to publish the change and schedule the task. */
+export interface Change extends ReadyRef {
+  readonly status: TaskStatus
+}
+
+/**
+ * What a write did: the listed tasks that changed (`ids`, those whose status and token
+ * allowed it), and what followed in the same transaction — dependents unblocked or failed.
+ */
+export interface Applied {
+  readonly ids: ReadonlyArray<TaskId>
+  readonly changes: ReadonlyArray<Change>
+}
+
+export interface InsertOptions {
+  /** Fail with QueueFull rather than hold more than this many unfinished tasks. */
+  readonly maxActive?: number
+}
+
+/** Counts by status, type and priority (one row per combination present). */
+export interface CountRow {
+  readonly status: TaskStatus
+  readonly type: string
+  readonly priority: number
+  readonly count: number
+}
+
+/** Where dispatching is paused: the whole queue, or task types. */
+export interface Pauses {
+  readonly queue: boolean
+  readonly types: ReadonlyArray<string>
+}
+
+/** Filter and page for `list`. Ordered by submission (seq), oldest first. */
+export interface ListQuery {
+  readonly status?: ReadonlyArray<TaskStatus>
+  readonly type?: string
+  readonly limit: number
+  /** Return tasks with seq greater than this (keyset paging). */
+  readonly afterSeq?: number
+}
+
+/** The lease a claim sets: one token per claim, so an older attempt's token never matches. */
+export interface LeaseGrant {
+  readonly owner: string
+  readonly token: string
+  readonly expiresAt: number
+  readonly now: number
+}
+
+/** One attempt's success, presented with its lease token. */
+export interface Completion {
+  readonly id: TaskId
+  readonly token: string
+  readonly result: unknown
+}
+
+/** One attempt's failure, with what comes next: a retry at `runAt`, or the end. */
+export interface Failure {
+  readonly id: TaskId
+  readonly token: string
+  /**
+   * Only if the lease expired before this (a recovery): a lease renewed since it was read is
+   * left alone, with its attempt.
+   */
+  readonly leaseExpiredBefore?: number
+  readonly error: AttemptError
+  readonly next:
+    | { readonly _tag: "Retry"; readonly runAt: number; readonly rank: number; readonly priority: number }
+    | { readonly _tag: "Fail" }
+}
+
+/** Give a running attempt back (shutdown): the task is pending again, its attempt count kept. */
+export interface Release {
+  readonly id: TaskId
+  readonly token: string
+  /** Whether the interrupted attempt counts toward maxAttempts. */
+  readonly countAttempt: boolean
+}
+
+/**
+ * The persistence contract. The store is the source of truth: every method that changes a
+ * task checks the transition against src/domain/Transition and, for a running attempt, its
+ * lease token; nothing returns before its change is durable (stores group-commit writes).
+ * Batch methods return the ids that actually changed: a stale token or a task that moved on
+ * is left out, never overwritten.
+ */
+export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
+  /**
+   * Inserts new tasks, one result per input in order; an id or idempotency key already present
+   * yields the existing task instead of a new one.
+   */
+  readonly insert: (
+    tasks: ReadonlyArray<NewTask>,
+    options?: InsertOptions
+  ) => Effect.Effect<ReadonlyArray<Inserted>, StoreError | QueueFull | InvalidDependency>
+  /** Reads one task. */
+  readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | StoreError>
+  /** Of these tasks, those in a final status, as status changes (one read for many waiters). */
+  readonly finalAmong: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<StatusChanged>, StoreError>
+  /** Lists tasks by status and type, a page at a time. */
+  readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Task>, StoreError>
+  /**
+   * The best `limit` pending tasks, by rank then seq, leaving out `excludeTypes` and every
+   * task of an actor key but the key's oldest unfinished one.
+   */
+  readonly ready: (limit: number, excludeTypes?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
+  /** The oldest unfinished task of each key, where it is pending (it may run now). */
+  readonly keyHeads: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
+  /** Claims the listed pending tasks for one attempt each (pending → running, attempt + 1). */
+  readonly claim: (ids: ReadonlyArray<TaskId>, lease: LeaseGrant) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
+  /**
+   * Completes attempts (running → completed) whose token still matches; in the same
+   * transaction, dependents whose last dependency this was become pending (or delayed).
+   */
+  readonly complete: (items: ReadonlyArray<Completion>, now: number) => Effect.Effect<Applied, StoreError>
+  /**
+   * Fails attempts (running → retrying | failed) whose token still matches; the error is kept.
+   * A final failure fails its dependents with DependencyFailed, transitively, in the same
+   * transaction.
+   */
+  readonly fail: (items: ReadonlyArray<Failure>, now: number) => Effect.Effect<Applied, StoreError>
+  /**
+   * Cancels tasks in any unfinished status (a running attempt loses its lease); dependents
+   * fail with DependencyFailed, transitively, in the same transaction.
+   */
+  readonly cancel: (ids: ReadonlyArray<TaskId>, now: number) => Effect.Effect<Applied, StoreError>
+  /** Pauses waiting tasks (pending, blocked, delayed, retrying); they keep rank and seq. */
+  readonly pause: (ids: ReadonlyArray<TaskId>, now: number) => Effect.Effect<Applied, StoreError>
+  /** Resumes paused tasks to where they belong now: blocked, delayed or pending. */
+  readonly resume: (ids: ReadonlyArray<TaskId>, now: number) => Effect.Effect<Applied, StoreError>
+  /** Retries failed or cancelled tasks by hand: pending again with a fresh attempt budget. */
+  readonly retry: (ids: ReadonlyArray<TaskId>, now: number, rankOf: (priority: number) => number) => Effect.Effect<Applied, StoreError>
+  /** Deletes final tasks with their logs; returns the ids deleted. */
+  readonly remove: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
+  /** Final tasks that finished before `before` are deleted with their logs; returns how many. */
+  readonly purge: (before: number, limit: number) => Effect.Effect<number, StoreError>
+  /** Gives running attempts back (running → pending) whose token still matches. */
+  readonly release: (items: ReadonlyArray<Release>, now: number) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
+  /** Extends the leases of attempts whose token still matches. */
+  readonly extendLeases: (
+    items: ReadonlyArray<{ readonly id: TaskId; readonly token: string }>,
+    expiresAt: number
+  ) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
+  /** Delayed and retrying tasks whose run-at has come become pending; returns how many. */
+  readonly wakeDue: (now: number) => Effect.Effect<number, StoreError>
+  /** The earliest run-at among delayed and retrying tasks. */
+  readonly nextWakeAt: Effect.Effect<Option.Option<number>, StoreError>
+  /** The distinct owners of the leases of running tasks. */
+  readonly leaseOwners: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * The running attempts leased by these owners (gone processes), with their tokens: the
+   * scheduler ends each through the retry decision (`fail`), so they count.
+   */
+  readonly leasesOf: (owners: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Leased>, StoreError>
+  /** The running attempts whose lease expired before `now`, with their tokens (as `leasesOf`). */
+  readonly expiredLeases: (now: number) => Effect.Effect<ReadonlyArray<Leased>, StoreError>
+  /** Number of tasks in each status. */
+  readonly counts: Effect.Effect<Readonly<Record<TaskStatus, number>>, StoreError>
+  /** Number of tasks by status, type and priority. */
+  readonly countRows: Effect.Effect<ReadonlyArray<CountRow>, StoreError>
+  /** When the longest-waiting pending task became ready (its run-at), leaving out `excludeTypes`. */
+  readonly oldestReadyAt: (excludeTypes?: ReadonlyArray<string>) => Effect.Effect<Option.Option<number>, StoreError>
+  /**
+   * Appends log lines, in order, keeping at most `cap` per task: the first line past the cap is
+   * replaced by one truncation marker and later ones are dropped. Returns the lines stored.
+   */
+  readonly appendLogs: (lines: ReadonlyArray<Log>, cap: number) => Effect.Effect<ReadonlyArray<Log>, StoreError>
+  /** A task's stored log lines in order (attempt, then line number). */
+  readonly logs: (id: TaskId) => Effect.Effect<ReadonlyArray<Log>, StoreError>
+  /** Records the latest progress of running attempts (coalesced by the caller). */
+  readonly setProgress: (
+    items: ReadonlyArray<{ readonly id: TaskId; readonly percent: number; readonly description: string | null }>
+  ) => Effect.Effect<void, StoreError>
+  /** Where dispatching is paused. */
+  readonly pauses: Effect.Effect<Pauses, StoreError>
+  /** Pauses or resumes dispatching for the queue (type undefined) or one task type. */
+  readonly setPaused: (scope: { readonly type?: string }, paused: boolean, now: number) => Effect.Effect<void, StoreError>
+}>() {}
+
+/** The marker that replaces the first log line past a task's cap. */
+export const truncationMarker = (cap: number) =>
+  `log truncated: this task reached its cap of ${cap} lines; later lines are dropped`

@@ -1,0 +1,221 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { ReadyRef } from "../../domain/Task.js"
+import { StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
+import * as TaskStatus from "../../domain/TaskStatus.js"
+import * as Activity from "./sqlite/activity.js"
+import * as GroupCommit from "./sqlite/GroupCommit.js"
+import * as Lifecycle from "./sqlite/lifecycle.js"
+import * as Migrations from "./sqlite/migrations.js"
+import * as Rows from "./sqlite/rows.js"
+import * as Statements from "./sqlite/statements.js"
+import { TaskStore } from "./TaskStore.js"
+import type { Applied, CountRow, Inserted } from "./TaskStore.js"
+
+const noChange: Applied = { ids: [], changes: [] }
+
+/**
+ * Runs every method of the store with the tracer disabled: @effect/sql makes a span per
+ * statement and per transaction, which would flood traces (the group-commit writer's would
+ * even be root spans, one trace each). The runtime's own spans say what the store did.
+ */
+const untraced = <S extends object>(service: S): S => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(service)) {
+    if (Effect.isEffect(value)) out[key] = Effect.withTracerEnabled(value, false)
+    else if (typeof value === "function") {
+      const method = value as (...args: ReadonlyArray<unknown>) => unknown
+      out[key] = (...args: ReadonlyArray<unknown>) => {
+        const result = method(...args)
+        return Effect.isEffect(result) ? Effect.withTracerEnabled(result, false) : result
+      }
+    } else out[key] = value
+  }
+  return out as S
+}
+
+export interface SqliteOptions {
+  /** The database file (created if missing). */
+  readonly filename: string
+  /** "normal": WAL + synchronous=NORMAL (survives process crashes); "full": also power loss. */
+  readonly durability?: "normal" | "full"
+}
+
+const storeError = GroupCommit.toStoreError
+const read = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, StoreError> => Effect.mapError(effect, storeError)
+
+/**
+ * The SQLite TaskStore over an open SqlClient: migrations, then reads straight on the client,
+ * writes through the group-commit writer (forked in the surrounding scope).
+ */
+export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* Migrations.migrate.pipe(Effect.mapError(storeError))
+  const group = yield* GroupCommit.make
+  const retry = Rows.makeRetryCache()
+  const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
+    read(sql.unsafe<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
+      Effect.map((rows) => rows.map((row) => Rows.toTask(row, retry)))
+    )
+
+  const onClient = <A>(effect: Effect.Effect<A, SqlError, SqlClient.SqlClient>) =>
+    read(Effect.provideService(effect, SqlClient.SqlClient, sql))
+
+  return untraced(TaskStore.of({
+    insert: (tasks, options) =>
+      Effect.gen(function*() {
+        if (tasks.length === 0) return []
+        const { created: isCreated, inserted, statuses } = yield* group.write(Statements.insertTasks(tasks, options?.maxActive))
+        const existing = tasks.filter((_, i) => !isCreated[i])
+        const byId = new Map<string, Inserted>()
+        const byKey = new Map<string, Inserted>()
+        for (let i = 0; i < existing.length; i += 400) {
+          const chunk = existing.slice(i, i + 400)
+          const keys = chunk.flatMap((t) => (t.idempotencyKey === null ? [] : [t.idempotencyKey]))
+          const rows = yield* read(sql.unsafe<Omit<Inserted, "created" | "resources"> & { readonly idempotency_key: string | null; readonly resources: string | null }>(
+            `SELECT id, type, status, priority, rank, seq, key, idempotency_key, resources FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
+              (keys.length > 0 ? ` OR idempotency_key IN (${keys.map(() => "?").join(", ")})` : ""),
+            [...chunk.map((t) => t.id), ...keys]
+          ))
+          for (const { idempotency_key, resources, ...row } of rows) {
+            const found: Inserted = { ...row, resources: Rows.decodeResources(resources), created: false }
+            byId.set(row.id, found)
+            if (idempotency_key !== null) byKey.set(idempotency_key, found)
+          }
+        }
+        return yield* Effect.forEach(tasks, (t, i): Effect.Effect<Inserted, StoreError> => {
+          const row = inserted.get(t.id)
+          if (row !== undefined && isCreated[i]) {
+            const status = (statuses.get(t.id) ?? t.status) as TaskStatus.TaskStatus
+            return Effect.succeed({ id: t.id, type: t.type, status, priority: t.priority, rank: t.rank, seq: row.seq, key: t.key, resources: t.resources, created: true })
+          }
+          const found = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
+          return found === undefined
+            ? Effect.fail(new StoreError({ message: `task ${t.id} was neither inserted nor found` }))
+            : Effect.succeed(found)
+        })
+      }),
+    get: (id) =>
+      Effect.flatMap(selectTasks("id = ?", [id]), (tasks) =>
+        tasks[0] === undefined ? Effect.fail(new TaskNotFound({ taskId: id })) : Effect.succeed(tasks[0])),
+    finalAmong: (ids) =>
+      ids.length === 0 ? Effect.succeed([]) : onClient(Statements.finalAmong(ids)),
+    list: (query) => {
+      const where: Array<string> = []
+      const params: Array<string | number> = []
+      if (query.status !== undefined) {
+        if (query.status.length === 0) return Effect.succeed([])
+        where.push(`status IN (${query.status.map(() => "?").join(", ")})`)
+        params.push(...query.status)
+        if (query.status.every((s) => (Migrations.listed.statuses as ReadonlyArray<string>).includes(s))) {
+          where.push(Migrations.listed.term)
+        }
+      }
+      if (query.type !== undefined) {
+        where.push("type = ?")
+        params.push(query.type)
+      }
+      if (query.afterSeq !== undefined) {
+        where.push("seq > ?")
+        params.push(query.afterSeq)
+      }
+      params.push(Math.max(0, Math.floor(query.limit)))
+      return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY seq LIMIT ?`, params)
+    },
+    ready: (limit, excludeTypes = []) =>
+      read(sql.unsafe<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(
+        `SELECT id, type, priority, rank, seq, key, resources FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks")}` +
+          (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
+          " ORDER BY rank, seq LIMIT ?",
+        [...excludeTypes, Math.max(0, Math.floor(limit))]
+      )).pipe(Effect.map((rows) => rows.map((r): ReadyRef => ({ ...r, resources: Rows.decodeResources(r.resources) })))),
+    keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
+    claim: (ids, lease) =>
+      ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),
+    complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : group.write(Statements.complete(items, now)),
+    fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : group.write(Statements.fail(items, now)),
+    cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.cancel(ids, now)),
+    pause: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.pause(ids, now)),
+    resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.resume(ids, now)),
+    retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.retry(ids, now, rankOf)),
+    remove: (ids) => ids.length === 0 ? Effect.succeed([]) : group.write(Lifecycle.remove(ids)),
+    purge: (before, limit) => group.write(Lifecycle.purge(before, limit)),
+    release: (items, now) => items.length === 0 ? Effect.succeed([]) : group.write(Statements.release(items, now)),
+    extendLeases: (items, expiresAt) =>
+      items.length === 0 ? Effect.succeed([]) : group.write(Statements.extendLeases(items, expiresAt)),
+    wakeDue: (now) => group.write(Statements.wakeDue(now)),
+    nextWakeAt: read(sql.unsafe<{ readonly next: number | null }>(
+      `SELECT min(run_at) AS next FROM tasks WHERE ${Statements.from("wake")}`
+    )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.next))),
+    leaseOwners: read(sql.unsafe<{ readonly owner: string }>(
+      `SELECT DISTINCT lease_owner AS owner FROM tasks WHERE ${Statements.from("release")} AND lease_owner IS NOT NULL`
+    )).pipe(Effect.map((rows) => rows.map((r) => r.owner))),
+    leasesOf: (owners) => owners.length === 0 ? Effect.succeed([]) : onClient(Statements.leasesOf(owners, retry)),
+    expiredLeases: (now) => onClient(Statements.expiredLeases(now, retry)),
+    counts: read(sql.unsafe<{ readonly status: TaskStatus.TaskStatus; readonly n: number }>(
+      "SELECT status, count(*) AS n FROM tasks GROUP BY status"
+    )).pipe(Effect.map((rows) => {
+      const counts = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
+      for (const row of rows) counts[row.status] = row.n
+      return counts
+    })),
+    countRows: read(sql.unsafe<CountRow>(
+      "SELECT status, type, priority, count(*) AS count FROM tasks GROUP BY status, type, priority"
+    )),
+    oldestReadyAt: (excludeTypes = []) =>
+      read(sql.unsafe<{ readonly at: number | null }>(
+        `SELECT min(run_at) AS at FROM tasks WHERE ${Statements.from("claim")}` +
+          (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : ""),
+        [...excludeTypes]
+      )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.at))),
+    appendLogs: (lines, cap) => lines.length === 0 ? Effect.succeed([]) : group.write(Activity.appendLogs(lines, cap)),
+    logs: (id) => onClient(Activity.logs(id)),
+    setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),
+    pauses: onClient(Activity.pauses),
+    setPaused: (scope, paused, now) => group.write(Activity.setPaused(scope, paused, now))
+  }))
+}).pipe(Effect.withTracerEnabled(false))
+
+/** The store over an SqlClient the caller provides (and configures): migrates, then serves. */
+export const layerSqlClient: Layer.Layer<TaskStore, StoreError, SqlClient.SqlClient> = Layer.scoped(TaskStore, makeSqlite)
+
+/**
+ * Opens (or creates) the SQLite file in WAL mode, sets durability and busy_timeout (the client
+ * sets neither), migrates, and serves the store; the file closes with the layer's scope.
+ */
+export const layerSqlite = (options: SqliteOptions): Layer.Layer<TaskStore, StoreError> =>
+  Layer.scoped(
+    TaskStore,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* read(sql.unsafe(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`))
+      yield* read(sql.unsafe("PRAGMA busy_timeout = 5000"))
+      return yield* makeSqlite
+    }).pipe(Effect.withTracerEnabled(false))
+  ).pipe(
+    Layer.provide(
+      SqliteClient.layer({ filename: options.filename, prepareCacheSize: 1000 }).pipe(
+        // better-sqlite3 throws when it cannot open the file, which the client lets through as a
+        // defect: it is a storage error all the same.
+        Layer.catchAllCause((cause) => {
+          const error = Cause.squash(cause)
+          return Layer.fail(new StoreError({
+            message: `SQLite: cannot open ${options.filename}: ${error instanceof Error ? error.message : String(error)}`,
+            cause: error
+          }))
+        })
+      )
+    )
+  )
+
+/**
+ * An in-memory SQLite database (`:memory:`): the same engine and rules as a file, nothing
+ * kept after the layer closes. For tests and throwaway runs; there is no second store.
+ */
+export const layerMemory: Layer.Layer<TaskStore, StoreError> = layerSqlite({ filename: ":memory:" })

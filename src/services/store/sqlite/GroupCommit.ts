@@ -1,0 +1,153 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import { StoreError } from "../../../domain/TaskErrors.js"
+
+interface Op {
+  /** Fails with SqlError, or with a domain error that undoes the op alone (e.g. QueueFull). */
+  readonly run: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+  readonly done: Deferred.Deferred<unknown, unknown>
+}
+
+/** Queued by the finalizer: the writer stops once it reaches it. */
+const Stop = Symbol("GroupCommit/Stop")
+
+/** Most operations in one transaction; more wait for the next one. */
+const MAX_OPS = 1024
+
+/** An operation of the shared transaction failed: roll it back and retry with each op isolated. */
+class OpFailed extends Data.TaggedError("OpFailed")<{}> {}
+
+const detail = (e: unknown): string => {
+  if (e instanceof SqlError) return `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ""}`
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** Any SqlError as a StoreError with the driver's message. */
+export const toStoreError = (e: SqlError): StoreError =>
+  new StoreError({ message: `SQLite: ${detail(e)}`, cause: e.cause })
+
+/**
+ * Whatever ended a write, as a StoreError. The sql client turns a failed COMMIT into a defect
+ * (and an op may throw, e.g. on a payload JSON cannot encode): callers still get a typed error.
+ */
+const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some" && failure.value instanceof StoreError) return failure.value
+  const error = Cause.squash(cause)
+  return new StoreError({ message: `SQLite: ${detail(error)}`, cause: error })
+}
+
+/**
+ * Group commit: one writer fiber runs every queued write of the moment in a single
+ * transaction and answers each caller only after COMMIT. No timer: while one transaction
+ * runs, the next batch accumulates, so an idle submit commits at once and a busy store
+ * shares each fsync among hundreds of writes.
+ *
+ * Operations do not make each other fail: the shared transaction runs them plainly (no
+ * per-op savepoint on the fast path); if one fails, it is rolled back and re-run with a
+ * savepoint per op, so the failing op alone is undone and reported while the others commit.
+ * A failed COMMIT fails every operation of its transaction. Closing the scope commits what is
+ * already queued; a write after that fails with StoreError.
+ */
+export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope.Scope> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const queue = yield* Queue.unbounded<Op | typeof Stop>()
+  let closed = false
+
+  const shared = (ops: ReadonlyArray<Op>) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const exits: Array<Exit.Exit<unknown, unknown>> = []
+      for (const op of ops) {
+        const exit = yield* Effect.exit(op.run)
+        if (Exit.isFailure(exit)) return yield* new OpFailed()
+        exits.push(exit)
+      }
+      return exits
+    }))
+  const isolated = (ops: ReadonlyArray<Op>) =>
+    sql.withTransaction(Effect.forEach(ops, (op) => Effect.exit(sql.withTransaction(op.run))))
+
+  const settle = (ops: ReadonlyArray<Op>, exits: ReadonlyArray<Exit.Exit<unknown, unknown>>) =>
+    Effect.forEach(ops, (op, i) => {
+      const exit = exits[i]!
+      if (Exit.isSuccess(exit)) return Deferred.succeed(op.done, exit.value)
+      // A domain error (the op decided to fail) reaches its caller as it is.
+      const failure = Cause.failureOption(exit.cause)
+      if (failure._tag === "Some" && !(failure.value instanceof SqlError)) return Deferred.fail(op.done, failure.value)
+      return Deferred.fail(op.done, causeToStoreError(Cause.map(exit.cause, (e) => (e instanceof SqlError ? toStoreError(e) : e))))
+    }, { discard: true })
+
+  const failAll = (ops: ReadonlyArray<Op>, error: StoreError) =>
+    Effect.forEach(ops, (op) => Deferred.fail(op.done, error), { discard: true })
+
+  const writeBatch = (ops: ReadonlyArray<Op>) =>
+    shared(ops).pipe(
+      Effect.catchTag("OpFailed", () => isolated(ops)),
+      Effect.matchCauseEffect({
+        onSuccess: (exits) => settle(ops, exits),
+        // BEGIN or COMMIT failed: the connection may still be inside the transaction.
+        onFailure: (cause) =>
+          Effect.zipRight(Effect.ignore(sql.unsafe("ROLLBACK")), failAll(ops, causeToStoreError(cause)))
+      }),
+      Effect.provideService(SqlClient.SqlClient, sql),
+      // A batch taken from the queue always finishes and answers its callers.
+      Effect.uninterruptible
+    )
+
+  // Under load (the last transaction was shared), a lone write yields once first so every
+  // fiber that is ready to write in this tick joins its transaction. At idle it goes straight
+  // to the disk: no timer and no extra hop on the latency path.
+  let lastShared = false
+  const takeOps = Effect.gen(function*() {
+    const first = yield* Queue.take(queue)
+    let ops = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(queue, MAX_OPS - 1))]
+    if (ops.length === 1 && lastShared) {
+      yield* Effect.yieldNow()
+      ops = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(queue, MAX_OPS - 1))]
+    }
+    lastShared = ops.length > 1
+    return ops
+  })
+
+  // The writer stops at the Stop marker, after committing everything queued before it.
+  const loop: Effect.Effect<void> = Effect.flatMap(takeOps, (taken) => {
+    const stop = taken.indexOf(Stop)
+    const ops = (stop === -1 ? taken : taken.slice(0, stop)) as ReadonlyArray<Op>
+    const batch = ops.length === 0 ? Effect.void : writeBatch(ops)
+    return stop === -1 ? Effect.zipRight(batch, loop) : batch
+  })
+  const writer = yield* Effect.forkScoped(loop)
+  // Runs before the scope interrupts the writer: writes already queued still commit, and any
+  // write after this point fails with StoreError instead of waiting forever.
+  yield* Effect.addFinalizer(() =>
+    Effect.suspend(() => {
+      closed = true
+      Queue.unsafeOffer(queue, Stop)
+      return Fiber.await(writer)
+    }))
+
+  const write = <A, E>(run: Effect.Effect<A, E, SqlClient.SqlClient>): Effect.Effect<A, Exclude<E, SqlError> | StoreError> =>
+    Effect.flatMap(Deferred.make<unknown, unknown>(), (done) =>
+      Effect.suspend(() => {
+        // Checked and offered in one synchronous step, so nothing is queued behind Stop.
+        if (closed) return Effect.fail(new StoreError({ message: "the task store is closed" }))
+        Queue.unsafeOffer(queue, { run, done })
+        // The Deferred is only ever completed with `run`'s own result.
+        return Deferred.await(done) as Effect.Effect<A, Exclude<E, SqlError> | StoreError>
+      }))
+  return { write }
+})
+
+/** The writer: `write` runs statements in the next group transaction and resolves after COMMIT. */
+export interface GroupCommit {
+  readonly write: <A, E>(run: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.Effect<A, Exclude<E, SqlError> | StoreError>
+}

@@ -1,0 +1,53 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import type { TaskId } from "../../../domain/TaskId.js"
+import * as Transition from "../../../domain/Transition.js"
+import { active } from "./migrations.js"
+
+// Helpers shared by the SQLite statements: multi-row placeholders, chunking, and status
+// conditions taken from the domain's transition table, never written by hand.
+
+export type Param = string | number | null
+
+const CHUNK = 400
+
+export const chunks = <A>(xs: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
+  return out
+}
+
+export const tuple = (n: number) => `(${"?, ".repeat(n - 1)}?)`
+export const tuples = (rows: number, cols: number) => {
+  const one = tuple(cols)
+  return `${`${one}, `.repeat(rows - 1)}${one}`
+}
+
+/**
+ * `status = 'a'` or `status IN ('a', 'b')` for the statuses an event may start from. A single
+ * status is written as `=`: SQLite matches `status IN ('a')` to no partial index `WHERE
+ * status = 'a'` (checked with EXPLAIN QUERY PLAN), and the sweep over leases would scan.
+ */
+export const from = (event: Transition.TaskEvent, column = "status") => {
+  const sources = Transition.sources(event)
+  return sources.length === 1
+    ? `${column} = '${sources[0]}'`
+    : `${column} IN (${sources.map((s) => `'${s}'`).join(", ")})`
+}
+export const to = (event: Transition.TaskEvent) => `'${Transition.target(event)}'`
+
+export const run = <A extends object>(text: string, params: ReadonlyArray<Param>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params as Array<Param>))
+
+export const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id as TaskId)
+
+/**
+ * The task (alias `table`) has no key, or is the oldest unfinished task of its key and no task
+ * of the key runs (a manual retry can make an older task unfinished again while a newer one
+ * runs): only then may it be offered or claimed. The subquery uses tasks_key (its WHERE text
+ * is `active`).
+ */
+export const keyHead = (table: string) =>
+  `(${table}.key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks u WHERE u.key = ${table}.key AND u.key IS NOT NULL AND u.${active} ` +
+  `AND (u.seq < ${table}.seq OR u.status = 'running')))`
+

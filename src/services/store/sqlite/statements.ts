@@ -1,0 +1,220 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import type { Claimed, NewTask } from "../../../domain/Task.js"
+import type { TaskId } from "../../../domain/TaskId.js"
+import * as TaskStatus from "../../../domain/TaskStatus.js"
+import type { StatusChanged } from "../../events/TaskEvents.js"
+import type { Applied, Completion, Failure, LeaseGrant, Release } from "../TaskStore.js"
+import * as Lifecycle from "./lifecycle.js"
+import * as Rows from "./rows.js"
+import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+
+export { from, keyHead }
+
+// Multi-row statements, one per chunk: group commit lives or dies by statements per task.
+// Status conditions come from the domain's transition table, never written by hand.
+
+/** A row an insert actually created. */
+export interface InsertedRow {
+  readonly seq: number
+  readonly idempotency_key: string | null
+}
+
+/**
+ * Inserts, skipping ids and idempotency keys already present; returns each row actually
+ * inserted by id (the others already existed). The key tells which input created the row when
+ * one call repeats an id.
+ */
+export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<Map<string, InsertedRow>, SqlError, SqlClient.SqlClient> =>
+  Effect.map(
+    Effect.forEach(chunks(tasks), (chunk) =>
+      run<InsertedRow & { readonly id: string }>(
+        `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) VALUES ${tuples(chunk.length, Rows.insertColumns.length)}
+         ON CONFLICT DO NOTHING RETURNING id, seq, idempotency_key`,
+        chunk.flatMap(Rows.insertValues)
+      )),
+    (results) => new Map(results.flat().map((r) => [r.id, r] as const))
+  )
+
+/**
+ * Which inputs created the rows just inserted: the first one with its id and idempotency key
+ * (one call may repeat an id). Every other input found an id or key already present.
+ */
+export const createdFlags = (tasks: ReadonlyArray<NewTask>, inserted: ReadonlyMap<string, InsertedRow>): Array<boolean> => {
+  const created = new Set<string>()
+  return tasks.map((t) => {
+    const row = inserted.get(t.id)
+    if (row === undefined || row.idempotency_key !== t.idempotencyKey || created.has(t.id)) return false
+    created.add(t.id)
+    return true
+  })
+}
+
+/** What an insert did: the rows created, and the status of those that have dependencies. */
+export interface InsertResult {
+  readonly inserted: Map<string, InsertedRow>
+  readonly created: ReadonlyArray<boolean>
+  readonly statuses: ReadonlyMap<string, string>
+}
+
+/**
+ * Inserts new tasks and links their dependencies, then checks the queue limit: a failure
+ * undoes this insert alone (the group commit's savepoint), so nothing is half-written.
+ */
+export const insertTasks = (tasks: ReadonlyArray<NewTask>, maxActive: number | undefined) =>
+  Effect.gen(function*() {
+    const inserted = yield* insert(tasks)
+    const created = createdFlags(tasks, inserted)
+    const news = tasks.filter((_, i) => created[i])
+    const statuses = yield* Lifecycle.linkDependencies(news.filter((t) => t.dependsOn.length > 0), news[0]?.createdAt ?? 0)
+    if (maxActive !== undefined && news.length > 0) yield* Lifecycle.checkActive(maxActive, news.length)
+    return { inserted, created, statuses } satisfies InsertResult
+  })
+
+export const claim = (
+  taskIds: ReadonlyArray<TaskId>,
+  lease: LeaseGrant,
+  retry: (json: string) => Claimed["retry"]
+): Effect.Effect<Array<Claimed>, SqlError, SqlClient.SqlClient> =>
+  Effect.map(
+    Effect.forEach(chunks(taskIds), (chunk) =>
+      run<Rows.ClaimRow>(
+        `UPDATE tasks SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?,
+           lease_owner = ?, lease_token = ?, lease_expires_at = ?
+         WHERE id IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")} RETURNING ${Rows.claimColumns}`,
+        [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt, ...chunk]
+      )),
+    (results) => {
+      // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
+      // id was claimed once and is returned once).
+      const byId = new Map(results.flat().map((row) => [row.id, row] as const))
+      return taskIds.flatMap((id) => {
+        const row = byId.get(id)
+        if (row === undefined) return []
+        byId.delete(id)
+        return [Rows.toClaimed(row, lease.token, retry)]
+      })
+    }
+  )
+
+const clearLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+
+export const complete = (items: ReadonlyArray<Completion>, now: number): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(
+    Effect.forEach(chunks(items), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET status = ${to("complete")}, result = v.column3, ${clearLease}, progress = 100,
+           finished_at = ?, updated_at = ?
+         FROM (VALUES ${tuples(chunk.length, 3)}) AS v
+         WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("complete", "tasks.status")}
+         RETURNING tasks.id`,
+        [now, now, ...chunk.flatMap((c) => [c.id, c.token, JSON.stringify(c.result ?? null)])]
+      )),
+    (rows) => {
+      const done = ids(rows.flat())
+      return Effect.map(Lifecycle.unblockDependents(done, now), (changes) => ({ ids: done, changes }))
+    }
+  )
+
+export const fail = (items: ReadonlyArray<Failure>, now: number) => {
+  const retries = items.flatMap((f) => (f.next._tag === "Retry" ? [{ f, next: f.next }] : []))
+  const finals = items.filter((f) => f.next._tag === "Fail")
+  const retryRows = Effect.forEach(chunks(retries), (chunk) =>
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("retry")}, errors = json_insert(errors, '$[#]', json(v.column3)),
+         run_at = v.column4, rank = v.column5, priority = v.column6, ${clearLease}, updated_at = ?
+       FROM (VALUES ${tuples(chunk.length, 7)}) AS v
+       WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("retry", "tasks.status")}
+         AND (v.column7 IS NULL OR tasks.lease_expires_at < v.column7)
+       RETURNING tasks.id`,
+      [now, ...chunk.flatMap(({ f, next }) => [f.id, f.token, Rows.encodeError(f.error), next.runAt, next.rank, next.priority, f.leaseExpiredBefore ?? null])]
+    ))
+  const finalRows = Effect.forEach(chunks(finals), (chunk) =>
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("fail")}, errors = json_insert(errors, '$[#]', json(v.column3)),
+         ${clearLease}, finished_at = ?, updated_at = ?
+       FROM (VALUES ${tuples(chunk.length, 4)}) AS v
+       WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("fail", "tasks.status")}
+         AND (v.column4 IS NULL OR tasks.lease_expires_at < v.column4)
+       RETURNING tasks.id`,
+      [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error), f.leaseExpiredBefore ?? null])]
+    ))
+  return Effect.flatMap(Effect.zip(retryRows, finalRows), ([a, b]): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> => {
+    const failed = ids(b.flat())
+    return Effect.map(
+      Lifecycle.failDependents(failed, now),
+      (changes) => ({ ids: [...ids(a.flat()), ...failed], changes })
+    )
+  })
+}
+
+export const release = (items: ReadonlyArray<Release>, now: number) =>
+  Effect.map(
+    Effect.forEach(chunks(items), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET status = ${to("release")}, attempt = attempt - v.column3, ${clearLease}, updated_at = ?
+         FROM (VALUES ${tuples(chunk.length, 3)}) AS v
+         WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("release", "tasks.status")}
+         RETURNING tasks.id`,
+        [now, ...chunk.flatMap((r) => [r.id, r.token, r.countAttempt ? 0 : 1])]
+      )),
+    (rows) => ids(rows.flat())
+  )
+
+/** Only a claimed (running) attempt holds a lease to extend. */
+export const extendLeases = (items: ReadonlyArray<{ readonly id: TaskId; readonly token: string }>, expiresAt: number) =>
+  Effect.map(
+    Effect.forEach(chunks(items), (chunk) =>
+      run<{ readonly id: string }>(
+        `UPDATE tasks SET lease_expires_at = ?
+         FROM (VALUES ${tuples(chunk.length, 2)}) AS v
+         WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND tasks.status = ${to("claim")}
+         RETURNING tasks.id`,
+        [expiresAt, ...chunk.flatMap((i) => [i.id, i.token])]
+      )),
+    (rows) => ids(rows.flat())
+  )
+
+export const wakeDue = (now: number) =>
+  Effect.map(
+    run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("wake")}, updated_at = ? WHERE ${from("wake")} AND run_at <= ? RETURNING id`,
+      [now, now]
+    ),
+    (rows) => rows.length
+  )
+
+const leasedColumns = `${Rows.claimColumns}, lease_token, lease_owner`
+
+/** Running attempts leased by these owners. */
+export const leasesOf = (owners: ReadonlyArray<string>, retry: (json: string) => Claimed["retry"]) =>
+  Effect.map(
+    Effect.forEach(chunks(owners), (chunk) =>
+      run<Rows.LeasedRow>(
+        `SELECT ${leasedColumns} FROM tasks WHERE ${from("release")} AND lease_owner IN ${tuple(chunk.length)} ORDER BY seq`,
+        chunk
+      )),
+    (rows) => rows.flat().map((row) => Rows.toLeased(row, retry))
+  )
+
+/** Running attempts whose lease expired before `now`. */
+export const expiredLeases = (now: number, retry: (json: string) => Claimed["retry"]) =>
+  Effect.map(
+    run<Rows.LeasedRow>(
+      `SELECT ${leasedColumns} FROM tasks WHERE ${from("release")} AND lease_expires_at < ? ORDER BY seq`,
+      [now]
+    ),
+    (rows) => rows.map((row) => Rows.toLeased(row, retry))
+  )
+
+/** Of these tasks, those in a final status (completed, failed, cancelled). */
+export const finalAmong = (taskIds: ReadonlyArray<TaskId>) =>
+  Effect.map(
+    Effect.forEach(chunks(taskIds), (chunk) =>
+      run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus.TaskStatus; readonly updated_at: number }>(
+        `SELECT id, type, status, updated_at FROM tasks WHERE id IN ${tuple(chunk.length)} AND status IN ${tuple(TaskStatus.finals.length)}`,
+        [...chunk, ...TaskStatus.finals]
+      )),
+    (rows) => rows.flat().map((r): StatusChanged => ({ _tag: "StatusChanged", id: r.id, type: r.type, status: r.status, at: r.updated_at }))
+  )

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Server } from "../support/process.js"
+import { cli, eventually, operateHandlers, recoveryHandlers, rpc, startServer, threadHandlers } from "../support/process.js"
+
+// The entrypoint and the CLI as an operator uses them: `troupe start` in its own process on a
+// loopback port, the real `troupe` executable against it. Exit codes and --json output are the
+// contract scripts rely on (README, "Exit codes").
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-operate-"))
+let server: Server
+
+beforeAll(async () => {
+  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "2"])
+}, 60_000)
+
+afterAll(async () => {
+  server.process.kill("SIGTERM")
+  await server.exited
+  fs.rmSync(dir, { recursive: true, force: true })
+}, 60_000)
+
+const json = (s: string): unknown => JSON.parse(s)
+
+describe("troupe start + the CLI", () => {
+  it("submit, status, list, logs and health, with exit codes and --json", async () => {
+    const submitted = await cli(server.url, ["submit", "echo", `{"n": 7}`, "--json"])
+    expect(submitted.code).toBe(0)
+    const { id } = json(submitted.stdout) as { id: string }
+
+    const waited = await cli(server.url, ["submit", "talk", `{"lines": 5}`, "--wait", "--json"])
+    expect(waited.code).toBe(0)
+    const talk = json(waited.stdout.slice(waited.stdout.indexOf("{\n"))) as { id: string; status: string; result: number }
+    expect(talk).toMatchObject({ status: "completed", result: 5 })
+
+    const status = await eventually(() => cli(server.url, ["status", id, "--json"]), (r) => (json(r.stdout) as { status: string }).status === "completed")
+    expect(json(status.stdout)).toMatchObject({ id, type: "echo", status: "completed", result: { n: 7 }, attempt: 1 })
+    const human = await cli(server.url, ["status", id])
+    expect(human.stdout).toMatch(/status\s+completed/)
+
+    const list = await cli(server.url, ["list", "--status", "completed", "--json"])
+    expect(list.code).toBe(0)
+    const ids = (json(list.stdout) as Array<{ id: string }>).map((t) => t.id)
+    expect(ids).toEqual(expect.arrayContaining([id, talk.id]))
+    const table = await cli(server.url, ["list", "--type", "talk"])
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+TYPE\s+STATUS/)
+    expect(table.stdout).toContain(talk.id)
+
+    const logs = await cli(server.url, ["logs", talk.id, "--json"])
+    expect(logs.code).toBe(0)
+    const lines = logs.stdout.trim().split("\n").map((l) => json(l) as { n: number; level: string; message: string })
+    expect(lines.map((l) => l.message)).toEqual(["line 1", "line 2", "line 3", "line 4", "line 5"])
+    expect(lines[1]!.level).toBe("warn")
+    const followed = await cli(server.url, ["logs", talk.id, "--follow"])
+    expect(followed.stdout).toContain("line 5")
+
+    const health = await cli(server.url, ["health", "--json"])
+    expect(health.code).toBe(0)
+    expect(json(health.stdout)).toMatchObject({ level: "healthy" })
+    const stats = await cli(server.url, ["stats", "--json"])
+    expect(json(stats.stdout)).toMatchObject({ counts: { byStatus: { completed: expect.any(Number) } } })
+  }, 120_000)
+
+  it("cancel stops a running task; --wait reports failure and cancellation in its exit code", async () => {
+    const gate = path.join(dir, "never-opened")
+    const started = await cli(server.url, ["submit", "gate", JSON.stringify({ file: gate }), "--json"])
+    const { id } = json(started.stdout) as { id: string }
+    await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "running")
+    const cancelled = await cli(server.url, ["cancel", id])
+    expect(cancelled).toMatchObject({ code: 0, stdout: `cancelled ${id}\n` })
+    await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "cancelled")
+    const waitCancelled = await cli(server.url, ["watch", id])
+    expect(waitCancelled.code).toBe(11)
+    const again = await cli(server.url, ["cancel", id])
+    expect(again.code).toBe(5)
+    expect(again.stderr).toContain("InvalidTransition")
+
+    const failed = await cli(server.url, ["submit", "fail", "{}", "--wait"])
+    expect(failed.code).toBe(10)
+    expect(failed.stdout).toContain("it never works")
+  }, 120_000)
+
+  it("bad input gets its documented exit code and a clear message; the server stays up", async () => {
+    const notFound = await cli(server.url, ["status", "no-such-task"])
+    expect(notFound.code).toBe(4)
+    expect(notFound.stderr).toContain("TaskNotFound")
+    const unknownType = await cli(server.url, ["submit", "nope", "{}"])
+    expect(unknownType.code).toBe(5)
+    expect(unknownType.stderr).toContain("UnknownTaskType")
+    const badPayload = await cli(server.url, ["submit", "echo", `{"n": "seven"}`])
+    expect(badPayload.code).toBe(5)
+    expect(badPayload.stderr).toContain("InvalidPayload")
+    const badJson = await cli(server.url, ["submit", "echo", "{n: 7"])
+    expect(badJson.code).toBe(2)
+    const badFlag = await cli(server.url, ["list", "--no-such-flag"])
+    expect(badFlag.code).toBe(2)
+    const pauseWhat = await cli(server.url, ["pause"])
+    expect(pauseWhat.code).toBe(2)
+    const commandsOff = await cli(server.url, ["submit", "--command", "echo hi"])
+    expect(commandsOff.code).toBe(5)
+    expect(commandsOff.stderr).toContain("--allow-commands")
+    const down = await cli("http://127.0.0.1:9", ["health"])
+    expect(down.code).toBe(3)
+    expect((await cli(server.url, ["health"])).code).toBe(0)
+  }, 120_000)
+
+  it("bad RPC input gets the right code; the server stays up and the store is intact", async () => {
+    const post = async (body: string) => {
+      const res = await fetch(`${server.url}/rpc`, { method: "POST", body, headers: { "content-type": "application/json" } })
+      return { status: res.status, body: await res.json() as unknown }
+    }
+    const total = async () => Object.values((await rpc(server.url, "counts")).result as Record<string, number>).reduce((a, b) => a + b, 0)
+    const before = await total()
+
+    expect(await post("{oops")).toMatchObject({ body: { id: null, error: { code: -32700 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "1.0", id: 1, method: "health" }))).toMatchObject({ body: { id: 1, error: { code: -32600 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "explode" }))).toMatchObject({ body: { id: 2, error: { code: -32601 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "submit", params: { type: 5, payload: {} } })))
+      .toMatchObject({ body: { id: 3, error: { code: -32602 } } })
+    expect(await post(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "list", params: { limit: "ten" } })))
+      .toMatchObject({ body: { id: 4, error: { code: -32602 } } })
+    const huge = await post(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "submit", params: { type: "echo", payload: { n: 1, pad: "x".repeat(2 * 1024 * 1024) } } }))
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: -32600 } } })
+
+    const batch = await post(JSON.stringify([
+      { jsonrpc: "2.0", id: "ok", method: "submit", params: { type: "echo", payload: { n: 42 } } },
+      { jsonrpc: "2.0", id: "health", method: "health" },
+      { jsonrpc: "1.0", id: "old", method: "health" },
+      { jsonrpc: "2.0", id: "method", method: "nope" },
+      { jsonrpc: "2.0", id: "params", method: "get", params: { id: 12 } },
+      { jsonrpc: "2.0", id: "payload", method: "submit", params: { type: "echo", payload: { n: "x" } } },
+      "not even an object"
+    ]))
+    const answers = batch.body as Array<{ id: string | null; result?: unknown; error?: { code: number } }>
+    expect(answers.map((a) => [a.id, a.error?.code ?? "ok"])).toEqual([
+      ["ok", "ok"], ["health", "ok"], ["old", -32600], ["method", -32601], ["params", -32602], ["payload", -32004], [null, -32600]
+    ])
+    // Only the one valid submit was stored; the server still answers.
+    expect(await total()).toBe(before + 1)
+    expect((await cli(server.url, ["health"])).code).toBe(0)
+  }, 60_000)
+
+  it("pause and resume a task type", async () => {
+    expect((await cli(server.url, ["pause", "--type", "echo"])).code).toBe(0)
+    const { id } = json((await cli(server.url, ["submit", "echo", `{"n": 1}`, "--json"])).stdout) as { id: string }
+    const stats = await rpc(server.url, "stats")
+    expect((stats.result as { paused: { types: Array<string> } }).paused.types).toContain("echo")
+    expect(((await rpc(server.url, "get", { id })).result as { status: string }).status).toBe("pending")
+    expect((await cli(server.url, ["resume", "--type", "echo"])).code).toBe(0)
+    await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "completed")
+  }, 120_000)
+})
+
+describe("troupe start --allow-commands with two handlers modules", () => {
+  it("runs programs from `submit --command` and the types of both modules", async () => {
+    const commands = await startServer([
+      "--handlers", operateHandlers, "--handlers", recoveryHandlers, "--allow-commands",
+      "--database", path.join(dir, "commands.db"), "--num-workers", "1"
+    ])
+    try {
+      expect(commands.output()).toContain("commands on")
+      const ok = await cli(commands.url, ["submit", "--command", `sh -c "echo 'first line'; echo second >&2"`, "--wait", "--json"])
+      expect(ok.code).toBe(0)
+      const done = json(ok.stdout.slice(ok.stdout.indexOf("{\n"))) as { id: string; status: string; result: unknown }
+      expect(done).toMatchObject({ status: "completed", result: { exitCode: 0 } })
+      // --wait prints the program's output, including lines written before it subscribed.
+      expect(ok.stdout).toContain("info  first line")
+      const logs = (await cli(commands.url, ["logs", done.id, "--json"])).stdout.trim().split("\n").map((l) => json(l) as { level: string; message: string })
+      // stdout and stderr are read side by side: each keeps its order, not their interleaving.
+      expect(logs.map((l) => [l.level, l.message]).sort()).toEqual([["info", "first line"], ["warn", "second"]])
+
+      const three = await cli(commands.url, ["submit", "--command", "sh -c 'exit 3'", "--wait"])
+      expect(three.code).toBe(10)
+      expect(three.stdout + three.stderr).toContain("exited with code 3")
+
+      const log = path.join(dir, "steps.log")
+      const step = await cli(commands.url, ["submit", "step", JSON.stringify({ n: 4, log }), "--wait", "--json"])
+      expect(step.code).toBe(0)
+      const echo = await cli(commands.url, ["submit", "echo", `{"n": 2}`, "--wait"])
+      expect(echo.code).toBe(0)
+    } finally {
+      commands.process.kill("SIGTERM")
+      await commands.exited
+    }
+  }, 120_000)
+})
+
+describe("troupe start refuses", () => {
+  it("two handlers modules that define the same task type", async () => {
+    const started = startServer(["--handlers", operateHandlers, "--handlers", threadHandlers, "--database", path.join(dir, "twice.db")])
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain(`task type "echo" is defined twice`)
+    expect(error?.message).toContain("exited (6)")
+  }, 60_000)
+
+  it("a handlers module that loads on the main thread but throws in a worker thread: one message with the thread's own error", async () => {
+    const broken = fileURLToPath(new URL("../../dist/test/fixtures/threadBrokenHandlers.js", import.meta.url))
+    const started = startServer(["--handlers", broken, "--database", path.join(dir, "broken.db")])
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain("exited (6)")
+    expect(error?.message).toContain(`cannot load handlers module ${broken}: Error: Module did not self-register`)
+    // Said once: no respawn loop of stack traces.
+    expect(error?.message.split("did not self-register").length).toBe(2)
+  }, 60_000)
+
+  it("to bind beyond loopback without a token", async () => {
+    const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, "open.db"), "--host", "0.0.0.0"])
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain("without a token")
+    expect(error?.message).toContain("exited (6)")
+  }, 60_000)
+})

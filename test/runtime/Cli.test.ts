@@ -1,0 +1,89 @@
+import { describe, expect, it, vi } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Live from "../../src/runtime/cli/Live.js"
+import * as Render from "../../src/runtime/cli/Render.js"
+import { splitCommand } from "../../src/runtime/cli/splitCommand.js"
+import * as Sse from "../../src/runtime/api/Sse.js"
+
+describe("splitCommand", () => {
+  it("splits like a shell, without expansion", () => {
+    expect(splitCommand(`python process_audio.py --in "my file.wav" --level '$HOME' a\\ b`))
+      .toEqual(["python", "process_audio.py", "--in", "my file.wav", "--level", "$HOME", "a b"])
+    expect(splitCommand(`echo "" ''`)).toEqual(["echo", "", ""])
+    expect(splitCommand(`say "a \\"quoted\\" word"`)).toEqual(["say", `a "quoted" word`])
+    expect(splitCommand(`  `)).toEqual([])
+    expect(splitCommand(`echo "open`)).toBeUndefined()
+  })
+})
+
+describe("Render", () => {
+  it("pads tables to the widest cell and draws bars", () => {
+    expect(Render.table(["ID", "STATUS"], [["a", "running"], ["bbbb", "done"]])).toBe("ID    STATUS\na     running\nbbbb  done")
+    expect(Render.bar(50, 10)).toBe("[#####.....]  50%")
+    expect(Render.bar(140, 4)).toBe("[####] 100%")
+    expect(Render.duration(950)).toBe("950 ms")
+    expect(Render.duration(12_340)).toBe("12.3 s")
+    expect(Render.duration(245_000)).toBe("4m05s")
+  })
+})
+
+describe("Server-Sent Events", () => {
+  it.effect("frames tagged items and reads them back; a failure becomes an error event, then the end", () =>
+    Effect.gen(function*() {
+      const items = Stream.make({ _tag: "Log", message: "hello\nworld" }, { _tag: "Progress", percent: 40 }).pipe(
+        Stream.concat(Stream.fail({ _tag: "TaskNotFound", message: "no task" }))
+      )
+      // Re-chunk the bytes at awkward places: the reader must not depend on chunk boundaries.
+      const bytes = yield* Stream.runCollect(Sse.encode(items))
+      const all = Buffer.concat(Chunk.toReadonlyArray(bytes))
+      const pieces = [all.subarray(0, 7), all.subarray(7, 40), all.subarray(40)]
+      const events = yield* Stream.runCollect(Sse.decode(Stream.fromIterable(pieces)))
+      expect(Chunk.toReadonlyArray(events).map((e) => [e.event, JSON.parse(e.data)])).toEqual([
+        ["Log", { _tag: "Log", message: "hello\nworld" }],
+        ["Progress", { _tag: "Progress", percent: 40 }],
+        ["error", { _tag: "TaskNotFound", message: "no task" }],
+        ["end", {}]
+      ])
+    }))
+})
+
+describe("Live view", () => {
+  it("tracks running tasks and their progress; ended ones leave the bars", () => {
+    const state = new Live.State()
+    state.apply({ _tag: "StatusChanged", id: "a", type: "transcode", status: "running", at: 0 })
+    state.apply({ _tag: "StatusChanged", id: "b", type: "thumb", status: "running", at: 0 })
+    state.apply({ _tag: "Progress", taskId: "a", attempt: 1, percent: 50, description: "segment 10/20" })
+    state.apply({ _tag: "StatusChanged", id: "b", type: "thumb", status: "failed", at: 1 })
+    const lines = Live.frame(state, { running: 1, failed: 1 })
+    expect(lines[0]).toBe("queue: running 1, failed 1 · since start: 0 completed, 1 failed, 0 cancelled")
+    expect(lines.slice(1)).toEqual(["  transcode a  [############............]  50%  segment 10/20"])
+    expect(state.notes).toEqual(["failed thumb b"])
+  })
+
+  it.effect("following one task prints its stored lines first, then live ones, each once; returns the final status", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+        written.push(String(chunk))
+        return true
+      })
+      const log = (n: number) => ({ _tag: "Log" as const, taskId: "a", attempt: 1, n, level: "info", message: `line ${n}` })
+      const events = Stream.fromIterable<Live.EventView>([
+        { _tag: "StatusChanged", id: "a", type: "command", status: "running", at: 0 },
+        log(2),
+        log(3),
+        { _tag: "StatusChanged", id: "a", type: "command", status: "completed", at: 1 }
+      ])
+      // Lines 1 and 2 were stored before the stream was open; 2 also arrives live.
+      const backlog = Effect.succeed([1, 2].map((n) => ({ attempt: 1, n, level: "info", message: `line ${n}` })))
+      const status = yield* Live.follow(events, { tty: false, id: "a", backlog }).pipe(Effect.ensuring(Effect.sync(() => spy.mockRestore())))
+      expect(status).toBe("completed")
+      expect(written.join("").split("\n").filter((l) => l.startsWith("#"))).toEqual([
+        "#1    1 info  line 1",
+        "#1    2 info  line 2",
+        "#1    3 info  line 3"
+      ])
+    }))
+})

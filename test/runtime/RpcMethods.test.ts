@@ -1,0 +1,58 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import * as Methods from "../../src/runtime/api/Methods.js"
+import * as TroupeTest from "../../src/runtime/TroupeTest.js"
+import { TaskQueue } from "../../src/services/queue/TaskQueue.js"
+import * as Handlers from "../../src/workers/Handlers.js"
+
+const Echo = TaskDefinition.make("echo", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Int, execution: "fiber" })
+const kit = TroupeTest.layer(Handlers.make(Echo.handler(({ n }) => Effect.succeed(n))), { maxQueueSize: 2 })
+
+const rpc = (body: unknown) => Methods.handleBody(typeof body === "string" ? body : JSON.stringify(body))
+
+describe("JSON-RPC methods", () => {
+  it.effect("submit and get go through TaskQueue; results are JSON", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      yield* queue.pause({ queue: true })
+      const submitted = yield* rpc({ jsonrpc: "2.0", id: 1, method: "submit", params: { type: "echo", payload: { n: 4 }, options: { priority: "high", delay: "1 second" } } })
+      expect(submitted).toMatchObject({ id: 1, result: { id: expect.any(String) } })
+      const id = (submitted as { result: { id: string } }).result.id
+      const got = yield* rpc({ jsonrpc: "2.0", id: 2, method: "get", params: { id } })
+      expect(got).toMatchObject({ id: 2, result: { id, type: "echo", status: "delayed", priority: 20, payload: { n: 4 } } })
+      expect(JSON.parse(JSON.stringify(got))).toStrictEqual(got)
+    }).pipe(Effect.provide(kit)))
+
+  it.effect("bad params never reach the store (-32602); unknown methods are -32601; typed errors keep their code", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      expect(yield* rpc({ jsonrpc: "2.0", id: 1, method: "submit", params: { payload: {} } })).toMatchObject({ error: { code: -32602 } })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 2, method: "submit", params: { type: "echo", payload: { n: 1 }, options: { delay: "soon" } } }))
+        .toMatchObject({ error: { code: -32602, message: expect.stringContaining("delay is not a duration") } })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 3, method: "explode" })).toMatchObject({ error: { code: -32601 } })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 4, method: "get", params: { id: "nope" } })).toMatchObject({ error: { code: -32001, data: { _tag: "TaskNotFound" } } })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 5, method: "submit", params: { type: "echo", payload: { n: "x" } } })).toMatchObject({ error: { code: -32004 } })
+      expect((yield* queue.list({ limit: 10 })).length).toBe(0)
+    }).pipe(Effect.provide(kit)))
+
+  it.effect("batches answer each call; notifications get no response; QueueFull maps to its code", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      yield* queue.pause({ queue: true })
+      const answers = yield* rpc([
+        { jsonrpc: "2.0", id: "a", method: "submit", params: { type: "echo", payload: { n: 1 } } },
+        { jsonrpc: "2.0", method: "submit", params: { type: "echo", payload: { n: 2 } } },
+        { jsonrpc: "2.0", id: "c", method: "submit", params: { type: "echo", payload: { n: 3 } } },
+        { jsonrpc: "1.0", id: "d", method: "health" }
+      ])
+      expect(Array.isArray(answers) && answers.map((a) => [a.id, "error" in a ? a.error.code : "ok"])).toStrictEqual([
+        ["a", "ok"],
+        ["c", -32002],
+        ["d", -32600]
+      ])
+      expect(yield* rpc({ jsonrpc: "2.0", method: "health" })).toBeUndefined()
+      expect(yield* rpc("{oops")).toMatchObject({ id: null, error: { code: -32700 } })
+    }).pipe(Effect.provide(kit)))
+})

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import * as Server from "../../src/runtime/api/Server.js"
+import * as TroupeTest from "../../src/runtime/TroupeTest.js"
+import * as Handlers from "../../src/workers/Handlers.js"
+
+const Echo = TaskDefinition.make("echo", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Int, execution: "fiber" })
+const runtime = TroupeTest.layer(Handlers.make(Echo.handler(({ n }) => Effect.succeed(n))))
+
+/** A server on a free loopback port, with a fetch helper to it. */
+const served = (options: Partial<Server.Options>) =>
+  Server.layer({ host: "127.0.0.1", port: 0, maxBodyBytes: 2048, ...options }).pipe(Layer.provideMerge(runtime))
+
+const post = (body: string, headers: Record<string, string> = {}) =>
+  HttpServer.addressWith((address) =>
+    Effect.promise(async () => {
+      const port = address._tag === "TcpAddress" ? address.port : 0
+      const res = await fetch(`http://127.0.0.1:${port}/rpc`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } })
+      return { status: res.status, body: res.status === 204 ? null : await res.json() as unknown }
+    }))
+
+describe("JSON-RPC over HTTP", () => {
+  it.live("serves calls on loopback; malformed JSON and oversized bodies are refused before the queue", () =>
+    Effect.gen(function*() {
+      const ok = yield* post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" }))
+      expect(ok).toMatchObject({ status: 200, body: { id: 1, result: { level: "healthy" } } })
+      expect(yield* post("{oops")).toMatchObject({ status: 200, body: { error: { code: -32700 } } })
+      expect((yield* post(JSON.stringify({ jsonrpc: "2.0", method: "health" }))).status).toBe(204)
+      const huge = yield* post(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "submit", params: { type: "echo", payload: { n: 1, pad: "x".repeat(5000) } } }))
+      expect(huge).toMatchObject({ status: 413, body: { error: { code: -32600 } } })
+    }).pipe(Effect.provide(served({}))))
+
+  it.live("with a token, a call without the right bearer is refused", () =>
+    Effect.gen(function*() {
+      const call = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" })
+      expect((yield* post(call)).status).toBe(401)
+      expect((yield* post(call, { authorization: "Bearer wrong" })).status).toBe(401)
+      expect((yield* post(call, { authorization: "Bearer s3cret" })).status).toBe(200)
+    }).pipe(Effect.provide(served({ token: "s3cret" }))))
+
+  it.effect("binding beyond loopback without a token is refused at start-up", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(Server.layer({ host: "0.0.0.0", port: 0 }).pipe(Layer.provide(runtime)))))
+      expect(error.message).toContain("without a token")
+    }))
+})

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
+import * as TaskId from "../../../src/domain/TaskId.js"
+import { compose, fiberExecutors } from "../../../src/runtime/compose.js"
+import * as Telemetry from "../../../src/runtime/Telemetry.js"
+import * as TroupeConfig from "../../../src/runtime/TroupeConfig.js"
+import * as SystemMetrics from "../../../src/services/resources/SystemMetrics.js"
+import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
+import { TaskStore } from "../../../src/services/store/TaskStore.js"
+import * as TaskStoreSqlite from "../../../src/services/store/TaskStoreSqlite.js"
+import * as Handlers from "../../../src/workers/Handlers.js"
+import { advance } from "../../support/clock.js"
+import { newTask } from "../store/TaskStoreSuite.js"
+
+// Tasks another process runs (claimed under a foreign lease and completed straight in the
+// store): this process only hears of their end through its one poller.
+const Remote = TaskDefinition.make("remote", { payload: Schema.Struct({ n: Schema.Number }), success: Schema.Number, execution: "fiber" })
+const Local = TaskDefinition.make("local", { payload: Schema.Struct({}), execution: "fiber" })
+const handlers = Handlers.make(Local.handler(() => Effect.void))
+
+/** The store (SQLite in memory), counting the reads `await` and `watch` make. */
+const counted = () => {
+  const reads = { get: 0, finalAmong: 0 }
+  const store = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
+    ...store,
+    get: (id: TaskId.TaskId) => Effect.zipRight(Effect.sync(() => reads.get++), store.get(id)),
+    finalAmong: (ids: ReadonlyArray<TaskId.TaskId>) => Effect.zipRight(Effect.sync(() => reads.finalAmong++), store.finalAmong(ids))
+  }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
+  const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, pollInterval: Duration.seconds(1) }
+  const runtime = compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
+  return { reads, runtime }
+}
+
+describe("await and watch", () => {
+  it.effect("many awaits of tasks another process runs share one store read per poll interval", () => {
+    const { reads, runtime } = counted()
+    return Effect.gen(function*() {
+      const store = yield* TaskStore
+      const queue = yield* TaskQueue
+      const n = 500
+      const ids = Array.from({ length: n }, (_, i) => TaskId.unsafeMake(`task-${i}`))
+      yield* store.insert(ids.map((_, i) => newTask(i, { type: "remote", payload: { n: i }, runAt: 0, rank: 0, createdAt: 0 })))
+      yield* store.claim(ids, { owner: "elsewhere", token: "t", expiresAt: 600_000, now: 0 })
+      const awaiting = yield* Effect.fork(Effect.forEach(ids, (id) => queue.await(Remote, id), { concurrency: "unbounded" }))
+      const watching = yield* Effect.fork(Stream.runCollect(queue.watch(ids[0]!)))
+      yield* advance("10 seconds", "1 second")
+      // Each await read its task once; after that, one read per interval for all of them.
+      expect(reads.get).toBe(n + 1)
+      expect(reads.finalAmong).toBeLessThanOrEqual(11)
+      yield* store.complete(ids.map((id, i) => ({ id, token: "t", result: i })), 10_000)
+      yield* advance("1 second", "1 second")
+      expect(yield* Fiber.join(awaiting)).toStrictEqual(ids.map((_, i) => i))
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(watching))
+      expect(events.map((e) => (e._tag === "StatusChanged" ? e.status : e._tag))).toStrictEqual(["running", "completed"])
+      // One more read per await, for its result.
+      expect(reads.get).toBe(2 * n + 1)
+    }).pipe(Effect.provide(runtime))
+  })
+})
