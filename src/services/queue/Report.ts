@@ -5,17 +5,14 @@ import * as Health from "../../domain/Health.js"
 import * as Stats from "../../domain/Stats.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
-import type { WorkerStats } from "../../domain/WorkerStats.js"
 import type { MemoryPressure } from "../resources/MemoryPressure.js"
-import type { Scheduler, Window } from "../scheduler/Scheduler.js"
+import type { Scheduler } from "../scheduler/Scheduler.js"
 import type { CountRow, TaskStore } from "../store/TaskStore.js"
 
 // Statistics and health: counts from the store; throughput, run and wait times and workers
-// from this process's scheduler (a producer-only process has none of those).
+// from this process's scheduler (a producer-only process's no-op scheduler has none).
 
 type Store = typeof TaskStore.Service
-
-const emptyWindow = (windowMs: number): Window => ({ samples: [], storeErrors: 0, windowMs, running: 0 })
 
 const byStatusOf = (rows: ReadonlyArray<CountRow>) => {
   const out = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
@@ -34,18 +31,14 @@ const groupBy = (rows: ReadonlyArray<CountRow>, key: (r: CountRow) => string) =>
 
 interface Inputs {
   readonly store: Store
-  readonly scheduler: Option.Option<Scheduler["Type"]>
-  readonly pressure: Option.Option<MemoryPressure["Type"]>
+  readonly scheduler: Scheduler["Type"]
+  readonly pressure: MemoryPressure["Type"]
   readonly thresholds: Health.Thresholds
   readonly statsWindowMs: number
 }
 
 const runtimeView = (inputs: Inputs) =>
-  Option.match(inputs.scheduler, {
-    onNone: () => Effect.succeed({ window: emptyWindow(inputs.statsWindowMs), threads: false, workers: [] as ReadonlyArray<WorkerStats> }),
-    onSome: (s) =>
-      Effect.map(Effect.zip(s.window, s.workers), ([window, w]) => ({ window, threads: w.threads, workers: w.workers }))
-  })
+  Effect.map(Effect.zip(inputs.scheduler.window, inputs.scheduler.workers), ([window, w]) => ({ window, threads: w.threads, workers: w.workers }))
 
 /** Health with its reasons. Never fails: an unreachable store is itself a reason (offline). */
 export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
@@ -59,7 +52,7 @@ export const health = (inputs: Inputs): Effect.Effect<Health.Health> =>
         (oldest) => [oldest, pauses] as const
       )))
     const failures = window.samples.filter((s) => !s.ok).length
-    const pressure = Option.isSome(inputs.pressure) ? yield* inputs.pressure.value.state : undefined
+    const pressure = yield* inputs.pressure.state
     const memoryPressure = pressure?.underPressure === true
       ? `${pressure.last === null ? "" : `${(pressure.last.usedShare * 100).toFixed(0)}% in use, ${pressure.last.freeMb.toFixed(0)} MiB free; `}` +
         `admission paused, pool target ${pressure.target}`

@@ -168,8 +168,8 @@ export const make = (config: Config) =>
     const store = yield* TaskStore
     const events = yield* TaskEvents
     const registry = yield* Registry
-    const scheduler = yield* Effect.serviceOption(Scheduler)
-    const governor = yield* Effect.serviceOption(ResourceGovernor)
+    const scheduler = yield* Scheduler
+    const governor = yield* ResourceGovernor
     const newId = TaskIdModule.makeGenerator()
     const tracing = (yield* Telemetry).tracing
 
@@ -200,15 +200,13 @@ export const make = (config: Config) =>
       Effect.gen(function*() {
         if (news.some((t) => t.dependsOn.length > 0)) yield* Dependencies.checkAcyclic(news)
         const stored = yield* store.insert(news, config.maxQueueSize === undefined ? {} : { maxActive: config.maxQueueSize })
-        if (Option.isSome(scheduler)) {
-          const ready = stored.filter((t) => t.status === "pending")
-          if (ready.length > 0) {
-            yield* scheduler.value.notifyReady(
-              ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key, resources: t.resources }))
-            )
-          }
-          if (stored.some((t) => t.status === "delayed")) yield* scheduler.value.notifyDelayed
+        const ready = stored.filter((t) => t.status === "pending")
+        if (ready.length > 0) {
+          yield* scheduler.notifyReady(
+            ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key, resources: t.resources }))
+          )
         }
+        if (stored.some((t) => t.status === "delayed")) yield* scheduler.notifyDelayed
         return stored.map((t) => t.id)
       })
 
@@ -227,8 +225,8 @@ export const make = (config: Config) =>
         }
         const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs, newId)
         if (Either.isLeft(prepared)) return Either.left(prepared.left)
-        if (prepared.right.resources !== null && Option.isSome(governor)) {
-          const satisfiable = governor.value.check(item.definition.name, prepared.right.resources)
+        if (prepared.right.resources !== null) {
+          const satisfiable = governor.check(item.definition.name, prepared.right.resources)
           if (Either.isLeft(satisfiable)) return Either.left(satisfiable.left)
         }
         out.push(prepared.right)
@@ -267,14 +265,8 @@ export const make = (config: Config) =>
       }
     }
 
-    /** Publishes changes made here and lets the scheduler (if any) schedule what they freed. */
-    const notify = (changes: ReadonlyArray<Change>): Effect.Effect<void, StoreError> =>
-      Option.match(scheduler, {
-        onSome: (s) => s.notifyChanges(changes),
-        onNone: () =>
-          Effect.flatMap(Clock.currentTimeMillis, (at) =>
-            events.publish(changes.map((c) => ({ _tag: "StatusChanged" as const, id: c.id, type: c.type, status: c.status, at }))))
-      })
+    /** Publishes changes made here and lets the scheduler schedule what they freed. */
+    const notify = (changes: ReadonlyArray<Change>): Effect.Effect<void, StoreError> => scheduler.notifyChanges(changes)
 
     /**
      * Applies one lifecycle event to one task; when the store changes nothing, says why: the
@@ -301,10 +293,7 @@ export const make = (config: Config) =>
       })
 
     const cancel = (id: TaskId) =>
-      Effect.asVoid(Effect.tap(control(id, "cancel", store.cancel), () => Option.match(scheduler, {
-        onNone: () => Effect.void,
-        onSome: (s) => s.interrupt([id])
-      }))).pipe(tracing ? Effect.withSpan("TaskQueue.cancel", { attributes: { "task.id": id } }) : identity)
+      Effect.asVoid(Effect.tap(control(id, "cancel", store.cancel), () => scheduler.interrupt([id]))).pipe(tracing ? Effect.withSpan("TaskQueue.cancel", { attributes: { "task.id": id } }) : identity)
 
     const knownType = (type: string): Effect.Effect<void, UnknownTaskType> =>
       registry.names.length === 0 || registry.names.includes(type)
@@ -320,13 +309,13 @@ export const make = (config: Config) =>
         if ("type" in target) yield* knownType(target.type)
         const now = yield* Clock.currentTimeMillis
         yield* store.setPaused("type" in target ? { type: target.type } : {}, paused, now)
-        if (Option.isSome(scheduler)) yield* scheduler.value.refreshPauses
+        yield* scheduler.refreshPauses
       })
 
     const reportInputs = {
       store,
       scheduler,
-      pressure: yield* Effect.serviceOption(MemoryPressure),
+      pressure: yield* MemoryPressure,
       thresholds: config.health,
       statsWindowMs: config.statsWindowMs
     }
@@ -412,11 +401,7 @@ export const layer = (config: Config) =>
     TaskQueue,
     Effect.tap(make(config), () =>
       Effect.gen(function*() {
-        const scheduler = yield* Effect.serviceOption(Scheduler)
-        const runningHere = Option.match(scheduler, {
-          onNone: () => () => Effect.succeed([]),
-          onSome: (s) => s.runningHere
-        })
-        yield* Effect.forkScoped(RemoteFinals.poll(yield* TaskStore, yield* TaskEvents, config.pollIntervalMs, runningHere))
+        const scheduler = yield* Scheduler
+        yield* Effect.forkScoped(RemoteFinals.poll(yield* TaskStore, yield* TaskEvents, config.pollIntervalMs, scheduler.runningHere))
       }))
   )

@@ -88,3 +88,10 @@ export const make = (options: Options) =>
 
 export const layer = (options: Options): Layer.Layer<MemoryPressure, never, SystemMetrics.SystemMetrics | ResourceGovernor> =>
   Layer.scoped(MemoryPressure, make(options))
+
+/** No sampling: never under pressure (a process that runs no work, or tests). */
+export const layerNoop: Layer.Layer<MemoryPressure> = Layer.succeed(MemoryPressure, MemoryPressure.of({
+  state: Effect.succeed({ underPressure: false, calm: 0, target: 0, last: null }),
+  timeline: Effect.succeed([]),
+  changes: Stream.empty
+}))

@@ -1,6 +1,6 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -92,3 +92,19 @@ export const make = (capacity: Resources.Amounts) =>
 
 export const layer = (capacity: Resources.Amounts): Layer.Layer<ResourceGovernor> =>
   Layer.effect(ResourceGovernor, make(capacity))
+
+/** No budget: every requirement is admitted at once (a process that enforces none). */
+export const layerNoop: Layer.Layer<ResourceGovernor> = Layer.succeed(ResourceGovernor, (() => {
+  const unlimited: Resources.Amounts = { cpu: Number.POSITIVE_INFINITY, memoryMb: Number.POSITIVE_INFINITY, gpu: Number.POSITIVE_INFINITY }
+  const permit = (need: Resources.Amounts): Permit => ({ amounts: need, release: Effect.void })
+  return ResourceGovernor.of({
+    capacity: unlimited,
+    check: () => Either.void,
+    tryAcquire: (need) => Effect.succeed(Option.some(permit(need))),
+    acquire: (need) => Effect.succeed(permit(need)),
+    available: Effect.succeed(unlimited),
+    setAdmitting: () => Effect.void,
+    admitting: Effect.succeed(true),
+    awaitAdmitting: Effect.void
+  })
+})())

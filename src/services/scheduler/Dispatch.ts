@@ -60,7 +60,7 @@ export const step = (env: Env): Effect.Effect<boolean> =>
     const { mailbox } = env.state
     if (env.state.queuePaused || env.state.stopping) return false
     // Memory pressure closed admission: nothing starts until it reopens (a fiber waits for it).
-    if (env.governor !== undefined && !(yield* env.governor.admitting)) {
+    if (!(yield* env.governor.admitting)) {
       if (!env.state.watchingAdmission) {
         env.state.watchingAdmission = true
         yield* Effect.forkIn(Effect.zipRight(env.governor.awaitAdmitting, Control.send(env.state, Command.Admitting())), env.scope)
@@ -143,7 +143,7 @@ const dispatchOn = (
     // A task that declares resources runs alone, under a permit; one that does not fit waits
     // aside, and the best such task holds a reservation (see ResourceGovernor).
     let permit: Permit | undefined
-    if (top.resources !== null && env.governor !== undefined) {
+    if (top.resources !== null) {
       const reserved = env.state.reserved
       const held = yield* env.governor.tryAcquire(
         top.resources,
@@ -171,7 +171,7 @@ const dispatchOn = (
     while (ids.length < n) {
       const next = mailbox.peek()
       if (next === undefined || env.executors.forType(next.type) !== executor) break
-      if (ids.length > 0 && next.resources !== null && env.governor !== undefined) break
+      if (ids.length > 0 && next.resources !== null) break
       const limit = env.options.typeLimit(next.type)
       const inBatch = perType.get(next.type) ?? 0
       if (env.state.pausedTypes.has(next.type)) break

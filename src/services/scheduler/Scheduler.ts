@@ -4,7 +4,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
@@ -107,7 +106,7 @@ export const make = (options: Options) =>
     const batches = yield* FiberSet.make()
     const state = State.makeState(mailbox, commands, timerWake, batches, inFlight, options.statsWindowMs)
     const activity = yield* Activity
-    const governor = Option.getOrUndefined(yield* Effect.serviceOption(ResourceGovernor))
+    const governor = yield* ResourceGovernor
     const telemetry = yield* Telemetry
     const scope = yield* Effect.scope
     const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state, telemetry, scope }
@@ -163,3 +162,23 @@ export const make = (options: Options) =>
   }).pipe(Effect.annotateLogs({ service: "Scheduler" }))
 
 export const layer = (options: Options) => Layer.scoped(Scheduler, make(options))
+
+/**
+ * A producer-only process: nothing is dispatched here (other processes sharing the store run
+ * the tasks); stats report no attempts and no workers of this process.
+ */
+export const layerNoop = (statsWindowMs = 60_000): Layer.Layer<Scheduler, never, TaskEvents> =>
+  Layer.effect(Scheduler, Effect.map(TaskEvents, (events) => Scheduler.of({
+    notifyReady: () => Effect.void,
+    notifyDelayed: Effect.void,
+    // Changes made here are still heard here (waiters, watchers).
+    notifyChanges: (changes) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        events.publish(changes.map((c) => ({ _tag: "StatusChanged" as const, id: c.id, type: c.type, status: c.status, at })))),
+    interrupt: () => Effect.void,
+    refreshPauses: Effect.void,
+    inFlight: Effect.succeed(0),
+    runningHere: () => Effect.succeed([]),
+    window: Effect.succeed({ samples: [], storeErrors: 0, windowMs: statsWindowMs, running: 0 }),
+    workers: Effect.succeed({ threads: false, workers: [] })
+  })))

@@ -73,8 +73,8 @@ export interface Env {
   readonly store: typeof TaskStore.Service
   readonly events: typeof TaskEvents.Service
   readonly executors: typeof Executors.Service
-  /** Admission by declared resources (absent: requirements are not enforced). */
-  readonly governor: ResourceGovernor["Type"] | undefined
+  /** Admission by declared resources (ResourceGovernor.layerNoop: not enforced). */
+  readonly governor: ResourceGovernor["Type"]
   readonly options: Options
   readonly state: State
   /** Whether to trace dispatches and record metrics (read once, checked per batch). */
