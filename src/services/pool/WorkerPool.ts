@@ -206,7 +206,15 @@ export const make = (options: Options) =>
           }),
           realTime,
           Effect.catchAll((e) =>
-            Effect.zipRight(Scope.close(scope, Exit.void), Effect.fail(e._tag === "WorkerPoolError" ? e : new WorkerPoolError({ message: `worker thread ${slot.index} failed to start: ${e.message}` })))
+            Effect.zipRight(
+              Scope.close(scope, Exit.void),
+              // The thread's own error, when it sent one, says more than the platform's "exited"
+              // (both listeners hear the same event; either may end the race first).
+              Effect.flatMap(Deferred.poll(failed), (own) =>
+                Option.isSome(own)
+                  ? own.value
+                  : Effect.fail(e._tag === "WorkerPoolError" ? e : new WorkerPoolError({ message: `worker thread ${slot.index} failed to start: ${e.message}` })))
+            )
           )
         )
         // Handled once started: a later error is a crash, seen through the thread's requests.
