@@ -68,7 +68,7 @@ export const unpark = (env: Env) => {
     for (const ref of refs) offer(env.state, ref)
     any = true
   }
-  if (any) env.state.mailbox.exhaustive = false
+  if (any) env.state.mailbox.markStale()
   return any
 }
 
@@ -78,7 +78,7 @@ export const unpark = (env: Env) => {
  */
 export const offer = (state: State, ref: ReadyRef) => {
   if (state.claiming.has(ref.id) || state.inFlight.has(ref.id)) {
-    state.mailbox.exhaustive = false
+    state.mailbox.markStale()
     return
   }
   state.mailbox.offer(ref)
@@ -165,6 +165,6 @@ export const applyPauses = (env: Env, pauses: Pauses) => {
   const resumed = [...before].some((t) => !env.state.pausedTypes.has(t)) || (wasPaused && !pauses.queue)
   if (resumed) {
     unpark(env)
-    env.state.mailbox.exhaustive = false
+    env.state.mailbox.markStale()
   }
 }

@@ -67,7 +67,9 @@ export const step = (env: Env): Effect.Effect<boolean> =>
       }
       return false
     }
-    if (!mailbox.exhaustive && mailbox.size < env.options.mailboxCapacity / 2) {
+    // Refill when low, or when the store changed behind the mailbox's back (it may hold
+    // better tasks than any here).
+    if (!mailbox.exhaustive && (mailbox.size < env.options.mailboxCapacity / 2 || mailbox.stale)) {
       yield* refill(env)
       // Everything ready is set aside (waiting for resources): wait for a change.
       if (mailbox.size === 0) return false
@@ -242,7 +244,7 @@ export const releaseResources = (env: Env, permit: Permit) =>
       const waiting = env.state.waitingForResources.splice(0)
       env.state.reserved = undefined
       for (const ref of waiting) Control.offer(env.state, ref)
-      if (waiting.length > 0) env.state.mailbox.exhaustive = false
+      if (waiting.length > 0) env.state.mailbox.markStale()
     })
   )
 
@@ -282,7 +284,7 @@ export const ended = (env: Env, sent: Sent, settled: Settled | undefined, interr
       }
       for (const sample of settled.samples) state.recorder.record(sample)
       for (const id of settled.isolate) state.isolate.add(id)
-      if (settled.givenBack) state.mailbox.exhaustive = false
+      if (settled.givenBack) state.mailbox.markStale()
       if (settled.retrying) yield* Queue.offer(state.timerWake, undefined)
     }
     Control.unpark(env)

@@ -25,7 +25,7 @@ export const apply = (env: Env, command: Command): Effect.Effect<void> =>
   Command.$match(command, {
     Wake: ({ storeChanged }) =>
       Effect.sync(() => {
-        if (storeChanged) env.state.mailbox.exhaustive = false
+        if (storeChanged) env.state.mailbox.markStale()
       }),
     Ready: ({ done, refs }) => answer(done, Control.ready(env, refs)),
     Changed: ({ changes, done, endedKeys }) =>

@@ -17,6 +17,12 @@ export class Mailbox {
   /** The worst entry, cached: taking the best never changes it; evicting it forgets it. */
   private worstCache: ReadyRef | undefined
   exhaustive = false
+  /**
+   * While not exhaustive: every pending task left in the store ranks at or after this one
+   * (the last of the page read, or an entry evicted to the store); undefined when unknown (the
+   * store changed behind the mailbox's back), and then a refill must come before a take.
+   */
+  private floor: ReadyRef | undefined = undefined
 
   constructor(readonly capacity: number) {}
 
@@ -40,19 +46,43 @@ export class Mailbox {
    */
   offer(ref: ReadyRef): void {
     if (this.ids.has(ref.id)) return
-    // Not exhaustive and empty: the store may hold better tasks than this one and nothing
-    // bounds them, so it waits there too (the refill that an empty mailbox triggers brings the
-    // best). Found by the property test: with a mailbox of one, a newcomer started ahead of an
-    // older task of the same rank left in the store.
-    if (!this.exhaustive && (this.heap.length === 0 || Rank.compare(ref, this.worst()) > 0)) return
+    // Not exhaustive: only a newcomer that outranks everything left in the store may come in;
+    // the others wait there (a refill brings the best). Found by the property test: with a
+    // mailbox emptied by takes, a newcomer was admitted ahead of an older task of the same
+    // rank left in the store.
+    if (!this.exhaustive && (this.floor === undefined || Rank.compare(ref, this.floor) >= 0)) return
     if (this.heap.length < this.capacity) {
       this.push(ref)
       return
     }
-    this.exhaustive = false
     if (Rank.compare(ref, this.worst()) < 0) {
+      const evicted = this.heap[this.worstIndex()]!
       this.removeAt(this.worstIndex())
       this.push(ref)
+      this.toStore(evicted)
+    } else {
+      this.toStore(ref)
+    }
+  }
+
+  /** Whether a take needs a refill first: the store may hold better tasks than any here. */
+  get stale(): boolean {
+    return !this.exhaustive && this.floor === undefined
+  }
+
+  /** The store changed behind the mailbox's back (tasks woken, given back, resumed). */
+  markStale(): void {
+    this.exhaustive = false
+    this.floor = undefined
+  }
+
+  /** A pending task is (back) in the store, not here: it bounds what the store holds. */
+  private toStore(ref: ReadyRef): void {
+    if (this.exhaustive) {
+      this.exhaustive = false
+      this.floor = ref
+    } else if (this.floor !== undefined && Rank.compare(ref, this.floor) < 0) {
+      this.floor = ref
     }
   }
 
@@ -71,10 +101,14 @@ export class Mailbox {
     this.heap.sort(Rank.compare)
     this.worstCache = undefined
     const cut = this.heap.length > this.capacity
+    let floor = page.length < limit ? undefined : page[page.length - 1]
     if (cut) {
-      for (const ref of this.heap.splice(this.capacity)) this.ids.delete(ref.id)
+      const dropped = this.heap.splice(this.capacity)
+      for (const ref of dropped) this.ids.delete(ref.id)
+      if (floor === undefined || Rank.compare(dropped[0]!, floor) < 0) floor = dropped[0]
     }
     this.exhaustive = page.length < limit && !cut
+    this.floor = this.exhaustive ? undefined : floor
   }
 
   take(): ReadyRef | undefined {
@@ -89,7 +123,7 @@ export class Mailbox {
     this.worstCache = undefined
     this.heap.length = 0
     this.ids.clear()
-    this.exhaustive = false
+    this.markStale()
   }
 
   private worst(): ReadyRef {
