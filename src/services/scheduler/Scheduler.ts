@@ -15,7 +15,11 @@ import { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import * as Control from "./Control.js"
 import { Command } from "./Command.js"
 import * as Dispatcher from "./Dispatcher.js"
-import * as Loops from "./Loops.js"
+import * as LeaseHeartbeat from "./maintenance/LeaseHeartbeat.js"
+import * as LeaseRecovery from "./maintenance/LeaseRecovery.js"
+import * as MetricsSampler from "./maintenance/MetricsSampler.js"
+import * as Retention from "./maintenance/Retention.js"
+import * as WakeTimer from "./maintenance/WakeTimer.js"
 import { Mailbox } from "./Mailbox.js"
 import type { Sample } from "./Recorder.js"
 import * as State from "./State.js"
@@ -102,7 +106,7 @@ export const make = (options: Options) =>
     const timerWake = yield* Queue.sliding<void>(1)
     const inFlight = new Map<TaskId, string>()
     // Finalizers run in reverse: batches are interrupted first, then their attempts released.
-    yield* Effect.addFinalizer(() => Loops.releaseAll(store, inFlight))
+    yield* Effect.addFinalizer(() => LeaseHeartbeat.releaseAll(store, inFlight))
     const batches = yield* FiberSet.make()
     const state = State.makeState(mailbox, commands, timerWake, batches, inFlight, options.statsWindowMs)
     const activity = yield* Activity
@@ -113,19 +117,20 @@ export const make = (options: Options) =>
 
     // Recover what a dead process left running (gone, or its lease expired) and read the pause
     // gates before dispatching anything: the dispatcher applies them first.
-    yield* Loops.recover(env)
+    yield* LeaseRecovery.recover(env)
     yield* Effect.flatMap(store.pauses, (pauses) => Control.send(state, Command.Paused({ pauses, done: undefined }))).pipe(
       Effect.catchAll((e) => Effect.logError("could not read pause gates", e))
     )
     yield* Control.wake(state, true)
 
     yield* Effect.forkScoped(Dispatcher.run(env))
-    yield* Effect.forkScoped(Loops.timerLoop(env))
-    yield* Effect.forkScoped(Loops.heartbeatLoop(env))
-    yield* Effect.forkScoped(Loops.recoveryLoop(env))
-    yield* Effect.forkScoped(Loops.orphanLoop(env))
-    yield* Effect.forkScoped(Loops.retentionLoop(env))
-    if (telemetry.metrics) yield* Effect.forkScoped(Loops.metricsLoop(env))
+    // Maintenance duties, one module each: they read the store and send the dispatcher commands.
+    yield* Effect.forkScoped(WakeTimer.run(env))
+    yield* Effect.forkScoped(LeaseHeartbeat.run(env))
+    yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))
+    yield* Effect.forkScoped(LeaseRecovery.orphanLoop(env))
+    yield* Effect.forkScoped(Retention.run(env))
+    if (telemetry.metrics) yield* Effect.forkScoped(MetricsSampler.run(env))
 
     // Registered last, so it runs first on shutdown: stop claiming, let running attempts finish
     // (the heartbeat still extends their leases) up to the timeout; the batches left are then

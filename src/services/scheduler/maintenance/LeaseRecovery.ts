@@ -1,12 +1,14 @@
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import type { Leased } from "../../domain/Task.js"
-import { AttemptError, AttemptLost } from "../../domain/TaskErrors.js"
-import { Command } from "./Command.js"
-import * as Control from "./Control.js"
-import * as RetryDecision from "./retryDecision.js"
-import type { Env } from "./State.js"
+import type { Leased } from "../../../domain/Task.js"
+import { AttemptError, AttemptLost } from "../../../domain/TaskErrors.js"
+import { Command } from "../Command.js"
+import * as Control from "../Control.js"
+import * as RetryDecision from "../retryDecision.js"
+import type { Env } from "../State.js"
 
 // Attempts that ended without an outcome — their lease expired, or the process that ran them
 // is gone — end through the same retry decision as any failed attempt: they count, they are
@@ -77,3 +79,25 @@ export const recoverExpired = (env: Env) =>
     const expired = yield* env.store.expiredLeases(yield* Clock.currentTimeMillis)
     return yield* endLost(env, expired.filter((t) => !env.state.inFlight.has(t.id)), "leaseExpired")
   })
+
+/** Both recoveries (at start-up, before anything is dispatched). */
+export const recover = (env: Env) =>
+  Effect.zipRight(recoverOrphans(env), recoverExpired(env))
+
+/** Every `everyMs`, a recovery (it schedules what it made ready itself). */
+const sweep = (everyMs: number, what: string, recovery: Effect.Effect<number, unknown>) =>
+  Effect.sleep(Duration.millis(everyMs)).pipe(
+    Effect.zipRight(recovery),
+    Effect.catchAllCause((cause) => Effect.logError(`${what} failed`, Cause.squash(cause))),
+    Effect.forever
+  )
+
+/** Expired leases every lease duration. */
+export const expiredLoop = (env: Env) => sweep(env.options.leaseDurationMs, "lease recovery", recoverExpired(env))
+
+/** Leases of gone owners every poll interval: a process of this pid namespace that died is seen within one. */
+export const orphanLoop = (env: Env) =>
+  env.options.ownerGone === undefined
+    ? Effect.never
+    : sweep(env.options.pollIntervalMs, "orphan recovery", recoverOrphans(env))
+
