@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 // start order, one live attempt per task, liveness of busy threads.
 import * as Troupe from "../../../dist/src/runtime/Troupe.js"
 import { TaskQueue } from "../../../dist/src/services/queue/TaskQueue.js"
-import { Gate, Mark, Nap, Spin } from "../../../dist/test/fixtures/handlers.js"
+import { Exit, Gate, Mark, Nap, Spin } from "../../../dist/test/fixtures/handlers.js"
 
 const handlersModule = fileURLToPath(new URL("../../../dist/test/fixtures/handlers.js", import.meta.url))
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "troupe-contract-"))
@@ -75,6 +75,26 @@ describe("the core contract on worker threads", () => {
       const [l, h] = [yield* queue.get(low), yield* queue.get(high)]
       expect([l.attempt, l.errors, h.attempt]).toStrictEqual([1, [], 1])
     }).pipe(Effect.provide(oneThread)), 60_000)
+
+  it.live("one handler crashing its thread: while the thread is replaced, health is never offline", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const observed = new Set<string>()
+      const watcher = yield* Effect.fork(
+        Effect.all([queue.stats, queue.health]).pipe(
+          Effect.tap(([stats, health]) =>
+            Effect.sync(() => observed.add(`${stats.workers.map((w) => w.state).join(",")} ${health.level}`))
+          ),
+          Effect.repeat(Schedule.spaced("10 millis"))
+        )
+      )
+      // Attempt 1 exits its thread; the retry runs on the replacement.
+      const id = yield* queue.submit(Exit, { n: 1 })
+      expect(yield* queue.await(Exit, id)).toBe(2)
+      yield* Fiber.interrupt(watcher)
+      expect([...observed].some((s) => s.startsWith("starting"))).toBe(true)
+      expect([...observed].filter((s) => s.includes("offline"))).toStrictEqual([])
+    }).pipe(Effect.provide(Troupe.layer({ database: path.join(tempDir(), "tasks.db"), handlersModule, workers: 1 }))), 60_000)
 
   it.live("a CPU-bound handler that never yields to timers keeps its lease: it runs once, and its thread reads busy, never stale or offline", () =>
     Effect.gen(function*() {
