@@ -14,6 +14,8 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -31,6 +33,7 @@ import * as ThreadState from "../../workers/ThreadState.js"
 import type { ActivitySink, Executor, Ran, Reservation } from "./Executor.js"
 import * as Activity from "./activity.js"
 import * as Crash from "./crash.js"
+import * as Placement from "./placement.js"
 import * as Slot from "./slot.js"
 import * as Watchdog from "./watchdog.js"
 
@@ -194,6 +197,9 @@ export const make = (options: Options) =>
         })
         const worker = yield* Worker.makeSerialized<Protocol.Request>({}).pipe(
           Effect.provide(spawner),
+          // The platform warns on every thread exit (with the thread's error); the pool reports
+          // starts and crashes itself, once, so only the platform's errors get through.
+          Logger.withMinimumLogLevel(LogLevel.Error),
           Effect.raceFirst(Deferred.await(failed)),
           Scope.extend(scope),
           Effect.timeoutFail({
@@ -334,26 +340,7 @@ export const make = (options: Options) =>
       )
     )
 
-    /**
-     * A slot for a batch now, if any: an idle thread first; for a short batch, else a thread
-     * whose only request is short (the batch waits there at most one short batch).
-     */
-    const pick = (short: boolean): Slot.Slot | undefined => {
-      let behind: Slot.Slot | undefined
-      const now = wallClock()
-      for (const slot of slots) {
-        if (slot.worker === undefined || slot.dying || slot.retiring || slot.recycling) continue
-        if (slot.requests === 0) return slot
-        if (short && behind === undefined && slot.requests === 1 && !slot.long && !overrunning(slot, now)) behind = slot
-      }
-      return behind
-    }
-
-    /** Whether the task the slot's thread runs has already run past `queueBehindMs`. */
-    const overrunning = (slot: Slot.Slot, now: number): boolean => {
-      const running = slot.state === undefined ? undefined : ThreadState.read(slot.state)
-      return running !== undefined && running.index >= 0 && now - running.startedAt > queueBehindMs
-    }
+    const pick = (short: boolean) => Placement.pick(slots, short, wallClock(), queueBehindMs)
 
     /** Takes a slot for a batch; waits when there is none (the scheduler asks `room` first). */
     const acquire = (short: boolean): Effect.Effect<Slot.Slot> =>
@@ -468,7 +455,14 @@ export const make = (options: Options) =>
                   : waiting
                   ? batch.map((task) => new Outcome.Abandoned({ id: task.id }, { disableValidation: true }))
                   : crashedOutcomes(batch, slot, error)
-                return Effect.as(killed === undefined ? replace(slot, generation) : Effect.void, { busyMs: 0, outcomes })
+                // A crash is reported once, here (the platform's own warnings are silenced).
+                const report = killed === undefined && !waiting
+                  ? Effect.logWarning(`${Crash.classify(slot.index, error).message}; replacing it`)
+                  : Effect.void
+                return Effect.as(
+                  Effect.zipRight(report, killed === undefined ? replace(slot, generation) : Effect.void),
+                  { busyMs: 0, outcomes }
+                )
               }
               return Effect.succeed({ busyMs: 0, outcomes: batch.map((task) =>
                 new Outcome.Failed({
@@ -516,17 +510,10 @@ export const make = (options: Options) =>
      * in rank order, wherever a thread frees first), and nothing more waits on that thread.
      */
     const withdrawStuck = Effect.sync(() => {
-      const now = wallClock()
-      for (const slot of slots) {
-        if (slot.requests < 2 || slot.state === undefined) continue
-        const running = ThreadState.read(slot.state)
-        if (running === undefined || running.index < 0 || now - running.startedAt <= queueBehindMs) continue
-        for (const entry of slot.inflight.values()) {
-          if (entry.withdrawn === undefined || entry.batch === running.batch || entry.generation !== slot.generation) continue
-          if (ThreadState.withdraw(slot.state, entry.batch)) {
-            slot.long = true
-            Deferred.unsafeDone(entry.withdrawn, Exit.void)
-          }
+      for (const { entry, slot, view } of Placement.stuck(slots, wallClock(), queueBehindMs)) {
+        if (ThreadState.withdraw(view, entry.batch)) {
+          slot.long = true
+          Deferred.unsafeDone(entry.withdrawn!, Exit.void)
         }
       }
     })
