@@ -48,7 +48,7 @@ const calibrate = (ms: number): { readonly iterations: number; readonly cpuMs: n
 const poolRun = (count: number, batch: number, type: string, payload: unknown) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool.WorkerPool
-    const slots = yield* pool.slots
+    const { slots } = pool.room()
     const batches = Math.ceil(count / batch)
     const start = performance.now()
     yield* Effect.forEach(Array.from({ length: batches }, (_, b) => b), (b) => {

@@ -6,6 +6,7 @@ import type { Activity } from "../../domain/Activity.js"
 import type { Claimed } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { WorkerStats } from "../../domain/WorkerStats.js"
+import type { Room } from "../scheduler/Plan.js"
 
 /** Where executors deliver the progress and log lines of running handlers, in order. */
 export type ActivitySink = (items: ReadonlyArray<Activity>) => Effect.Effect<void>
@@ -31,13 +32,12 @@ export interface Reservation {
  * `maxBatch` in one `run`.
  */
 export interface Executor {
-  /** Tasks it can hold at once; the scheduler never exceeds it. */
-  readonly capacity: Effect.Effect<number>
   /**
-   * Concurrent `run` calls it serves without queueing internally (threads × requests per
-   * thread); the scheduler never exceeds it either, so requests never wait inside a pool.
+   * Its room as it is now (a synchronous read): `capacity`, the tasks it can hold at once, and
+   * `slots`, the concurrent `run` calls it serves without queueing internally (threads ×
+   * requests per thread). The scheduler exceeds neither, so requests never wait inside a pool.
    */
-  readonly slots: Effect.Effect<number>
+  readonly room: () => Room
   /** Largest number of tasks sent in one `run`. */
   readonly maxBatch: number
   /**

@@ -30,8 +30,7 @@ export const missing = (known: ReadonlyArray<string>): Executor => {
       })
     ) })
   return {
-    capacity: Effect.succeed(64),
-    slots: Effect.succeed(1),
+    room: () => ({ capacity: 64, slots: 1 }),
     maxBatch: 64,
     interrupt: () => Effect.void,
     workers: Effect.succeed([]),

@@ -50,8 +50,7 @@ export const make = (handlers: Handlers, options: Options): Executor => {
     reserve: () => Effect.succeed(Option.some({ run: (batch) => run(batch), cancel: Effect.void })),
     roomChanged: Effect.never,
     run,
-    capacity: Effect.succeed(options.concurrency),
-    slots: Effect.succeed(options.concurrency),
+    room: () => ({ capacity: options.concurrency, slots: options.concurrency }),
     maxBatch: 64,
     interrupt: (ids) => BatchRun.cancel(registry, ids),
     workers: Effect.succeed([])

@@ -597,8 +597,7 @@ export const make = (options: Options) =>
 
     return WorkerPool.of({
       // Two requests per thread at most: one runs, a short one may wait behind it.
-      capacity: Effect.sync(() => Math.max(1, live()) * 2 * MAX_BATCH),
-      slots: Effect.sync(() => Math.max(1, live()) * 2),
+      room: () => ({ capacity: Math.max(1, live()) * 2 * MAX_BATCH, slots: Math.max(1, live()) * 2 }),
       maxBatch: MAX_BATCH,
       reserve,
       roomChanged: awaitRoom,

@@ -3,35 +3,22 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Deferred from "effect/Deferred"
 import type { Claimed, ReadyRef } from "../../domain/Task.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
-import type { TaskId } from "../../domain/TaskId.js"
 import type { Executor } from "../pool/Executor.js"
 import type { Permit } from "../resources/ResourceGovernor.js"
 import type { Change, Pauses } from "../store/TaskStore.js"
+import type { Outcomes } from "./Plan.js"
 import type { Sample } from "./Recorder.js"
-
-/** Per-executor accounting: what is in flight (for capacity and batch sizing). */
-export interface Lane {
-  tasks: number
-  runs: number
-}
 
 /** A batch on its way through an executor, as the dispatcher sent it. */
 export interface Sent {
   readonly executor: Executor
-  readonly lane: Lane
   readonly tasks: NonEmptyReadonlyArray<Claimed>
   readonly permit: Permit | undefined
 }
 
 /** What committing a batch's outcomes did, for the dispatcher's books (nothing is mutated by the batch). */
-export interface Settled {
-  /** Executor time per task (batch sizing); undefined when the batch did not run. */
-  readonly busyMsPerTask: number | undefined
+export interface Settled extends Outcomes {
   readonly samples: ReadonlyArray<Sample>
-  /** Attempts given back (pending again): the store has work the mailbox may not. */
-  readonly givenBack: boolean
-  /** Tasks of a crashed batch, each to run alone next. */
-  readonly isolate: ReadonlyArray<TaskId>
   /** Dependents unblocked or failed in the same transactions. */
   readonly cascade: ReadonlyArray<Change>
   readonly retrying: boolean

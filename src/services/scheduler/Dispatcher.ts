@@ -9,6 +9,7 @@ import { Command } from "./Command.js"
 import type { Done } from "./Command.js"
 import * as Control from "./Control.js"
 import * as Dispatch from "./Dispatch.js"
+import * as Plan from "./Plan.js"
 import type { Env } from "./State.js"
 
 // The dispatcher: the one fiber that owns the dispatch state. It takes the commands everything
@@ -30,17 +31,15 @@ export const apply = (env: Env, command: Command): Effect.Effect<void> =>
     Ready: ({ done, refs }) => answer(done, Control.ready(env, refs)),
     Changed: ({ changes, done, endedKeys }) =>
       answer(done, Effect.flatMap(Clock.currentTimeMillis, (now) => Control.applyChanges(env, changes, now, endedKeys))),
-    Answered: ({ sent }) => Effect.sync(() => Dispatch.answered(sent)),
+    Answered: ({ sent }) => Effect.sync(() => Plan.answered(env.state, sent.executor, sent.tasks.length)),
     Ended: ({ interrupted, sent, settled }) => Dispatch.ended(env, sent, settled, interrupted),
     RoomOpened: ({ executor }) =>
-      Effect.sync(() => {
-        env.state.watchingRoom.delete(executor)
-      }),
+      Effect.sync(() => Plan.roomOpened(env.state, executor)),
     Admitting: () =>
       Effect.sync(() => {
         env.state.watchingAdmission = false
       }),
-    Paused: ({ done, pauses }) => answer(done, Effect.sync(() => Control.applyPauses(env, pauses))),
+    Paused: ({ done, pauses }) => answer(done, Effect.sync(() => Plan.applyPauses(env.state, env.options, pauses))),
     Stop: ({ done }) =>
       answer(done, Effect.sync(() => {
         env.state.stopping = true

@@ -10,11 +10,13 @@ import type { StoreError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { WorkerStats } from "../../domain/WorkerStats.js"
 import { Activity } from "../events/Activity.js"
+import type { Executor } from "../pool/Executor.js"
 import { Executors } from "../pool/Executors.js"
 import { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import * as Control from "./Control.js"
 import { Command } from "./Command.js"
 import * as Dispatcher from "./Dispatcher.js"
+import type * as Plan from "./Plan.js"
 import * as LeaseHeartbeat from "./maintenance/LeaseHeartbeat.js"
 import * as LeaseRecovery from "./maintenance/LeaseRecovery.js"
 import * as MetricsSampler from "./maintenance/MetricsSampler.js"
@@ -113,7 +115,8 @@ export const make = (options: Options) =>
     const governor = yield* ResourceGovernor
     const telemetry = yield* Telemetry
     const scope = yield* Effect.scope
-    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, governor, options, state, telemetry, scope }
+    const world: Plan.World<Executor> = { executorFor: executors.forType, room: (e) => e.room(), maxBatch: (e) => e.maxBatch }
+    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, world, governor, options, state, telemetry, scope }
 
     // Recover what a dead process left running (gone, or its lease expired) and read the pause
     // gates before dispatching anything: the dispatcher applies them first.
