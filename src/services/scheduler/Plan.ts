@@ -13,6 +13,9 @@ import type { Mailbox } from "./Mailbox.js"
 // model store and executor and checks the contract (exact order, limits, one attempt per key,
 // nothing starved or lost).
 
+/** What the books need of a claimed attempt. */
+export type Attempt = Pick<Claimed, "id" | "type" | "key" | "token">
+
 /** The settings the decisions depend on. */
 export interface Rules {
   /** Most attempts of a type running at once in this process (undefined: no limit). */
@@ -441,7 +444,7 @@ export const claimEnded = <E>(books: Books<E>, ids: ReadonlyArray<TaskId>) => {
 }
 
 /** These attempts were claimed and go to `executor`: they enter the books. */
-export const claimed = <E>(books: Books<E>, executor: E, tasks: ReadonlyArray<Claimed>) => {
+export const claimed = <E>(books: Books<E>, executor: E, tasks: ReadonlyArray<Attempt>) => {
   for (const task of tasks) {
     books.inFlight.set(task.id, task.token)
     books.executorOf.set(task.id, executor)
@@ -475,9 +478,9 @@ export interface Outcomes {
 }
 
 /** What to do once a batch's attempts have stopped. */
-export interface AfterBatch {
+export interface AfterBatch<A extends Attempt> {
   /** Tasks cancelled while they ran here: their `cancelled` event goes out now. */
-  readonly cancelled: ReadonlyArray<Claimed>
+  readonly cancelled: ReadonlyArray<A>
   /** Actor keys whose attempt ended: their next task may be scheduled. */
   readonly keys: ReadonlyArray<string>
 }
@@ -486,13 +489,13 @@ export interface AfterBatch {
  * The batch's attempts have stopped: they leave the books (an interrupted batch, at shutdown,
  * stays in flight so its leases are given back); what their outcomes changed updates the books.
  */
-export const ended = <E>(
+export const ended = <E, A extends Attempt>(
   books: Books<E>,
   rules: Rules,
-  tasks: NonEmptyReadonlyArray<Claimed>,
+  tasks: NonEmptyReadonlyArray<A>,
   outcomes: Outcomes | undefined,
   interrupted: boolean
-): AfterBatch => {
+): AfterBatch<A> => {
   countBy(books.typeRunning, tasks.map((t) => t.type), -1)
   countBy(books.keyRunning, tasks.map((t) => t.key), -1)
   if (!interrupted) {
