@@ -1,5 +1,5 @@
 import * as ThreadState from "../../workers/ThreadState.js"
-import type * as Slot from "./slot.js"
+import * as Slot from "./slot.js"
 import type * as Watchdog from "./watchdog.js"
 
 // Where a batch goes, and which waiting batch must give way: pure reads of the pool's slots
@@ -7,7 +7,8 @@ import type * as Watchdog from "./watchdog.js"
 
 /** Whether the task the slot's thread runs has already run past `queueBehindMs`. */
 export const overrunning = (slot: Slot.Slot, now: number, queueBehindMs: number): boolean => {
-  const running = slot.state === undefined ? undefined : ThreadState.read(slot.state)
+  const thread = Slot.threadOf(slot)
+  const running = thread === undefined ? undefined : ThreadState.read(thread.state)
   return running !== undefined && running.index >= 0 && now - running.startedAt > queueBehindMs
 }
 
@@ -24,7 +25,7 @@ export const pick = (
 ): Slot.Slot | undefined => {
   let behind: Slot.Slot | undefined
   for (const slot of slots) {
-    if (slot.worker === undefined || slot.dying || slot.retiring || slot.recycling) continue
+    if (!Slot.serving(slot)) continue
     if (slot.requests === 0) return slot
     if (short && behind === undefined && slot.requests === 1 && !slot.long && !overrunning(slot, now, queueBehindMs)) {
       behind = slot
@@ -41,7 +42,7 @@ export const stuck = (
 ): Array<{ readonly slot: Slot.Slot; readonly view: ThreadState.View; readonly entry: Watchdog.Inflight }> => {
   const out: Array<{ readonly slot: Slot.Slot; readonly view: ThreadState.View; readonly entry: Watchdog.Inflight }> = []
   for (const slot of slots) {
-    const view = slot.state
+    const view = Slot.threadOf(slot)?.state
     if (slot.requests < 2 || view === undefined || !overrunning(slot, now, queueBehindMs)) continue
     const running = ThreadState.read(view)
     for (const entry of slot.inflight.values()) {
