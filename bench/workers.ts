@@ -23,7 +23,7 @@ const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url
 const THREADS = 2
 
 /** Iterations of `spin` that take about `ms` on this machine (measured on the main thread). */
-const calibrate = (ms: number): { readonly iterations: number; readonly cpuMs: number } => {
+export const calibrate = (ms: number): { readonly iterations: number; readonly cpuMs: number } => {
   // Warm the function up first (optimized code), then take the fastest of three timings: a
   // slow first timing (JIT, a busy neighbour) overstated the work and gave efficiencies > 1.
   for (let i = 0; i < 2000; i++) spin(10_000, i)

@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
@@ -47,8 +48,8 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
   readonly subscribeTask: (id: string) => Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
   /**
    * Waits until `id` reaches a final status: registers first, then asks `isFinalNow` (a store
-   * read), so an end between the two is not missed. A waiter is an entry and a Deferred, held
-   * only while it waits.
+   * read), so an end between the two is not missed. The waiters of one task share one entry
+   * and one Deferred, held only while someone waits.
    */
   readonly awaitFinal: <E>(id: TaskId, isFinalNow: Effect.Effect<boolean, E>) => Effect.Effect<void, E>
   /** The tasks someone waits for or watches here (whose end another process may bring). */
@@ -78,35 +79,45 @@ const remove = <K, V>(table: Map<K, Set<V>>, key: K, value: V) => {
 const registered = <K, V>(table: Map<K, Set<V>>, key: K, value: V) =>
   Effect.acquireRelease(Effect.sync(() => add(table, key, value)), () => Effect.sync(() => remove(table, key, value)))
 
+/** The waiters of one task: one latch, however many wait. */
+interface Waiting {
+  readonly latch: Deferred.Deferred<void>
+  count: number
+}
+
 export const make = Effect.gen(function*() {
   const pubsub = yield* PubSub.unbounded<TaskEvent>()
-  const waiters = new Map<TaskId, Set<Deferred.Deferred<void>>>()
+  const waiters = new Map<TaskId, Waiting>()
   const watchers = new Map<string, Set<Queue.Queue<TaskEvent>>>()
 
-  /** The waiters of the tasks that reached a final status, removed from the table. */
-  const takeWaiters = (events: ReadonlyArray<TaskEvent>): Array<Deferred.Deferred<void>> => {
-    const out: Array<Deferred.Deferred<void>> = []
-    if (waiters.size === 0) return out
-    for (const e of events) {
-      if (e._tag !== "StatusChanged" || !FINAL.has(e.status)) continue
-      const set = waiters.get(e.id)
-      if (set === undefined) continue
-      waiters.delete(e.id)
-      out.push(...set)
-    }
-    return out
+  const join = (id: TaskId): Waiting => {
+    let waiting = waiters.get(id)
+    if (waiting === undefined) waiters.set(id, waiting = { latch: Deferred.unsafeMake<void>(FiberId.none), count: 0 })
+    waiting.count++
+    return waiting
+  }
+
+  const leave = (id: TaskId, waiting: Waiting | undefined) => {
+    if (waiting !== undefined && --waiting.count === 0 && waiters.get(id) === waiting) waiters.delete(id)
   }
 
   /** Hands events to their tasks' watchers and resolves the waiters of those that ended. */
   const deliver = (events: ReadonlyArray<TaskEvent>) =>
-    Effect.suspend(() => {
+    Effect.sync(() => {
       if (watchers.size > 0) {
         for (const e of events) {
           const queues = watchers.get(taskIdOf(e))
           if (queues !== undefined) for (const q of queues) Queue.unsafeOffer(q, e)
         }
       }
-      return Effect.forEach(takeWaiters(events), (d) => Deferred.succeed(d, undefined), { discard: true })
+      if (waiters.size === 0) return
+      for (const e of events) {
+        if (e._tag !== "StatusChanged" || !FINAL.has(e.status)) continue
+        const waiting = waiters.get(e.id)
+        if (waiting === undefined) continue
+        waiters.delete(e.id)
+        Deferred.unsafeDone(waiting.latch, Exit.void)
+      }
     })
 
   return TaskEvents.of({
@@ -123,12 +134,14 @@ export const make = Effect.gen(function*() {
         Effect.acquireRelease(Queue.unbounded<TaskEvent>(), Queue.shutdown),
         (q) => registered(watchers, id, q)
       ),
+    // Registered before the read (an end between the two is not missed), and left however the
+    // wait ends: the finalizer is in place before the registration.
     awaitFinal: (id, isFinalNow) => {
-      const latch = Deferred.unsafeMake<void>(FiberId.none)
-      return Effect.acquireUseRelease(
-        Effect.sync(() => add(waiters, id, latch)),
-        () => Effect.flatMap(isFinalNow, (final) => (final ? Effect.void : Deferred.await(latch))),
-        () => Effect.sync(() => remove(waiters, id, latch))
+      let waiting: Waiting | undefined
+      return Effect.ensuring(
+        Effect.flatMap(Effect.sync(() => (waiting = join(id))), (w) =>
+          Effect.flatMap(isFinalNow, (final) => (final ? Effect.void : Deferred.await(w.latch)))),
+        Effect.sync(() => leave(id, waiting))
       )
     }
   })

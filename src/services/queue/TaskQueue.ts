@@ -346,8 +346,9 @@ export const make = (config: Config) =>
       // of the task is held meanwhile.
       await: (definition, id) =>
         Effect.zipRight(
-          events.awaitFinal(id, Effect.map(store.get(id), (task) => TaskStatus.isFinal(task.status))),
-          Effect.flatMap(store.get(id), (task) => decodeOutcome(definition, task))
+          events.awaitFinal(id, Effect.suspend(() => Effect.map(store.get(id), (task) => TaskStatus.isFinal(task.status)))),
+          // Built once the wait is over: a waiting fiber holds no statement.
+          Effect.suspend(() => Effect.flatMap(store.get(id), (task) => decodeOutcome(definition, task)))
         ),
       counts: store.counts,
       cancel,

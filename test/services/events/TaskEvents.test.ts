@@ -1,0 +1,37 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TaskId from "../../../src/domain/TaskId.js"
+import { TaskEvents } from "../../../src/services/events/TaskEvents.js"
+import * as TaskEventsModule from "../../../src/services/events/TaskEvents.js"
+
+const id = TaskId.unsafeMake("t1")
+const ended = { _tag: "StatusChanged" as const, id, type: "x", status: "completed" as const, at: 0 }
+const notYet = Effect.succeed(false)
+
+describe("TaskEvents waiters", () => {
+  it.effect("the awaits of one task share one entry: one that is interrupted leaves, the others still hear the end", () =>
+    Effect.gen(function*() {
+      const events = yield* TaskEvents
+      const a = yield* Effect.fork(events.awaitFinal(id, notYet))
+      const b = yield* Effect.fork(events.awaitFinal(id, notYet))
+      yield* Effect.yieldNow()
+      expect(yield* events.interest).toEqual([id])
+      yield* Fiber.interrupt(a)
+      expect(yield* events.interest).toEqual([id])
+      yield* events.publish([ended])
+      yield* Fiber.join(b)
+      expect(yield* events.interest).toEqual([])
+    }).pipe(Effect.provide(TaskEventsModule.layer)))
+
+  it.effect("an await of a task already final returns at once and leaves no interest behind", () =>
+    Effect.gen(function*() {
+      const events = yield* TaskEvents
+      yield* events.awaitFinal(id, Effect.succeed(true))
+      expect(yield* events.interest).toEqual([])
+      const c = yield* Effect.fork(events.awaitFinal(id, notYet))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(c)
+      expect(yield* events.interest).toEqual([])
+    }).pipe(Effect.provide(TaskEventsModule.layer)))
+})
