@@ -6,7 +6,7 @@
  * 3, with the machine. Asserts nothing. Run: npm run build (top level), then `npm install &&
  * node piscina.mjs` here.
  */
-/* global console, process, setInterval, clearInterval */
+/* global console, process, setInterval, clearInterval, URL */
 import { execFileSync } from "node:child_process"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
