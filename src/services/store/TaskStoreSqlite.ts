@@ -15,18 +15,16 @@ import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Statements from "./sqlite/statements.js"
-import { Telemetry } from "../telemetry/Telemetry.js"
 import { TaskStore } from "./TaskStore.js"
 import type { Applied, CountRow, Inserted } from "./TaskStore.js"
 
 const noChange: Applied = { ids: [], changes: [] }
 
 /**
- * With the runtime's tracing on, runs every method of the store with the tracer disabled:
- * @effect/sql makes a span per statement and per transaction, which would flood traces. The
- * runtime's own spans say what the store did. With tracing off it is left out: disabling the
- * tracer per call copies the caller's fiber refs, ~2 KiB held by every waiting `await`
- * (bench/await.ts). The group-commit writer runs with the tracer disabled either way.
+ * Runs every method of the store with the tracer disabled: @effect/sql makes a span per
+ * statement and per transaction, which would flood traces (the group-commit writer's would
+ * even be root spans, one trace each), also under an app's own tracer when the runtime's
+ * telemetry is off. The runtime's own spans say what the store did.
  */
 const untraced = <S extends object>(service: S): S => {
   const out: Record<string, unknown> = {}
@@ -183,7 +181,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     pauses: onClient(Activity.pauses),
     setPaused: (scope, paused, now) => group.write(Activity.setPaused(scope, paused, now))
   })
-  return (yield* Telemetry).tracing ? untraced(service) : service
+  return untraced(service)
 }).pipe(Effect.withTracerEnabled(false))
 
 /** The store over an SqlClient the caller provides (and configures): migrates, then serves. */

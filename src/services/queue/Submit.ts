@@ -1,0 +1,119 @@
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type * as Resources from "../../domain/Resources.js"
+import type * as TaskDefinition from "../../domain/TaskDefinition.js"
+import { InvalidPayload, UnknownTaskType } from "../../domain/TaskErrors.js"
+import type { TaskId } from "../../domain/TaskId.js"
+import * as TaskIdModule from "../../domain/TaskId.js"
+import * as Trace from "../../domain/Trace.js"
+import type { ResourceGovernor } from "../resources/ResourceGovernor.js"
+import type { Scheduler } from "../scheduler/Scheduler.js"
+import type { TaskStore } from "../store/TaskStore.js"
+import * as Dependencies from "./Dependencies.js"
+import type { Registry } from "./Registry.js"
+import * as Submission from "./Submission.js"
+import type { Config, SubmitError, SubmitOptions, TaskQueue } from "./TaskQueue.js"
+
+// Submitting: every item validated synchronously first (the first bad one fails the whole
+// submit, nothing stored), then stored in one commit, then the scheduler told what is ready.
+
+export interface Deps {
+  readonly store: TaskStore["Type"]
+  readonly registry: Registry["Type"]
+  readonly scheduler: Scheduler["Type"]
+  readonly governor: ResourceGovernor["Type"]
+  readonly config: Config
+  readonly tracing: boolean
+}
+
+export const make = ({ config, governor, registry, scheduler, store, tracing }: Deps) => {
+  const newId = TaskIdModule.makeGenerator()
+
+  const unknownType = (name: string): UnknownTaskType | undefined =>
+    registry.names.length === 0 || Option.isSome(registry.definition(name))
+      ? undefined
+      : new UnknownTaskType({ taskType: name, known: registry.names })
+
+  /**
+   * Stores validated tasks. Tracing on: under a `troupe.submit` span whose traceparent is
+   * stored with each task, so its dispatches and attempts continue the submitter's trace.
+   */
+  const store_ = (news: ReadonlyArray<Submission.Prepared>): Effect.Effect<Array<TaskId>, SubmitError> => {
+    if (!tracing) return storeNow(news)
+    const attributes: Record<string, unknown> = { "task.count": news.length }
+    if (news.length === 1) {
+      attributes["task.id"] = news[0]!.id
+      attributes["task.type"] = news[0]!.type
+      attributes["task.priority"] = news[0]!.priority
+    }
+    return Effect.useSpan("troupe.submit", { kind: "producer", attributes }, (span) => {
+      const traceParent = Trace.encode(span) ?? null
+      return Effect.withParentSpan(storeNow(news.map((t) => ({ ...t, traceParent }))), span)
+    })
+  }
+
+  const storeNow = (news: ReadonlyArray<Submission.Prepared>) =>
+    Effect.gen(function*() {
+      if (news.some((t) => t.dependsOn.length > 0)) yield* Dependencies.checkAcyclic(news)
+      const stored = yield* store.insert(news, config.maxQueueSize === undefined ? {} : { maxActive: config.maxQueueSize })
+      const ready = stored.filter((t) => t.status === "pending")
+      if (ready.length > 0) {
+        yield* scheduler.notifyReady(
+          ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key, resources: t.resources }))
+        )
+      }
+      if (stored.some((t) => t.status === "delayed")) yield* scheduler.notifyDelayed
+      return stored.map((t) => t.id)
+    })
+
+  /** Validates every item synchronously; the first bad one fails the whole submit. */
+  const prepareAll = (
+    items: ReadonlyArray<{ readonly definition: TaskDefinition.Any; readonly payload: unknown; readonly encoded?: boolean; readonly options?: SubmitOptions }>,
+    now: number
+  ): Either.Either<Array<Submission.Prepared>, InvalidPayload | UnknownTaskType | Resources.ResourceUnsatisfiable> => {
+    const out: Array<Submission.Prepared> = []
+    for (const item of items) {
+      const unknown = unknownType(item.definition.name)
+      if (unknown !== undefined) return Either.left(unknown)
+      const encoded = item.encoded === true ? Either.right(item.payload) : item.definition.encodePayload(item.payload)
+      if (Either.isLeft(encoded)) {
+        return Either.left(new InvalidPayload({ taskType: item.definition.name, message: encoded.left.message }))
+      }
+      const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs, newId)
+      if (Either.isLeft(prepared)) return Either.left(prepared.left)
+      if (prepared.right.resources !== null) {
+        const satisfiable = governor.check(item.definition.name, prepared.right.resources)
+        if (Either.isLeft(satisfiable)) return Either.left(satisfiable.left)
+      }
+      out.push(prepared.right)
+    }
+    return Either.right(out)
+  }
+
+  const submitMany: Context.Tag.Service<TaskQueue>["submitMany"] = (items) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const news = yield* prepareAll(items, now)
+      return yield* store_(news)
+    })
+
+  const submitEncoded = (type: string, payload: unknown, options?: SubmitOptions) =>
+    Effect.gen(function*() {
+      const definition = yield* Option.match(registry.definition(type), {
+        onNone: () => Effect.fail(new UnknownTaskType({ taskType: type, known: registry.names })),
+        onSome: Effect.succeed
+      })
+      const encoded = yield* definition.validateEncoded(payload).pipe(
+        Effect.mapError((e) => new InvalidPayload({ taskType: type, message: e.message }))
+      )
+      const now = yield* Clock.currentTimeMillis
+      const prepared = yield* prepareAll([{ definition, payload: encoded, encoded: true, ...(options ? { options } : {}) }], now)
+      const ids = yield* store_(prepared)
+      return ids[0]!
+    })
+
+  return { submitMany, submitEncoded }
+}
