@@ -8,6 +8,7 @@ import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Activity from "../../domain/Activity.js"
+import { TaskNotFound } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
 
@@ -31,9 +32,9 @@ export const taskIdOf = (event: TaskEvent): string => (event._tag === "StatusCha
 
 /**
  * In-process notifications: a PubSub of task events for subscribers, and a waiter table so
- * `await` does not scan every event. Another process's changes are not published here: one
- * poller (taskQueue/RemoteFinals) reads the end of every task waited for or watched, in one
- * query per interval, and `settle`s it.
+ * `await` does not scan every event. Another process's changes are not published here: the
+ * queue's readers (queue/RemoteFinals) read the status of every task waited for or watched,
+ * in shared queries, and `settle` the ends (or report the tasks `missing`).
  */
 export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
   /** Publishes durable changes; resolves the waiters of tasks that reached a final status. */
@@ -47,11 +48,12 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
    */
   readonly subscribeTask: (id: string) => Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
   /**
-   * Waits until `id` reaches a final status: registers first, then asks `isFinalNow` (a store
-   * read), so an end between the two is not missed. The waiters of one task share one entry
+   * Waits until `id` reaches a final status: registers first, then runs `check` (which asks for
+   * the task's status to be read), so an end between the two is not missed. Fails with
+   * TaskNotFound when the task is found not to exist. The waiters of one task share one entry
    * and one Deferred, held only while someone waits.
    */
-  readonly awaitFinal: <E>(id: TaskId, isFinalNow: Effect.Effect<boolean, E>) => Effect.Effect<void, E>
+  readonly awaitFinal: (id: TaskId, check: Effect.Effect<void>) => Effect.Effect<void, TaskNotFound>
   /** The tasks someone waits for or watches here (whose end another process may bring). */
   readonly interest: Effect.Effect<ReadonlyArray<TaskId>>
   /**
@@ -59,6 +61,8 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
    * waiters and watchers only: subscribers of every event hear this process's changes.
    */
   readonly settle: (events: ReadonlyArray<StatusChanged>) => Effect.Effect<void>
+  /** These tasks were found not to exist: their waiters fail with TaskNotFound. */
+  readonly missing: (ids: ReadonlyArray<TaskId>) => Effect.Effect<void>
 }>() {}
 
 const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"])
@@ -81,7 +85,7 @@ const registered = <K, V>(table: Map<K, Set<V>>, key: K, value: V) =>
 
 /** The waiters of one task: one latch, however many wait. */
 interface Waiting {
-  readonly latch: Deferred.Deferred<void>
+  readonly latch: Deferred.Deferred<void, TaskNotFound>
   count: number
 }
 
@@ -92,7 +96,7 @@ export const make = Effect.gen(function*() {
 
   const join = (id: TaskId): Waiting => {
     let waiting = waiters.get(id)
-    if (waiting === undefined) waiters.set(id, waiting = { latch: Deferred.unsafeMake<void>(FiberId.none), count: 0 })
+    if (waiting === undefined) waiters.set(id, waiting = { latch: Deferred.unsafeMake<void, TaskNotFound>(FiberId.none), count: 0 })
     waiting.count++
     return waiting
   }
@@ -128,6 +132,15 @@ export const make = Effect.gen(function*() {
       return [...ids] as Array<TaskId>
     }),
     settle: deliver,
+    missing: (ids) =>
+      Effect.sync(() => {
+        for (const id of ids) {
+          const waiting = waiters.get(id)
+          if (waiting === undefined) continue
+          waiters.delete(id)
+          Deferred.unsafeDone(waiting.latch, Exit.fail(new TaskNotFound({ taskId: id })))
+        }
+      }),
     subscribe: PubSub.subscribe(pubsub),
     subscribeTask: (id) =>
       Effect.tap(
@@ -136,11 +149,10 @@ export const make = Effect.gen(function*() {
       ),
     // Registered before the read (an end between the two is not missed), and left however the
     // wait ends: the finalizer is in place before the registration.
-    awaitFinal: (id, isFinalNow) => {
+    awaitFinal: (id, check) => {
       let waiting: Waiting | undefined
       return Effect.ensuring(
-        Effect.flatMap(Effect.sync(() => (waiting = join(id))), (w) =>
-          Effect.flatMap(isFinalNow, (final) => (final ? Effect.void : Deferred.await(w.latch)))),
+        Effect.flatMap(Effect.sync(() => (waiting = join(id))), (w) => Effect.zipRight(check, Deferred.await(w.latch))),
         Effect.sync(() => leave(id, waiting))
       )
     }

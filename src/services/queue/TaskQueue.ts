@@ -163,6 +163,8 @@ export const make = (config: Config) =>
 
     const submit = Submitting.make({ store, registry, scheduler, governor, config, tracing })
     const control = Control.make({ store, registry, scheduler, config, tracing })
+    // The shared reads behind `await`, `watch` and `logs --follow` (its fibers live in the layer's scope).
+    const remote = yield* RemoteFinals.make(store, events, config.pollIntervalMs, scheduler.runningHere)
 
     const reportInputs = {
       store,
@@ -181,11 +183,11 @@ export const make = (config: Config) =>
       submitEncoded: submit.submitEncoded,
       get: store.get,
       list: store.list,
-      // This process's own ends and other processes' (RemoteFinals) resolve the wait; nothing
-      // of the task is held meanwhile.
+      // This process's own ends and the shared reads (RemoteFinals: ended before the wait, or
+      // in another process) resolve the wait; nothing of the task is held meanwhile.
       await: (definition, id) =>
         Effect.zipRight(
-          events.awaitFinal(id, Effect.suspend(() => Effect.map(store.get(id), (task) => TaskStatus.isFinal(task.status)))),
+          events.awaitFinal(id, remote.check(id)),
           // Built once the wait is over: a waiting fiber holds no statement.
           Effect.suspend(() => Effect.flatMap(store.get(id), (task) => Outcome.decode(definition, task)))
         ),
@@ -199,13 +201,5 @@ export const make = (config: Config) =>
     })
   })
 
-/** The client, with the one poller that sees other processes end awaited or watched tasks. */
-export const layer = (config: Config) =>
-  Layer.scoped(
-    TaskQueue,
-    Effect.tap(make(config), () =>
-      Effect.gen(function*() {
-        const scheduler = yield* Scheduler
-        yield* Effect.forkScoped(RemoteFinals.poll(yield* TaskStore, yield* TaskEvents, config.pollIntervalMs, scheduler.runningHere))
-      }))
-  )
+/** The client, with the shared reads that see tasks end in other processes (or before a wait). */
+export const layer = (config: Config) => Layer.scoped(TaskQueue, make(config))

@@ -113,8 +113,11 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   ) => Effect.Effect<ReadonlyArray<Inserted>, StoreError | QueueFull | InvalidDependency>
   /** Reads one task. */
   readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | StoreError>
-  /** Of these tasks, those in a final status, as status changes (one read for many waiters). */
-  readonly finalAmong: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<StatusChanged>, StoreError>
+  /**
+   * The current status of those of these tasks that exist, as status changes (one read for
+   * many waiters: which ended, and which are gone).
+   */
+  readonly statusesOf: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<StatusChanged>, StoreError>
   /** Lists tasks by status and type, a page at a time. */
   readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Task>, StoreError>
   /**

@@ -105,8 +105,8 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     get: (id) =>
       Effect.flatMap(selectTasks("id = ?", [id]), (tasks) =>
         tasks[0] === undefined ? Effect.fail(new TaskNotFound({ taskId: id })) : Effect.succeed(tasks[0])),
-    finalAmong: (ids) =>
-      ids.length === 0 ? Effect.succeed([]) : onClient(Statements.finalAmong(ids)),
+    statusesOf: (ids) =>
+      ids.length === 0 ? Effect.succeed([]) : onClient(Statements.statusesOf(ids)),
     list: (query) => {
       const where: Array<string> = []
       const params: Array<string | number> = []

@@ -7,7 +7,7 @@ import * as TaskEventsModule from "../../../src/services/events/TaskEvents.js"
 
 const id = TaskId.unsafeMake("t1")
 const ended = { _tag: "StatusChanged" as const, id, type: "x", status: "completed" as const, at: 0 }
-const notYet = Effect.succeed(false)
+const notYet = Effect.void
 
 describe("TaskEvents waiters", () => {
   it.effect("the awaits of one task share one entry: one that is interrupted leaves, the others still hear the end", () =>
@@ -24,10 +24,13 @@ describe("TaskEvents waiters", () => {
       expect(yield* events.interest).toEqual([])
     }).pipe(Effect.provide(TaskEventsModule.layer)))
 
-  it.effect("an await of a task already final returns at once and leaves no interest behind", () =>
+  it.effect("a check that finds the task ended resolves the wait at once; one that finds it missing fails it with TaskNotFound; no interest is left", () =>
     Effect.gen(function*() {
       const events = yield* TaskEvents
-      yield* events.awaitFinal(id, Effect.succeed(true))
+      yield* events.awaitFinal(id, events.settle([ended]))
+      expect(yield* events.interest).toEqual([])
+      const missing = yield* Effect.flip(events.awaitFinal(id, events.missing([id])))
+      expect(missing._tag).toBe("TaskNotFound")
       expect(yield* events.interest).toEqual([])
       const c = yield* Effect.fork(events.awaitFinal(id, notYet))
       yield* Effect.yieldNow()

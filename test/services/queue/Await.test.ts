@@ -27,11 +27,11 @@ const handlers = Handlers.make(Local.handler(() => Effect.void))
 
 /** The store (SQLite in memory), counting the reads `await` and `watch` make. */
 const counted = () => {
-  const reads = { get: 0, finalAmong: 0 }
+  const reads = { get: 0, statusesOf: 0 }
   const store = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
     ...store,
     get: (id: TaskId.TaskId) => Effect.zipRight(Effect.sync(() => reads.get++), store.get(id)),
-    finalAmong: (ids: ReadonlyArray<TaskId.TaskId>) => Effect.zipRight(Effect.sync(() => reads.finalAmong++), store.finalAmong(ids))
+    statusesOf: (ids: ReadonlyArray<TaskId.TaskId>) => Effect.zipRight(Effect.sync(() => reads.statusesOf++), store.statusesOf(ids))
   }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
   const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, pollInterval: Duration.seconds(1) }
   const runtime = compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
@@ -39,7 +39,7 @@ const counted = () => {
 }
 
 describe("await and watch", () => {
-  it.effect("many awaits of tasks another process runs share one store read per poll interval", () => {
+  it.effect("many awaits of tasks another process runs share their store reads: one for the burst of awaits, then one per poll interval", () => {
     const { reads, runtime } = counted()
     return Effect.gen(function*() {
       const store = yield* TaskStore
@@ -51,16 +51,33 @@ describe("await and watch", () => {
       const awaiting = yield* Effect.fork(Effect.forEach(ids, (id) => queue.await(Remote, id), { concurrency: "unbounded" }))
       const watching = yield* Effect.fork(Stream.runCollect(queue.watch(ids[0]!)))
       yield* advance("10 seconds", "1 second")
-      // Each await read its task once; after that, one read per interval for all of them.
-      expect(reads.get).toBe(n + 1)
-      expect(reads.finalAmong).toBeLessThanOrEqual(11)
+      // No await read its task alone (the watch read its snapshot); the burst of awaits was
+      // checked in a shared read or two, then one read per interval for all of them.
+      expect(reads.get).toBe(1)
+      expect(reads.statusesOf).toBeLessThanOrEqual(13)
       yield* store.complete(ids.map((id, i) => ({ id, token: "t", result: i })), 10_000)
       yield* advance("1 second", "1 second")
       expect(yield* Fiber.join(awaiting)).toStrictEqual(ids.map((_, i) => i))
       const events = Chunk.toReadonlyArray(yield* Fiber.join(watching))
       expect(events.map((e) => (e._tag === "StatusChanged" ? e.status : e._tag))).toStrictEqual(["running", "completed"])
-      // One more read per await, for its result.
-      expect(reads.get).toBe(2 * n + 1)
+      // One read per await, for its result.
+      expect(reads.get).toBe(n + 1)
+    }).pipe(Effect.provide(runtime))
+  })
+
+  it.effect("an await of a task that ended before it returns at once; of a task that does not exist, fails with TaskNotFound", () => {
+    const { runtime } = counted()
+    return Effect.gen(function*() {
+      const store = yield* TaskStore
+      const queue = yield* TaskQueue
+      const id = TaskId.unsafeMake("done-elsewhere")
+      yield* store.insert([newTask(0, { id, type: "remote", payload: { n: 1 }, runAt: 0, rank: 0, createdAt: 0 })])
+      yield* store.claim([id], { owner: "elsewhere", token: "t", expiresAt: 600_000, now: 0 })
+      yield* store.complete([{ id, token: "t", result: 42 }], 0)
+      // No clock advance: the shared check, not the interval, finds both.
+      expect(yield* queue.await(Remote, id)).toBe(42)
+      const missing = yield* Effect.flip(queue.await(Remote, TaskId.unsafeMake("no-such-task")))
+      expect(missing._tag).toBe("TaskNotFound")
     }).pipe(Effect.provide(runtime))
   })
 })

@@ -208,13 +208,13 @@ export const expiredLeases = (now: number, retry: (json: string) => Claimed["ret
     (rows) => rows.map((row) => Rows.toLeased(row, retry))
   )
 
-/** Of these tasks, those in a final status (completed, failed, cancelled). */
-export const finalAmong = (taskIds: ReadonlyArray<TaskId>) =>
+/** The status of those of these tasks that exist. */
+export const statusesOf = (taskIds: ReadonlyArray<TaskId>) =>
   Effect.map(
     Effect.forEach(chunks(taskIds), (chunk) =>
       run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus.TaskStatus; readonly updated_at: number }>(
-        `SELECT id, type, status, updated_at FROM tasks WHERE id IN ${tuple(chunk.length)} AND status IN ${tuple(TaskStatus.finals.length)}`,
-        [...chunk, ...TaskStatus.finals]
+        `SELECT id, type, status, updated_at FROM tasks WHERE id IN ${tuple(chunk.length)}`,
+        chunk
       )),
     (rows) => rows.flat().map((r): StatusChanged => ({ _tag: "StatusChanged", id: r.id, type: r.type, status: r.status, at: r.updated_at }))
   )
