@@ -14,6 +14,7 @@ import * as GroupCommit from "./sqlite/GroupCommit.js"
 import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
 import * as Rows from "./sqlite/rows.js"
+import * as Sql from "./sqlite/sql.js"
 import * as Statements from "./sqlite/statements.js"
 import { TaskStore } from "./TaskStore.js"
 import type { Applied, CountRow, Inserted } from "./TaskStore.js"
@@ -61,12 +62,13 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
   const group = yield* GroupCommit.make
   const retry = Rows.makeRetryCache()
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
-    read(sql.unsafe<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
+    onClient(Sql.run<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
       Effect.map((rows) => rows.map((row) => Rows.toTask(row, retry)))
     )
 
-  const onClient = <A>(effect: Effect.Effect<A, SqlError, SqlClient.SqlClient>) =>
-    read(Effect.provideService(effect, SqlClient.SqlClient, sql))
+  // A read runs on the connection reserved for it (the writer's transaction excludes it).
+  const onClient = <A>(effect: Effect.Effect<A, SqlError, Sql.Connection>) =>
+    read(Effect.scoped(Effect.flatMap(sql.reserve, (connection) => Effect.provideService(effect, Sql.Connection, connection))))
 
   const service = TaskStore.of({
     insert: (tasks, options) =>
@@ -79,7 +81,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
         for (let i = 0; i < existing.length; i += 400) {
           const chunk = existing.slice(i, i + 400)
           const keys = chunk.flatMap((t) => (t.idempotencyKey === null ? [] : [t.idempotencyKey]))
-          const rows = yield* read(sql.unsafe<Omit<Inserted, "created" | "resources"> & { readonly idempotency_key: string | null; readonly resources: string | null }>(
+          const rows = yield* onClient(Sql.run<Omit<Inserted, "created" | "resources"> & { readonly idempotency_key: string | null; readonly resources: string | null }>(
             `SELECT id, type, status, priority, rank, seq, key, idempotency_key, resources FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
               (keys.length > 0 ? ` OR idempotency_key IN (${keys.map(() => "?").join(", ")})` : ""),
             [...chunk.map((t) => t.id), ...keys]
@@ -130,7 +132,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
       return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY seq LIMIT ?`, params)
     },
     ready: (limit, excludeTypes = []) =>
-      read(sql.unsafe<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(
+      onClient(Sql.run<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(
         `SELECT id, type, priority, rank, seq, key, resources FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks")}` +
           (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
           " ORDER BY rank, seq LIMIT ?",
@@ -151,26 +153,26 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     extendLeases: (items, expiresAt) =>
       items.length === 0 ? Effect.succeed([]) : group.write(Statements.extendLeases(items, expiresAt)),
     wakeDue: (now) => group.write(Statements.wakeDue(now)),
-    nextWakeAt: read(sql.unsafe<{ readonly next: number | null }>(
+    nextWakeAt: onClient(Sql.run<{ readonly next: number | null }>(
       `SELECT min(run_at) AS next FROM tasks WHERE ${Statements.from("wake")}`
     )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.next))),
-    leaseOwners: read(sql.unsafe<{ readonly owner: string }>(
+    leaseOwners: onClient(Sql.run<{ readonly owner: string }>(
       `SELECT DISTINCT lease_owner AS owner FROM tasks WHERE ${Statements.from("release")} AND lease_owner IS NOT NULL`
     )).pipe(Effect.map((rows) => rows.map((r) => r.owner))),
     leasesOf: (owners) => owners.length === 0 ? Effect.succeed([]) : onClient(Statements.leasesOf(owners, retry)),
     expiredLeases: (now) => onClient(Statements.expiredLeases(now, retry)),
-    counts: read(sql.unsafe<{ readonly status: TaskStatus.TaskStatus; readonly n: number }>(
+    counts: onClient(Sql.run<{ readonly status: TaskStatus.TaskStatus; readonly n: number }>(
       "SELECT status, count(*) AS n FROM tasks GROUP BY status"
     )).pipe(Effect.map((rows) => {
       const counts = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
       for (const row of rows) counts[row.status] = row.n
       return counts
     })),
-    countRows: read(sql.unsafe<CountRow>(
+    countRows: onClient(Sql.run<CountRow>(
       "SELECT status, type, priority, count(*) AS count FROM tasks GROUP BY status, type, priority"
     )),
     oldestReadyAt: (excludeTypes = []) =>
-      read(sql.unsafe<{ readonly at: number | null }>(
+      onClient(Sql.run<{ readonly at: number | null }>(
         `SELECT min(run_at) AS at FROM tasks WHERE ${Statements.from("claim")}` +
           (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : ""),
         [...excludeTypes]

@@ -13,6 +13,7 @@ import * as TaskId from "../../../src/domain/TaskId.js"
 import * as GroupCommit from "../../../src/services/store/sqlite/GroupCommit.js"
 import { migrate, migrations } from "../../../src/services/store/sqlite/migrations.js"
 import * as Statements from "../../../src/services/store/sqlite/statements.js"
+import * as Sql from "../../../src/services/store/sqlite/sql.js"
 import { TaskStore } from "../../../src/services/store/TaskStore.js"
 import { layerMemory, layerSqlite } from "../../../src/services/store/TaskStoreSqlite.js"
 import { lifecycleSuite } from "./LifecycleStoreSuite.js"
@@ -94,7 +95,7 @@ describe("SQLite store", () => {
         const group = yield* GroupCommit.make
         // Inserts a row, then fails: the row must not survive. Whether the three writes share a
         // transaction (they usually do) or not, the outcome is the same.
-        const failing = Effect.zipRight(Statements.insert([newTask(2)]), sql.unsafe("INSERT INTO no_such_table VALUES (1)"))
+        const failing = Effect.zipRight(Statements.insert([newTask(2)]), Sql.run("INSERT INTO no_such_table VALUES (1)"))
         const outcomes = yield* Effect.all([
           Effect.either(group.write(Statements.insert([newTask(1)]))),
           Effect.either(group.write(failing)),

@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -10,10 +11,11 @@ import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { StoreError } from "../../../domain/TaskErrors.js"
+import { Connection } from "./sql.js"
 
 interface Op {
   /** Fails with SqlError, or with a domain error that undoes the op alone (e.g. QueueFull). */
-  readonly run: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+  readonly run: Effect.Effect<unknown, unknown, Connection>
   readonly done: Deferred.Deferred<unknown, unknown>
 }
 
@@ -63,18 +65,48 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
   const queue = yield* Queue.unbounded<Op | typeof Stop>()
   let closed = false
 
+  const exec = (connection: SqlConnection.Connection, text: string) => connection.execute(text, [], undefined)
+
+  /**
+   * Runs `body` in one transaction on the connection, reserved for it (reads wait meanwhile):
+   * committed when it succeeds, rolled back when it or the COMMIT fails.
+   */
+  const transaction = <A, E>(body: (connection: SqlConnection.Connection) => Effect.Effect<A, E, Connection>) =>
+    Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
+      Effect.gen(function*() {
+        yield* exec(connection, "BEGIN")
+        const exit = yield* Effect.exit(Effect.zipLeft(
+          Effect.provideService(body(connection), Connection, connection),
+          exec(connection, "COMMIT")
+        ))
+        if (Exit.isFailure(exit)) yield* Effect.ignore(exec(connection, "ROLLBACK"))
+        return yield* exit
+      })))
+
   const shared = (ops: ReadonlyArray<Op>) =>
-    sql.withTransaction(Effect.gen(function*() {
-      const exits: Array<Exit.Exit<unknown, unknown>> = []
-      for (const op of ops) {
-        const exit = yield* Effect.exit(op.run)
-        if (Exit.isFailure(exit)) return yield* new OpFailed()
-        exits.push(exit)
-      }
-      return exits
-    }))
+    transaction(() =>
+      Effect.gen(function*() {
+        const exits: Array<Exit.Exit<unknown, unknown>> = []
+        for (const op of ops) {
+          const exit = yield* Effect.exit(op.run)
+          if (Exit.isFailure(exit)) return yield* new OpFailed()
+          exits.push(exit)
+        }
+        return exits
+      })
+    )
+  // Each op under its own savepoint: a failing one is undone alone.
   const isolated = (ops: ReadonlyArray<Op>) =>
-    sql.withTransaction(Effect.forEach(ops, (op) => Effect.exit(sql.withTransaction(op.run))))
+    transaction((connection) =>
+      Effect.forEach(ops, (op) =>
+        Effect.gen(function*() {
+          yield* exec(connection, "SAVEPOINT op")
+          const exit = yield* Effect.exit(op.run)
+          if (Exit.isFailure(exit)) yield* exec(connection, "ROLLBACK TO SAVEPOINT op")
+          yield* exec(connection, "RELEASE SAVEPOINT op")
+          return exit
+        }))
+    )
 
   const settle = (ops: ReadonlyArray<Op>, exits: ReadonlyArray<Exit.Exit<unknown, unknown>>) =>
     Effect.forEach(ops, (op, i) => {
@@ -94,11 +126,9 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
       Effect.catchTag("OpFailed", () => isolated(ops)),
       Effect.matchCauseEffect({
         onSuccess: (exits) => settle(ops, exits),
-        // BEGIN or COMMIT failed: the connection may still be inside the transaction.
-        onFailure: (cause) =>
-          Effect.zipRight(Effect.ignore(sql.unsafe("ROLLBACK")), failAll(ops, causeToStoreError(cause)))
+        // BEGIN or COMMIT failed (rolled back): every op of the transaction fails.
+        onFailure: (cause) => failAll(ops, causeToStoreError(cause))
       }),
-      Effect.provideService(SqlClient.SqlClient, sql),
       // A batch taken from the queue always finishes and answers its callers.
       Effect.uninterruptible
     )
@@ -135,7 +165,7 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
       return Fiber.await(writer)
     }))
 
-  const write = <A, E>(run: Effect.Effect<A, E, SqlClient.SqlClient>): Effect.Effect<A, Exclude<E, SqlError> | StoreError> =>
+  const write = <A, E>(run: Effect.Effect<A, E, Connection>): Effect.Effect<A, Exclude<E, SqlError> | StoreError> =>
     Effect.flatMap(Deferred.make<unknown, unknown>(), (done) =>
       Effect.suspend(() => {
         // Checked and offered in one synchronous step, so nothing is queued behind Stop.
@@ -149,5 +179,5 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
 
 /** The writer: `write` runs statements in the next group transaction and resolves after COMMIT. */
 export interface GroupCommit {
-  readonly write: <A, E>(run: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.Effect<A, Exclude<E, SqlError> | StoreError>
+  readonly write: <A, E>(run: Effect.Effect<A, E, Connection>) => Effect.Effect<A, Exclude<E, SqlError> | StoreError>
 }

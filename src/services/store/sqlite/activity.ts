@@ -1,15 +1,13 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { Log, LogLevel } from "../../../domain/Activity.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import { truncationMarker } from "../TaskStore.js"
 import type { Pauses } from "../TaskStore.js"
 import { chunks, run, tuple, tuples } from "./sql.js"
+import type { Sql } from "./sql.js"
 
 // Statements for what running tasks report (log lines, progress) and for pause gates.
 
-type Sql<A> = Effect.Effect<A, SqlError, SqlClient.SqlClient>
 
 /**
  * Appends log lines, keeping at most `cap` per task (tasks.log_count counts them; a count of

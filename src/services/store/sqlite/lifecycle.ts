@@ -1,4 +1,3 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { NewTask } from "../../../domain/Task.js"
@@ -9,12 +8,12 @@ import type { Applied, Change } from "../TaskStore.js"
 import { final, listed } from "./migrations.js"
 import { changeColumns, decodeResources } from "./rows.js"
 import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+import type { Connection, Sql } from "./sql.js"
 
 // Statements of lifecycle control: dependencies, cancel, pause, resume, manual retry, delete,
 // retention. Each runs inside one group-commit transaction, so a cascade commits together
 // with the change that caused it.
 
-type Sql<A> = Effect.Effect<A, SqlError, SqlClient.SqlClient>
 
 interface ChangeRow {
   readonly id: string
@@ -97,7 +96,7 @@ const unblock = (completed: ReadonlyArray<TaskId>, now: number): Sql<Array<Chang
 export const linkDependencies = (
   created: ReadonlyArray<NewTask>,
   now: number
-): Effect.Effect<Map<string, TaskStatus>, SqlError | InvalidDependency, SqlClient.SqlClient> =>
+): Effect.Effect<Map<string, TaskStatus>, SqlError | InvalidDependency, Connection> =>
   Effect.gen(function*() {
     const edges = created.flatMap((t) => [...new Set(t.dependsOn)].map((dep) => [dep, t.id] as const))
     const statuses = new Map<string, TaskStatus>()
@@ -149,7 +148,7 @@ export const linkDependencies = (
   })
 
 /** Fails with QueueFull when more than `limit` tasks are unfinished (counted via the partial indexes). */
-export const checkActive = (limit: number, adding: number): Effect.Effect<void, SqlError | QueueFull, SqlClient.SqlClient> =>
+export const checkActive = (limit: number, adding: number): Effect.Effect<void, SqlError | QueueFull, Connection> =>
   Effect.flatMap(
     run<{ readonly n: number }>(
       `SELECT (SELECT count(*) FROM tasks WHERE ${from("claim")})

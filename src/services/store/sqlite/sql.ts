@@ -1,4 +1,6 @@
-import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type { TaskId } from "../../../domain/TaskId.js"
 import * as Transition from "../../../domain/Transition.js"
@@ -36,8 +38,19 @@ export const from = (event: Transition.TaskEvent, column = "status") => {
 }
 export const to = (event: Transition.TaskEvent) => `'${Transition.target(event)}'`
 
-export const run = <A extends object>(text: string, params: ReadonlyArray<Param>) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(text, params as Array<Param>))
+/**
+ * The connection the store's statements run on: the group-commit writer's, inside its
+ * transaction, or one reserved for a read. Statements go to the connection directly rather
+ * than through @effect/sql's Statement, which opens a span and a scope per statement (~34 KiB
+ * allocated and ~12 µs each, measured: docs/design.md); the store's own spans say what it did.
+ */
+export class Connection extends Context.Tag("troupe/store/Connection")<Connection, SqlConnection.Connection>() {}
+
+/** A statement of the store, with its parameters. */
+export type Sql<A> = Effect.Effect<A, SqlError, Connection>
+
+export const run = <A extends object>(text: string, params: ReadonlyArray<Param> = []): Sql<ReadonlyArray<A>> =>
+  Effect.flatMap(Connection, (connection) => connection.execute(text, params, undefined))
 
 export const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id as TaskId)
 

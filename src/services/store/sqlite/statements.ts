@@ -1,4 +1,3 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { Claimed, NewTask } from "../../../domain/Task.js"
@@ -9,6 +8,7 @@ import type { Applied, Completion, Failure, LeaseGrant, Release } from "../TaskS
 import * as Lifecycle from "./lifecycle.js"
 import * as Rows from "./rows.js"
 import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+import type { Connection } from "./sql.js"
 
 export { from, keyHead }
 
@@ -26,7 +26,7 @@ export interface InsertedRow {
  * inserted by id (the others already existed). The key tells which input created the row when
  * one call repeats an id.
  */
-export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<Map<string, InsertedRow>, SqlError, SqlClient.SqlClient> =>
+export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<Map<string, InsertedRow>, SqlError, Connection> =>
   Effect.map(
     Effect.forEach(chunks(tasks), (chunk) =>
       run<InsertedRow & { readonly id: string }>(
@@ -76,7 +76,7 @@ export const claim = (
   taskIds: ReadonlyArray<TaskId>,
   lease: LeaseGrant,
   retry: (json: string) => Claimed["retry"]
-): Effect.Effect<Array<Claimed>, SqlError, SqlClient.SqlClient> =>
+): Effect.Effect<Array<Claimed>, SqlError, Connection> =>
   Effect.map(
     Effect.forEach(chunks(taskIds), (chunk) =>
       run<Rows.ClaimRow>(
@@ -100,7 +100,7 @@ export const claim = (
 
 const clearLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
 
-export const complete = (items: ReadonlyArray<Completion>, now: number): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> =>
+export const complete = (items: ReadonlyArray<Completion>, now: number): Effect.Effect<Applied, SqlError, Connection> =>
   Effect.flatMap(
     Effect.forEach(chunks(items), (chunk) =>
       run<{ readonly id: string }>(
@@ -140,7 +140,7 @@ export const fail = (items: ReadonlyArray<Failure>, now: number) => {
        RETURNING tasks.id`,
       [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error), f.leaseExpiredBefore ?? null])]
     ))
-  return Effect.flatMap(Effect.zip(retryRows, finalRows), ([a, b]): Effect.Effect<Applied, SqlError, SqlClient.SqlClient> => {
+  return Effect.flatMap(Effect.zip(retryRows, finalRows), ([a, b]): Effect.Effect<Applied, SqlError, Connection> => {
     const failed = ids(b.flat())
     return Effect.map(
       Lifecycle.failDependents(failed, now),
