@@ -5,7 +5,6 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type { Scope } from "effect/Scope"
 import type { TaskId } from "../../domain/TaskId.js"
-import * as TaskStatus from "../../domain/TaskStatus.js"
 import type { TaskEvents } from "../events/TaskEvents.js"
 import type { TaskStore } from "../store/TaskStore.js"
 
@@ -35,11 +34,8 @@ export const make = (
     const read = (ids: ReadonlyArray<TaskId>) =>
       Effect.gen(function*() {
         if (ids.length === 0) return
-        const found = yield* store.statusesOf(ids)
-        const known = new Set<string>(found.map((t) => t.id))
-        const missing = ids.filter((id) => !known.has(id))
+        const { ended, missing } = yield* store.endsAmong(ids)
         if (missing.length > 0) yield* events.missing(missing)
-        const ended = found.filter((t) => TaskStatus.isFinal(t.status))
         if (ended.length === 0) return
         // A task this process still runs (cancelled, its attempt stopping) ends here, after its
         // last log lines: its end is not taken from the store early.

@@ -16,6 +16,12 @@ export interface Inserted extends ReadyRef {
 }
 
 /** A task whose status a write changed: enough to publish the change and schedule the task. */
+/** What a read of awaited tasks found: the ones that ended, and the ones that do not exist. */
+export interface Ends {
+  readonly ended: ReadonlyArray<StatusChanged>
+  readonly missing: ReadonlyArray<TaskId>
+}
+
 export interface Change extends ReadyRef {
   readonly status: TaskStatus
 }
@@ -113,11 +119,8 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   ) => Effect.Effect<ReadonlyArray<Inserted>, StoreError | QueueFull | InvalidDependency>
   /** Reads one task. */
   readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | StoreError>
-  /**
-   * The current status of those of these tasks that exist, as status changes (one read for
-   * many waiters: which ended, and which are gone).
-   */
-  readonly statusesOf: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<StatusChanged>, StoreError>
+  /** Of these tasks, those that ended (as status changes) and those that do not exist: one read for many waiters. */
+  readonly endsAmong: (ids: ReadonlyArray<TaskId>) => Effect.Effect<Ends, StoreError>
   /** Lists tasks by status and type, a page at a time. */
   readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Task>, StoreError>
   /**

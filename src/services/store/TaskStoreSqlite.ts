@@ -107,8 +107,8 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
     get: (id) =>
       Effect.flatMap(selectTasks("id = ?", [id]), (tasks) =>
         tasks[0] === undefined ? Effect.fail(new TaskNotFound({ taskId: id })) : Effect.succeed(tasks[0])),
-    statusesOf: (ids) =>
-      ids.length === 0 ? Effect.succeed([]) : onClient(Statements.statusesOf(ids)),
+    endsAmong: (ids) =>
+      ids.length === 0 ? Effect.succeed({ ended: [], missing: [] }) : onClient(Statements.endsAmong(ids)),
     list: (query) => {
       const where: Array<string> = []
       const params: Array<string | number> = []

@@ -27,11 +27,11 @@ const handlers = Handlers.make(Local.handler(() => Effect.void))
 
 /** The store (SQLite in memory), counting the reads `await` and `watch` make. */
 const counted = () => {
-  const reads = { get: 0, statusesOf: 0 }
+  const reads = { get: 0, endsAmong: 0 }
   const store = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
     ...store,
     get: (id: TaskId.TaskId) => Effect.zipRight(Effect.sync(() => reads.get++), store.get(id)),
-    statusesOf: (ids: ReadonlyArray<TaskId.TaskId>) => Effect.zipRight(Effect.sync(() => reads.statusesOf++), store.statusesOf(ids))
+    endsAmong: (ids: ReadonlyArray<TaskId.TaskId>) => Effect.zipRight(Effect.sync(() => reads.endsAmong++), store.endsAmong(ids))
   }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
   const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, pollInterval: Duration.seconds(1) }
   const runtime = compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
@@ -54,7 +54,7 @@ describe("await and watch", () => {
       // No await read its task alone (the watch read its snapshot); the burst of awaits was
       // checked in a shared read or two, then one read per interval for all of them.
       expect(reads.get).toBe(1)
-      expect(reads.statusesOf).toBeLessThanOrEqual(13)
+      expect(reads.endsAmong).toBeLessThanOrEqual(13)
       yield* store.complete(ids.map((id, i) => ({ id, token: "t", result: i })), 10_000)
       yield* advance("1 second", "1 second")
       expect(yield* Fiber.join(awaiting)).toStrictEqual(ids.map((_, i) => i))

@@ -45,6 +45,17 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
     const test = (title: string, body: Effect.Effect<void, unknown, TaskStore>) =>
       it.effect(title, () => Effect.provide(body, layer))
 
+    test("endsAmong names the tasks that ended and those that do not exist, nothing of those still waiting", Effect.gen(function*() {
+      const store = yield* TaskStore
+      const [waiting, done, gone] = [newTask(1), newTask(2), TaskId.unsafeMake("never-stored")]
+      yield* store.insert([waiting, done])
+      yield* store.claim([done.id], { owner: "o", token: "t", expiresAt: 10_000, now: 1000 })
+      yield* store.complete([{ id: done.id, token: "t", result: 1 }], 2000)
+      const ends = yield* store.endsAmong([waiting.id, done.id, gone])
+      expect(ends.ended).toStrictEqual([{ _tag: "StatusChanged", id: done.id, type: done.type, status: "completed", at: 2000 }])
+      expect(ends.missing).toStrictEqual([gone])
+    }))
+
     test("insert and get round-trip every field", Effect.gen(function*() {
       const store = yield* TaskStore
       const retry = new RetryPolicy.RetryPolicy({ ...RetryPolicy.defaults, backoff: "fixed", factor: 1.5, jitter: false, priorityDecrease: 2 })

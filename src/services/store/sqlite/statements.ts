@@ -4,11 +4,11 @@ import type { Claimed, NewTask } from "../../../domain/Task.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import * as TaskStatus from "../../../domain/TaskStatus.js"
 import type { StatusChanged } from "../../events/TaskEvents.js"
-import type { Applied, Completion, Failure, LeaseGrant, Release } from "../TaskStore.js"
+import type { Applied, Completion, Ends, Failure, LeaseGrant, Release } from "../TaskStore.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Rows from "./rows.js"
 import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
-import type { Connection } from "./sql.js"
+import type { Connection, Sql } from "./sql.js"
 
 export { from, keyHead }
 
@@ -209,12 +209,25 @@ export const expiredLeases = (now: number, retry: (json: string) => Claimed["ret
   )
 
 /** The status of those of these tasks that exist. */
-export const statusesOf = (taskIds: ReadonlyArray<TaskId>) =>
+export const endsAmong = (taskIds: ReadonlyArray<TaskId>): Sql<Ends> =>
   Effect.map(
     Effect.forEach(chunks(taskIds), (chunk) =>
-      run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus.TaskStatus; readonly updated_at: number }>(
-        `SELECT id, type, status, updated_at FROM tasks WHERE id IN ${tuple(chunk.length)}`,
-        chunk
+      // Only the ids that ended or do not exist come back: a poll over thousands of waiting
+      // tasks reads no row for those still waiting.
+      run<{ readonly id: TaskId; readonly type: string | null; readonly status: TaskStatus.TaskStatus | null; readonly updated_at: number | null }>(
+        `WITH wanted (id) AS (VALUES ${tuples(chunk.length, 1)})
+         SELECT wanted.id AS id, tasks.type AS type, tasks.status AS status, tasks.updated_at AS updated_at
+         FROM wanted LEFT JOIN tasks ON tasks.id = wanted.id
+         WHERE tasks.id IS NULL OR tasks.status IN ${tuple(TaskStatus.finals.length)}`,
+        [...chunk, ...TaskStatus.finals]
       )),
-    (rows) => rows.flat().map((r): StatusChanged => ({ _tag: "StatusChanged", id: r.id, type: r.type, status: r.status, at: r.updated_at }))
+    (rows) => {
+      const ended: Array<StatusChanged> = []
+      const missing: Array<TaskId> = []
+      for (const r of rows.flat()) {
+        if (r.status === null || r.type === null || r.updated_at === null) missing.push(r.id)
+        else ended.push({ _tag: "StatusChanged", id: r.id, type: r.type, status: r.status, at: r.updated_at })
+      }
+      return { ended, missing }
+    }
   )
