@@ -36,9 +36,18 @@ export const taskIdOf = (event: TaskEvent): string => (event._tag === "StatusCha
  * queue's readers (queue/RemoteFinals) read the status of every task waited for or watched,
  * in shared queries, and `settle` the ends (or report the tasks `missing`).
  */
+/**
+ * How a wait ended: with the task's result when its completion was published with it (this
+ * process ran it), so the waiter need not read the store; undefined otherwise.
+ */
+export type Final = { readonly result: unknown } | undefined
+
 export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
-  /** Publishes durable changes; resolves the waiters of tasks that reached a final status. */
-  readonly publish: (events: ReadonlyArray<TaskEvent>) => Effect.Effect<void>
+  /**
+   * Publishes durable changes; resolves the waiters of tasks that reached a final status, with
+   * the results of those that completed when `results` has them (as stored).
+   */
+  readonly publish: (events: ReadonlyArray<TaskEvent>, results?: ReadonlyMap<string, unknown>) => Effect.Effect<void>
   /** A subscription to every event from now on. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
   /**
@@ -53,7 +62,7 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
    * TaskNotFound when the task is found not to exist. The waiters of one task share one entry
    * and one Deferred, held only while someone waits.
    */
-  readonly awaitFinal: (id: TaskId, check: Effect.Effect<void>) => Effect.Effect<void, TaskNotFound>
+  readonly awaitFinal: (id: TaskId, check: Effect.Effect<void>) => Effect.Effect<Final, TaskNotFound>
   /** The tasks someone waits for or watches here (whose end another process may bring). */
   readonly interest: Effect.Effect<ReadonlyArray<TaskId>>
   /**
@@ -85,7 +94,7 @@ const registered = <K, V>(table: Map<K, Set<V>>, key: K, value: V) =>
 
 /** The waiters of one task: one latch, however many wait. */
 interface Waiting {
-  readonly latch: Deferred.Deferred<void, TaskNotFound>
+  readonly latch: Deferred.Deferred<Final, TaskNotFound>
   count: number
 }
 
@@ -96,7 +105,7 @@ export const make = Effect.gen(function*() {
 
   const join = (id: TaskId): Waiting => {
     let waiting = waiters.get(id)
-    if (waiting === undefined) waiters.set(id, waiting = { latch: Deferred.unsafeMake<void, TaskNotFound>(FiberId.none), count: 0 })
+    if (waiting === undefined) waiters.set(id, waiting = { latch: Deferred.unsafeMake<Final, TaskNotFound>(FiberId.none), count: 0 })
     waiting.count++
     return waiting
   }
@@ -106,7 +115,7 @@ export const make = Effect.gen(function*() {
   }
 
   /** Hands events to their tasks' watchers and resolves the waiters of those that ended. */
-  const deliver = (events: ReadonlyArray<TaskEvent>) =>
+  const deliver = (events: ReadonlyArray<TaskEvent>, results?: ReadonlyMap<string, unknown>) =>
     Effect.sync(() => {
       if (watchers.size > 0) {
         for (const e of events) {
@@ -120,18 +129,19 @@ export const make = Effect.gen(function*() {
         const waiting = waiters.get(e.id)
         if (waiting === undefined) continue
         waiters.delete(e.id)
-        Deferred.unsafeDone(waiting.latch, Exit.void)
+        const final: Final = e.status === "completed" && results?.has(e.id) === true ? { result: results.get(e.id) } : undefined
+        Deferred.unsafeDone(waiting.latch, Exit.succeed(final))
       }
     })
 
   return TaskEvents.of({
-    publish: (events) => Effect.zipRight(PubSub.publishAll(pubsub, events), deliver(events)),
+    publish: (events, results) => Effect.zipRight(PubSub.publishAll(pubsub, events), deliver(events, results)),
     interest: Effect.sync(() => {
       const ids = new Set<string>(waiters.keys())
       for (const id of watchers.keys()) ids.add(id)
       return [...ids] as Array<TaskId>
     }),
-    settle: deliver,
+    settle: (events) => deliver(events),
     missing: (ids) =>
       Effect.sync(() => {
         for (const id of ids) {

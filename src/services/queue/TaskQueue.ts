@@ -186,11 +186,12 @@ export const make = (config: Config) =>
       // This process's own ends and the shared reads (RemoteFinals: ended before the wait, or
       // in another process) resolve the wait; nothing of the task is held meanwhile.
       await: (definition, id) =>
-        Effect.zipRight(
-          events.awaitFinal(id, remote.check(id)),
-          // Built once the wait is over: a waiting fiber holds no statement.
-          Effect.suspend(() => Effect.flatMap(store.get(id), (task) => Outcome.decode(definition, task)))
-        ),
+        Effect.flatMap(events.awaitFinal(id, remote.check(id)), (final) =>
+          // Completed here: the result came with the event. Otherwise read once the wait is
+          // over (a waiting fiber holds no statement).
+          final !== undefined
+            ? Outcome.decodePublished(definition, id, final.result)
+            : Effect.flatMap(store.get(id), (task) => Outcome.decode(definition, task))),
       counts: store.counts,
       ...control,
       logs: (id, options) => provided(Streams.logs(id, options?.follow === true)),

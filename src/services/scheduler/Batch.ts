@@ -155,7 +155,13 @@ const finish = (
     if (stale > 0) yield* Effect.logDebug(`${stale} attempt(s) ended after their task moved on (cancelled or lease lost); outcome ignored`)
     // The dispatch spans end once their outcome is durable, before anyone hears of it.
     if (traced !== undefined) yield* DispatchSpans.committed(traced, published)
-    yield* env.events.publish(published)
+    // Waiters of the tasks that completed get their results with the event (no store read).
+    const results = new Map<string, unknown>()
+    if (completed.ids.length > 0) {
+      const done = new Set<string>(completed.ids)
+      for (const c of completions) if (done.has(c.id)) results.set(c.id, c.result)
+    }
+    yield* env.events.publish(published, results)
     return {
       busyMsPerTask,
       samples,

@@ -23,7 +23,15 @@ import { newTask } from "../store/TaskStoreSuite.js"
 // store): this process only hears of their end through its one poller.
 const Remote = TaskDefinition.make("remote", { payload: Schema.Struct({ n: Schema.Number }), success: Schema.Number, execution: "fiber" })
 const Local = TaskDefinition.make("local", { payload: Schema.Struct({}), execution: "fiber" })
-const handlers = Handlers.make(Local.handler(() => Effect.void))
+const Sum = TaskDefinition.make("sum", {
+  payload: Schema.Struct({ xs: Schema.Array(Schema.Number) }),
+  success: Schema.Struct({ total: Schema.Number, at: Schema.optionalWith(Schema.Number, { exact: true }) }),
+  execution: "fiber"
+})
+const handlers = Handlers.make(
+  Local.handler(() => Effect.void),
+  Sum.handler(({ xs }) => Effect.succeed({ total: xs.reduce((a, b) => a + b, 0) }))
+)
 
 /** The store (SQLite in memory), counting the reads `await` and `watch` make. */
 const counted = () => {
@@ -78,6 +86,26 @@ describe("await and watch", () => {
       expect(yield* queue.await(Remote, id)).toBe(42)
       const missing = yield* Effect.flip(queue.await(Remote, TaskId.unsafeMake("no-such-task")))
       expect(missing._tag).toBe("TaskNotFound")
+    }).pipe(Effect.provide(runtime))
+  })
+
+  it.effect("an await of a task this process ran gets its result with the completion: no store read, the same value a read would decode", () => {
+    const { reads, runtime } = counted()
+    return Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      // Paused until both awaits wait, so both ends are heard, not read.
+      yield* queue.pause({ queue: true })
+      const ids = yield* Effect.forEach([[1, 2], [3, 4, 5]], (xs) => queue.submit(Sum, { xs }))
+      const before = reads.get
+      const awaiting = yield* Effect.fork(Effect.forEach(ids, (id) => queue.await(Sum, id), { concurrency: "unbounded" }))
+      yield* advance("1 second", "100 millis")
+      yield* queue.resume({ queue: true })
+      yield* advance("1 second", "100 millis")
+      expect(yield* Fiber.join(awaiting)).toStrictEqual([{ total: 3 }, { total: 12 }])
+      expect(reads.get).toBe(before)
+      // Awaited again once ended: read from the store, same value.
+      expect(yield* queue.await(Sum, ids[0]!)).toStrictEqual({ total: 3 })
+      expect(reads.get).toBe(before + 1)
     }).pipe(Effect.provide(runtime))
   })
 })
