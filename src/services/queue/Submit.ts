@@ -12,6 +12,7 @@ import * as Trace from "../../domain/Trace.js"
 import type { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import type { Scheduler } from "../scheduler/Scheduler.js"
 import type { TaskStore } from "../store/TaskStore.js"
+import * as Coalesce from "./Coalesce.js"
 import * as Dependencies from "./Dependencies.js"
 import type { Registry } from "./Registry.js"
 import * as Submission from "./Submission.js"
@@ -29,7 +30,7 @@ export interface Deps {
   readonly tracing: boolean
 }
 
-export const make = ({ config, governor, registry, scheduler, store, tracing }: Deps) => {
+export const make = ({ config, governor, registry, scheduler, store, tracing }: Deps) => Effect.gen(function*() {
   const newId = TaskIdModule.makeGenerator()
 
   const unknownType = (name: string): UnknownTaskType | undefined =>
@@ -41,7 +42,7 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
    * Stores validated tasks. Tracing on: under a `troupe.submit` span whose traceparent is
    * stored with each task, so its dispatches and attempts continue the submitter's trace.
    */
-  const store_ = (news: ReadonlyArray<Submission.Prepared>): Effect.Effect<Array<TaskId>, SubmitError> => {
+  const store_ = (news: ReadonlyArray<Submission.Prepared>): Effect.Effect<ReadonlyArray<TaskId>, SubmitError> => {
     if (!tracing) return storeNow(news)
     const attributes: Record<string, unknown> = { "task.count": news.length }
     if (news.length === 1) {
@@ -55,7 +56,8 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
     })
   }
 
-  const storeNow = (news: ReadonlyArray<Submission.Prepared>) =>
+  /** Stores tasks and tells the scheduler what is ready or delayed. */
+  const storeAndNotify = (news: ReadonlyArray<Submission.Prepared>) =>
     Effect.gen(function*() {
       if (news.some((t) => t.dependsOn.length > 0)) yield* Dependencies.checkAcyclic(news)
       const stored = yield* store.insert(news, config.maxQueueSize === undefined ? {} : { maxActive: config.maxQueueSize })
@@ -68,6 +70,15 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
       if (stored.some((t) => t.status === "delayed")) yield* scheduler.notifyDelayed
       return stored.map((t) => t.id)
     })
+
+  // Submits made at the same moment share one insert when none can make another fail: no
+  // queue limit (QueueFull) and no dependencies (InvalidDependency); only a store error, which
+  // would fail a shared transaction anyway. Traced submits keep their own span and insert.
+  const shared = yield* Coalesce.make(storeAndNotify)
+  const storeNow = (news: ReadonlyArray<Submission.Prepared>): Effect.Effect<ReadonlyArray<TaskId>, SubmitError> =>
+    config.maxQueueSize === undefined && news.every((t) => t.dependsOn.length === 0)
+      ? shared.run(news)
+      : storeAndNotify(news)
 
   /** Validates every item synchronously; the first bad one fails the whole submit. */
   const prepareAll = (
@@ -116,4 +127,4 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
     })
 
   return { submitMany, submitEncoded }
-}
+})
