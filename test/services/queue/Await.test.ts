@@ -3,19 +3,14 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
 import * as TaskId from "../../../src/domain/TaskId.js"
-import { compose, fiberExecutors } from "../../../src/runtime/compose.js"
-import * as Telemetry from "../../../src/runtime/Telemetry.js"
-import * as TroupeConfig from "../../../src/runtime/TroupeConfig.js"
-import * as SystemMetrics from "../../../src/services/resources/SystemMetrics.js"
 import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
 import { TaskStore } from "../../../src/services/store/TaskStore.js"
-import * as TaskStoreSqlite from "../../../src/services/store/TaskStoreSqlite.js"
 import * as Handlers from "../../../src/workers/Handlers.js"
+import { spiedRuntime } from "../../support/runtime.js"
 import { advance } from "../../support/clock.js"
 import { newTask } from "../store/TaskStoreSuite.js"
 
@@ -36,13 +31,11 @@ const handlers = Handlers.make(
 /** The store (SQLite in memory), counting the reads `await` and `watch` make. */
 const counted = () => {
   const reads = { get: 0, endsAmong: 0 }
-  const store = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
+  const runtime = spiedRuntime(handlers, (store) => ({
     ...store,
     get: (id: TaskId.TaskId) => Effect.zipRight(Effect.sync(() => reads.get++), store.get(id)),
     endsAmong: (ids: ReadonlyArray<TaskId.TaskId>) => Effect.zipRight(Effect.sync(() => reads.endsAmong++), store.endsAmong(ids))
-  }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
-  const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, pollInterval: Duration.seconds(1) }
-  const runtime = compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
+  }), { pollInterval: Duration.seconds(1) })
   return { reads, runtime }
 }
 

@@ -1,18 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
 import type { NewTask } from "../../../src/domain/Task.js"
-import { compose, fiberExecutors } from "../../../src/runtime/compose.js"
-import * as Telemetry from "../../../src/runtime/Telemetry.js"
-import * as TroupeConfig from "../../../src/runtime/TroupeConfig.js"
-import * as SystemMetrics from "../../../src/services/resources/SystemMetrics.js"
 import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
-import { TaskStore } from "../../../src/services/store/TaskStore.js"
-import * as TaskStoreSqlite from "../../../src/services/store/TaskStoreSqlite.js"
 import * as Handlers from "../../../src/workers/Handlers.js"
+import { spiedRuntime } from "../../support/runtime.js"
 
 const Job = TaskDefinition.make("job", { payload: Schema.Struct({ n: Schema.Number }), execution: "fiber" })
 const handlers = Handlers.make(Job.handler(() => Effect.void))
@@ -20,13 +13,11 @@ const handlers = Handlers.make(Job.handler(() => Effect.void))
 /** A runtime whose store counts the insert calls, each with its number of tasks. */
 const counted = (maxQueueSize = 0) => {
   const inserts: Array<number> = []
-  const store = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => ({
+  const runtime = spiedRuntime(handlers, (store) => ({
     ...store,
     insert: (tasks: ReadonlyArray<NewTask>, options?: { readonly maxActive?: number }) =>
       Effect.zipRight(Effect.sync(() => inserts.push(tasks.length)), store.insert(tasks, options))
-  }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
-  const config = { ...TroupeConfig.defaults, gpu: 0, maxQueueSize, shutdownTimeout: Duration.zero }
-  const runtime = compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
+  }), { maxQueueSize })
   return { inserts, runtime }
 }
 
