@@ -55,12 +55,12 @@ export const make = <A, B, E>(
 
     // The runner: takes every waiting request as one batch whenever woken.
     yield* Queue.take(wake).pipe(
-      Effect.zipRight(Effect.suspend(() => {
+      // A batch taken always finishes and answers its callers.
+      Effect.zipRight(Effect.uninterruptible(Effect.suspend(() => {
         if (pending.length === 0) return Effect.void
         running++
-        // A batch taken always finishes and answers its callers.
-        return Effect.uninterruptible(Effect.ensuring(runBatch(pending.splice(0)), ended))
-      })),
+        return Effect.ensuring(runBatch(pending.splice(0)), ended)
+      }))),
       Effect.forever,
       Effect.forkScoped
     )
@@ -72,16 +72,20 @@ export const make = <A, B, E>(
       }))
 
     return {
+      // The count and its release are set up without a gap an interruption could fall into
+      // (a count never released would leave every later request waiting).
       run: (input) =>
-        Effect.suspend(() => {
-          if (closed) return Effect.fail(closedError())
-          if (running === 0) {
-            running++
-            return Effect.ensuring(runAll(input), ended)
-          }
-          const done = Deferred.unsafeMake<ReadonlyArray<B>, E | StoreError>(FiberId.none)
-          pending.push({ input, done })
-          return Deferred.await(done)
-        })
+        Effect.uninterruptibleMask((restore) =>
+          Effect.suspend(() => {
+            if (closed) return Effect.fail(closedError())
+            if (running === 0) {
+              running++
+              return Effect.ensuring(restore(runAll(input)), ended)
+            }
+            const done = Deferred.unsafeMake<ReadonlyArray<B>, E | StoreError>(FiberId.none)
+            pending.push({ input, done })
+            return restore(Deferred.await(done))
+          })
+        )
     }
   })

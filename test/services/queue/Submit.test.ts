@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
 import type { NewTask } from "../../../src/domain/Task.js"
 import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
 import * as Handlers from "../../../src/workers/Handlers.js"
+import { advance } from "../../support/clock.js"
 import { spiedRuntime } from "../../support/runtime.js"
 
 const Job = TaskDefinition.make("job", { payload: Schema.Struct({ n: Schema.Number }), execution: "fiber" })
@@ -47,6 +49,30 @@ describe("submit", () => {
       expect(outcomes.filter((o) => o._tag === "Right").length).toBe(3)
       expect(outcomes.filter((o) => o._tag === "Left").map((o) => o._tag === "Left" ? o.left._tag : "")).toStrictEqual(["QueueFull", "QueueFull"])
       expect(inserts).toStrictEqual([1, 1, 1, 1, 1])
+    }).pipe(Effect.provide(runtime))
+  })
+
+  it.effect("a submit interrupted while its insert runs leaves nothing stuck: the next submit stores at once", () => {
+    let calls = 0
+    const runtime = spiedRuntime(handlers, (store) => ({
+      ...store,
+      // The first insert never ends (a stuck disk, say); the caller gives up on it.
+      insert: (tasks: ReadonlyArray<NewTask>, options?: { readonly maxActive?: number }) =>
+        ++calls === 1 ? Effect.never : store.insert(tasks, options)
+    }))
+    return Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      yield* queue.pause({ queue: true })
+      const stuck = yield* Effect.fork(queue.submit(Job, { n: 1 }))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(stuck)
+      // Not waiting behind the stuck one: it is stored within a few turns of the other fibers.
+      const next = yield* Effect.fork(queue.submit(Job, { n: 2 }))
+      yield* advance("1 second", "10 millis")
+      const stored = yield* Fiber.poll(next)
+      expect(stored._tag).toBe("Some")
+      const id = yield* Fiber.join(next)
+      expect((yield* queue.get(id)).status).toBe("pending")
     }).pipe(Effect.provide(runtime))
   })
 })
