@@ -1,7 +1,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 
-// JSON-RPC 2.0 framing for the HTTP API (issue 5): parsing a body into requests (single or
+// JSON-RPC 2.0 framing for the HTTP API: parsing a body into requests (single or
 // batch), the standard error codes, troupe's application codes, and responses. Pure: the
 // server and the CLI client both build on it.
 
