@@ -63,3 +63,24 @@ export const rawPerTransition = (count: number): number => {
   db.close()
   return rate
 }
+
+/**
+ * µs per row of a status change (`pending` → `running`, by id, `rows` rows in one transaction)
+ * on a copy of a troupe database file, with SQLite's temporary b-trees on the default pager
+ * ("FILE") or in memory: the reason the store sets `PRAGMA temp_store = MEMORY`.
+ */
+export const statusChangeMicros = (file: string, tempStore: "FILE" | "MEMORY", rows = 2000): number => {
+  const copy = tmpDb()
+  fs.copyFileSync(file, copy)
+  const db = new Database(copy)
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.pragma(`temp_store = ${tempStore}`)
+  const ids = (db.prepare("SELECT id FROM tasks WHERE status = 'pending' ORDER BY seq LIMIT ?").all(rows) as Array<{ id: string }>).map((r) => r.id)
+  const update = db.prepare("UPDATE tasks SET status = 'running' WHERE id = ?")
+  const start = performance.now()
+  db.transaction(() => ids.forEach((id) => update.run(id)))()
+  const micros = ((performance.now() - start) * 1000) / ids.length
+  db.close()
+  return micros
+}

@@ -2,7 +2,8 @@
  * The store alone: troupe's SQLite TaskStore (group commit, multi-row statements) doing
  * insert + claim + complete for N tasks from concurrent fibers, next to raw better-sqlite3
  * batched in transactions (the ceiling: a bare table, no Effect) and raw better-sqlite3 with
- * one transaction per transition (what a store without group commit gets).
+ * one transaction per transition (what a store without group commit gets); and what one status
+ * change costs on the store's own schema with SQLite's temporary b-trees on file or in memory.
  *
  *   npx tsc -p tsconfig.build.json && node dist/bench/store.js
  *   BENCH_TASKS=20000 BENCH_RUNS=3 (defaults)
@@ -21,7 +22,7 @@ import * as TaskId from "../src/domain/TaskId.js"
 import { TaskStore } from "../src/services/store/TaskStore.js"
 import { layerSqlite } from "../src/services/store/TaskStoreSqlite.js"
 import { describeMachine, median } from "./machine.js"
-import { rawBatched, rawPerTransition, tmpDb } from "./raw.js"
+import { rawBatched, rawPerTransition, statusChangeMicros, tmpDb } from "./raw.js"
 
 const PRODUCERS = 100
 const CLAIM_BATCH = 64
@@ -105,6 +106,16 @@ const onFreshFile = (count: number, durability: "normal" | "full") =>
     (filename) => Effect.sync(() => fs.rmSync(path.dirname(filename), { recursive: true, force: true }))
   )
 
+/** A file of `count` pending tasks written by the store itself (its schema and indexes). */
+const storeFile = (count: number) =>
+  Effect.gen(function*() {
+    const filename = tmpDb()
+    yield* Effect.scoped(Effect.flatMap(Layer.build(layerSqlite({ filename })), (ctx) =>
+      Effect.forEach(Array.from({ length: Math.ceil(count / 1000) }, (_, c) => c), (c) =>
+        Context.get(ctx, TaskStore).insert(Array.from({ length: Math.min(1000, count - c * 1000) }, (_, i) => task(c * 1000 + i))), { discard: true })))
+    return filename
+  })
+
 const medianOf = (runs: ReadonlyArray<StoreRun>): StoreRun => ({
   tasksPerSec: median(runs.map((r) => r.tasksPerSec)),
   insertPerSec: median(runs.map((r) => r.insertPerSec)),
@@ -119,6 +130,7 @@ export interface StoreBench {
   readonly rawPerTransition: number
   readonly troupe: StoreRun
   readonly troupeFull: StoreRun
+  readonly statusChange: { readonly file: number; readonly fileMax: number; readonly memory: number; readonly memoryMax: number }
 }
 
 export const run = async (): Promise<StoreBench> => {
@@ -128,11 +140,18 @@ export const run = async (): Promise<StoreBench> => {
   const single: Array<number> = []
   const ours: Array<StoreRun> = []
   const full: Array<StoreRun> = []
+  const tempFile: Array<number> = []
+  const tempMemory: Array<number> = []
+  const written = await Effect.runPromise(storeFile(count))
   for (let r = 0; r < runs; r++) {
     batched.push(rawBatched(count))
     single.push(rawPerTransition(count))
     ours.push(await Effect.runPromise(onFreshFile(count, "normal")))
     full.push(await Effect.runPromise(onFreshFile(count, "full")))
+    for (let k = 0; k < 3; k++) {
+      tempFile.push(statusChangeMicros(written, "FILE"))
+      tempMemory.push(statusChangeMicros(written, "MEMORY"))
+    }
   }
   const result: StoreBench = {
     machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.availableParallelism(), node: process.version },
@@ -141,7 +160,8 @@ export const run = async (): Promise<StoreBench> => {
     rawBatched: median(batched),
     rawPerTransition: median(single),
     troupe: medianOf(ours),
-    troupeFull: medianOf(full)
+    troupeFull: medianOf(full),
+    statusChange: { file: median(tempFile), fileMax: Math.max(...tempFile), memory: median(tempMemory), memoryMax: Math.max(...tempMemory) }
   }
   const rate = (n: number) => `${n.toFixed(0).padStart(8)} tasks/s`
   const detail = (s: StoreRun) => `(insert ${s.insertPerSec.toFixed(0)}/s, claim+complete ${s.claimCompletePerSec.toFixed(0)}/s)`
@@ -151,6 +171,7 @@ export const run = async (): Promise<StoreBench> => {
   console.log(`  raw better-sqlite3, one transaction per transition  ${rate(result.rawPerTransition)}`)
   console.log(`  troupe SqliteTaskStore, group commit                ${rate(result.troupe.tasksPerSec)}   ${detail(result.troupe)}`)
   console.log(`  troupe SqliteTaskStore, durability "full"           ${rate(result.troupeFull.tasksPerSec)}   ${detail(result.troupeFull)}`)
+  console.log(`  a status change on the store's schema (raw, ${count}-task file, by id): temp_store FILE ${result.statusChange.file.toFixed(1)} µs/row (worst ${result.statusChange.fileMax.toFixed(1)}), MEMORY ${result.statusChange.memory.toFixed(1)} (worst ${result.statusChange.memoryMax.toFixed(1)}); the store sets MEMORY`)
   return result
 }
 

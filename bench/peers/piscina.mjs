@@ -3,7 +3,9 @@
  * threads, all submitted at once and each awaited (troupe: `submit` + `await`, durable on
  * SQLite; piscina: `run`). Each side runs in a fresh child process; prints the time, the
  * efficiency (CPU time per task × N ÷ threads ÷ wall time) and the child's peak RSS, medians of
- * 3, with the machine. Asserts nothing. Run: npm run build (top level), then `npm install &&
+ * 3, with the machine. A third side drives the same piscina pool the way an Effect app drives
+ * troupe (a fiber per task, forEach unbounded): what the caller's fibers alone cost, the floor
+ * under troupe's figures. Asserts nothing. Run: npm run build (top level), then `npm install &&
  * node piscina.mjs` here.
  */
 /* global console, process, setInterval, clearInterval, URL */
@@ -36,6 +38,18 @@ const child = async (side, iterations) => {
     await pool.destroy()
     return result
   }
+  if (side === "piscina-effect") {
+    // The same pool driven the way an Effect app drives troupe: a fiber per task (forEach,
+    // unbounded), each waiting on its promise. The floor of an Effect caller, before any queue.
+    const Effect = await import("effect/Effect")
+    const { Piscina } = await import("piscina")
+    const pool = new Piscina({ filename: new URL("./spinTask.mjs", import.meta.url).href, minThreads: THREADS, maxThreads: THREADS })
+    const one = Effect.promise(() => pool.run({ iterations }))
+    await Effect.runPromise(Effect.forEach(Array.from({ length: THREADS * 4 }), () => one, { concurrency: "unbounded" }))
+    const result = await measured(() => Effect.runPromise(Effect.forEach(Array.from({ length: count }), () => one, { concurrency: "unbounded", discard: true })))
+    await pool.destroy()
+    return result
+  }
   const Effect = await import("effect/Effect")
   const Troupe = await import("../../dist/src/runtime/Troupe.js")
   const { TaskQueue } = await import("../../dist/src/services/queue/TaskQueue.js")
@@ -62,9 +76,9 @@ if (side !== undefined) {
   const { calibrate } = await import("../../dist/bench/workers.js")
   const { cpuMs, iterations } = calibrate(0.5)
   const self = fileURLToPath(import.meta.url)
-  const results = { piscina: [], troupe: [] }
+  const results = { piscina: [], "piscina-effect": [], troupe: [] }
   for (let r = 0; r < runs; r++) {
-    for (const s of ["piscina", "troupe"]) {
+    for (const s of ["piscina", "piscina-effect", "troupe"]) {
       const out = execFileSync(process.execPath, [self, s, String(iterations)], { encoding: "utf8" }).trim().split("\n")
       results[s].push(JSON.parse(out[out.length - 1]))
     }
@@ -77,6 +91,8 @@ if (side !== undefined) {
     return peak
   }
   const p = line("piscina 5 (run)", results.piscina)
+  const f = line("piscina, a fiber per task (Effect)", results["piscina-effect"])
   const t = line("troupe (submit + await, durable)", results.troupe)
   console.log(`  troupe peak RSS ÷ piscina's: ${(t / p).toFixed(2)}   (target ≤ 2; efficiency target ≥ 0.85)`)
+  console.log(`  the Effect caller alone (a fiber per task, no queue) ÷ piscina's: ${(f / p).toFixed(2)}: the floor of any queue awaited this way from Effect`)
 }
