@@ -20,9 +20,12 @@ export interface Ran {
 
 /** Room taken for one batch: run it there, or give the room back. */
 export interface Reservation {
-  /** Runs the batch in the reserved place (`short`: it may have a short batch queued behind it). */
+  /**
+   * Runs the batch in the reserved place (`short`: it may have a short batch queued behind it).
+   * The room counts as used once the returned effect starts, not when it is made.
+   */
   readonly run: (batch: NonEmptyReadonlyArray<Claimed>, short: boolean) => Effect.Effect<Ran>
-  /** Gives the room back unused (the claim came back empty, or failed). */
+  /** Gives the room back if no batch started in it (the claim came back empty or failed, or the batch was stopped first); a no-op otherwise. */
   readonly cancel: Effect.Effect<void>
 }
 

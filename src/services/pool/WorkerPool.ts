@@ -131,11 +131,15 @@ const reserve = (pool: Pool, short: boolean): Option.Option<Reservation> => {
   if (slot.requests === 1) slot.long = true
   let used = false
   return Option.some<Reservation>({
-    run: (batch, isShort) => {
-      used = true
-      if (slot.requests === 1) slot.long = !isShort
-      return Request.runOn(pool, slot, batch)
-    },
+    // Used when the batch starts, not when its effect is made: a batch fiber interrupted
+    // before it starts leaves the reservation to `cancel`, which gives the room back.
+    run: (batch, isShort) =>
+      Effect.suspend(() => {
+        if (used) return Effect.dieMessage("a reservation runs one batch")
+        used = true
+        if (slot.requests === 1) slot.long = !isShort
+        return Request.runOn(pool, slot, batch)
+      }),
     cancel: Effect.suspend(() => {
       if (used) return Effect.void
       used = true

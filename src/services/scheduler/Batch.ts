@@ -25,18 +25,24 @@ import type { Env } from "./State.js"
 
 const send = (env: Env, command: Command) => Queue.offer(env.state.commands, command)
 
-/** Runs one batch and commits its outcomes; a store error leaves the leases to expire. */
+/**
+ * Runs one batch and commits its outcomes; a store error leaves the leases to expire. `unused`
+ * gives back the executor's room if `running` never started.
+ */
 export const run = (
   env: Env,
   sent: Sent,
   running: Effect.Effect<Ran>,
+  unused: Effect.Effect<void>,
   claimedAt: number,
   traced: DispatchSpans.Traced | undefined
 ): Effect.Effect<void> => {
   let answered = false
   let settled: Settled | undefined
   const batch: NonEmptyReadonlyArray<Claimed> = sent.tasks
-  return Effect.gen(function*() {
+  // Started uninterruptible (Dispatch): the exit handler below is installed first, then the
+  // body runs interruptibly.
+  return Effect.interruptible(Effect.gen(function*() {
     const { busyMs, outcomes } = yield* running
     // The executor's room comes back as soon as it has answered, so the next batch is claimed
     // and sent while this one's outcomes commit: a thread idles for one claim, not a commit too.
@@ -48,7 +54,7 @@ export const run = (
     // nothing of how long its types take.
     const ran = outcomes.some((o) => o._tag === "Succeeded" || (o._tag === "Failed" && !crashedError(o)))
     settled = yield* finish(env, batch, outcomes, now, claimedAt, traced, ran ? busyMs / batch.length : undefined)
-  }).pipe(
+  })).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function*() {
         yield* Effect.logError("batch could not be committed", Cause.squash(cause))
@@ -58,6 +64,8 @@ export const run = (
     ),
     Effect.onExit((exit) =>
       Effect.all([
+        // The room reserved for a batch that never started (a no-op once it has).
+        unused,
         traced === undefined ? Effect.void : DispatchSpans.endAll(traced, exit),
         answered ? Effect.void : send(env, Command.Answered({ sent })),
         send(env, Command.Ended({ sent, settled, interrupted: Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) }))

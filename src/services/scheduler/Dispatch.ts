@@ -116,7 +116,11 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
     const traced = env.telemetry.tracing ? yield* DispatchSpans.start(claimed) : undefined
     const batch = traced?.batch ?? claimed
     const running = reservation.run(batch, taken.short)
-    yield* FiberSet.run(state.batches, Batch.run(env, { executor, tasks: batch, permit }, running, now, traced))
+    // Forked uninterruptible, so the batch's exit handler is in place before an interruption
+    // (shutdown) can reach it: a batch stopped before it starts still gives its room back.
+    yield* Effect.uninterruptible(
+      FiberSet.run(state.batches, Batch.run(env, { executor, tasks: batch, permit }, running, reservation.cancel, now, traced))
+    )
     return true
   })
 

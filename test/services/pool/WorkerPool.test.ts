@@ -36,6 +36,39 @@ layer(poolLayer, { timeout: 60_000, excludeTestServices: true })("WorkerPool", (
       expect(unknown?._tag === "Failed" && unknown.error._tag).toBe("HandlerNotFound")
     }))
 
+  it.effect("a reservation whose batch never starts gives its room back; once started, cancel leaves it alone", () =>
+    Effect.gen(function*() {
+      const pool = yield* WorkerPool.WorkerPool
+      yield* pool.whenFull
+      /** Takes every idle thread's room (a batch that is not short waits behind nothing). */
+      const takeAll = Effect.gen(function*() {
+        const taken = []
+        for (;;) {
+          const r = yield* pool.reserve(false)
+          if (r._tag === "None") return taken
+          taken.push(r.value)
+        }
+      })
+      const [first, second] = yield* takeAll
+      if (first === undefined || second === undefined) return expect.fail("two idle threads, two reservations")
+      // The batch's effect is made (as the dispatcher does before forking it), then the batch
+      // is stopped before it starts (shutdown): its room must come back.
+      const never = first.run(batch(task("echo", { n: 1 })), false)
+      yield* first.cancel
+      const [third, ...more] = yield* takeAll
+      expect(more).toStrictEqual([])
+      if (third === undefined) return expect.fail("the room came back")
+      // Started: the request gives the room back when it ends; a cancel afterwards changes nothing.
+      const { outcomes } = yield* third.run(batch(task("echo", { n: 2 })), false)
+      expect(outcomes.map((o) => o._tag)).toStrictEqual(["Succeeded"])
+      yield* third.cancel
+      yield* second.cancel
+      const rest = yield* takeAll
+      yield* Effect.forEach(rest, (r) => r.cancel, { discard: true })
+      expect(rest.length).toBe(2)
+      expect(Effect.isEffect(never)).toBe(true)
+    }))
+
   const crashes = [["exit", "exit"], ["asyncThrow", "error"], ["oom", "oom"]] as const
   for (const [type, reason] of crashes) {
     it.effect(`a thread that dies (${type}) fails only its attempts, is replaced, and the retry succeeds`, () =>
