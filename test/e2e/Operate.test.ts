@@ -212,4 +212,52 @@ describe("troupe start refuses", () => {
     expect(error?.message).toContain("without a token")
     expect(error?.message).toContain("exited (6)")
   }, 60_000)
+
+  // Reported: `--token ""` (or TROUPE_TOKEN= from an unset variable) served everyone with no
+  // Authorization header. An empty token is no token.
+  const blanks = [[["--token", ""], {}, "--token"], [[], { TROUPE_TOKEN: "  " }, "TROUPE_TOKEN"]] as const
+  for (const [flags, env, source] of blanks) {
+    it(`to bind beyond loopback with an empty token (${source})`, async () => {
+      const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, `blank-${source}.db`), "--host", "0.0.0.0", ...flags], env)
+      const error = await started.then(() => undefined, (e: Error) => e)
+      expect(error?.message).toContain("exited (6)")
+      expect(error?.message).toContain(`refusing to serve on 0.0.0.0 without a token (${source} is empty, and an empty token is no token)`)
+    }, 60_000)
+  }
+
+  it("a port in use, naming the port and the way out", async () => {
+    const port = new URL(server.url).port
+    const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, "second.db")], {}, Number(port))
+    const error = await started.then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain("exited (6)")
+    expect(error?.message).toContain(`port ${port} on 127.0.0.1 is already in use (another troupe?): stop that process, or pick another port with --port`)
+  }, 60_000)
+})
+
+describe("troupe start with a token from the environment", () => {
+  it("requires it from clients, and its banner says where it came from", async () => {
+    const guarded = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "token.db")], { TROUPE_TOKEN: "s3cret" })
+    try {
+      expect(guarded.output()).toContain("token required (from TROUPE_TOKEN)")
+      const call = { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" }) }
+      expect((await fetch(`${guarded.url}/rpc`, call)).status).toBe(401)
+      expect((await fetch(`${guarded.url}/rpc`, { ...call, headers: { authorization: "Bearer " } })).status).toBe(401)
+      expect((await fetch(`${guarded.url}/rpc`, { ...call, headers: { authorization: "Bearer s3cret" } })).status).toBe(200)
+      const health = await cli(guarded.url, ["health", "--json"], { TROUPE_TOKEN: "s3cret" })
+      expect(health.code).toBe(0)
+    } finally {
+      guarded.process.kill("SIGTERM")
+      await guarded.exited
+    }
+  }, 60_000)
+
+  it("an empty one on loopback is no token, and the banner says it was ignored", async () => {
+    const open = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "empty.db"), "--token", ""])
+    try {
+      expect(open.output()).toContain("token none (--token is empty, so ignored)")
+    } finally {
+      open.process.kill("SIGTERM")
+      await open.exited
+    }
+  }, 60_000)
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
 import * as Server from "../../src/runtime/api/Server.js"
@@ -40,11 +41,25 @@ describe("JSON-RPC over HTTP", () => {
       expect((yield* post(call)).status).toBe(401)
       expect((yield* post(call, { authorization: "Bearer wrong" })).status).toBe(401)
       expect((yield* post(call, { authorization: "Bearer s3cret" })).status).toBe(200)
-    }).pipe(Effect.provide(served({ token: "s3cret" }))))
+    }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
 
   it.effect("binding beyond loopback without a token is refused at start-up", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Effect.scoped(Layer.build(Server.layer({ host: "0.0.0.0", port: 0 }).pipe(Layer.provide(runtime)))))
       expect(error.message).toContain("without a token")
     }))
+
+  it.effect("a blank token given to the layer is no token: refused beyond loopback", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(
+        Server.layer({ host: "0.0.0.0", port: 0, token: Redacted.make(" \t") }).pipe(Layer.provide(runtime))
+      )))
+      expect(error.message).toContain("without a token (the token option is empty, and an empty token is no token)")
+    }))
+
+  it.live("a blank token given to the layer on loopback asks nothing of clients", () =>
+    Effect.gen(function*() {
+      const call = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" })
+      expect((yield* post(call)).status).toBe(200)
+    }).pipe(Effect.provide(served({ token: Redacted.make("") }))))
 })

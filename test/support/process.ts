@@ -20,10 +20,10 @@ export interface Server {
   readonly exited: Promise<number | string>
 }
 
-/** Starts `troupe start` on a free loopback port; resolves once it has printed its banner. */
-export const startServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Server> =>
+/** Starts `troupe start` on a free loopback port (or `port`); resolves once it has printed its banner. */
+export const startServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}, port = 0): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "start", "--port", "0", ...args], {
+    const child = spawn(process.execPath, [bin, "start", "--port", String(port), ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -8,6 +8,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
@@ -19,25 +20,27 @@ import { TroupeStartError } from "../compose.js"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Methods from "./Methods.js"
 import * as Sse from "./Sse.js"
+import * as Token from "./Token.js"
 
 export interface Options {
   readonly host: string
   readonly port: number
-  /** Bearer token; required when binding anywhere but loopback. */
-  readonly token?: string | undefined
+  /** Bearer token; required when binding anywhere but loopback. An empty or blank one is none. */
+  readonly token?: Redacted.Redacted<string> | undefined
   /** Largest request body accepted (bytes). */
   readonly maxBodyBytes?: number
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"])
-
 const digest = (s: string) => crypto.createHash("sha256").update(s).digest()
 
-/** Compares the presented bearer token in constant time (digests of equal length). */
-export const authorized = (header: string | undefined, token: string | undefined): boolean => {
+/**
+ * Compares the presented bearer token in constant time (digests of equal length); the only
+ * place the token leaves its Redacted. No token: every request passes (loopback only).
+ */
+export const authorized = (header: string | undefined, token: Redacted.Redacted<string> | undefined): boolean => {
   if (token === undefined) return true
   const presented = header?.startsWith("Bearer ") === true ? header.slice(7) : ""
-  return crypto.timingSafeEqual(digest(presented), digest(token))
+  return crypto.timingSafeEqual(digest(presented), digest(Redacted.value(token)))
 }
 
 const reply = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body, { status })
@@ -46,11 +49,11 @@ const unauthorized = reply(JsonRpc.failure(null, { code: -32000, message: "unaut
 
 /** Runs the handler only for a request that carries the token (when one is configured). */
 const guarded = <E, R>(
-  options: Options,
+  token: Redacted.Redacted<string> | undefined,
   handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 ) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    authorized(request.headers["authorization"], options.token) ? handler : Effect.succeed(unauthorized))
+    authorized(request.headers["authorization"], token) ? handler : Effect.succeed(unauthorized))
 
 const sse = (body: Stream.Stream<Uint8Array>) =>
   HttpServerResponse.stream(body, {
@@ -81,11 +84,12 @@ const forTask = (id: TaskId, body: (queue: TaskQueue["Type"]) => Stream.Stream<{
  * ends). GET /logs?id=ID[&follow=true]: a task's log lines. GET /health: the health, 503 when
  * critical or offline (for load balancers and probes).
  */
-export const router = (options: Options) =>
-  HttpRouter.empty.pipe(
+export const router = (options: Options) => {
+  const token = Token.ofOption(options.token).token
+  return HttpRouter.empty.pipe(
     HttpRouter.post(
       "/rpc",
-      guarded(options, Effect.gen(function*() {
+      guarded(token, Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         const max = options.maxBodyBytes ?? 1024 * 1024
         const declared = Number(request.headers["content-length"] ?? "0")
@@ -102,7 +106,7 @@ export const router = (options: Options) =>
     ),
     HttpRouter.get(
       "/events",
-      guarded(options, Effect.gen(function*() {
+      guarded(token, Effect.gen(function*() {
         const q = yield* query
         if (q.task !== undefined) return yield* forTask(q.task, (queue) => queue.watch(q.task!))
         const queue = yield* TaskQueue
@@ -111,7 +115,7 @@ export const router = (options: Options) =>
     ),
     HttpRouter.get(
       "/logs",
-      guarded(options, Effect.gen(function*() {
+      guarded(token, Effect.gen(function*() {
         const q = yield* query
         if (q.id === undefined) {
           return reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidParams, message: "invalid query: id is required" }), 400)
@@ -122,21 +126,30 @@ export const router = (options: Options) =>
     ),
     HttpRouter.get(
       "/health",
-      guarded(options, Effect.map(Effect.flatMap(TaskQueue, (queue) => queue.health), (health) =>
+      guarded(token, Effect.map(Effect.flatMap(TaskQueue, (queue) => queue.health), (health) =>
         reply(health, health.level === "critical" || health.level === "offline" ? 503 : 200)))
     )
   )
+}
+
+/** Why the server could not listen, in words an operator can act on. */
+const serveFailure = (host: string, port: number, error: { readonly message: string; readonly cause?: unknown }): string => {
+  const cause = error.cause as { readonly code?: unknown; readonly message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : undefined
+  if (code === "EADDRINUSE") return `port ${port} on ${host} is already in use (another troupe?): stop that process, or pick another port with --port`
+  if (code === "EACCES") return `no permission to listen on ${host}:${port}: pick a port above 1023 with --port`
+  if (code === "EADDRNOTAVAIL") return `${host} is not an address of this machine: bind 127.0.0.1 or one of its own addresses with --host`
+  const detail = [error.message, typeof cause?.message === "string" ? cause.message : undefined].filter((m) => m !== undefined && m.length > 0)
+  return `cannot serve on ${host}:${port}: ${detail.join(": ") || "the HTTP server failed to start"}`
+}
 
 /**
  * The JSON-RPC server on `host:port`. Binding anywhere but loopback without a token is refused
  * at start-up.
  */
 export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, TroupeStartError, TaskQueue> => {
-  if (!LOOPBACK.has(options.host) && options.token === undefined) {
-    return Layer.fail(new TroupeStartError({
-      message: `refusing to serve on ${options.host} without a token: bind 127.0.0.1, or set a bearer token`
-    }))
-  }
+  const refused = Token.refusal(options.host, Token.ofOption(options.token))
+  if (refused !== undefined) return Layer.fail(new TroupeStartError({ message: refused }))
   return Layer.unwrapEffect(Effect.map(Telemetry, (telemetry) => {
     const server = createServer()
     // Open event streams would hold server.close() forever: cut every connection first (the
@@ -146,7 +159,7 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Trou
       // A span per request only when tracing is on (then it parents troupe.submit).
       HttpMiddleware.withTracerDisabledWhen(() => !telemetry.tracing),
       Layer.provideMerge(Layer.provideMerge(cutConnections, NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))),
-      Layer.mapError((e) => new TroupeStartError({ message: `cannot serve on ${options.host}:${options.port}: ${e.message}` }))
+      Layer.mapError((e) => new TroupeStartError({ message: serveFailure(options.host, options.port, e) }))
     )
   }))
 }

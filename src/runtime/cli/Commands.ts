@@ -11,6 +11,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Client from "./Client.js"
+import * as Token from "../api/Token.js"
 import { CliExit, ExitCode, fromClientError } from "./ExitCode.js"
 import * as Live from "./Live.js"
 import * as Render from "./Render.js"
@@ -43,8 +44,9 @@ const withClient = <A, E extends Client.ClientError | Client.RemoteError | CliEx
   body: (client: Client.Client["Type"]) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {
-    const token = Option.isSome(c.token) ? c.token : yield* Effect.orDie(Config.option(Config.redacted("TROUPE_TOKEN")))
-    const client = yield* Effect.provide(Client.Client, Client.layer({ url: c.url, token: Option.getOrUndefined(token) }))
+    // A blank token is no token here too: no empty Authorization header is sent.
+    const { token } = yield* Token.fromFlagOrEnv(c.token)
+    const client = yield* Effect.provide(Client.Client, Client.layer({ url: c.url, token }))
     return yield* body(client)
   }).pipe(Effect.mapError((e) => (e._tag === "CliExit" ? e : fromClientError(e))))
 

@@ -7,12 +7,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import { pathToFileURL } from "node:url"
 import { Registry } from "../../services/queue/Registry.js"
 import * as SystemMetrics from "../../services/resources/SystemMetrics.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import * as Server from "../api/Server.js"
+import * as Token from "../api/Token.js"
 import * as Telemetry from "../Telemetry.js"
 import * as Troupe from "../Troupe.js"
 import * as TroupeConfig from "../TroupeConfig.js"
@@ -127,7 +127,7 @@ const progress = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.forkScoped(Live.view(queue.events, queue.counts, { tty: Live.isTty() }))
 }))
 
-const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>
+const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>
   Layer.effectDiscard(Effect.gen(function*() {
     const address = yield* HttpServer.addressWith(Effect.succeed)
     const registry = yield* Registry
@@ -136,7 +136,7 @@ const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig, telemetry: T
     yield* Console.log(
       `store ${config.database} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
         ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
-        ` · token ${Option.isSome(o.token) ? "required" : "none"} · ${Telemetry.describe(telemetry)}`
+        ` · ${Token.describe(token)} · ${Telemetry.describe(telemetry)}`
     )
     yield* Console.log(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`)
   }))
@@ -145,13 +145,16 @@ const banner = (o: StartOptions, config: TroupeConfig.TroupeConfig, telemetry: T
 export const layer = (o: StartOptions) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const config = yield* configure(o)
-    const token = Option.isSome(o.token) ? o.token : yield* Effect.orDie(Config.option(Config.redacted("TROUPE_TOKEN")))
+    const token = yield* Token.fromFlagOrEnv(o.token)
+    // Refused before anything starts (the server layer would refuse too, after the runtime).
+    const refused = Token.refusal(o.host, token)
+    if (refused !== undefined) return yield* new Troupe.TroupeStartError({ message: refused })
     // Telemetry from the standard OTEL_* variables (off unless an OTLP endpoint is set).
     const telemetry = yield* Effect.mapError(Telemetry.config, (e) => usage(`telemetry configuration: ${e.message}`))
     const runtime = Troupe.fromConfig(config, undefined, SystemMetrics.layerLive, Telemetry.layerOtlp(telemetry))
-    const server = Server.layer({ host: o.host, port: o.port, token: Option.getOrUndefined(Option.map(token, Redacted.value)) })
+    const server = Server.layer({ host: o.host, port: o.port, token: token.token })
     const extras = Layer.mergeAll(
-      banner(o, config, telemetry),
+      banner(token, config, telemetry),
       Option.match(o.workload, { onNone: () => Layer.empty, onSome: workload }),
       o.progress ? progress : Layer.empty
     )
