@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import * as JsonRpc from "../../src/runtime/api/JsonRpc.js"
 import * as Methods from "../../src/runtime/api/Methods.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../../src/services/queue/TaskQueue.js"
@@ -35,6 +36,29 @@ describe("JSON-RPC methods", () => {
       expect(yield* rpc({ jsonrpc: "2.0", id: 4, method: "get", params: { id: "nope" } })).toMatchObject({ error: { code: -32001, data: { _tag: "TaskNotFound" } } })
       expect(yield* rpc({ jsonrpc: "2.0", id: 5, method: "submit", params: { type: "echo", payload: { n: "x" } } })).toMatchObject({ error: { code: -32004 } })
       expect((yield* queue.list({ limit: 10 })).length).toBe(0)
+    }).pipe(Effect.provide(kit)))
+
+  // Reported: a deeply nested payload answered -32603 "RangeError: Maximum call stack size
+  // exceeded". Params nested past the limit are invalid params, and the message names it.
+  it.effect("params nested past the depth limit answer -32602 naming the limit, in a batch entry by entry; nothing is stored", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      // Written as text: JSON.stringify itself cannot nest this deep.
+      const deep = `${"{\"a\":".repeat(20_000)}{"n":1}${"}".repeat(20_000)}`
+      const body = `[{"jsonrpc":"2.0","id":"deep","method":"submit","params":{"type":"echo","payload":${deep}}},` +
+        `${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "submit", params: { type: "echo", payload: { n: 2 } } })}]`
+      const [refused, accepted] = (yield* rpc(body)) as ReadonlyArray<unknown>
+      expect(refused).toStrictEqual({
+        jsonrpc: "2.0",
+        id: "deep",
+        error: { code: -32602, message: `invalid params: nested more than ${JsonRpc.maxParamsDepth} levels deep (the limit)` }
+      })
+      expect(accepted).toMatchObject({ id: 2, result: { id: expect.any(String) } })
+      // Within the limit is fine.
+      let ok: unknown = { n: 3 }
+      for (let i = 0; i < JsonRpc.maxParamsDepth - 3; i++) ok = { a: ok }
+      expect(yield* rpc({ jsonrpc: "2.0", id: 3, method: "submit", params: { type: "echo", payload: ok } })).toMatchObject({ error: { code: -32004 } })
+      expect((yield* queue.list({ limit: 10 })).length).toBe(1)
     }).pipe(Effect.provide(kit)))
 
   it.effect("batches answer each call; notifications get no response; QueueFull maps to its code", () =>

@@ -71,9 +71,37 @@ const idOf = (u: unknown): Id => {
   return typeof id === "string" || typeof id === "number" ? id : null
 }
 
+/**
+ * How deeply a request's params may nest arrays and objects. Deeper input overflowed the
+ * stack of whatever walked it recursively later (JSON encoding, Schema): it is refused here as
+ * invalid params, naming the limit.
+ */
+export const maxParamsDepth = 64
+
+/** Whether `value` nests arrays or objects more than `limit` levels deep; walks without recursion. */
+export const deeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, depth] = next
+    if (typeof v !== "object" || v === null) continue
+    if (depth === limit) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 const entry = (u: unknown): Entry =>
   Either.match(decodeRequest(u), {
-    onRight: (request): Entry => ({ _tag: "Call", request }),
+    onRight: (request): Entry =>
+      request.params !== undefined && deeperThan(request.params, maxParamsDepth)
+        ? {
+          _tag: "Invalid",
+          response: failure(request.id ?? null, {
+            code: codes.invalidParams,
+            message: `invalid params: nested more than ${maxParamsDepth} levels deep (the limit)`
+          })
+        }
+        : { _tag: "Call", request },
     onLeft: (e): Entry => ({
       _tag: "Invalid",
       response: failure(idOf(u), { code: codes.invalidRequest, message: `invalid request: ${e.message.split("\n")[0]}` })
