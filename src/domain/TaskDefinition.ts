@@ -128,9 +128,9 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     resources: options.resources ?? {},
     execution: options.execution ?? "thread",
     concurrency: Option.fromNullable(options.concurrency),
-    encodePayload: Schema.encodeUnknownEither(options.payload),
+    encodePayload: Schema.encodeUnknownEither(options.payload, { errors: "all" }),
     validateEncoded: (encoded) =>
-      Effect.flatMap(Schema.decodeUnknown(options.payload)(encoded), Schema.encode(options.payload)),
+      Effect.flatMap(Schema.decodeUnknown(options.payload, { errors: "all" })(encoded), Schema.encode(options.payload)),
     handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
   }
   return definition

@@ -6,7 +6,7 @@ export const TaskId = Schema.String.pipe(
   Schema.maxLength(128),
   Schema.pattern(/^[A-Za-z0-9_.:-]+$/),
   Schema.brand("TaskId")
-)
+).annotations({ identifier: "TaskId", description: "a task id: 1 to 128 letters, digits, or _ . : -" })
 export type TaskId = typeof TaskId.Type
 
 /** Builds a TaskId without validation (ids minted by troupe itself). */

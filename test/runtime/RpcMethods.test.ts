@@ -38,6 +38,37 @@ describe("JSON-RPC methods", () => {
       expect((yield* queue.list({ limit: 10 })).length).toBe(0)
     }).pipe(Effect.provide(kit)))
 
+  // Reported: errors were Schema dumps (the whole params type, "From side refinement failure"
+  // trees), and bad option values answered -32004 InvalidPayload instead of -32602.
+  it.effect("invalid params and payloads say, one line per problem, where and what was expected", () =>
+    Effect.gen(function*() {
+      const submit = (params: unknown) => rpc({ jsonrpc: "2.0", id: 1, method: "submit", params })
+      expect(yield* submit({ type: "echo", payload: { n: 1 }, options: { priority: "urgent" } })).toMatchObject({
+        error: {
+          code: -32602,
+          message: `invalid params for submit: params.options.priority: expected "low" | "normal" | "high" | "critical" | ` +
+            `an integer between -1000 and 1000; higher runs first, got "urgent"`
+        }
+      })
+      for (const [options, path] of [[{ priority: 1001 }, "priority"], [{ id: "bad id!" }, "id"], [{ dependsOn: ["ok", "no spaces"] }, "dependsOn[1]"]] as const) {
+        const answer = (yield* submit({ type: "echo", payload: { n: 1 }, options })) as { error: { code: number; message: string } }
+        expect(answer.error.code).toBe(-32602)
+        expect(answer.error.message).toContain(`params.options.${path}: expected`)
+      }
+      const two = (yield* rpc({ jsonrpc: "2.0", id: 2, method: "list", params: { limit: 5000, status: ["done"] } })) as { error: { message: string } }
+      expect(two.error.message.split("\n")).toStrictEqual([
+        `invalid params for list: params.status[0]: expected "pending" | "blocked" | "delayed" | "retrying" | "running" | "paused" | "completed" | "failed" | "cancelled", got "done"`,
+        "params.limit: expected an integer and a number between 1 and 1000, got 5000"
+      ])
+      expect(yield* submit({ type: "echo", payload: { n: "x" } })).toMatchObject({
+        error: { code: -32004, message: expect.stringContaining(`payload.n: expected an integer, got "x"`) }
+      })
+      expect(yield* rpc({ id: 3, method: "health" })).toMatchObject({
+        id: 3,
+        error: { code: -32600, message: "invalid request: jsonrpc: is missing" }
+      })
+    }).pipe(Effect.provide(kit)))
+
   // Reported: a deeply nested payload answered -32603 "RangeError: Maximum call stack size
   // exceeded". Params nested past the limit are invalid params, and the message names it.
   it.effect("params nested past the depth limit answer -32602 naming the limit, in a batch entry by entry; nothing is stored", () =>

@@ -1,5 +1,6 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import * as Problems from "../../domain/Problems.js"
 
 // JSON-RPC 2.0 framing for the HTTP API: parsing a body into requests (single or
 // batch), the standard error codes, troupe's application codes, and responses. Pure: the
@@ -63,7 +64,7 @@ export type Parsed =
   | { readonly _tag: "Single"; readonly entry: Entry }
   | { readonly _tag: "Batch"; readonly entries: ReadonlyArray<Entry> }
 
-const decodeRequest = Schema.decodeUnknownEither(Request)
+const decodeRequest = Schema.decodeUnknownEither(Request, { errors: "all" })
 
 const idOf = (u: unknown): Id => {
   if (typeof u !== "object" || u === null || !("id" in u)) return null
@@ -104,7 +105,7 @@ const entry = (u: unknown): Entry =>
         : { _tag: "Call", request },
     onLeft: (e): Entry => ({
       _tag: "Invalid",
-      response: failure(idOf(u), { code: codes.invalidRequest, message: `invalid request: ${e.message.split("\n")[0]}` })
+      response: failure(idOf(u), { code: codes.invalidRequest, message: `invalid request: ${Problems.message(e)}` })
     })
   })
 

@@ -5,6 +5,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Priority from "../../domain/Priority.js"
+import * as Problems from "../../domain/Problems.js"
 import { Task } from "../../domain/Task.js"
 import { TaskId } from "../../domain/TaskId.js"
 import { TaskStatus } from "../../domain/TaskStatus.js"
@@ -18,15 +20,17 @@ import * as JsonRpc from "./JsonRpc.js"
 /** A duration as milliseconds or Effect's text form ("30 seconds"). */
 const DurationParam = Schema.Union(Schema.NonNegative, Schema.String)
 
+// Option values are checked here with the domain's own Schemas, so a bad one is invalid params
+// (-32602), not an invalid payload.
 const SubmitOptionsParam = Schema.Struct({
-  id: Schema.optional(Schema.String),
-  priority: Schema.optional(Schema.Union(Schema.Literal("low", "normal", "high", "critical"), Schema.Int)),
+  id: Schema.optional(TaskId),
+  priority: Schema.optional(Schema.Union(Schema.Literal("low", "normal", "high", "critical"), Priority.Priority)),
   delay: Schema.optional(DurationParam),
   runAt: Schema.optional(Schema.Number),
   timeout: Schema.optional(DurationParam),
   key: Schema.optional(Schema.String),
   idempotencyKey: Schema.optional(Schema.String),
-  dependsOn: Schema.optional(Schema.Array(Schema.String)),
+  dependsOn: Schema.optional(Schema.Array(TaskId)),
   resources: Schema.optional(Schema.Struct({
     cpu: Schema.optional(Schema.Number),
     memoryMb: Schema.optional(Schema.Number),
@@ -115,9 +119,12 @@ const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.
 const call = (method: Method, raw: unknown): Effect.Effect<unknown, JsonRpc.ErrorObject, TaskQueue> =>
   Effect.gen(function*() {
     const queue = yield* TaskQueue
-    const decoded = Schema.decodeUnknownEither(params[method] as Schema.Schema<unknown, unknown>)(raw ?? {})
+    const decoded = Schema.decodeUnknownEither(params[method] as Schema.Schema<unknown, unknown>)(raw ?? {}, { errors: "all" })
     if (Either.isLeft(decoded)) {
-      return yield* Effect.fail<JsonRpc.ErrorObject>({ code: JsonRpc.codes.invalidParams, message: `invalid params for ${method}: ${decoded.left.message}` })
+      return yield* Effect.fail<JsonRpc.ErrorObject>({
+        code: JsonRpc.codes.invalidParams,
+        message: `invalid params for ${method}: ${Problems.message(decoded.left, "params")}`
+      })
     }
     const p = decoded.right as never
     const run = (): Effect.Effect<unknown, { readonly _tag: string; readonly message: string }> => {

@@ -3,6 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Problems from "../../domain/Problems.js"
 import type * as Resources from "../../domain/Resources.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
 import { InvalidPayload, UnknownTaskType } from "../../domain/TaskErrors.js"
@@ -91,7 +92,7 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
       if (unknown !== undefined) return Either.left(unknown)
       const encoded = item.encoded === true ? Either.right(item.payload) : item.definition.encodePayload(item.payload)
       if (Either.isLeft(encoded)) {
-        return Either.left(new InvalidPayload({ taskType: item.definition.name, message: encoded.left.message }))
+        return Either.left(new InvalidPayload({ taskType: item.definition.name, message: Problems.message(encoded.left, "payload") }))
       }
       const prepared = Submission.prepare(item.definition, encoded.right, item.options ?? {}, now, config.agingStepMs, newId)
       if (Either.isLeft(prepared)) return Either.left(prepared.left)
@@ -119,7 +120,7 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
         onSome: Effect.succeed
       })
       const encoded = yield* definition.validateEncoded(payload).pipe(
-        Effect.mapError((e) => new InvalidPayload({ taskType: type, message: e.message }))
+        Effect.mapError((e) => new InvalidPayload({ taskType: type, message: Problems.message(e, "payload") }))
       )
       const now = yield* Clock.currentTimeMillis
       const prepared = yield* prepareAll([{ definition, payload: encoded, encoded: true, ...(options ? { options } : {}) }], now)
