@@ -234,6 +234,18 @@ describe("troupe start refuses", () => {
   }, 60_000)
 })
 
+describe("troupe start without handlers", () => {
+  it("warns that nothing submitted will run here", async () => {
+    const bare = await startServer(["--database", path.join(dir, "bare.db")])
+    try {
+      expect(bare.output()).toContain("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
+    } finally {
+      bare.process.kill("SIGTERM")
+      await bare.exited
+    }
+  }, 60_000)
+})
+
 describe("troupe start with a token from the environment", () => {
   it("requires it from clients, and its banner says where it came from", async () => {
     const guarded = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "token.db")], { TROUPE_TOKEN: "s3cret" })

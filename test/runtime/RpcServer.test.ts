@@ -5,6 +5,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import * as Methods from "../../src/runtime/api/Methods.js"
 import * as Server from "../../src/runtime/api/Server.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
 import * as Handlers from "../../src/workers/Handlers.js"
@@ -41,6 +42,22 @@ describe("JSON-RPC over HTTP", () => {
       expect((yield* post(call)).status).toBe(401)
       expect((yield* post(call, { authorization: "Bearer wrong" })).status).toBe(401)
       expect((yield* post(call, { authorization: "Bearer s3cret" })).status).toBe(200)
+    }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
+
+  // Reported: `GET /` was an empty 404.
+  it.live("GET / says what the server serves, without a token, naming every method", () =>
+    Effect.gen(function*() {
+      const page = yield* HttpServer.addressWith((address) =>
+        Effect.promise(async () => {
+          const port = address._tag === "TcpAddress" ? address.port : 0
+          const res = await fetch(`http://127.0.0.1:${port}/`)
+          return { status: res.status, type: res.headers.get("content-type"), body: await res.text() }
+        }))
+      expect(page.status).toBe(200)
+      expect(page.type).toContain("text/html")
+      for (const method of Methods.methods) expect(page.body).toContain(`<code>${method}</code>`)
+      expect(page.body).toContain("<code>GET /events</code>")
+      expect(page.body).toContain("Authorization: Bearer")
     }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
 
   it.effect("binding beyond loopback without a token is refused at start-up", () =>

@@ -18,6 +18,7 @@ import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import { Telemetry } from "../../services/telemetry/Telemetry.js"
 import { TroupeStartError } from "../compose.js"
 import * as JsonRpc from "./JsonRpc.js"
+import * as Landing from "./Landing.js"
 import * as Methods from "./Methods.js"
 import * as Sse from "./Sse.js"
 import * as Token from "./Token.js"
@@ -79,6 +80,7 @@ const forTask = (id: TaskId, body: (queue: TaskQueue["Type"]) => Stream.Stream<{
     ))
 
 /**
+ * GET /: a short page saying what this server serves (public: it names no task).
  * POST /rpc: JSON-RPC 2.0 over TaskQueue (single or batch). GET /events: every event as
  * Server-Sent Events (`?task=ID`: one task's snapshot, progress, lines and changes until it
  * ends). GET /logs?id=ID[&follow=true]: a task's log lines. GET /health: the health, 503 when
@@ -124,6 +126,7 @@ export const router = (options: Options) => {
         return yield* forTask(q.id, (queue) => queue.logs(q.id!, { follow }))
       }).pipe(Effect.merge))
     ),
+    HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(Landing.page(token !== undefined)))),
     HttpRouter.get(
       "/health",
       guarded(token, Effect.map(Effect.flatMap(TaskQueue, (queue) => queue.health), (health) =>

@@ -132,12 +132,15 @@ const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, teleme
     const address = yield* HttpServer.addressWith(Effect.succeed)
     const registry = yield* Registry
     const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `unix:${address.path}`
-    yield* Console.log(`troupe listening on ${where} (JSON-RPC: POST /rpc · events: GET /events · logs: GET /logs · health: GET /health)`)
+    yield* Console.log(`troupe listening on ${where} (about: GET / · JSON-RPC: POST /rpc · events: GET /events · logs: GET /logs · health: GET /health)`)
     yield* Console.log(
       `store ${config.database} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
         ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
         ` · ${Token.describe(token)} · ${Telemetry.describe(telemetry)}`
     )
+    if (registry.names.length === 0) {
+      yield* Console.log("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
+    }
     yield* Console.log(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`)
   }))
 
