@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Cli from "./cli/Cli.js"
 import { ExitCode } from "./cli/ExitCode.js"
+import * as Suggest from "./cli/Suggest.js"
 
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return ExitCode.ok
@@ -27,8 +28,13 @@ const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
 Cli.run(process.argv).pipe(
   Effect.tapError((e) =>
     Effect.sync(() => {
-      // @effect/cli already printed validation errors with the help text.
-      if (ValidationError.isValidationError(e)) return
+      // @effect/cli already printed validation errors with the help text; add the command or
+      // flag that was probably meant.
+      if (ValidationError.isValidationError(e)) {
+        const hint = Suggest.hint(Cli.troupe, process.argv.slice(2))
+        if (hint !== undefined) process.stderr.write(`troupe: ${hint.split("\n").join("\ntroupe: ")}\n`)
+        return
+      }
       const message = (e as { message?: unknown }).message
       if (typeof message === "string" && message.length > 0) process.stderr.write(`troupe: ${message}\n`)
     })),

@@ -64,6 +64,15 @@ describe("troupe start + the CLI", () => {
     expect(json(stats.stdout)).toMatchObject({ counts: { byStatus: { completed: expect.any(Number) } } })
   }, 120_000)
 
+  it("a mistyped command or flag exits 2 and names what was probably meant", async () => {
+    const command = await cli(server.url, ["sumbit", "echo", "{}"])
+    expect(command.code).toBe(2)
+    expect(command.stderr).toContain("troupe: unknown command 'sumbit': did you mean 'submit'?")
+    const flag = await cli(server.url, ["list", "--statuss", "running"])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain("troupe: unknown flag '--statuss': did you mean '--status'?")
+  }, 60_000)
+
   it("cancel stops a running task; --wait reports failure and cancellation in its exit code", async () => {
     const gate = path.join(dir, "never-opened")
     const started = await cli(server.url, ["submit", "gate", JSON.stringify({ file: gate }), "--json"])

@@ -2,9 +2,11 @@ import { describe, expect, it, vi } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as Cli from "../../src/runtime/cli/Cli.js"
 import * as Live from "../../src/runtime/cli/Live.js"
 import * as Render from "../../src/runtime/cli/Render.js"
 import { splitCommand } from "../../src/runtime/cli/splitCommand.js"
+import * as Suggest from "../../src/runtime/cli/Suggest.js"
 import * as Sse from "../../src/runtime/api/Sse.js"
 
 describe("splitCommand", () => {
@@ -15,6 +17,21 @@ describe("splitCommand", () => {
     expect(splitCommand(`say "a \\"quoted\\" word"`)).toEqual(["say", `a "quoted" word`])
     expect(splitCommand(`  `)).toEqual([])
     expect(splitCommand(`echo "open`)).toBeUndefined()
+  })
+})
+
+// Reported: no "did you mean" for mistyped commands or flags.
+describe("Suggest", () => {
+  it("names the command or flag probably meant, from the commands' own definitions", () => {
+    expect(Suggest.hint(Cli.troupe, ["sumbit", "echo", "{}"])).toBe("unknown command 'sumbit': did you mean 'submit'?")
+    expect(Suggest.hint(Cli.troupe, ["stauts", "x"])).toBe("unknown command 'stauts': did you mean 'status'?")
+    expect(Suggest.hint(Cli.troupe, ["submit", "echo", "{}", "--prority", "3", "--dependson=a"])).toBe(
+      "unknown flag '--prority': did you mean '--priority'?\nunknown flag '--dependson': did you mean '--depends-on'?"
+    )
+    expect(Suggest.hint(Cli.troupe, ["start", "--num-worker", "2"])).toBe("unknown flag '--num-worker': did you mean '--num-workers'?")
+    // Nothing close: no guess.
+    expect(Suggest.hint(Cli.troupe, ["frobnicate"])).toBeUndefined()
+    expect(Suggest.hint(Cli.troupe, ["list", "--zzz"])).toBeUndefined()
   })
 })
 
