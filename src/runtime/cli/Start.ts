@@ -1,28 +1,14 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as HttpServer from "@effect/platform/HttpServer"
 import * as Config from "effect/Config"
-import * as Console from "effect/Console"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import { pathToFileURL } from "node:url"
-import { Registry } from "../../services/queue/Registry.js"
-import * as SystemMetrics from "../../services/resources/SystemMetrics.js"
-import { TaskQueue } from "../../services/queue/TaskQueue.js"
-import * as Server from "../api/Server.js"
-import * as Token from "../api/Token.js"
-import * as Telemetry from "../Telemetry.js"
-import * as Troupe from "../Troupe.js"
-import * as TroupeConfig from "../TroupeConfig.js"
-import { CliExit, ExitCode } from "./ExitCode.js"
-import * as Live from "./Live.js"
 
 // `troupe start`: the runtime (store, scheduler, pool, governor) with the JSON-RPC server, until
-// SIGINT/SIGTERM. Flags override the TROUPE_* environment, which overrides the defaults.
+// SIGINT/SIGTERM. Flags override the TROUPE_* environment, which overrides the defaults. Only
+// the flags are defined here: the runtime is loaded when `start` runs (cli/Serve.ts), so the
+// other commands do not pay for it.
 
-const options = {
+export const options = {
   handlers: Options.text("handlers").pipe(
     Options.withDescription("compiled handlers module (default-exports Handlers.make(...)); repeatable (env TROUPE_HANDLERS, comma-separated)"),
     Options.repeated
@@ -50,130 +36,8 @@ const options = {
   progress: Options.boolean("progress").pipe(Options.withDescription("show live progress of running tasks in this terminal"))
 }
 
-type StartOptions = Command.Command.ParseConfig<typeof options>
-
-const usage = (message: string) => new CliExit({ code: ExitCode.usage, message })
-
-/** The runtime configuration: defaults, then TROUPE_* variables, then the flags. */
-const configure = (o: StartOptions) =>
-  Effect.gen(function*() {
-    const base = yield* Effect.mapError(TroupeConfig.config, (e) => usage(`configuration: ${e.message}`))
-    const workers = Option.isNone(o.workers) ? base.workers : TroupeConfig.parseWorkers(o.workers.value)
-    if (workers === undefined) return yield* usage(`--num-workers: expected N, MIN-MAX or auto, got ${JSON.stringify(Option.getOrElse(o.workers, () => ""))}`)
-    const shutdownTimeout = Option.isNone(o.shutdownTimeout) ? Option.some(base.shutdownTimeout) : Duration.decodeUnknown(o.shutdownTimeout.value)
-    if (Option.isNone(shutdownTimeout)) return yield* usage(`--shutdown-timeout: not a duration: ${JSON.stringify(Option.getOrElse(o.shutdownTimeout, () => ""))}`)
-    const config: TroupeConfig.TroupeConfig = {
-      ...base,
-      database: Option.getOrElse(o.database, () => base.database),
-      // Flags are taken whole (a path may hold a comma); the variable is comma-separated.
-      handlersModule: o.handlers.length === 0 ? base.handlersModule : o.handlers.length === 1 ? o.handlers[0] : o.handlers,
-      allowCommands: o.allowCommands || base.allowCommands,
-      workers,
-      shutdownTimeout: shutdownTimeout.value
-    }
-    return config
-  })
-
-/**
- * A second SIGINT/SIGTERM while shutting down exits at once (acknowledged tasks are durable).
- * Installed around the whole launch so it outlives the runtime's finalizers (the drain).
- */
-const signals = (shutdownTimeout: Duration.Duration) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      let seen = 0
-      const onSignal = (signal: NodeJS.Signals) => {
-        seen++
-        if (seen === 1) {
-          process.stderr.write(
-            `\n${signal}: stopping — no new tasks are claimed; running ones get up to ${Duration.format(shutdownTimeout)}, then go back to the queue. ` +
-              `${signal} again exits at once.\n`
-          )
-        } else {
-          process.stderr.write(`${signal} again: exiting now. Tasks still running run again when troupe next starts here (in a new container: once their lease expires).\n`)
-          process.exit(130)
-        }
-      }
-      process.on("SIGINT", onSignal)
-      process.on("SIGTERM", onSignal)
-      return onSignal
-    }),
-    (onSignal) => Effect.sync(() => {
-      process.removeListener("SIGINT", onSignal)
-      process.removeListener("SIGTERM", onSignal)
-    })
-  )
-
-/** Imports a workload module and runs its default export once, in the background. */
-const workload = (path: string) =>
-  Layer.scopedDiscard(Effect.gen(function*() {
-    const mod = yield* Effect.tryPromise({
-      try: () => import(pathToFileURL(path).href) as Promise<{ readonly default?: unknown }>,
-      catch: (e) => new Troupe.TroupeStartError({ message: `cannot load workload ${path}: ${String(e)}` })
-    })
-    if (!Effect.isEffect(mod.default)) {
-      return yield* new Troupe.TroupeStartError({ message: `workload ${path} must default-export an Effect` })
-    }
-    const run = mod.default as Effect.Effect<unknown, unknown, TaskQueue>
-    yield* Effect.forkScoped(run.pipe(
-      Effect.tapErrorCause((cause) => Effect.logError("workload failed", cause)),
-      Effect.ignore
-    ))
-  }))
-
-/** Live progress of this process's tasks in the terminal. */
-const progress = Layer.scopedDiscard(Effect.gen(function*() {
-  const queue = yield* TaskQueue
-  yield* Effect.forkScoped(Live.view(queue.events, queue.counts, { tty: Live.isTty() }))
-}))
-
-const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>
-  Layer.effectDiscard(Effect.gen(function*() {
-    const address = yield* HttpServer.addressWith(Effect.succeed)
-    const registry = yield* Registry
-    const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `unix:${address.path}`
-    yield* Console.log(`troupe listening on ${where} (about: GET / · JSON-RPC: POST /rpc · events: GET /events · logs: GET /logs · health: GET /health)`)
-    yield* Console.log(
-      `store ${config.database} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
-        ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
-        ` · ${Token.describe(token)} · ${Telemetry.describe(telemetry)}`
-    )
-    if (registry.names.length === 0) {
-      yield* Console.log("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
-    }
-    yield* Console.log(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`)
-  }))
-
-/** The whole server as one layer: runtime, API, banner, optional workload and progress view. */
-export const layer = (o: StartOptions) =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const config = yield* configure(o)
-    const token = yield* Token.fromFlagOrEnv(o.token)
-    // Refused before anything starts (the server layer would refuse too, after the runtime).
-    const refused = Token.refusal(o.host, token)
-    if (refused !== undefined) return yield* new Troupe.TroupeStartError({ message: refused })
-    // Telemetry from the standard OTEL_* variables (off unless an OTLP endpoint is set).
-    const telemetry = yield* Effect.mapError(Telemetry.config, (e) => usage(`telemetry configuration: ${e.message}`))
-    const runtime = Troupe.fromConfig(config, undefined, SystemMetrics.layerLive, Telemetry.layerOtlp(telemetry))
-    const server = Server.layer({ host: o.host, port: o.port, token: token.token })
-    const extras = Layer.mergeAll(
-      banner(token, config, telemetry),
-      Option.match(o.workload, { onNone: () => Layer.empty, onSome: workload }),
-      o.progress ? progress : Layer.empty
-    )
-    return extras.pipe(
-      Layer.provide(server),
-      Layer.provideMerge(runtime)
-    )
-  }))
+export type StartOptions = Command.Command.ParseConfig<typeof options>
 
 export const start = Command.make("start", options, (o) =>
-  Effect.gen(function*() {
-    const config = yield* configure(o)
-    yield* signals(config.shutdownTimeout)
-    return yield* Layer.launch(layer(o))
-  }).pipe(
-    Effect.scoped,
-    Effect.catchTag("TroupeStartError", (e) => Effect.fail(new CliExit({ code: ExitCode.cannotStart, message: `cannot start: ${e.message}` })))
-  )).pipe(Command.withDescription("run the runtime and serve its API until SIGINT/SIGTERM"))
-
+  Effect.flatMap(Effect.promise(() => import("./Serve.js")), (serve) => serve.run(o))
+).pipe(Command.withDescription("run the runtime and serve its API until SIGINT/SIGTERM"))
