@@ -64,6 +64,15 @@ describe("troupe start + the CLI", () => {
     expect(json(stats.stdout)).toMatchObject({ counts: { byStatus: { completed: expect.any(Number) } } })
   }, 120_000)
 
+  it("submit checks its options before any call: no server needed to be told", async () => {
+    const nowhere = "http://127.0.0.1:9"
+    const bad = await cli(nowhere, ["submit", "echo", "{}", "--priority", "urgent"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain(`troupe: invalid params for submit: params.options.priority: expected "low" | "normal" | "high" | "critical"`)
+    // A good one gets as far as the call (nothing listens there: exit 3).
+    expect((await cli(nowhere, ["submit", "echo", "{}", "--priority", "high"])).code).toBe(3)
+  }, 60_000)
+
   it("a mistyped command or flag exits 2 and names what was probably meant", async () => {
     const command = await cli(server.url, ["sumbit", "echo", "{}"])
     expect(command.code).toBe(2)

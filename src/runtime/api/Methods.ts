@@ -5,80 +5,20 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Priority from "../../domain/Priority.js"
-import * as Problems from "../../domain/Problems.js"
 import { Task } from "../../domain/Task.js"
-import { TaskId } from "../../domain/TaskId.js"
-import { TaskStatus } from "../../domain/TaskStatus.js"
 import type { SubmitOptions, Target } from "../../services/queue/TaskQueue.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import * as JsonRpc from "./JsonRpc.js"
+import * as Params from "./Params.js"
+import { isMethod, methods, params } from "./Params.js"
+import type { Method, SubmitOptionsParam, TargetParam, ById } from "./Params.js"
 
-// The JSON-RPC methods: one per TaskQueue operation, params validated with Schema before
-// anything reaches the queue (a malformed call never touches the store).
+// The JSON-RPC methods: one per TaskQueue operation, params validated with their Schemas
+// (api/Params.ts) before anything reaches the queue (a malformed call never touches the store).
 
-/** A duration as milliseconds or Effect's text form ("30 seconds"). */
-const DurationParam = Schema.Union(Schema.NonNegative, Schema.String)
-
-// Option values are checked here with the domain's own Schemas, so a bad one is invalid params
-// (-32602), not an invalid payload.
-const SubmitOptionsParam = Schema.Struct({
-  id: Schema.optional(TaskId),
-  priority: Schema.optional(Schema.Union(Schema.Literal("low", "normal", "high", "critical"), Priority.Priority)),
-  delay: Schema.optional(DurationParam),
-  runAt: Schema.optional(Schema.Number),
-  timeout: Schema.optional(DurationParam),
-  key: Schema.optional(Schema.String),
-  idempotencyKey: Schema.optional(Schema.String),
-  dependsOn: Schema.optional(Schema.Array(TaskId)),
-  resources: Schema.optional(Schema.Struct({
-    cpu: Schema.optional(Schema.Number),
-    memoryMb: Schema.optional(Schema.Number),
-    gpu: Schema.optional(Schema.Number)
-  })),
-  retry: Schema.optional(Schema.Struct({
-    maxAttempts: Schema.optional(Schema.Number),
-    backoff: Schema.optional(Schema.Literal("fixed", "exponential")),
-    initialDelay: Schema.optional(DurationParam),
-    factor: Schema.optional(Schema.Number),
-    maxDelay: Schema.optional(DurationParam),
-    jitter: Schema.optional(Schema.Boolean),
-    priorityDecrease: Schema.optional(Schema.Number)
-  }))
-})
-
-const ById = Schema.Struct({ id: TaskId })
-const TargetParam = Schema.Union(
-  Schema.Struct({ id: TaskId }),
-  Schema.Struct({ type: Schema.String }),
-  Schema.Struct({ queue: Schema.Literal(true) })
-)
-
-const params = {
-  submit: Schema.Struct({ type: Schema.String, payload: Schema.Unknown, options: Schema.optional(SubmitOptionsParam) }),
-  get: ById,
-  list: Schema.Struct({
-    status: Schema.optional(Schema.Array(TaskStatus)),
-    type: Schema.optional(Schema.String),
-    limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
-    afterSeq: Schema.optional(Schema.Number)
-  }),
-  cancel: ById,
-  pause: TargetParam,
-  resume: TargetParam,
-  retry: ById,
-  delete: Schema.Struct({ id: TaskId, force: Schema.optional(Schema.Boolean) }),
-  logs: ById,
-  counts: Schema.Struct({}),
-  stats: Schema.Struct({}),
-  health: Schema.Struct({})
-} as const
-
-export type Method = keyof typeof params
-export const methods = Object.keys(params) as ReadonlyArray<Method>
+export { methods }
 
 const encodeTask = Schema.encodeSync(Task)
-const isMethod = (name: string): name is Method => Object.prototype.hasOwnProperty.call(params, name)
 
 /** A duration param: milliseconds as a number, or Effect's text form ("30 seconds"). */
 const duration = (name: string, d: number | string): Either.Either<Duration.Duration, JsonRpc.ErrorObject> =>
@@ -119,13 +59,8 @@ const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.
 const call = (method: Method, raw: unknown): Effect.Effect<unknown, JsonRpc.ErrorObject, TaskQueue> =>
   Effect.gen(function*() {
     const queue = yield* TaskQueue
-    const decoded = Schema.decodeUnknownEither(params[method] as Schema.Schema<unknown, unknown>)(raw ?? {}, { errors: "all" })
-    if (Either.isLeft(decoded)) {
-      return yield* Effect.fail<JsonRpc.ErrorObject>({
-        code: JsonRpc.codes.invalidParams,
-        message: `invalid params for ${method}: ${Problems.message(decoded.left, "params")}`
-      })
-    }
+    const decoded = Params.check(method, raw)
+    if (Either.isLeft(decoded)) return yield* Effect.fail<JsonRpc.ErrorObject>({ code: JsonRpc.codes.invalidParams, message: decoded.left })
     const p = decoded.right as never
     const run = (): Effect.Effect<unknown, { readonly _tag: string; readonly message: string }> => {
       switch (method) {

@@ -5,12 +5,14 @@ import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Client from "./Client.js"
+import * as Params from "../api/Params.js"
 import * as Token from "../api/Token.js"
 import { CliExit, ExitCode, fromClientError } from "./ExitCode.js"
 import * as Live from "./Live.js"
@@ -146,6 +148,9 @@ const submit = Command.make("submit", submitOptions, (o) =>
   withClient(o, (client) =>
     Effect.gen(function*() {
       const params = yield* submitParams(o)
+      // Checked here with the API's own params Schema: a bad option is told before any call.
+      const checked = Params.check("submit", params)
+      if (Either.isLeft(checked)) return yield* new CliExit({ code: ExitCode.usage, message: checked.left })
       const result = yield* client.call("submit", params)
       const { id } = yield* decode(Schema.Struct({ id: Schema.String }), result)
       if (o.wait) return yield* waitFor(client, id, o.json)
