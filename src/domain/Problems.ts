@@ -66,9 +66,13 @@ const lines = (issue: ParseResult.ParseIssue, path: ReadonlyArray<Key>, root: st
         ? lines(alternatives[0]!, path, root)
         : [`${where}expected ${expected(issue.ast)}, got ${shown(issue.actual)}`]
     }
-    case "Refinement":
-      // The value is not even of the refined type's base: report the refined type itself.
-      return [`${where}expected ${issue.kind === "From" ? kind(issue.ast) : describeRefinement(issue)}, got ${shown(issue.actual)}`]
+    case "Refinement": {
+      // A check that explains itself (a filter returning a message) is quoted as it is.
+      const own = issue.kind === "Predicate" && issue.issue._tag === "Type" ? issue.issue.message : undefined
+      if (own !== undefined) return [`${where}${own}`]
+      // Otherwise, and when the value is not even of the refined type's base: the refined type.
+      return [`${where}expected ${kind(issue.ast)}, got ${shown(issue.actual)}`]
+    }
     case "Transformation":
       return lines(issue.issue, path, root)
     case "Missing":
@@ -80,11 +84,6 @@ const lines = (issue: ParseResult.ParseIssue, path: ReadonlyArray<Key>, root: st
     case "Forbidden":
       return [`${where}${issue.message ?? "cannot be checked here"}`]
   }
-}
-
-const describeRefinement = (issue: ParseResult.Refinement): string => {
-  const inner = issue.issue
-  return inner._tag === "Type" && inner.message !== undefined ? inner.message : kind(issue.ast)
 }
 
 /** One line per problem, each prefixed with its path under `root` (e.g. "params"). */

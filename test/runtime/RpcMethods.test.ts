@@ -4,6 +4,7 @@ import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
 import * as JsonRpc from "../../src/runtime/api/JsonRpc.js"
 import * as Methods from "../../src/runtime/api/Methods.js"
+import * as Params from "../../src/runtime/api/Params.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../../src/services/queue/TaskQueue.js"
 import * as Handlers from "../../src/workers/Handlers.js"
@@ -62,6 +63,11 @@ describe("JSON-RPC methods", () => {
       ])
       expect(yield* submit({ type: "echo", payload: { n: "x" } })).toMatchObject({
         error: { code: -32004, message: expect.stringContaining(`payload.n: expected an integer, got "x"`) }
+      })
+      const pad = "x".repeat(Params.maxPayloadBytes)
+      const bytes = JSON.stringify({ n: 1, pad }).length
+      expect(yield* submit({ type: "echo", payload: { n: 1, pad } })).toMatchObject({
+        error: { code: -32602, message: `invalid params for submit: params.payload: ${bytes} bytes of JSON, over the limit of ${Params.maxPayloadBytes}` }
       })
       expect(yield* rpc({ id: 3, method: "health" })).toMatchObject({
         id: 3,

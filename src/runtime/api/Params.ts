@@ -53,8 +53,16 @@ export const TargetParam = Schema.Union(
   Schema.Struct({ queue: Schema.Literal(true) })
 )
 
+/** The largest payload a call may carry, as JSON (the body's own limit is larger: 1 MiB). */
+export const maxPayloadBytes = 512 * 1024
+
+const PayloadParam = Schema.Unknown.pipe(Schema.filter((payload) => {
+  const bytes = Buffer.byteLength(JSON.stringify(payload) ?? "")
+  return bytes <= maxPayloadBytes || `${bytes} bytes of JSON, over the limit of ${maxPayloadBytes}`
+}))
+
 export const params = {
-  submit: Schema.Struct({ type: Schema.String, payload: Schema.Unknown, options: Schema.optional(SubmitOptionsParam) }),
+  submit: Schema.Struct({ type: Schema.String, payload: PayloadParam, options: Schema.optional(SubmitOptionsParam) }),
   get: ById,
   list: Schema.Struct({
     status: Schema.optional(Schema.Array(TaskStatus)),
