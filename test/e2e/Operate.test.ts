@@ -25,6 +25,30 @@ afterAll(async () => {
 
 const json = (s: string): unknown => JSON.parse(s)
 
+/** What a `troupe start` that must not start printed before it exited. */
+const refused = async (args: ReadonlyArray<string>, env: Record<string, string> = {}, port = 0): Promise<string> => {
+  const error = await startServer(args, env, port).then(
+    async (started) => {
+      started.process.kill("SIGTERM")
+      await started.exited
+      return new Error("the server started")
+    },
+    (e: Error) => e
+  )
+  return error.message
+}
+
+/** Runs `body` against a server of its own, stopped afterwards whatever happens. */
+const withServer = async (args: ReadonlyArray<string>, env: Record<string, string>, body: (s: Server) => Promise<void>) => {
+  const own = await startServer(args, env)
+  try {
+    await body(own)
+  } finally {
+    own.process.kill("SIGTERM")
+    await own.exited
+  }
+}
+
 describe("troupe start + the CLI", () => {
   it("submit, status, list, logs and health, with exit codes and --json", async () => {
     const submitted = await cli(server.url, ["submit", "echo", `{"n": 7}`, "--json"])
@@ -208,27 +232,24 @@ describe("troupe start --allow-commands with two handlers modules", () => {
 
 describe("troupe start refuses", () => {
   it("two handlers modules that define the same task type", async () => {
-    const started = startServer(["--handlers", operateHandlers, "--handlers", threadHandlers, "--database", path.join(dir, "twice.db")])
-    const error = await started.then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain(`task type "echo" is defined twice`)
-    expect(error?.message).toContain("exited (6)")
+    const message = await refused(["--handlers", operateHandlers, "--handlers", threadHandlers, "--database", path.join(dir, "twice.db")])
+    expect(message).toContain(`task type "echo" is defined twice`)
+    expect(message).toContain("exited (6)")
   }, 60_000)
 
   it("a handlers module that loads on the main thread but throws in a worker thread: one message with the thread's own error", async () => {
     const broken = fileURLToPath(new URL("../../dist/test/fixtures/threadBrokenHandlers.js", import.meta.url))
-    const started = startServer(["--handlers", broken, "--database", path.join(dir, "broken.db")])
-    const error = await started.then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain("exited (6)")
-    expect(error?.message).toContain(`cannot load handlers module ${broken}: Error: Module did not self-register`)
+    const message = await refused(["--handlers", broken, "--database", path.join(dir, "broken.db")])
+    expect(message).toContain("exited (6)")
+    expect(message).toContain(`cannot load handlers module ${broken}: Error: Module did not self-register`)
     // Said once: no respawn loop of stack traces.
-    expect(error?.message.split("did not self-register").length).toBe(2)
+    expect(message.split("did not self-register").length).toBe(2)
   }, 60_000)
 
   it("to bind beyond loopback without a token", async () => {
-    const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, "open.db"), "--host", "0.0.0.0"])
-    const error = await started.then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain("without a token")
-    expect(error?.message).toContain("exited (6)")
+    const message = await refused(["--handlers", operateHandlers, "--database", path.join(dir, "open.db"), "--host", "0.0.0.0"])
+    expect(message).toContain("without a token")
+    expect(message).toContain("exited (6)")
   }, 60_000)
 
   // Reported: `--token ""` (or TROUPE_TOKEN= from an unset variable) served everyone with no
@@ -236,38 +257,30 @@ describe("troupe start refuses", () => {
   const blanks = [[["--token", ""], {}, "--token"], [[], { TROUPE_TOKEN: "  " }, "TROUPE_TOKEN"]] as const
   for (const [flags, env, source] of blanks) {
     it(`to bind beyond loopback with an empty token (${source})`, async () => {
-      const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, `blank-${source}.db`), "--host", "0.0.0.0", ...flags], env)
-      const error = await started.then(() => undefined, (e: Error) => e)
-      expect(error?.message).toContain("exited (6)")
-      expect(error?.message).toContain(`refusing to serve on 0.0.0.0 without a token (${source} is empty, and an empty token is no token)`)
+      const message = await refused(["--handlers", operateHandlers, "--database", path.join(dir, `blank-${source}.db`), "--host", "0.0.0.0", ...flags], env)
+      expect(message).toContain("exited (6)")
+      expect(message).toContain(`refusing to serve on 0.0.0.0 without a token (${source} is empty, and an empty token is no token)`)
     }, 60_000)
   }
 
   it("a port in use, naming the port and the way out", async () => {
     const port = new URL(server.url).port
-    const started = startServer(["--handlers", operateHandlers, "--database", path.join(dir, "second.db")], {}, Number(port))
-    const error = await started.then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain("exited (6)")
-    expect(error?.message).toContain(`port ${port} on 127.0.0.1 is already in use (another troupe?): stop that process, or pick another port with --port`)
+    const message = await refused(["--handlers", operateHandlers, "--database", path.join(dir, "second.db")], {}, Number(port))
+    expect(message).toContain("exited (6)")
+    expect(message).toContain(`port ${port} on 127.0.0.1 is already in use (another troupe?): stop that process, or pick another port with --port`)
   }, 60_000)
 })
 
 describe("troupe start without handlers", () => {
-  it("warns that nothing submitted will run here", async () => {
-    const bare = await startServer(["--database", path.join(dir, "bare.db")])
-    try {
+  it("warns that nothing submitted will run here", () =>
+    withServer(["--database", path.join(dir, "bare.db")], {}, async (bare) => {
       expect(bare.output()).toContain("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
-    } finally {
-      bare.process.kill("SIGTERM")
-      await bare.exited
-    }
-  }, 60_000)
+    }), 60_000)
 })
 
 describe("troupe start with a token from the environment", () => {
-  it("requires it from clients, and its banner says where it came from", async () => {
-    const guarded = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "token.db")], { TROUPE_TOKEN: "s3cret" })
-    try {
+  it("requires it from clients, and its banner says where it came from", () =>
+    withServer(["--handlers", operateHandlers, "--database", path.join(dir, "token.db")], { TROUPE_TOKEN: "s3cret" }, async (guarded) => {
       expect(guarded.output()).toContain("token required (from TROUPE_TOKEN)")
       const call = { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" }) }
       expect((await fetch(`${guarded.url}/rpc`, call)).status).toBe(401)
@@ -275,19 +288,10 @@ describe("troupe start with a token from the environment", () => {
       expect((await fetch(`${guarded.url}/rpc`, { ...call, headers: { authorization: "Bearer s3cret" } })).status).toBe(200)
       const health = await cli(guarded.url, ["health", "--json"], { TROUPE_TOKEN: "s3cret" })
       expect(health.code).toBe(0)
-    } finally {
-      guarded.process.kill("SIGTERM")
-      await guarded.exited
-    }
-  }, 60_000)
+    }), 60_000)
 
-  it("an empty one on loopback is no token, and the banner says it was ignored", async () => {
-    const open = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "empty.db"), "--token", ""])
-    try {
+  it("an empty one on loopback is no token, and the banner says it was ignored", () =>
+    withServer(["--handlers", operateHandlers, "--database", path.join(dir, "empty.db"), "--token", ""], {}, async (open) => {
       expect(open.output()).toContain("token none (--token is empty, so ignored)")
-    } finally {
-      open.process.kill("SIGTERM")
-      await open.exited
-    }
-  }, 60_000)
+    }), 60_000)
 })

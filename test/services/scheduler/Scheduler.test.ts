@@ -181,7 +181,7 @@ describe("Scheduler", () => {
       const queue = yield* TaskQueue
       const invalid = yield* Effect.flip(queue.submit(Record, { n: "x" } as unknown as { n: number }))
       expect(invalid._tag).toBe("InvalidPayload")
-      expect(invalid.message).toContain("Expected number")
+      expect(invalid.message).toBe(`payload.n: expected number, got "x"`)
       const unknownType = yield* Effect.flip(queue.submitEncoded("nope", {}))
       expect(unknownType._tag).toBe("UnknownTaskType")
       expect(unknownType.message).toContain(`unknown task type "nope"`)
