@@ -5,6 +5,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Problems from "./Problems.js"
 import type * as Activity from "./Activity.js"
 import * as Priority from "./Priority.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -128,9 +129,8 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     resources: options.resources ?? {},
     execution: options.execution ?? "thread",
     concurrency: Option.fromNullable(options.concurrency),
-    encodePayload: Schema.encodeUnknownEither(options.payload, { errors: "all" }),
-    validateEncoded: (encoded) =>
-      Effect.flatMap(Schema.decodeUnknown(options.payload, { errors: "all" })(encoded), Schema.encode(options.payload)),
+    encodePayload: Problems.encodeUnknownEither(options.payload),
+    validateEncoded: (encoded) => Effect.flatMap(Problems.decodeUnknownEither(options.payload)(encoded), Schema.encode(options.payload)),
     handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
   }
   return definition

@@ -93,6 +93,10 @@ describe("troupe start + the CLI", () => {
     const bad = await cli(nowhere, ["submit", "echo", "{}", "--priority", "urgent"])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain(`troupe: invalid params for submit: params.options.priority: expected "low" | "normal" | "high" | "critical"`)
+    const deep = `${"[".repeat(100)}${"]".repeat(100)}`
+    const tooDeep = await cli(nowhere, ["submit", "echo", deep])
+    expect(tooDeep.code).toBe(2)
+    expect(tooDeep.stderr).toContain("troupe: invalid params: nested more than 64 levels deep (the limit)")
     // A good one gets as far as the call (nothing listens there: exit 3).
     expect((await cli(nowhere, ["submit", "echo", "{}", "--priority", "high"])).code).toBe(3)
   }, 60_000)

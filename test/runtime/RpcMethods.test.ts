@@ -69,6 +69,9 @@ describe("JSON-RPC methods", () => {
       expect(yield* submit({ type: "echo", payload: { n: 1, pad } })).toMatchObject({
         error: { code: -32602, message: `invalid params for submit: params.payload: ${bytes} bytes of JSON, over the limit of ${Params.maxPayloadBytes}` }
       })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 4, method: "pause", params: { id: "bad id!" } })).toMatchObject({
+        error: { code: -32602, message: `invalid params for pause: params.id: expected a task id: 1 to 128 letters, digits, or _ . : -, got "bad id!"` }
+      })
       expect(yield* rpc({ id: 3, method: "health" })).toMatchObject({
         id: 3,
         error: { code: -32600, message: "invalid request: jsonrpc: is missing" }
@@ -91,6 +94,13 @@ describe("JSON-RPC methods", () => {
         error: { code: -32602, message: `invalid params: nested more than ${JsonRpc.maxParamsDepth} levels deep (the limit)` }
       })
       expect(accepted).toMatchObject({ id: 2, result: { id: expect.any(String) } })
+      // Deep anywhere else in an entry: an invalid request, answered, not a crash.
+      const deepId = `{"jsonrpc":"2.0","id":${"[".repeat(20_000)}${"]".repeat(20_000)},"method":"health"}`
+      expect(yield* rpc(deepId)).toStrictEqual({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: `invalid request: nested more than ${JsonRpc.maxParamsDepth} levels deep (the limit)` }
+      })
       // Within the limit is fine.
       let ok: unknown = { n: 3 }
       for (let i = 0; i < JsonRpc.maxParamsDepth - 3; i++) ok = { a: ok }

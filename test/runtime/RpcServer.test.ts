@@ -74,6 +74,13 @@ describe("JSON-RPC over HTTP", () => {
       expect(error.message).toContain("without a token (the token option is empty, and an empty token is no token)")
     }))
 
+  it.live("a token is compared without the spaces at its ends (HTTP drops them from the header)", () =>
+    Effect.gen(function*() {
+      const call = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" })
+      expect((yield* post(call, { authorization: "Bearer s3cret" })).status).toBe(200)
+      expect((yield* post(call)).status).toBe(401)
+    }).pipe(Effect.provide(served({ token: Redacted.make(" s3cret\r\n") }))))
+
   it.live("a blank token given to the layer on loopback asks nothing of clients", () =>
     Effect.gen(function*() {
       const call = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" })

@@ -64,7 +64,7 @@ export type Parsed =
   | { readonly _tag: "Single"; readonly entry: Entry }
   | { readonly _tag: "Batch"; readonly entries: ReadonlyArray<Entry> }
 
-const decodeRequest = Schema.decodeUnknownEither(Request, { errors: "all" })
+const decodeRequest = Problems.decodeUnknownEither(Request)
 
 const idOf = (u: unknown): Id => {
   if (typeof u !== "object" || u === null || !("id" in u)) return null
@@ -91,23 +91,31 @@ export const deeperThan = (value: unknown, limit: number): boolean => {
   return false
 }
 
-const entry = (u: unknown): Entry =>
-  Either.match(decodeRequest(u), {
+const tooDeep = (id: Id, code: number, what: string): Entry => ({
+  _tag: "Invalid",
+  response: failure(id, { code, message: `${what}: nested more than ${maxParamsDepth} levels deep (the limit)` })
+})
+
+const entry = (u: unknown): Entry => {
+  // Checked before anything walks the entry recursively (decoding, messages): deep params are
+  // invalid params, anything else this deep an invalid request.
+  if (deeperThan(u, maxParamsDepth + 1)) {
+    const params = typeof u === "object" && u !== null && !Array.isArray(u) ? (u as { params?: unknown }).params : undefined
+    return params !== undefined && deeperThan(params, maxParamsDepth)
+      ? tooDeep(idOf(u), codes.invalidParams, "invalid params")
+      : tooDeep(idOf(u), codes.invalidRequest, "invalid request")
+  }
+  return Either.match(decodeRequest(u), {
     onRight: (request): Entry =>
       request.params !== undefined && deeperThan(request.params, maxParamsDepth)
-        ? {
-          _tag: "Invalid",
-          response: failure(request.id ?? null, {
-            code: codes.invalidParams,
-            message: `invalid params: nested more than ${maxParamsDepth} levels deep (the limit)`
-          })
-        }
+        ? tooDeep(request.id ?? null, codes.invalidParams, "invalid params")
         : { _tag: "Call", request },
     onLeft: (e): Entry => ({
       _tag: "Invalid",
       response: failure(idOf(u), { code: codes.invalidRequest, message: `invalid request: ${Problems.message(e)}` })
     })
   })
+}
 
 /**
  * Parses a request body. Malformed JSON and an empty batch are answered as a whole (-32700,

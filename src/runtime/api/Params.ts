@@ -89,6 +89,6 @@ export const isMethod = (name: string): name is Method => Object.prototype.hasOw
 /** The method's params decoded, or what is wrong with them (one line per problem). */
 export const check = <M extends Method>(method: M, raw: unknown): Either.Either<typeof params[M]["Type"], string> =>
   Either.mapLeft(
-    Schema.decodeUnknownEither(params[method] as unknown as Schema.Schema<typeof params[M]["Type"], unknown>)(raw ?? {}, { errors: "all" }),
+    Problems.decodeUnknownEither(params[method] as unknown as Schema.Schema<typeof params[M]["Type"], unknown>)(raw ?? {}),
     (e) => `invalid params for ${method}: ${Problems.message(e, "params")}`
   )

@@ -20,11 +20,16 @@ export interface Resolved {
 
 const none: Resolved = { token: undefined, source: undefined, blank: undefined }
 
-/** An empty or whitespace-only token, which would let in a request with no credentials. */
-const isBlank = (token: Redacted.Redacted<string>): boolean => Redacted.value(token).trim().length === 0
-
-const given = (token: Redacted.Redacted<string>, source: Source): Resolved =>
-  isBlank(token) ? { token: undefined, source: undefined, blank: source } : { token, source, blank: undefined }
+/**
+ * A token without the spaces at its ends (HTTP drops them from a header, so a token ending in
+ * one, say from a CRLF env file, could never match); an empty or blank one is none.
+ */
+const given = (token: Redacted.Redacted<string>, source: Source): Resolved => {
+  const text = Redacted.value(token)
+  const trimmed = text.trim()
+  if (trimmed.length === 0) return { token: undefined, source: undefined, blank: source }
+  return { token: trimmed === text ? token : Redacted.make(trimmed), source, blank: undefined }
+}
 
 /** The flag wins over the environment; a blank token counts as none. */
 export const resolve = (flag: Option.Option<Redacted.Redacted<string>>, env: Option.Option<Redacted.Redacted<string>>): Resolved =>

@@ -12,6 +12,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Client from "./Client.js"
+import * as JsonRpc from "../api/JsonRpc.js"
 import * as Params from "../api/Params.js"
 import * as Token from "../api/Token.js"
 import { CliExit, ExitCode, fromClientError } from "./ExitCode.js"
@@ -148,7 +149,11 @@ const submit = Command.make("submit", submitOptions, (o) =>
   withClient(o, (client) =>
     Effect.gen(function*() {
       const params = yield* submitParams(o)
-      // Checked here with the API's own params Schema: a bad option is told before any call.
+      // Checked here as the server would (depth, then the params Schema): a bad option is told
+      // before any call, in the same words.
+      if (JsonRpc.deeperThan(params, JsonRpc.maxParamsDepth)) {
+        return yield* new CliExit({ code: ExitCode.usage, message: `invalid params: nested more than ${JsonRpc.maxParamsDepth} levels deep (the limit)` })
+      }
       const checked = Params.check("submit", params)
       if (Either.isLeft(checked)) return yield* new CliExit({ code: ExitCode.usage, message: checked.left })
       const result = yield* client.call("submit", params)

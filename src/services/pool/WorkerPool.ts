@@ -133,13 +133,17 @@ const reserve = (pool: Pool, short: boolean): Option.Option<Reservation> => {
   return Option.some<Reservation>({
     // Used when the batch starts, not when its effect is made: a batch fiber interrupted
     // before it starts leaves the reservation to `cancel`, which gives the room back.
+    // Marked used and given its release in one uninterruptible step: no interruption can fall
+    // between them and leave the room taken.
     run: (batch, isShort) =>
-      Effect.suspend(() => {
-        if (used) return Effect.dieMessage("a reservation runs one batch")
-        used = true
-        if (slot.requests === 1) slot.long = !isShort
-        return Request.runOn(pool, slot, batch)
-      }),
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          if (used) return Effect.dieMessage("a reservation runs one batch")
+          used = true
+          if (slot.requests === 1) slot.long = !isShort
+          return Effect.ensuring(restore(Request.runOn(pool, slot, batch)), Supervise.requestEnded(pool, slot))
+        })
+      ),
     cancel: Effect.suspend(() => {
       if (used) return Effect.void
       used = true

@@ -60,7 +60,7 @@ const died = (pool: Pool, slot: Slot.Slot, entry: Watchdog.Inflight, view: Threa
   )
 }
 
-/** Sends the batch to the slot's thread; the slot's request is ended however it ends. */
+/** Sends the batch to the slot's thread. The caller ends the slot's request (Supervise.requestEnded) however it ends. */
 export const runOn = (pool: Pool, slot: Slot.Slot, batch: ReadonlyArray<Claimed>): Effect.Effect<Ran> =>
   Effect.suspend((): Effect.Effect<Ran> => {
     const thread = Slot.threadOf(slot)
@@ -116,4 +116,4 @@ export const runOn = (pool: Pool, slot: Slot.Slot, batch: ReadonlyArray<Claimed>
         return Supervise.replaceIfDrained(pool, slot, generation)
       }))
     )
-  }).pipe(Effect.ensuring(Supervise.requestEnded(pool, slot)))
+  })

@@ -75,13 +75,16 @@ const reserve = (env: Env, executor: Executor, top: ReadyRef, short: boolean) =>
       }
       return false
     }
-    return yield* admit(env, executor, top, reservation).pipe(Effect.onError(() => reservation.cancel))
+    // Given back if the claim fails or comes back empty; once a batch fiber holds it, that fiber
+    // does (an interruption just after the hand-off must not give it back under the batch).
+    const handed = { toBatch: false }
+    return yield* admit(env, executor, top, reservation, handed).pipe(Effect.onError(() => (handed.toBatch ? Effect.void : reservation.cancel)))
   })
 
 /** With room reserved: a permit for a task that declares resources, then the batch is claimed. */
-const admit = (env: Env, executor: Executor, top: ReadyRef, reservation: Reservation) =>
+const admit = (env: Env, executor: Executor, top: ReadyRef, reservation: Reservation, handed: { toBatch: boolean }) =>
   Effect.gen(function*() {
-    if (top.resources === null) return yield* claim(env, executor, reservation, undefined)
+    if (top.resources === null) return yield* claim(env, executor, reservation, undefined, handed)
     const held = yield* env.governor.tryAcquire(top.resources, Plan.heldBack(env.state, top) ?? Resources.zero)
     if (Option.isNone(held)) {
       Plan.waitForResources(env.state, top)
@@ -90,11 +93,11 @@ const admit = (env: Env, executor: Executor, top: ReadyRef, reservation: Reserva
     }
     Plan.permitted(env.state, top)
     const permit = held.value
-    return yield* claim(env, executor, reservation, permit).pipe(Effect.onError(() => permit.release))
+    return yield* claim(env, executor, reservation, permit, handed).pipe(Effect.onError(() => (handed.toBatch ? Effect.void : permit.release)))
   })
 
 /** Takes the batch Plan chooses, claims it, and starts it in the reserved room. */
-const claim = (env: Env, executor: Executor, reservation: Reservation, permit: Permit | undefined) =>
+const claim = (env: Env, executor: Executor, reservation: Reservation, permit: Permit | undefined, handed: { toBatch: boolean }) =>
   Effect.gen(function*() {
     const { state } = env
     const taken = Plan.take(state, env.options, env.world, executor, env.options.owner, permit !== undefined)
@@ -119,7 +122,10 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
     // Forked uninterruptible, so the batch's exit handler is in place before an interruption
     // (shutdown) can reach it: a batch stopped before it starts still gives its room back.
     yield* Effect.uninterruptible(
-      FiberSet.run(state.batches, Batch.run(env, { executor, tasks: batch, permit }, running, reservation.cancel, now, traced))
+      Effect.tap(
+        FiberSet.run(state.batches, Batch.run(env, { executor, tasks: batch, permit }, running, reservation.cancel, now, traced)),
+        () => Effect.sync(() => (handed.toBatch = true))
+      )
     )
     return true
   })
