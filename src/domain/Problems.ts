@@ -142,24 +142,19 @@ const small = (u: unknown, limit: number): boolean => {
 }
 
 /**
- * Decodes `u`, reporting every problem when the input is small and only the first when it is
- * large: collecting every problem of a 400,000-element array took seconds and megabytes.
+ * Reports every problem when the input is small and only the first when it is large:
+ * collecting every problem of a 400,000-element array took seconds and megabytes.
  */
-export const decodeUnknownEither = <A, I>(schema: Schema.Schema<A, I>) => {
-  const first = Schema.decodeUnknownEither(schema)
-  const all = Schema.decodeUnknownEither(schema, { errors: "all" })
-  return (u: unknown): Either.Either<A, ParseResult.ParseError> => {
-    const once = first(u)
-    return Either.isLeft(once) && small(u, 1000) ? all(u) : once
-  }
+const reporting = <B>(first: (u: unknown) => Either.Either<B, ParseResult.ParseError>, all: (u: unknown) => Either.Either<B, ParseResult.ParseError>) =>
+(u: unknown): Either.Either<B, ParseResult.ParseError> => {
+  const once = first(u)
+  return Either.isLeft(once) && small(u, 1000) ? all(u) : once
 }
 
-/** The same for encoding (a payload given as its Type side). */
-export const encodeUnknownEither = <A, I>(schema: Schema.Schema<A, I>) => {
-  const first = Schema.encodeUnknownEither(schema)
-  const all = Schema.encodeUnknownEither(schema, { errors: "all" })
-  return (u: unknown): Either.Either<I, ParseResult.ParseError> => {
-    const once = first(u)
-    return Either.isLeft(once) && small(u, 1000) ? all(u) : once
-  }
-}
+/** Schema.decodeUnknownEither, with the problems reported as above. */
+export const decodeUnknownEither = <A, I>(schema: Schema.Schema<A, I>) =>
+  reporting(Schema.decodeUnknownEither(schema), Schema.decodeUnknownEither(schema, { errors: "all" }))
+
+/** Schema.encodeUnknownEither (a payload given as its Type side), with the problems reported as above. */
+export const encodeUnknownEither = <A, I>(schema: Schema.Schema<A, I>) =>
+  reporting(Schema.encodeUnknownEither(schema), Schema.encodeUnknownEither(schema, { errors: "all" }))
