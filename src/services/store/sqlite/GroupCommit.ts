@@ -10,7 +10,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
-import { performance } from "node:perf_hooks"
 import { StoreError } from "../../../domain/TaskErrors.js"
 import { Connection } from "./sql.js"
 
@@ -25,15 +24,6 @@ const Stop = Symbol("GroupCommit/Stop")
 
 /** Most operations in one transaction; more wait for the next one. */
 const MAX_OPS = 1024
-
-/** A write this soon after the last transaction ended is taken as part of a stream of writes. */
-const STREAM_MS = 1
-
-/** Resumes once the event loop has run its pending I/O callbacks (a documented bridge to Node's loop). */
-const afterIo: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 /** An operation of the shared transaction failed: roll it back and retry with each op isolated. */
 class OpFailed extends Data.TaggedError("OpFailed")<{}> {}
@@ -143,34 +133,26 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
       Effect.uninterruptible
     )
 
-  // Under load, a lone write first lets the event loop run once (setImmediate: after the I/O
-  // already received), so the writes of everything that arrived meanwhile join its
-  // transaction: fibers ready in this tick, and requests whose bytes are waiting on their
-  // sockets (single JSON-RPC submits each arrive in their own turn of the loop, and without
-  // this each paid its own commit). Under load means: the last transaction was shared, or it
-  // ended less than STREAM_MS ago. At idle a write goes straight to the disk: no timer and no
-  // extra hop on the latency path. The wall clock only tunes batching, never correctness.
+  // Under load (the last transaction was shared), a lone write yields once first so every
+  // fiber that is ready to write in this tick joins its transaction. At idle it goes straight
+  // to the disk: no timer and no extra hop on the latency path.
   let lastShared = false
-  let lastEnd = Number.NEGATIVE_INFINITY
   const takeOps = Effect.gen(function*() {
     const first = yield* Queue.take(queue)
     let ops = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(queue, MAX_OPS - 1))]
-    if (ops.length === 1 && (lastShared || performance.now() - lastEnd < STREAM_MS)) {
-      yield* afterIo
+    if (ops.length === 1 && lastShared) {
+      yield* Effect.yieldNow()
       ops = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(queue, MAX_OPS - 1))]
     }
     lastShared = ops.length > 1
     return ops
-  })
-  const ended = Effect.sync(() => {
-    lastEnd = performance.now()
   })
 
   // The writer stops at the Stop marker, after committing everything queued before it.
   const loop: Effect.Effect<void> = Effect.flatMap(takeOps, (taken) => {
     const stop = taken.indexOf(Stop)
     const ops = (stop === -1 ? taken : taken.slice(0, stop)) as ReadonlyArray<Op>
-    const batch = ops.length === 0 ? Effect.void : Effect.zipRight(writeBatch(ops), ended)
+    const batch = ops.length === 0 ? Effect.void : writeBatch(ops)
     return stop === -1 ? Effect.zipRight(batch, loop) : batch
   })
   const writer = yield* Effect.forkScoped(loop)
