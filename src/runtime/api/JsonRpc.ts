@@ -106,10 +106,8 @@ const entry = (u: unknown): Entry => {
       : tooDeep(idOf(u), codes.invalidRequest, "invalid request")
   }
   return Either.match(decodeRequest(u), {
-    onRight: (request): Entry =>
-      request.params !== undefined && deeperThan(request.params, maxParamsDepth)
-        ? tooDeep(request.id ?? null, codes.invalidParams, "invalid params")
-        : { _tag: "Call", request },
+    // Not deeper than the limit + 1 as a whole: its params are within the limit.
+    onRight: (request): Entry => ({ _tag: "Call", request }),
     onLeft: (e): Entry => ({
       _tag: "Invalid",
       response: failure(idOf(u), { code: codes.invalidRequest, message: `invalid request: ${Problems.message(e)}` })
