@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 import { performance } from "node:perf_hooks"
 import type * as TaskDefinition from "../src/domain/TaskDefinition.js"
 import type { TaskEvent } from "../src/services/events/TaskEvents.js"
@@ -30,10 +30,9 @@ export const submitAndDrain = (
   }).pipe(Effect.scoped)
 
 /** Waits until `count` completions came through the subscription. */
-export const awaitCompleted = (sub: Queue.Dequeue<TaskEvent>, count: number) =>
-  Effect.gen(function*() {
-    let done = 0
-    while (done < count) {
-      for (const e of yield* Queue.takeBetween(sub, 1, Number.MAX_SAFE_INTEGER)) if (e._tag === "StatusChanged" && e.status === "completed") done++
-    }
-  })
+export const awaitCompleted = <E>(sub: Stream.Stream<ReadonlyArray<TaskEvent>, E>, count: number) =>
+  Effect.asVoid(Stream.runCount(sub.pipe(
+    Stream.flattenIterables,
+    Stream.filter((e) => e._tag === "StatusChanged" && e.status === "completed"),
+    Stream.take(count)
+  )))

@@ -6,8 +6,6 @@
  * figures and the machine; asserts nothing.
  */
 import * as Effect from "effect/Effect"
-import { spawn } from "node:child_process"
-import * as http from "node:http"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Troupe from "../src/runtime/Troupe.js"
@@ -15,54 +13,13 @@ import { TaskQueue } from "../src/services/queue/TaskQueue.js"
 import { NoopFiber } from "./e2eHandlers.js"
 import { describeMachine, median } from "./machine.js"
 import { tmpDb } from "./raw.js"
+import { call, startServer } from "./server.js"
 
-const bin = fileURLToPath(new URL("../src/runtime/main.js", import.meta.url))
 const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url))
 
 const TASKS = 10_000
 const CONCURRENCY = 16
 const BATCH = 100
-
-/** Starts the entrypoint on a free loopback port; its URL and a stop function. */
-const startServer = () =>
-  new Promise<{ url: string; stop: () => Promise<void> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "start", "--port", "0", "--handlers", handlersModule, "--database", tmpDb(), "--num-workers", "1"], {
-      stdio: ["ignore", "pipe", "ignore"]
-    })
-    let out = ""
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m !== null) {
-        resolve({
-          url: m[1]!,
-          stop: () => new Promise((done) => { child.once("exit", () => done()); child.kill("SIGTERM") })
-        })
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`server exited (${code}):\n${out}`)))
-  })
-
-// node:http with a keep-alive agent: on 2 cores, fetch (undici) cost the client ~3× more CPU
-// per request than the server spent, and capped what the server could be shown to do.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
-
-const call = (url: string, body: unknown): Promise<unknown> =>
-  new Promise((resolve, reject) => {
-    const text = JSON.stringify(body)
-    const { hostname, port } = new URL(url)
-    const req = http.request(
-      { host: hostname, port, path: "/rpc", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) } },
-      (res) => {
-        let answer = ""
-        res.setEncoding("utf8")
-        res.on("data", (c: string) => { answer += c })
-        res.on("end", () => resolve(JSON.parse(answer) as unknown))
-      }
-    )
-    req.on("error", reject)
-    req.end(text)
-  })
 
 const submitCall = (n: number) => ({ jsonrpc: "2.0", id: n, method: "submit", params: { type: "noopFiber", payload: { n } } })
 

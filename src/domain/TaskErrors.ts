@@ -163,3 +163,16 @@ export class InvalidDependency extends Schema.TaggedError<InvalidDependency>()("
   taskId: Schema.String,
   message: Schema.String
 }) {}
+
+/**
+ * A subscriber to task events fell `capacity` deliveries behind and was let go, so it would not
+ * slow the others or grow without bound. Nothing is lost in the store: subscribe again and
+ * re-read the state (list, counts, get).
+ */
+export class EventsOverflow extends Schema.TaggedError<EventsOverflow>()("EventsOverflow", {
+  capacity: Schema.Number
+}) {
+  override get message() {
+    return `this subscriber fell ${this.capacity} deliveries behind and was dropped so it would not slow the others: subscribe again and re-read the state (list, counts)`
+  }
+}

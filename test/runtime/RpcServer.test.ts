@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import { EventFeed } from "../../src/runtime/api/EventFeed.js"
 import * as Methods from "../../src/runtime/api/Methods.js"
 import * as Server from "../../src/runtime/api/Server.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
@@ -86,4 +88,48 @@ describe("JSON-RPC over HTTP", () => {
       const call = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" })
       expect((yield* post(call)).status).toBe(200)
     }).pipe(Effect.provide(served({ token: Redacted.make("") }))))
+})
+
+/** Reads a `GET /events` response over real HTTP until `enough` frames with ids came (comments skipped). */
+const readEvents = (lastEventId: string | undefined, enough: number) =>
+  HttpServer.addressWith((address) =>
+    Effect.promise(async () => {
+      const port = address._tag === "TcpAddress" ? address.port : 0
+      const controller = new AbortController()
+      const res = await fetch(`http://127.0.0.1:${port}/events`, {
+        signal: controller.signal,
+        headers: lastEventId === undefined ? {} : { "last-event-id": lastEventId }
+      })
+      const reader = res.body!.getReader()
+      const frames: Array<{ id: string | undefined; event: string }> = []
+      let text = ""
+      while (frames.length < enough) {
+        const { value } = await reader.read()
+        text += new TextDecoder().decode(value)
+        const blocks = text.split("\n\n")
+        text = blocks.pop() ?? ""
+        for (const block of blocks.filter((b) => !b.startsWith(":"))) {
+          const fields = Object.fromEntries(block.split("\n").map((l) => [l.slice(0, l.indexOf(": ")), l.slice(l.indexOf(": ") + 2)]))
+          frames.push({ id: fields["id"], event: fields["event"]! })
+        }
+      }
+      controller.abort()
+      return { type: res.headers.get("content-type"), frames }
+    }))
+
+describe("GET /events over HTTP", () => {
+  it.live("frames carry ids; a client that comes back with Last-Event-ID gets what it missed first", () =>
+    Effect.gen(function*() {
+      const listening = yield* Effect.fork(readEvents(undefined, 2))
+      // The first client is connected once the feed has it (then the submit's events reach it).
+      yield* Effect.repeat(Effect.flatMap(EventFeed, (f) => f.clients), { until: (n) => n === 1 })
+      yield* post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit", params: { type: "echo", payload: { n: 1 } } }))
+      const first = yield* Fiber.join(listening)
+      expect(first.type).toContain("text/event-stream")
+      expect(first.frames.map((f) => f.event)).toEqual(["StatusChanged", "StatusChanged"])
+      const again = yield* readEvents(first.frames[0]!.id, 1)
+      expect(again.frames[0]).toEqual(first.frames[1])
+      const gap = yield* readEvents("feedbeef-3", 1)
+      expect(gap.frames[0]!.event).toBe("gap")
+    }).pipe(Effect.provide(served({}))))
 })

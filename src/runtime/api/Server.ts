@@ -13,10 +13,13 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import { createServer } from "node:http"
+import type { Log } from "../../domain/Activity.js"
 import { TaskId } from "../../domain/TaskId.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import { Telemetry } from "../../services/telemetry/Telemetry.js"
 import { TroupeStartError } from "../compose.js"
+import { EventFeed } from "./EventFeed.js"
+import * as EventFeed_ from "./EventFeed.js"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Landing from "./Landing.js"
 import * as Methods from "./Methods.js"
@@ -56,11 +59,12 @@ const guarded = <E, R>(
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     authorized(request.headers["authorization"], token) ? handler : Effect.succeed(unauthorized))
 
-const sse = (body: Stream.Stream<Uint8Array>) =>
-  HttpServerResponse.stream(body, {
-    contentType: "text/event-stream",
-    headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
-  })
+const sseOptions = {
+  contentType: "text/event-stream",
+  headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+} as const
+
+const sse = (body: Stream.Stream<Uint8Array>) => HttpServerResponse.stream(body, sseOptions)
 
 const StreamQuery = Schema.Struct({
   task: Schema.optional(TaskId),
@@ -72,18 +76,23 @@ const query = Effect.mapError(HttpServerRequest.schemaSearchParams(StreamQuery),
   reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidParams, message: `invalid query: ${e.message}` }), 400))
 
 /** A stream over one task answers 404 at once when the task does not exist. */
-const forTask = (id: TaskId, body: (queue: TaskQueue["Type"]) => Stream.Stream<{ readonly _tag: string }, { readonly _tag: string; readonly message: string }>) =>
+const forTask = <A extends { readonly _tag: string }>(
+  id: TaskId,
+  body: (queue: TaskQueue["Type"]) => Stream.Stream<A, { readonly _tag: string; readonly message: string }>,
+  idOf?: (item: A) => string
+) =>
   Effect.flatMap(TaskQueue, (queue) =>
     queue.get(id).pipe(
-      Effect.as(sse(Sse.encode(body(queue)))),
+      Effect.as(sse(Sse.encode(body(queue), { ...(idOf === undefined ? {} : { idOf }) }))),
       Effect.catchAll((e) => Effect.succeed(reply(JsonRpc.failure(null, JsonRpc.fromError(e)), e._tag === "TaskNotFound" ? 404 : 500)))
     ))
 
 /**
  * GET /: a short page saying what this server serves (public: it names no task).
  * POST /rpc: JSON-RPC 2.0 over TaskQueue (single or batch). GET /events: every event as
- * Server-Sent Events (`?task=ID`: one task's snapshot, progress, lines and changes until it
- * ends). GET /logs?id=ID[&follow=true]: a task's log lines. GET /health: the health, 503 when
+ * Server-Sent Events, from one shared feed (api/EventFeed), resumable with Last-Event-ID
+ * (`?task=ID`: one task's snapshot, progress, lines and changes until it ends). GET
+ * /logs?id=ID[&follow=true]: a task's log lines, resumable with Last-Event-ID. GET /health: the health, 503 when
  * critical or offline (for load balancers and probes).
  */
 export const router = (options: Options) => {
@@ -111,8 +120,10 @@ export const router = (options: Options) => {
       guarded(token, Effect.gen(function*() {
         const q = yield* query
         if (q.task !== undefined) return yield* forTask(q.task, (queue) => queue.watch(q.task!))
-        const queue = yield* TaskQueue
-        return sse(Sse.encode(queue.events))
+        const feed = yield* EventFeed
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const body = yield* feed.open(request.headers["last-event-id"])
+        return HttpServerResponse.raw(body, sseOptions)
       }).pipe(Effect.merge))
     ),
     HttpRouter.get(
@@ -123,7 +134,10 @@ export const router = (options: Options) => {
           return reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidParams, message: "invalid query: id is required" }), 400)
         }
         const follow = q.follow === "true" || q.follow === "1"
-        return yield* forTask(q.id, (queue) => queue.logs(q.id!, { follow }))
+        // A client that reconnects (Last-Event-ID: attempt.line) gets the lines after it.
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const after = Sse.logPosition(request.headers["last-event-id"])
+        return yield* forTask<Log>(q.id, (queue) => queue.logs(q.id!, { follow, ...(after === undefined ? {} : { after }) }), Sse.logId)
       }).pipe(Effect.merge))
     ),
     HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(Landing.page(token !== undefined)))),
@@ -150,7 +164,7 @@ const serveFailure = (host: string, port: number, error: { readonly message: str
  * The JSON-RPC server on `host:port`. Binding anywhere but loopback without a token is refused
  * at start-up.
  */
-export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, TroupeStartError, TaskQueue> => {
+export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer | EventFeed, TroupeStartError, TaskQueue> => {
   const refused = Token.refusal(options.host, Token.ofOption(options.token))
   if (refused !== undefined) return Layer.fail(new TroupeStartError({ message: refused }))
   return Layer.unwrapEffect(Effect.map(Telemetry, (telemetry) => {
@@ -159,6 +173,7 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Trou
     // finalizer of a layer built after the server runs before the server's own close).
     const cutConnections = Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections())))
     return HttpServer.serve(router(options)).pipe(
+      Layer.provideMerge(EventFeed_.layer()),
       // A span per request only when tracing is on (then it parents troupe.submit).
       HttpMiddleware.withTracerDisabledWhen(() => !telemetry.tracing),
       Layer.provideMerge(Layer.provideMerge(cutConnections, NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))),

@@ -22,10 +22,11 @@ export const endFrame = "event: end\ndata: {}\n\n"
  */
 export const encode = <A extends { readonly _tag: string }, E extends { readonly _tag: string; readonly message: string }>(
   items: Stream.Stream<A, E>,
-  keepAliveMs = 15_000
+  options: { readonly keepAliveMs?: number; readonly idOf?: (item: A) => string } = {}
 ): Stream.Stream<Uint8Array> => {
+  const { idOf, keepAliveMs = 15_000 } = options
   const framed = items.pipe(
-    Stream.map(frame),
+    Stream.map(idOf === undefined ? frame : (item) => `id: ${idOf(item)}\n${frame(item)}`),
     Stream.catchAll((e) => Stream.succeed(`event: error\ndata: ${JSON.stringify({ _tag: e._tag, message: e.message })}\n\n`)),
     Stream.concat(Stream.succeed(endFrame))
   )
@@ -34,6 +35,15 @@ export const encode = <A extends { readonly _tag: string }, E extends { readonly
     Stream.prepend(Chunk.of(": open\n\n")),
     Stream.map((s) => encoder.encode(s))
   )
+}
+
+/** A log line's SSE id: its attempt and line number, which say where a reconnect resumes. */
+export const logId = (line: { readonly attempt: number; readonly n: number }): string => `${line.attempt}.${line.n}`
+
+/** The position a log stream's Last-Event-ID names, if it names one. */
+export const logPosition = (lastEventId: string | undefined): { readonly attempt: number; readonly n: number } | undefined => {
+  const m = lastEventId === undefined ? null : /^(\d+)\.(\d+)$/.exec(lastEventId.trim())
+  return m === null ? undefined : { attempt: Number(m[1]), n: Number(m[2]) }
 }
 
 /** Splits an SSE byte stream back into `{ event, data }` records (the CLI's reader). */

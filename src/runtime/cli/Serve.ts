@@ -4,6 +4,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { pathToFileURL } from "node:url"
 import { Registry } from "../../services/queue/Registry.js"
 import * as SystemMetrics from "../../services/resources/SystemMetrics.js"
@@ -91,7 +93,7 @@ const workload = (path: string) =>
 /** Live progress of this process's tasks in the terminal. */
 const progress = Layer.scopedDiscard(Effect.gen(function*() {
   const queue = yield* TaskQueue
-  yield* Effect.forkScoped(Live.view(queue.events, queue.counts, { tty: Live.isTty() }))
+  yield* Effect.forkScoped(Live.view(Stream.retry(queue.events, Schedule.forever), queue.counts, { tty: Live.isTty() }))
 }))
 
 const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>

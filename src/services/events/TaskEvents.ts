@@ -4,13 +4,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as PubSub from "effect/PubSub"
-import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type * as Activity from "../../domain/Activity.js"
+import type { EventsOverflow } from "../../domain/TaskErrors.js"
 import { TaskNotFound } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
+import * as Subscribers from "./Subscribers.js"
 
 /** A task changed status (published after the change is durable). */
 export interface StatusChanged {
@@ -31,31 +32,34 @@ export type TaskEvent = StatusChanged | Activity.Progress | Activity.Log
 export const taskIdOf = (event: TaskEvent): string => (event._tag === "StatusChanged" ? event.id : event.taskId)
 
 /**
- * In-process notifications: a PubSub of task events for subscribers, and a waiter table so
- * `await` does not scan every event. Another process's changes are not published here: the
- * queue's readers (queue/RemoteFinals) read the status of every task waited for or watched,
- * in shared queries, and `settle` the ends (or report the tasks `missing`).
- */
-/**
  * How a wait ended: with the task's result when its completion was published with it (this
  * process ran it), so the waiter need not read the store; undefined otherwise.
  */
 export type Final = { readonly result: unknown } | undefined
 
+/**
+ * In-process notifications, one dispatcher for every kind of listener: subscribers of every
+ * event, watchers of one task (a table by task, so a thousand watchers cost a lookup per event,
+ * not a thousand filters) and waiters of a task's end (one latch per task, so `await` does not
+ * scan events). Each subscriber and watcher has a bounded buffer: one that falls behind is let
+ * go (its stream fails with EventsOverflow) instead of slowing the publisher or growing without
+ * bound. Another process's changes are not published here: the queue's readers
+ * (queue/RemoteFinals) read the status of every task waited for or watched, in shared queries,
+ * and `settle` the ends (or report the tasks `missing`).
+ */
 export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
   /**
    * Publishes durable changes; resolves the waiters of tasks that reached a final status, with
    * the results of those that completed when `results` has them (as stored).
    */
   readonly publish: (events: ReadonlyArray<TaskEvent>, results?: ReadonlyMap<string, unknown>) => Effect.Effect<void>
-  /** A subscription to every event from now on. */
-  readonly subscribe: Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
   /**
-   * A subscription to one task's events from now on. Publishing hands each event only to its
-   * task's subscribers, so a thousand watchers cost a map lookup per event, not a thousand
-   * filters.
+   * A subscription to every event from now on (joined when this runs, for the scope's life),
+   * in deliveries of one publish each.
    */
-  readonly subscribeTask: (id: string) => Effect.Effect<Queue.Dequeue<TaskEvent>, never, Scope.Scope>
+  readonly subscribe: Effect.Effect<Stream.Stream<ReadonlyArray<TaskEvent>, EventsOverflow>, never, Scope.Scope>
+  /** A subscription to one task's events from now on (joined when this runs). */
+  readonly subscribeTask: (id: string) => Effect.Effect<Stream.Stream<TaskEvent, EventsOverflow>, never, Scope.Scope>
   /**
    * Waits until `id` reaches a final status: registers first, then runs `check` (which asks for
    * the task's status to be read), so an end between the two is not missed. Fails with
@@ -76,21 +80,15 @@ export class TaskEvents extends Context.Tag("troupe/TaskEvents")<TaskEvents, {
 
 const FINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"])
 
-const add = <K, V>(table: Map<K, Set<V>>, key: K, value: V) => {
-  let set = table.get(key)
-  if (set === undefined) table.set(key, set = new Set())
-  set.add(value)
+/** How far behind a subscriber may fall before it is let go. */
+export interface Capacities {
+  /** Deliveries (one publish each: a commit's events) for a subscriber of every event. */
+  readonly subscriber: number
+  /** Events for a watcher of one task. */
+  readonly watcher: number
 }
 
-const remove = <K, V>(table: Map<K, Set<V>>, key: K, value: V) => {
-  const set = table.get(key)
-  set?.delete(value)
-  if (set?.size === 0) table.delete(key)
-}
-
-/** Adds `value` under `key` for the life of the scope. */
-const registered = <K, V>(table: Map<K, Set<V>>, key: K, value: V) =>
-  Effect.acquireRelease(Effect.sync(() => add(table, key, value)), () => Effect.sync(() => remove(table, key, value)))
+export const defaultCapacities: Capacities = { subscriber: 4096, watcher: 4096 }
 
 /** The waiters of one task: one latch, however many wait. */
 interface Waiting {
@@ -98,10 +96,10 @@ interface Waiting {
   count: number
 }
 
-export const make = Effect.gen(function*() {
-  const pubsub = yield* PubSub.unbounded<TaskEvent>()
+export const make = (capacities: Capacities = defaultCapacities) => Effect.sync(() => {
+  const all = Subscribers.make<ReadonlyArray<TaskEvent>>()
   const waiters = new Map<TaskId, Waiting>()
-  const watchers = new Map<string, Set<Queue.Queue<TaskEvent>>>()
+  const watchers = new Map<string, Subscribers.Subscribers<TaskEvent>>()
 
   const join = (id: TaskId): Waiting => {
     let waiting = waiters.get(id)
@@ -119,8 +117,7 @@ export const make = Effect.gen(function*() {
     Effect.sync(() => {
       if (watchers.size > 0) {
         for (const e of events) {
-          const queues = watchers.get(taskIdOf(e))
-          if (queues !== undefined) for (const q of queues) Queue.unsafeOffer(q, e)
+          watchers.get(taskIdOf(e))?.offer(e)
         }
       }
       if (waiters.size === 0) return
@@ -135,7 +132,7 @@ export const make = Effect.gen(function*() {
     })
 
   return TaskEvents.of({
-    publish: (events, results) => Effect.zipRight(PubSub.publishAll(pubsub, events), deliver(events, results)),
+    publish: (events, results) => Effect.zipRight(Effect.sync(() => all.offer(events)), deliver(events, results)),
     interest: Effect.sync(() => {
       const ids = new Set<string>(waiters.keys())
       for (const id of watchers.keys()) ids.add(id)
@@ -151,11 +148,19 @@ export const make = Effect.gen(function*() {
           Deferred.unsafeDone(waiting.latch, Exit.fail(new TaskNotFound({ taskId: id })))
         }
       }),
-    subscribe: PubSub.subscribe(pubsub),
+    subscribe: all.subscribe(capacities.subscriber),
+    // The task's entry goes once its last watcher has left (finalizers run in reverse order).
     subscribeTask: (id) =>
-      Effect.tap(
-        Effect.acquireRelease(Queue.unbounded<TaskEvent>(), Queue.shutdown),
-        (q) => registered(watchers, id, q)
+      Effect.flatMap(
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            let subscribers = watchers.get(id)
+            if (subscribers === undefined) watchers.set(id, subscribers = Subscribers.make())
+            return subscribers
+          }),
+          (subscribers) => Effect.sync(() => subscribers.size() === 0 && watchers.get(id) === subscribers && watchers.delete(id))
+        ),
+        (subscribers) => subscribers.subscribe(capacities.watcher)
       ),
     // Registered before the read (an end between the two is not missed), and left however the
     // wait ends: the finalizer is in place before the registration.
@@ -169,4 +174,4 @@ export const make = Effect.gen(function*() {
   })
 })
 
-export const layer: Layer.Layer<TaskEvents> = Layer.effect(TaskEvents, make)
+export const layer: Layer.Layer<TaskEvents> = Layer.effect(TaskEvents, make())

@@ -22,6 +22,7 @@ import {
   TaskNotFound,
   UnknownTaskType
 } from "../../domain/TaskErrors.js"
+import type { EventsOverflow } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import { MemoryPressure } from "../resources/MemoryPressure.js"
@@ -140,12 +141,18 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   readonly retry: (id: TaskId) => Effect.Effect<void, ControlError>
   /** Deletes a finished task and its logs; `force` cancels an unfinished one first. */
   readonly delete: (id: TaskId, options?: { readonly force?: boolean }) => Effect.Effect<void, ControlError>
-  /** A task's log lines: stored ones, then with `follow` live ones until it ends. */
-  readonly logs: (id: TaskId, options?: { readonly follow?: boolean }) => Stream.Stream<Log, TaskNotFound | StoreError>
+  /**
+   * A task's log lines: stored ones, then with `follow` live ones until it ends; with `after`,
+   * only the lines past that one (a reader resuming where it stopped).
+   */
+  readonly logs: (id: TaskId, options?: { readonly follow?: boolean; readonly after?: Streams.LogPosition }) => Stream.Stream<Log, TaskNotFound | StoreError | EventsOverflow>
   /** One task's status changes, progress and log lines, from a snapshot until it ends. */
-  readonly watch: (id: TaskId) => Stream.Stream<TaskEvent, TaskNotFound | StoreError>
-  /** Every status change, progress report and log line in this process, from now on. */
-  readonly events: Stream.Stream<TaskEvent>
+  readonly watch: (id: TaskId) => Stream.Stream<TaskEvent, TaskNotFound | StoreError | EventsOverflow>
+  /**
+   * Every status change, progress report and log line in this process, from now on. A reader
+   * that falls far behind is let go with EventsOverflow rather than slowing the queue.
+   */
+  readonly events: Stream.Stream<TaskEvent, EventsOverflow>
   /** Counts, throughput, run and wait times, workers and health. */
   readonly stats: Effect.Effect<Stats, StoreError>
   /** Healthy, warning, critical or offline, with the reasons. */
@@ -194,7 +201,7 @@ export const make = (config: Config) =>
             : Effect.flatMap(store.get(id), (task) => Outcome.decode(definition, task))),
       counts: store.counts,
       ...control,
-      logs: (id, options) => provided(Streams.logs(id, options?.follow === true)),
+      logs: (id, options) => provided(Streams.logs(id, options?.follow === true, options?.after)),
       watch: (id) => provided(Streams.watch(id)),
       events: provided(Streams.events),
       stats: Report.stats(reportInputs),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Chunk from "effect/Chunk"
 import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
 import * as TaskId from "../../../src/domain/TaskId.js"
 import { TaskEvents } from "../../../src/services/events/TaskEvents.js"
 import * as TaskEventsModule from "../../../src/services/events/TaskEvents.js"
@@ -37,4 +39,29 @@ describe("TaskEvents waiters", () => {
       yield* Fiber.interrupt(c)
       expect(yield* events.interest).toEqual([])
     }).pipe(Effect.provide(TaskEventsModule.layer)))
+})
+
+describe("TaskEvents subscribers", () => {
+  const running = { ...ended, status: "running" as const }
+  it.scoped("a subscriber or watcher that falls behind is let go with EventsOverflow after what it had; the others hear everything", () =>
+    Effect.gen(function*() {
+      const events = yield* TaskEventsModule.make({ subscriber: 2, watcher: 2 })
+      const slow = yield* events.subscribe
+      const slowWatcher = yield* events.subscribeTask(id)
+      const keeping = yield* events.subscribe
+      const heard: Array<ReadonlyArray<unknown>> = []
+      for (let i = 0; i < 4; i++) {
+        yield* events.publish([running])
+        heard.push(...Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(keeping, 1))))
+      }
+      expect(heard).toHaveLength(4)
+      const got: Array<unknown> = []
+      const end = yield* Stream.runForEach(slow, (d) => Effect.sync(() => got.push(d))).pipe(Effect.flip)
+      expect(got).toHaveLength(2)
+      expect(end.message).toMatch(/fell 2 deliveries behind.*subscribe again/)
+      const watched: Array<unknown> = []
+      const watcherEnd = yield* Stream.runForEach(slowWatcher, (e) => Effect.sync(() => watched.push(e))).pipe(Effect.flip)
+      expect(watched).toHaveLength(2)
+      expect(watcherEnd._tag).toBe("EventsOverflow")
+    }))
 })

@@ -235,6 +235,9 @@ describe("Control", () => {
       yield* advance("3 seconds", "100 millis")
       const lines = Chunk.toReadonlyArray(yield* Fiber.join(following))
       expect(lines.map((l) => [l.attempt, l.n, l.message])).toStrictEqual([[1, 1, "attempt 1"], [2, 1, "attempt 2"]])
+      // A reader resuming after a line (SSE Last-Event-ID) gets only the lines past it.
+      const resumed = Chunk.toReadonlyArray(yield* Stream.runCollect(queue.logs(id, { follow: true, after: { attempt: 1, n: 1 } })))
+      expect(resumed.map((l) => l.message)).toStrictEqual(["attempt 2"])
       const events = Chunk.toReadonlyArray(yield* Fiber.join(all))
       expect(events.map((e) => (e._tag === "StatusChanged" ? e.status : e._tag))).toStrictEqual(
         ["running", "Log", "retrying", "running", "Log", "failed"]

@@ -1,0 +1,152 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as crypto from "node:crypto"
+import { Readable } from "node:stream"
+import type { TaskEvent } from "../../services/events/TaskEvents.js"
+import { TaskQueue } from "../../services/queue/TaskQueue.js"
+import * as Sse from "./Sse.js"
+
+// GET /events for every client at once. One fiber reads the queue's events and frames each
+// once, as SSE with an `id:`; at most one delivery goes out per `intervalMs` (what arrives
+// meanwhile waits for the next), and its bytes are shared by every client. Each client is a
+// Node stream piped to its socket, which buffers what the socket has not taken yet: one that is
+// `maxBehindBytes` behind gets a final `dropped` event and is let go (it may reconnect with
+// Last-Event-ID) instead of slowing the others. The latest frames are kept in a ring, so a
+// client that reconnects with Last-Event-ID gets what it missed while the ring covers it, and a
+// `gap` event saying so when it does not. Why Node streams and not an Effect Stream per client:
+// docs/design.md, "Events that scale".
+
+export interface Options {
+  /** Frames kept for resumes. */
+  readonly replay: number
+  /** Bytes a client may have waiting before it is let go. */
+  readonly maxBehindBytes: number
+  /** The shortest time between two deliveries (ms). */
+  readonly intervalMs: number
+  /** A comment to every client this often, so proxies keep quiet streams open. */
+  readonly keepAliveMs: number
+}
+
+export const defaults: Options = { replay: 10_000, maxBehindBytes: 1024 * 1024, intervalMs: 20, keepAliveMs: 15_000 }
+
+export class EventFeed extends Context.Tag("troupe/api/EventFeed")<EventFeed, {
+  /**
+   * The SSE body for one client (a Node stream, for HttpServerResponse.raw), resuming after
+   * `lastEventId` (the Last-Event-ID header). It leaves the feed when it closes.
+   */
+  readonly open: (lastEventId: string | undefined) => Effect.Effect<Readable>
+  /** Clients connected now. */
+  readonly clients: Effect.Effect<number>
+}>() {}
+
+const opened = Buffer.from(": open\n\n")
+const keepAliveBytes = Buffer.from(": keep-alive\n\n")
+
+const control = (event: string, message: string) => Buffer.from(`event: ${event}\ndata: ${JSON.stringify({ _tag: event, message })}\n\n`)
+
+/**
+ * The frames of the latest events, by id (`<run>-<n>`: a counter of this feed, and a name for
+ * this server's run, so an id from an earlier run is recognised as a gap).
+ */
+const ring = (size: number) => {
+  const frames = new Array<string>(size)
+  const run = crypto.randomBytes(4).toString("hex")
+  let next = 0
+  return {
+    /** Frames `events` with their ids, keeps them, and returns them as one text. */
+    push: (events: Iterable<TaskEvent>): string => {
+      let text = ""
+      for (const e of events) {
+        const frame = `id: ${run}-${next}\n${Sse.frame(e)}`
+        frames[next % size] = frame
+        next++
+        text += frame
+      }
+      return text
+    },
+    /** What a client that last saw `lastEventId` missed; undefined when the ring lost some of it. */
+    since: (lastEventId: string): string | undefined => {
+      const m = /^([0-9a-f]+)-(\d+)$/.exec(lastEventId.trim())
+      if (m === null || m[1] !== run) return undefined
+      const seen = Number(m[2])
+      if (seen >= next || seen + 1 < next - size) return undefined
+      let text = ""
+      for (let n = seen + 1; n < next; n++) text += frames[n % size]
+      return text
+    },
+    /** Forgets everything kept (ids given out so far no longer resume). */
+    clear: () => {
+      next += size
+    }
+  }
+}
+
+export const make = (options: Options = defaults) =>
+  Effect.gen(function*() {
+    const queue = yield* TaskQueue
+    const scope = yield* Effect.scope
+    const clients = new Set<Readable>()
+    const kept = ring(options.replay)
+    const dropped = control("dropped", `this client fell ${options.maxBehindBytes} bytes behind and was let go so it would not slow the others: reconnect with Last-Event-ID to resume`)
+    const gap = control("gap", "some events since Last-Event-ID are no longer kept (the server restarted, or the client was away too long): re-read the state (list, counts)")
+    const overflowed = control("gap", "the server fell behind its own events and some were not sent: re-read the state (list, counts)")
+
+    const letGo = (client: Readable, last: Buffer) => {
+      clients.delete(client)
+      client.push(last)
+      client.push(null)
+    }
+    /** Hands `bytes` to every client; one already too far behind is let go instead. */
+    const deliver = (bytes: Buffer) => {
+      for (const client of clients) {
+        if (client.readableLength > options.maxBehindBytes) letGo(client, dropped)
+        else client.push(bytes)
+      }
+    }
+
+    // One reader for every client, at most one delivery per interval. If it ever falls behind
+    // its own subscription, every client is told and let go, and it reads on afresh.
+    const pump = queue.events.pipe(
+      Stream.runForEachChunk((chunk) =>
+        Effect.zipRight(
+          Effect.sync(() => deliver(Buffer.from(kept.push(chunk)))),
+          options.intervalMs > 0 ? Effect.sleep(options.intervalMs) : Effect.void
+        )),
+      Effect.catchTag("EventsOverflow", () =>
+        Effect.sync(() => {
+          kept.clear()
+          for (const client of clients) letGo(client, overflowed)
+        })),
+      Effect.forever
+    )
+    const keepAlive = Effect.repeat(Effect.sync(() => deliver(keepAliveBytes)), Schedule.spaced(options.keepAliveMs))
+    // Started by the first client: a server nobody watches frames nothing.
+    let started = false
+    const start = Effect.suspend(() => {
+      if (started) return Effect.void
+      started = true
+      return Effect.asVoid(Effect.forkIn(Effect.zip(pump, keepAlive, { concurrent: true }), scope))
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => { for (const client of clients) letGo(client, control("end", "the server is stopping")) }))
+
+    return EventFeed.of({
+      clients: Effect.sync(() => clients.size),
+      // Joined in one step with what it missed, so nothing delivered meanwhile is lost or doubled.
+      open: (lastEventId) =>
+        Effect.zipRight(start, Effect.sync(() => {
+          const client = new Readable({ read() {} })
+          client.push(opened)
+          const missed = lastEventId === undefined ? "" : kept.since(lastEventId)
+          if (missed === undefined) client.push(gap)
+          else if (missed.length > 0) client.push(Buffer.from(missed))
+          clients.add(client)
+          client.once("close", () => clients.delete(client))
+          return client
+        }))
+    })
+  })
+
+export const layer = (options?: Options): Layer.Layer<EventFeed, never, TaskQueue> => Layer.scoped(EventFeed, make(options))

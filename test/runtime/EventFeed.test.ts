@@ -1,0 +1,90 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type { Readable } from "node:stream"
+import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import * as EventFeed from "../../src/runtime/api/EventFeed.js"
+import * as TroupeTest from "../../src/runtime/TroupeTest.js"
+import { TaskQueue } from "../../src/services/queue/TaskQueue.js"
+import * as Handlers from "../../src/workers/Handlers.js"
+
+// The shared SSE feed behind GET /events, read straight from its clients' streams (the HTTP
+// side is in RpcServer.test.ts). No interval between deliveries, so nothing here waits on time.
+
+const Echo = TaskDefinition.make("echo", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Int, execution: "fiber" })
+const runtime = TroupeTest.layer(Handlers.make(Echo.handler(({ n }) => Effect.succeed(n))))
+
+const feedLayer = (options: Partial<EventFeed.Options>) =>
+  EventFeed.layer({ ...EventFeed.defaults, intervalMs: 0, keepAliveMs: 3_600_000, ...options }).pipe(Layer.provideMerge(runtime))
+
+interface Frame {
+  readonly id: string | undefined
+  readonly event: string
+  readonly data: Record<string, unknown>
+}
+
+/** What a client has been sent so far, as frames (comments left out), and whether it ended. */
+const received = (client: Readable): { frames: Array<Frame>; ended: boolean } => {
+  const chunks: Array<Buffer> = []
+  for (let c = client.read() as Buffer | null; c !== null; c = client.read() as Buffer | null) chunks.push(c)
+  const frames = Buffer.concat(chunks).toString("utf8").split("\n\n").filter((b) => b.length > 0 && !b.startsWith(":")).map((block) => {
+    const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(": ")), line.slice(line.indexOf(": ") + 2)]))
+    return { id: fields["id"], event: fields["event"]!, data: JSON.parse(fields["data"]!) as Record<string, unknown> }
+  })
+  return { frames, ended: client.readableEnded || client.destroyed || (client as unknown as { _readableState: { ended: boolean } })._readableState.ended }
+}
+
+/** Submits `n` tasks and waits until they completed and the feed has run. */
+const drain = (n: number, from = 0) =>
+  Effect.gen(function*() {
+    const queue = yield* TaskQueue
+    for (let i = from; i < from + n; i++) yield* queue.await(Echo, yield* queue.submit(Echo, { n: i }))
+    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+  })
+
+const completions = (frames: ReadonlyArray<Frame>) => frames.filter((f) => f.data["status"] === "completed").map((f) => f.data["id"])
+
+describe("EventFeed (GET /events)", () => {
+  it.scoped("every frame has an id; a client that reconnects with Last-Event-ID gets exactly what it missed, and an id the feed no longer has is a gap", () =>
+    Effect.gen(function*() {
+      const feed = yield* EventFeed.EventFeed
+      const first = yield* feed.open(undefined)
+      yield* drain(3)
+      const seen = received(first).frames
+      expect(seen.length).toBeGreaterThan(0)
+      expect(seen.every((f) => f.id !== undefined && /^[0-9a-f]+-\d+$/.test(f.id))).toBe(true)
+      expect(new Set(seen.map((f) => f.id)).size).toBe(seen.length)
+      expect(completions(seen)).toHaveLength(3)
+
+      // It left after the second frame (the first task's end): resuming gives the rest, then what comes live.
+      const resumed = yield* feed.open(seen[1]!.id)
+      const unknown = yield* feed.open("0000-12")
+      yield* drain(2, 3)
+      const rest = received(resumed).frames
+      expect(rest.map((f) => f.id)).toEqual([...seen.slice(2), ...received(first).frames].map((f) => f.id))
+      expect(completions(rest)).toHaveLength(2 + 2)
+      const gapped = received(unknown).frames
+      expect(gapped[0]!.event).toBe("gap")
+      expect(gapped[0]!.data["message"]).toMatch(/no longer kept.*re-read the state/)
+      expect(completions(gapped)).toHaveLength(2)
+    }).pipe(Effect.provide(feedLayer({}))))
+
+  it.scoped("a client that falls behind gets a final dropped event and is let go; the others hear everything", () =>
+    Effect.gen(function*() {
+      const feed = yield* EventFeed.EventFeed
+      const slow = yield* feed.open(undefined)
+      const fast = yield* feed.open(undefined)
+      const heard: Array<Frame> = []
+      for (let i = 0; i < 12; i++) {
+        yield* drain(1, i)
+        heard.push(...received(fast).frames)
+      }
+      expect(completions(heard)).toHaveLength(12)
+      const last = received(slow)
+      expect(last.frames.at(-1)?.event).toBe("dropped")
+      expect(last.frames.at(-1)?.data["message"]).toMatch(/reconnect with Last-Event-ID/)
+      expect(last.ended).toBe(true)
+      expect(yield* feed.clients).toBe(1)
+    }).pipe(Effect.provide(feedLayer({ maxBehindBytes: 2048 }))))
+})
