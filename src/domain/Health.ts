@@ -1,5 +1,8 @@
-/** How the runtime is doing, from worst to best: offline, critical, warning, healthy. */
-export type Level = "healthy" | "warning" | "critical" | "offline"
+import * as Schema from "effect/Schema"
+
+/** How the runtime is doing, from best to worst: healthy, warning, critical, offline. */
+export const Level = Schema.Literal("healthy", "warning", "critical", "offline")
+export type Level = typeof Level.Type
 
 export interface Thresholds {
   /** Share of attempts that failed in the stats window: warning at or above this. */
@@ -39,11 +42,12 @@ export interface Inputs {
   readonly staleWorkers?: ReadonlyArray<number>
 }
 
-export interface Health {
-  readonly level: Level
+export const Health = Schema.Struct({
+  level: Level,
   /** Why it is not healthy (empty when healthy); informational notes may appear at any level. */
-  readonly reasons: ReadonlyArray<string>
-}
+  reasons: Schema.Array(Schema.String)
+})
+export type Health = typeof Health.Type
 
 const order: ReadonlyArray<Level> = ["healthy", "warning", "critical", "offline"]
 const worse = (a: Level, b: Level): Level => (order.indexOf(a) >= order.indexOf(b) ? a : b)

@@ -1,39 +1,33 @@
-import type { Health } from "./Health.js"
-import type { TaskStatus } from "./TaskStatus.js"
-import type { WorkerStats } from "./WorkerStats.js"
+import * as Schema from "effect/Schema"
+import { Health } from "./Health.js"
+import { TaskStatus } from "./TaskStatus.js"
+import { WorkerStats } from "./WorkerStats.js"
 
 /** Mean and 95th percentile of a duration over the stats window (null: no sample). */
-export interface Summary {
-  readonly mean: number | null
-  readonly p95: number | null
-}
+export const Summary = Schema.Struct({ mean: Schema.NullOr(Schema.Number), p95: Schema.NullOr(Schema.Number) })
+export type Summary = typeof Summary.Type
+
+const ByStatus = Schema.Record({ key: TaskStatus, value: Schema.Number })
+const SomeStatuses = Schema.Record({ key: Schema.String, value: Schema.partialWith(ByStatus, { exact: true }) })
 
 /** A snapshot of the queue and of this process's runtime. */
-export interface Stats {
-  readonly at: number
-  readonly counts: {
-    readonly byStatus: Readonly<Record<TaskStatus, number>>
-    readonly byType: Readonly<Record<string, Readonly<Partial<Record<TaskStatus, number>>>>>
-    readonly byPriority: Readonly<Record<string, Readonly<Partial<Record<TaskStatus, number>>>>>
-  }
+export const Stats = Schema.Struct({
+  at: Schema.Number,
+  counts: Schema.Struct({ byStatus: ByStatus, byType: SomeStatuses, byPriority: SomeStatuses }),
   /** Attempts that ended in the sliding window, in this process. */
-  readonly throughput: {
-    readonly windowMs: number
-    readonly completed: number
-    readonly failed: number
-    readonly perSecond: number
-  }
+  throughput: Schema.Struct({ windowMs: Schema.Number, completed: Schema.Number, failed: Schema.Number, perSecond: Schema.Number }),
   /** Time from claim to outcome (ms). */
-  readonly runMs: Summary
+  runMs: Summary,
   /** Time from ready (run-at) to claim (ms). */
-  readonly waitMs: Summary
+  waitMs: Summary,
   /** Attempts running in this process now. */
-  readonly running: number
-  readonly paused: { readonly queue: boolean; readonly types: ReadonlyArray<string> }
+  running: Schema.Number,
+  paused: Schema.Struct({ queue: Schema.Boolean, types: Schema.Array(Schema.String) }),
   /** Worker threads, with how long each has been up (ms). */
-  readonly workers: ReadonlyArray<WorkerStats & { readonly uptimeMs: number }>
-  readonly health: Health
-}
+  workers: Schema.Array(Schema.Struct({ ...WorkerStats.fields, uptimeMs: Schema.Number })),
+  health: Health
+})
+export type Stats = typeof Stats.Type
 
 /** Mean and p95 (nearest rank) of the values. */
 export const summarize = (values: ReadonlyArray<number>): Summary => {

@@ -127,3 +127,21 @@ describe("JSON-RPC methods", () => {
       expect(yield* rpc("{oops")).toMatchObject({ id: null, error: { code: -32700 } })
     }).pipe(Effect.provide(kit)))
 })
+
+describe("JSON-RPC methods from the one API definition", () => {
+  it.effect("submitMany stores all or nothing; workers answers; a typed error carries itself encoded in data", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      yield* queue.pause({ queue: true })
+      const bad = yield* rpc({ jsonrpc: "2.0", id: 1, method: "submitMany", params: { tasks: [{ type: "echo", payload: { n: 1 } }, { type: "echo", payload: { n: "two" } }] } })
+      expect(bad).toMatchObject({ error: { code: -32004, data: { _tag: "InvalidPayload", taskType: "echo" } } })
+      expect(yield* queue.counts).toMatchObject({ pending: 0 })
+      const many = yield* rpc({ jsonrpc: "2.0", id: 2, method: "submitMany", params: { tasks: [{ type: "echo", payload: { n: 1 } }, { type: "echo", payload: { n: 2 } }] } })
+      expect((many as { result: { ids: ReadonlyArray<string> } }).result.ids).toHaveLength(2)
+      const full = yield* rpc({ jsonrpc: "2.0", id: 3, method: "submit", params: { type: "echo", payload: { n: 3 } } })
+      expect(full).toMatchObject({ error: { code: -32002, data: { _tag: "QueueFull", limit: 2 } } })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 4, method: "workers" })).toMatchObject({ id: 4, result: [] })
+      expect(yield* rpc({ jsonrpc: "2.0", id: 5, method: "submitMany", params: { tasks: [] } }))
+        .toMatchObject({ error: { code: -32602, message: expect.stringContaining("params.tasks") } })
+    }).pipe(Effect.provide(kit)))
+})

@@ -1,4 +1,4 @@
-import * as Params from "./Params.js"
+import * as Api from "./Api.js"
 
 // GET /: what this server serves, for a person who opens its address in a browser. It names
 // no task and no state, so it needs no token.
@@ -15,7 +15,7 @@ export const page = (tokenRequired: boolean): string => `<!doctype html>
 <h1>troupe</h1>
 <p>A durable, priority-based task runtime. This server answers:</p>
 <ul>
-<li>${code("POST /rpc")}: JSON-RPC 2.0, single calls or batches. Methods: ${Params.methods.map(code).join(", ")}.</li>
+<li>${code("POST /rpc")}: JSON-RPC 2.0, single calls or batches. Methods: ${Api.methods.map(code).join(", ")}.</li>
 <li>${code("GET /events")}: every task event as Server-Sent Events; ${code("GET /events?task=ID")}: one task until it ends.</li>
 <li>${code("GET /logs?id=ID&amp;follow=true")}: a task's log lines.</li>
 <li>${code("GET /health")}: health and its reasons (503 when critical or offline).</li>

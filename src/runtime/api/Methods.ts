@@ -5,25 +5,29 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { Task } from "../../domain/Task.js"
 import type { SubmitOptions, Target } from "../../services/queue/TaskQueue.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
+import * as Api from "./Api.js"
+import type { Failure, Method, Params, Success } from "./Api.js"
 import * as JsonRpc from "./JsonRpc.js"
-import * as Params from "./Params.js"
-import { isMethod, methods, params } from "./Params.js"
-import type { Method, SubmitOptionsParam, TargetParam, ById } from "./Params.js"
+import type { SubmitOptionsParam, TargetParam } from "./Params.js"
 
-// The JSON-RPC methods: one per TaskQueue operation, params validated with their Schemas
-// (api/Params.ts) before anything reaches the queue (a malformed call never touches the store).
+// The JSON-RPC methods: one handler per method of the API (api/Api.ts), given its decoded
+// params; the result is encoded and errors are answered with the API's own Schemas. Params are
+// validated before anything reaches the queue (a malformed call never touches the store).
 
-export { methods }
+export const methods = Api.methods
 
-const encodeTask = Schema.encodeSync(Task)
+/** Params that decoded but do not make sense together (a duration that is not one). */
+interface InvalidParams {
+  readonly _tag: "InvalidParams"
+  readonly message: string
+}
 
 /** A duration param: milliseconds as a number, or Effect's text form ("30 seconds"). */
-const duration = (name: string, d: number | string): Either.Either<Duration.Duration, JsonRpc.ErrorObject> =>
+const duration = (name: string, d: number | string): Either.Either<Duration.Duration, InvalidParams> =>
   Option.match(Duration.decodeUnknown(d), {
-    onNone: () => Either.left({ code: JsonRpc.codes.invalidParams, message: `invalid params: ${name} is not a duration: ${JSON.stringify(d)}` }),
+    onNone: () => Either.left({ _tag: "InvalidParams", message: `invalid params: ${name} is not a duration: ${JSON.stringify(d)}` }),
     onSome: Either.right
   })
 
@@ -33,7 +37,7 @@ const toTarget = (t: typeof TargetParam.Type): Target => ("id" in t ? { task: t.
 const present = <A extends object>(o: A): { [K in keyof A]?: Exclude<A[K], undefined> } =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof A]?: Exclude<A[K], undefined> }
 
-const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.Either<SubmitOptions, JsonRpc.ErrorObject> =>
+const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.Either<SubmitOptions, InvalidParams> =>
   Either.gen(function*() {
     if (o === undefined) return {}
     const { delay, retry, timeout, ...rest } = o
@@ -55,66 +59,64 @@ const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.
     }
   })
 
+type Handlers = {
+  readonly [M in Method]: (params: Params<M>, queue: TaskQueue["Type"]) => Effect.Effect<Success<M>, Failure<M> | InvalidParams>
+}
+
+const items = (tasks: ReadonlyArray<Params<"submit">>) =>
+  Either.all(tasks.map((t) => Either.map(toSubmitOptions(t.options), (options) => ({ type: t.type, payload: t.payload, options }))))
+
+const handlers: Handlers = {
+  submit: (p, queue) => Effect.flatMap(items([p]), (ts) => Effect.map(queue.submitManyEncoded(ts), (ids) => ({ id: ids[0]! }))),
+  submitMany: (p, queue) => Effect.flatMap(items(p.tasks), (ts) => Effect.map(queue.submitManyEncoded(ts), (ids) => ({ ids }))),
+  get: (p, queue) => queue.get(p.id),
+  list: (p, queue) =>
+    queue.list({
+      limit: p.limit ?? 100,
+      ...(p.status === undefined ? {} : { status: p.status }),
+      ...(p.type === undefined ? {} : { type: p.type }),
+      ...(p.afterSeq === undefined ? {} : { afterSeq: p.afterSeq })
+    }),
+  cancel: (p, queue) => Effect.as(queue.cancel(p.id), null),
+  pause: (p, queue) => Effect.as(queue.pause(toTarget(p)), null),
+  resume: (p, queue) => Effect.as(queue.resume(toTarget(p)), null),
+  retry: (p, queue) => Effect.as(queue.retry(p.id), null),
+  delete: (p, queue) => Effect.as(queue.delete(p.id, p.force === undefined ? {} : { force: p.force }), null),
+  // Stored lines only (a `follow` is GET /logs): the stream ends after them.
+  logs: (p, queue) =>
+    Effect.map(Stream.runCollect(queue.logs(p.id)), Chunk.toReadonlyArray).pipe(
+      Effect.catchTag("EventsOverflow", (e) => Effect.die(e))
+    ),
+  counts: (_, queue) => queue.counts,
+  stats: (_, queue) => queue.stats,
+  health: (_, queue) => queue.health,
+  workers: (_, queue) => Effect.map(queue.stats, (s) => s.workers)
+}
+
+const encodeError = Schema.encodeUnknownEither(Api.Errors)
+
+/** A typed error as a JSON-RPC error: its application code, its message, and itself encoded in `data`. */
+const answerError = (e: { readonly _tag: string; readonly message: string }): JsonRpc.ErrorObject =>
+  e._tag === "InvalidParams"
+    ? { code: JsonRpc.codes.invalidParams, message: e.message }
+    : { ...JsonRpc.fromError(e), data: Either.getOrElse(encodeError(e), () => ({ _tag: e._tag })) }
+
 /** Runs one call; typed failures become JSON-RPC errors, never a crash. */
-const call = (method: Method, raw: unknown): Effect.Effect<unknown, JsonRpc.ErrorObject, TaskQueue> =>
-  Effect.gen(function*() {
-    const queue = yield* TaskQueue
-    const decoded = Params.check(method, raw)
-    if (Either.isLeft(decoded)) return yield* Effect.fail<JsonRpc.ErrorObject>({ code: JsonRpc.codes.invalidParams, message: decoded.left })
-    const p = decoded.right as never
-    const run = (): Effect.Effect<unknown, { readonly _tag: string; readonly message: string }> => {
-      switch (method) {
-        case "submit": {
-          const s = p as typeof params.submit.Type
-          return Effect.flatMap(
-            Either.match(toSubmitOptions(s.options), {
-              onLeft: (e) => Effect.fail({ _tag: "InvalidParams", message: e.message }),
-              onRight: Effect.succeed
-            }),
-            (options) => Effect.map(queue.submitEncoded(s.type, s.payload, options), (id) => ({ id }))
-          )
-        }
-        case "get":
-          return Effect.map(queue.get((p as typeof ById.Type).id), encodeTask)
-        case "list": {
-          const l = p as typeof params.list.Type
-          return Effect.map(queue.list({
-            limit: l.limit ?? 100,
-            ...(l.status === undefined ? {} : { status: l.status }),
-            ...(l.type === undefined ? {} : { type: l.type }),
-            ...(l.afterSeq === undefined ? {} : { afterSeq: l.afterSeq })
-          }), (tasks) => tasks.map((t) => encodeTask(t)))
-        }
-        case "cancel":
-          return queue.cancel((p as typeof ById.Type).id)
-        case "pause":
-          return queue.pause(toTarget(p))
-        case "resume":
-          return queue.resume(toTarget(p))
-        case "retry":
-          return queue.retry((p as typeof ById.Type).id)
-        case "delete": {
-          const d = p as typeof params.delete.Type
-          return queue.delete(d.id, d.force === undefined ? {} : { force: d.force })
-        }
-        case "logs":
-          return Effect.map(Stream.runCollect(queue.logs((p as typeof ById.Type).id)), Chunk.toReadonlyArray)
-        case "counts":
-          return queue.counts
-        case "stats":
-          return queue.stats
-        case "health":
-          return queue.health
-      }
-    }
-    return yield* Effect.mapError(run(), (e) =>
-      e._tag === "InvalidParams" ? { code: JsonRpc.codes.invalidParams, message: e.message } : JsonRpc.fromError(e))
+const call = <M extends Method>(method: M, raw: unknown): Effect.Effect<unknown, JsonRpc.ErrorObject, TaskQueue> =>
+  Either.match(Api.decodeParams(method, raw), {
+    onLeft: (message) => Effect.fail<JsonRpc.ErrorObject>({ code: JsonRpc.codes.invalidParams, message }),
+    onRight: (params) =>
+      Effect.flatMap(TaskQueue, (queue) =>
+        handlers[method](params, queue).pipe(
+          Effect.mapError(answerError),
+          Effect.flatMap((result) => Effect.orDie(Schema.encodeUnknown(Api.api[method].success as Schema.Schema.AnyNoContext)(result)))
+        ))
   })
 
 /** Answers one request (undefined for a notification, which gets no response). */
 export const handle = (request: JsonRpc.Request): Effect.Effect<JsonRpc.Response | undefined, never, TaskQueue> => {
   const id = request.id ?? null
-  const answer = !isMethod(request.method)
+  const answer = !Api.isMethod(request.method)
     ? Effect.succeed(JsonRpc.failure(id, {
       code: JsonRpc.codes.methodNotFound,
       message: `method not found: ${request.method} (known: ${methods.join(", ")})`

@@ -1,9 +1,7 @@
 import * as Duration from "effect/Duration"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Priority from "../../domain/Priority.js"
-import * as Problems from "../../domain/Problems.js"
 import { TaskId } from "../../domain/TaskId.js"
 import { TaskStatus } from "../../domain/TaskStatus.js"
 
@@ -61,8 +59,11 @@ const PayloadParam = Schema.Unknown.pipe(Schema.filter((payload) => {
   return bytes <= maxPayloadBytes || `${bytes} bytes of JSON, over the limit of ${maxPayloadBytes}`
 }))
 
+const SubmitParam = Schema.Struct({ type: Schema.String, payload: PayloadParam, options: Schema.optional(SubmitOptionsParam) })
+
 export const params = {
-  submit: Schema.Struct({ type: Schema.String, payload: PayloadParam, options: Schema.optional(SubmitOptionsParam) }),
+  submit: SubmitParam,
+  submitMany: Schema.Struct({ tasks: Schema.Array(SubmitParam).pipe(Schema.minItems(1), Schema.maxItems(10_000)) }),
   get: ById,
   list: Schema.Struct({
     status: Schema.optional(Schema.Array(TaskStatus)),
@@ -78,17 +79,6 @@ export const params = {
   logs: ById,
   counts: Schema.Struct({}),
   stats: Schema.Struct({}),
-  health: Schema.Struct({})
+  health: Schema.Struct({}),
+  workers: Schema.Struct({})
 } as const
-
-export type Method = keyof typeof params
-export const methods = Object.keys(params) as ReadonlyArray<Method>
-
-export const isMethod = (name: string): name is Method => Object.prototype.hasOwnProperty.call(params, name)
-
-/** The method's params decoded, or what is wrong with them (one line per problem). */
-export const check = <M extends Method>(method: M, raw: unknown): Either.Either<typeof params[M]["Type"], string> =>
-  Either.mapLeft(
-    Problems.decodeUnknownEither(params[method] as unknown as Schema.Schema<typeof params[M]["Type"], unknown>)(raw ?? {}),
-    (e) => `invalid params for ${method}: ${Problems.message(e, "params")}`
-  )

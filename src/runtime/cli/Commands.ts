@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Client from "./Client.js"
 import * as JsonRpc from "../api/JsonRpc.js"
-import * as Params from "../api/Params.js"
+import * as Api from "../api/Api.js"
 import * as Token from "../api/Token.js"
 import { CliExit, ExitCode, fromClientError } from "./ExitCode.js"
 import * as Live from "./Live.js"
@@ -154,7 +154,7 @@ const submit = Command.make("submit", submitOptions, (o) =>
       if (JsonRpc.deeperThan(params, JsonRpc.maxParamsDepth)) {
         return yield* new CliExit({ code: ExitCode.usage, message: `invalid params: nested more than ${JsonRpc.maxParamsDepth} levels deep (the limit)` })
       }
-      const checked = Params.check("submit", params)
+      const checked = Api.decodeParams("submit", params)
       if (Either.isLeft(checked)) return yield* new CliExit({ code: ExitCode.usage, message: checked.left })
       const result = yield* client.call("submit", params)
       const { id } = yield* decode(Schema.Struct({ id: Schema.String }), result)

@@ -17,7 +17,7 @@ import * as Coalesce from "./Coalesce.js"
 import * as Dependencies from "./Dependencies.js"
 import type { Registry } from "./Registry.js"
 import * as Submission from "./Submission.js"
-import type { Config, SubmitError, SubmitOptions, TaskQueue } from "./TaskQueue.js"
+import type { Config, EncodedItem, SubmitError, SubmitOptions, TaskQueue } from "./TaskQueue.js"
 
 // Submitting: every item validated synchronously first (the first bad one fails the whole
 // submit, nothing stored), then stored in one commit, then the scheduler told what is ready.
@@ -113,20 +113,27 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
       return Either.isLeft(news) ? Effect.fail(news.left) : store_(news.right)
     })
 
-  const submitEncoded = (type: string, payload: unknown, options?: SubmitOptions) =>
+  /** Items by type name with encoded payloads (the API): every one checked first, then one commit. */
+  const submitManyEncoded = (items: ReadonlyArray<EncodedItem>) =>
     Effect.gen(function*() {
-      const definition = yield* Option.match(registry.definition(type), {
-        onNone: () => Effect.fail(new UnknownTaskType({ taskType: type, known: registry.names })),
-        onSome: Effect.succeed
-      })
-      const encoded = yield* definition.validateEncoded(payload).pipe(
-        Effect.mapError((e) => new InvalidPayload({ taskType: type, message: Problems.message(e, "payload") }))
-      )
+      const checked = yield* Effect.forEach(items, ({ options, payload, type }) =>
+        Effect.gen(function*() {
+          const definition = yield* Option.match(registry.definition(type), {
+            onNone: () => Effect.fail(new UnknownTaskType({ taskType: type, known: registry.names })),
+            onSome: Effect.succeed
+          })
+          const encoded = yield* definition.validateEncoded(payload).pipe(
+            Effect.mapError((e) => new InvalidPayload({ taskType: type, message: Problems.message(e, "payload") }))
+          )
+          return { definition, payload: encoded, encoded: true, ...(options ? { options } : {}) }
+        }))
       const now = yield* Clock.currentTimeMillis
-      const prepared = yield* prepareAll([{ definition, payload: encoded, encoded: true, ...(options ? { options } : {}) }], now)
-      const ids = yield* store_(prepared)
-      return ids[0]!
+      const prepared = yield* prepareAll(checked, now)
+      return yield* store_(prepared)
     })
 
-  return { submitMany, submitEncoded }
+  const submitEncoded = (type: string, payload: unknown, options?: SubmitOptions) =>
+    Effect.map(submitManyEncoded([{ type, payload, ...(options ? { options } : {}) }]), (ids) => ids[0]!)
+
+  return { submitMany, submitEncoded, submitManyEncoded }
 })

@@ -62,6 +62,13 @@ export interface SubmitOptions {
   readonly resources?: Resources.Requirements
 }
 
+/** One item of a `submitManyEncoded`: a type name and its payload in encoded form. */
+export interface EncodedItem {
+  readonly type: string
+  readonly payload: unknown
+  readonly options?: SubmitOptions
+}
+
 /** What `pause` and `resume` apply to: one task, a task type, or the whole queue. */
 export type Target =
   | { readonly task: TaskId }
@@ -114,6 +121,8 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   ) => Effect.Effect<ReadonlyArray<TaskId>, SubmitError>
   /** Submits by type name with an encoded payload (CLI, HTTP); the type must be registered. */
   readonly submitEncoded: (type: string, payload: unknown, options?: SubmitOptions) => Effect.Effect<TaskId, SubmitError>
+  /** Several by type name, every one checked first, then one commit; nothing is stored on error. */
+  readonly submitManyEncoded: (items: ReadonlyArray<EncodedItem>) => Effect.Effect<ReadonlyArray<TaskId>, SubmitError>
   /** Reads one task. */
   readonly get: (id: TaskId) => Effect.Effect<Task, TaskNotFound | StoreError>
   /** Lists tasks, filtered by status and type, oldest first, a page at a time. */
@@ -188,6 +197,7 @@ export const make = (config: Config) =>
         Effect.map(submit.submitMany([{ definition, payload, ...(options ? { options } : {}) }]), (ids) => ids[0]!),
       submitMany: submit.submitMany,
       submitEncoded: submit.submitEncoded,
+      submitManyEncoded: submit.submitManyEncoded,
       get: store.get,
       list: store.list,
       // This process's own ends and the shared reads (RemoteFinals: ended before the wait, or
