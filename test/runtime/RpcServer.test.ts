@@ -133,3 +133,27 @@ describe("GET /events over HTTP", () => {
       expect(gap.frames[0]!.event).toBe("gap")
     }).pipe(Effect.provide(served({}))))
 })
+
+describe("GET /openrpc.json", () => {
+  it.live("describes every method from the one API definition: params by name with their schemas, the result, the application errors", () =>
+    Effect.gen(function*() {
+      const doc = yield* HttpServer.addressWith((address) =>
+        Effect.promise(async () => {
+          const port = address._tag === "TcpAddress" ? address.port : 0
+          return await (await fetch(`http://127.0.0.1:${port}/openrpc.json`)).json() as {
+            openrpc: string
+            methods: ReadonlyArray<{ name: string; params: ReadonlyArray<{ name: string; required: boolean; schema: Record<string, unknown> }>; result: { schema: Record<string, unknown> }; errors: ReadonlyArray<{ code: number; message: string }> }>
+            components: { schemas: Record<string, Record<string, unknown>> }
+          }
+        }))
+      expect(doc.openrpc).toBe("1.3.2")
+      expect(doc.methods.map((m) => m.name)).toEqual([...Methods.methods])
+      const submit = doc.methods.find((m) => m.name === "submit")!
+      expect(submit.params.map((p) => [p.name, p.required])).toEqual([["type", true], ["payload", true], ["options", false]])
+      expect(submit.result.schema).toMatchObject({ type: "object", required: ["id"] })
+      expect(submit.errors.map((e) => e.code)).toEqual(expect.arrayContaining([-32002, -32004, -32005, -32602]))
+      expect(doc.components.schemas["TaskId"]).toMatchObject({ type: "string", pattern: "^[A-Za-z0-9_.:-]+$" })
+      const pause = doc.methods.find((m) => m.name === "pause")!
+      expect(pause.params.map((p) => [p.name, p.required])).toEqual([["id", false], ["type", false], ["queue", false]])
+    }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
+})

@@ -15,8 +15,8 @@ export const page = (tokenRequired: boolean): string => `<!doctype html>
 <h1>troupe</h1>
 <p>A durable, priority-based task runtime. This server answers:</p>
 <ul>
-<li>${code("POST /rpc")}: JSON-RPC 2.0, single calls or batches. Methods: ${Api.methods.map(code).join(", ")}.</li>
-<li>${code("GET /events")}: every task event as Server-Sent Events; ${code("GET /events?task=ID")}: one task until it ends.</li>
+<li>${code("POST /rpc")}: JSON-RPC 2.0, single calls or batches. Methods: ${Api.methods.map(code).join(", ")}; their params, results and errors: <a href="/openrpc.json">${code("GET /openrpc.json")}</a> (OpenRPC).</li>
+<li>${code("GET /events")}: every task event as Server-Sent Events (resume with ${code("Last-Event-ID")}); ${code("GET /events?task=ID")}: one task until it ends.</li>
 <li>${code("GET /logs?id=ID&amp;follow=true")}: a task's log lines.</li>
 <li>${code("GET /health")}: health and its reasons (503 when critical or offline).</li>
 </ul>

@@ -18,10 +18,12 @@ import { TaskId } from "../../domain/TaskId.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import { Telemetry } from "../../services/telemetry/Telemetry.js"
 import { TroupeStartError } from "../compose.js"
+import { version } from "../version.js"
 import { EventFeed } from "./EventFeed.js"
 import * as EventFeed_ from "./EventFeed.js"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Landing from "./Landing.js"
+import * as OpenRpc from "./OpenRpc.js"
 import * as Methods from "./Methods.js"
 import * as Sse from "./Sse.js"
 import * as Token from "./Token.js"
@@ -141,6 +143,8 @@ export const router = (options: Options) => {
       }).pipe(Effect.merge))
     ),
     HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(Landing.page(token !== undefined)))),
+    // Public like the page: it describes the API, not any task.
+    HttpRouter.get("/openrpc.json", Effect.succeed(reply(OpenRpc.document(version)))),
     HttpRouter.get(
       "/health",
       guarded(token, Effect.map(Effect.flatMap(TaskQueue, (queue) => queue.health), (health) =>

@@ -1,3 +1,4 @@
+import { version } from "../version.js"
 import * as Command from "@effect/cli/Command"
 import * as Commands from "./Commands.js"
 import { start } from "./Start.js"
@@ -9,4 +10,4 @@ export const troupe = Command.make("troupe").pipe(
 )
 
 /** Parses argv (process.argv form) and runs the command. */
-export const run = Command.run(troupe, { name: "troupe", version: "0.1.0" })
+export const run = Command.run(troupe, { name: "troupe", version })
