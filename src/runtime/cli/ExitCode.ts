@@ -1,5 +1,5 @@
 import * as Data from "effect/Data"
-import type { ClientError, RemoteError } from "./Client.js"
+import type { ClientError, RemoteError } from "../client/Http.js"
 
 /**
  * The CLI's exit codes (documented in the README). Scripts can tell "the server is down" from

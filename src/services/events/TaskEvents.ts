@@ -6,27 +6,14 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type * as Activity from "../../domain/Activity.js"
+import type { StatusChanged, TaskEvent } from "../../domain/TaskEvent.js"
 import type { EventsOverflow } from "../../domain/TaskErrors.js"
 import { TaskNotFound } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
 import * as Subscribers from "./Subscribers.js"
 
-/** A task changed status (published after the change is durable). */
-export interface StatusChanged {
-  readonly _tag: "StatusChanged"
-  readonly id: TaskId
-  readonly type: string
-  readonly status: TaskStatus
-  readonly at: number
-}
-
-/**
- * What in-process subscribers hear about tasks: status changes and log lines once durable,
- * progress (coalesced) as it comes.
- */
-export type TaskEvent = StatusChanged | Activity.Progress | Activity.Log
+export type { StatusChanged, TaskEvent } from "../../domain/TaskEvent.js"
 
 /** The task an event is about. */
 export const taskIdOf = (event: TaskEvent): string => (event._tag === "StatusChanged" ? event.id : event.taskId)

@@ -9,8 +9,9 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Sse from "../api/Sse.js"
 
-// The CLI's side of the HTTP API: JSON-RPC calls to POST /rpc and Server-Sent Event streams
-// from GET /events and /logs, with the bearer token when one is given.
+// The client side of the HTTP API, untyped: JSON-RPC calls to POST /rpc and Server-Sent Event
+// streams from GET /events and /logs, with the bearer token when one is given. The CLI uses it
+// as is; TroupeClient types it with the API's Schemas.
 
 /** The server could not be asked: not reachable, the token was refused, or it answered nonsense. */
 export class ClientError extends Data.TaggedError("ClientError")<{
@@ -18,11 +19,12 @@ export class ClientError extends Data.TaggedError("ClientError")<{
   readonly message: string
 }> {}
 
-/** The server answered with a JSON-RPC error: its code, message and the typed error's tag. */
+/** The server answered with a JSON-RPC error: its code, message, the typed error's tag and the error itself (encoded). */
 export class RemoteError extends Data.TaggedError("RemoteError")<{
   readonly code: number
   readonly message: string
   readonly tag: string | undefined
+  readonly data?: unknown
 }> {}
 
 export interface Options {
@@ -37,7 +39,7 @@ export interface Event {
   readonly data: unknown
 }
 
-export class Client extends Context.Tag("troupe/Client")<Client, {
+export class Client extends Context.Tag("troupe/client/Http")<Client, {
   /** Calls one method; its result, or the server's typed error. */
   readonly call: (method: string, params?: unknown) => Effect.Effect<unknown, RemoteError | ClientError>
   /** Opens an event stream (path with query, e.g. "/events?task=…"); ends when the server ends it. */
@@ -57,7 +59,8 @@ const remote = (body: unknown): RemoteError | undefined => {
   return new RemoteError({
     code: typeof e["code"] === "number" ? e["code"] : -32603,
     message: typeof e["message"] === "string" ? e["message"] : "unknown error",
-    tag: typeof data["_tag"] === "string" ? data["_tag"] : undefined
+    tag: typeof data["_tag"] === "string" ? data["_tag"] : undefined,
+    data: e["data"]
   })
 }
 
