@@ -1,3 +1,4 @@
+import * as TaskId from "../../src/domain/TaskId.js"
 import { describe, expect, it, vi } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -69,10 +70,10 @@ describe("Server-Sent Events", () => {
 describe("Live view", () => {
   it("tracks running tasks and their progress; ended ones leave the bars", () => {
     const state = new Live.State()
-    state.apply({ _tag: "StatusChanged", id: "a", type: "transcode", status: "running", at: 0 })
-    state.apply({ _tag: "StatusChanged", id: "b", type: "thumb", status: "running", at: 0 })
-    state.apply({ _tag: "Progress", taskId: "a", attempt: 1, percent: 50, description: "segment 10/20" })
-    state.apply({ _tag: "StatusChanged", id: "b", type: "thumb", status: "failed", at: 1 })
+    state.apply({ _tag: "StatusChanged", id: TaskId.unsafeMake("a"), type: "transcode", status: "running", at: 0 })
+    state.apply({ _tag: "StatusChanged", id: TaskId.unsafeMake("b"), type: "thumb", status: "running", at: 0 })
+    state.apply({ _tag: "Progress", taskId: "a", attempt: 1, percent: 50, description: "segment 10/20", at: 0 })
+    state.apply({ _tag: "StatusChanged", id: TaskId.unsafeMake("b"), type: "thumb", status: "failed", at: 1 })
     const lines = Live.frame(state, { running: 1, failed: 1 })
     expect(lines[0]).toBe("queue: running 1, failed 1 · since start: 0 completed, 1 failed, 0 cancelled")
     expect(lines.slice(1)).toEqual(["  transcode a  [############............]  50%  segment 10/20"])
@@ -86,15 +87,15 @@ describe("Live view", () => {
         written.push(String(chunk))
         return true
       })
-      const log = (n: number) => ({ _tag: "Log" as const, taskId: "a", attempt: 1, n, level: "info", message: `line ${n}` })
+      const log = (n: number) => ({ _tag: "Log" as const, taskId: "a", attempt: 1, n, level: "info" as const, message: `line ${n}`, at: 0 })
       const events = Stream.fromIterable<Live.EventView>([
-        { _tag: "StatusChanged", id: "a", type: "command", status: "running", at: 0 },
+        { _tag: "StatusChanged", id: TaskId.unsafeMake("a"), type: "command", status: "running", at: 0 },
         log(2),
         log(3),
-        { _tag: "StatusChanged", id: "a", type: "command", status: "completed", at: 1 }
+        { _tag: "StatusChanged", id: TaskId.unsafeMake("a"), type: "command", status: "completed", at: 1 }
       ])
       // Lines 1 and 2 were stored before the stream was open; 2 also arrives live.
-      const backlog = Effect.succeed([1, 2].map((n) => ({ attempt: 1, n, level: "info", message: `line ${n}` })))
+      const backlog = Effect.succeed([1, 2].map(log))
       const status = yield* Live.follow(events, { tty: false, id: "a", backlog }).pipe(Effect.ensuring(Effect.sync(() => spy.mockRestore())))
       expect(status).toBe("completed")
       expect(written.join("").split("\n").filter((l) => l.startsWith("#"))).toEqual([

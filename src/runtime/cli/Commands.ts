@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { Log } from "../../domain/Activity.js"
 import * as Client from "../client/Http.js"
 import * as JsonRpc from "../api/JsonRpc.js"
 import * as Api from "../api/Api.js"
@@ -136,9 +137,9 @@ const events = (client: Client.Client["Type"], path: string) =>
 /** Follows a task to its end; exits with the code of its final status. */
 const waitFor = (client: Client.Client["Type"], id: string, json: boolean) =>
   Effect.gen(function*() {
-    const backlog = Effect.flatMap(client.call("logs", { id }), (lines) => decode(Schema.Array(Render.LogLine), lines))
+    const backlog = Effect.flatMap(client.call("logs", { id }), (lines) => decode(Api.api.logs.success, lines))
     const status = yield* Live.follow(events(client, `/events?task=${encodeURIComponent(id)}`), { tty: !json && Live.isTty(), id, backlog })
-    const task = yield* Effect.flatMap(client.call("get", { id }), (u) => decode(Render.TaskView, u))
+    const task = yield* Effect.flatMap(client.call("get", { id }), (u) => decode(Api.api.get.success, u))
     const now = yield* Clock.currentTimeMillis
     yield* json ? printJson(task) : Console.log(Render.task(task, now))
     const code = finalCode(status ?? task.status)
@@ -157,7 +158,7 @@ const submit = Command.make("submit", submitOptions, (o) =>
       const checked = Api.decodeParams("submit", params)
       if (Either.isLeft(checked)) return yield* new CliExit({ code: ExitCode.usage, message: checked.left })
       const result = yield* client.call("submit", params)
-      const { id } = yield* decode(Schema.Struct({ id: Schema.String }), result)
+      const { id } = yield* decode(Api.api.submit.success, result)
       if (o.wait) return yield* waitFor(client, id, o.json)
       yield* o.json ? printJson({ id }) : Console.log(id)
     }))).pipe(Command.withDescription("submit a task (prints its id), or with --wait follow it to the end"))
@@ -169,7 +170,7 @@ const status = Command.make("status", { ...common, id: taskId }, (o) =>
     Effect.gen(function*() {
       const result = yield* client.call("get", { id: o.id })
       if (o.json) return yield* printJson(result)
-      const task = yield* decode(Render.TaskView, result)
+      const task = yield* decode(Api.api.get.success, result)
       yield* Console.log(Render.task(task, yield* Clock.currentTimeMillis))
     }))).pipe(Command.withDescription("show one task"))
 
@@ -189,7 +190,7 @@ const list = Command.make("list", {
         ...Option.match(o.after, { onNone: () => ({}), onSome: (afterSeq) => ({ afterSeq }) })
       })
       if (o.json) return yield* printJson(result)
-      const tasks = yield* decode(Schema.Array(Render.TaskView), result)
+      const tasks = yield* decode(Api.api.list.success, result)
       yield* Console.log(Render.tasks(tasks, yield* Clock.currentTimeMillis))
       const last = (yield* decode(Schema.Array(Schema.Struct({ seq: Schema.Number })), result)).at(-1)
       if (tasks.length === o.limit && last !== undefined) yield* Console.log(`… more: --after ${last.seq}`)
@@ -250,7 +251,7 @@ const logs = Command.make("logs", {
 }, (o) =>
   withClient(o, (client) => {
     const print = (line: unknown) =>
-      o.json ? Console.log(JSON.stringify(line)) : Effect.flatMap(decode(Render.LogLine, line), (l) => Console.log(Render.logLine(l)))
+      o.json ? Console.log(JSON.stringify(line)) : Effect.flatMap(decode(Log, line), (l) => Console.log(Render.logLine(l)))
     if (o.follow) {
       return Stream.runForEach(client.events(`/logs?id=${encodeURIComponent(o.id)}&follow=true`), (e) => print(e.data))
     }
@@ -258,36 +259,16 @@ const logs = Command.make("logs", {
       Effect.forEach(Array.isArray(lines) ? lines : [], print, { discard: true }))
   })).pipe(Command.withDescription("print a task's log lines (--json: one JSON object per line)"))
 
-const HealthView = Schema.Struct({ level: Schema.Literal("healthy", "warning", "critical", "offline"), reasons: Schema.Array(Schema.String) })
-
 const healthCode = { healthy: ExitCode.ok, warning: ExitCode.healthWarning, critical: ExitCode.healthCritical, offline: ExitCode.healthOffline } as const
 
 const health = Command.make("health", common, (o) =>
   withClient(o, (client) =>
     Effect.gen(function*() {
       const result = yield* client.call("health")
-      const h = yield* decode(HealthView, result)
+      const h = yield* decode(Api.api.health.success, result)
       yield* o.json ? printJson(result) : Console.log([h.level, ...h.reasons.map((r) => `  - ${r}`)].join("\n"))
       if (h.level !== "healthy") return yield* new CliExit({ code: healthCode[h.level], message: "" })
     }))).pipe(Command.withDescription("healthy, warning, critical or offline, with reasons (the exit code tells which)"))
-
-const StatsView = Schema.Struct({
-  counts: Schema.Struct({ byStatus: Schema.Record({ key: Schema.String, value: Schema.Number }) }),
-  throughput: Schema.Struct({ windowMs: Schema.Number, completed: Schema.Number, failed: Schema.Number, perSecond: Schema.Number }),
-  runMs: Schema.Struct({ mean: Schema.NullOr(Schema.Number), p95: Schema.NullOr(Schema.Number) }),
-  waitMs: Schema.Struct({ mean: Schema.NullOr(Schema.Number), p95: Schema.NullOr(Schema.Number) }),
-  running: Schema.Number,
-  paused: Schema.Struct({ queue: Schema.Boolean, types: Schema.Array(Schema.String) }),
-  workers: Schema.Array(Schema.Struct({
-    slot: Schema.Number,
-    state: Schema.String,
-    tasksDone: Schema.Number,
-    failures: Schema.Number,
-    heapUsedMb: Schema.NullOr(Schema.Number),
-    uptimeMs: Schema.Number
-  })),
-  health: HealthView
-})
 
 const ms = (x: number | null) => (x === null ? "—" : Render.duration(x))
 
@@ -296,7 +277,7 @@ const stats = Command.make("stats", common, (o) =>
     Effect.gen(function*() {
       const result = yield* client.call("stats")
       if (o.json) return yield* printJson(result)
-      const s = yield* decode(StatsView, result)
+      const s = yield* decode(Api.api.stats.success, result)
       const lines = [
         `tasks       ${Render.counts(s.counts.byStatus)}`,
         `running     ${s.running}${s.paused.queue ? " (queue paused)" : ""}${s.paused.types.length > 0 ? ` (paused types: ${s.paused.types.join(", ")})` : ""}`,

@@ -1,34 +1,17 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { TaskEvent } from "../../domain/TaskEvent.js"
 import * as Render from "./Render.js"
 
 // Live progress in a terminal: `troupe watch`, `submit --wait` and `start --progress`. On a TTY
 // the view is redrawn in place a few times a second; elsewhere (pipes, CI logs) it prints a line
 // per change worth keeping and a summary line every few seconds.
 
-/** Task events as they arrive over the API (the in-process TaskEvent has the same shape). */
-export const EventView = Schema.Union(
-  Schema.Struct({ _tag: Schema.Literal("StatusChanged"), id: Schema.String, type: Schema.String, status: Schema.String, at: Schema.Number }),
-  Schema.Struct({
-    _tag: Schema.Literal("Progress"),
-    taskId: Schema.String,
-    attempt: Schema.Number,
-    percent: Schema.Number,
-    description: Schema.NullOr(Schema.String)
-  }),
-  Schema.Struct({
-    _tag: Schema.Literal("Log"),
-    taskId: Schema.String,
-    attempt: Schema.Number,
-    n: Schema.Number,
-    level: Schema.String,
-    message: Schema.String
-  })
-)
-export type EventView = typeof EventView.Type
+/** Task events as they arrive over the API: the in-process TaskEvent, by its own Schema. */
+export const EventView = TaskEvent
+export type EventView = TaskEvent
 
 /** Writes to stdout without a newline (the documented bridge for terminal drawing). */
 export const write = (s: string) => Effect.sync(() => void process.stdout.write(s))

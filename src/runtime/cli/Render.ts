@@ -1,31 +1,11 @@
-import * as Schema from "effect/Schema"
+import type { Log } from "../../domain/Activity.js"
+import type { Task } from "../../domain/Task.js"
 
 // Human output for the CLI: tables, progress bars, durations. Pure functions over the JSON the
 // API returns, so they are tested without a terminal.
 
-/** The fields of a task the CLI shows (the API returns more; the rest is ignored). */
-export const TaskView = Schema.Struct({
-  id: Schema.String,
-  type: Schema.String,
-  status: Schema.String,
-  priority: Schema.Number,
-  attempt: Schema.Number,
-  progress: Schema.Number,
-  description: Schema.NullOr(Schema.String),
-  runAt: Schema.Number,
-  createdAt: Schema.Number,
-  updatedAt: Schema.Number,
-  startedAt: Schema.NullOr(Schema.Number),
-  finishedAt: Schema.NullOr(Schema.Number),
-  key: Schema.NullOr(Schema.String),
-  dependsOn: Schema.Array(Schema.String),
-  result: Schema.Unknown,
-  errors: Schema.Array(Schema.Struct({
-    attempt: Schema.Number,
-    error: Schema.Struct({ _tag: Schema.String, message: Schema.String })
-  }))
-})
-export type TaskView = typeof TaskView.Type
+/** A task as the API answers it (api/Api.ts). */
+export type TaskView = Task
 
 /** A fixed-width table: a header row, then one row per item; columns padded to their widest cell. */
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
@@ -95,8 +75,7 @@ export const task = (t: TaskView, now: number): string => {
 
 /** One log line: `#attempt n level message`. */
 /** A stored or streamed log line as the API sends it. */
-export const LogLine = Schema.Struct({ attempt: Schema.Number, n: Schema.Number, level: Schema.String, message: Schema.String })
-export type LogLine = typeof LogLine.Type
+export type LogLine = Pick<Log, "attempt" | "n" | "level" | "message">
 
 export const logLine = (l: LogLine): string =>
   `#${l.attempt} ${String(l.n).padStart(4)} ${l.level.padEnd(5)} ${l.message}`
