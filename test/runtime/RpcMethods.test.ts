@@ -145,3 +145,33 @@ describe("JSON-RPC methods from the one API definition", () => {
         .toMatchObject({ error: { code: -32602, message: expect.stringContaining("params.tasks") } })
     }).pipe(Effect.provide(kit)))
 })
+
+describe("the strict JSON-RPC 2.0 wire", () => {
+  it.effect("ids are echoed exactly as sent (strings, numbers, null); every standard code where the spec puts it; a mixed batch is answered entry by entry, notifications left out", () =>
+    Effect.gen(function*() {
+      for (const id of ["abc", "007", 0, -1, 1.5, 2 ** 53 + 2, null]) {
+        expect(yield* rpc({ jsonrpc: "2.0", id, method: "counts" })).toMatchObject({ jsonrpc: "2.0", id, result: { pending: 0 } })
+      }
+      expect(yield* rpc("{not json")).toMatchObject({ id: null, error: { code: -32700 } })
+      expect(yield* rpc([])).toMatchObject({ id: null, error: { code: -32600 } })
+      expect(yield* rpc({ jsonrpc: "2.0", id: { no: "objects" }, method: "counts" })).toMatchObject({ id: null, error: { code: -32600 } })
+      const batch = yield* rpc([
+        { jsonrpc: "2.0", id: "a", method: "counts" },
+        { jsonrpc: "2.0", method: "counts" },
+        { jsonrpc: "2.0", id: 2, method: "nope" },
+        { jsonrpc: "2.0", id: 3, method: "get", params: { id: "" } },
+        { jsonrpc: "1.0", id: 4, method: "counts" },
+        { jsonrpc: "2.0", id: 5, method: "get", params: { id: "missing" } },
+        42
+      ])
+      expect(batch).toMatchObject([
+        { id: "a", result: {} },
+        { id: 2, error: { code: -32601 } },
+        { id: 3, error: { code: -32602 } },
+        { id: 4, error: { code: -32600 } },
+        { id: 5, error: { code: -32001, data: { _tag: "TaskNotFound", taskId: "missing" } } },
+        { id: null, error: { code: -32600 } }
+      ])
+      expect(yield* rpc([{ jsonrpc: "2.0", method: "counts" }])).toBeUndefined()
+    }).pipe(Effect.provide(kit)))
+})
