@@ -35,6 +35,11 @@ const kind = (ast: SchemaAST.AST): string => {
     return keys.length === 0 ? "an object" : `an object with ${keys.join(", ")}`
   }
   if (SchemaAST.isTupleType(ast)) return "an array"
+  // A declared type (DurationInput) says what it is in its own words.
+  if (SchemaAST.isDeclaration(ast)) {
+    const description = SchemaAST.getDescriptionAnnotation(ast)
+    if (description._tag === "Some") return description.value
+  }
   if (SchemaAST.isRefinement(ast)) {
     // A named type says what it is in its own words.
     const description = SchemaAST.getDescriptionAnnotation(ast)

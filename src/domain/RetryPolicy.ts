@@ -6,6 +6,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Schema from "effect/Schema"
+import { DurationInput } from "./DurationInput.js"
 
 /**
  * A retry policy as plain data, stored with a task so a pending retry survives a restart.
@@ -24,16 +25,19 @@ export class RetryPolicy extends Schema.Class<RetryPolicy>("RetryPolicy")({
   priorityDecrease: Schema.Int.pipe(Schema.nonNegative())
 }) {}
 
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
 /** What a definition or a submit may write: any field, durations in any Duration form. */
-export interface RetryPolicyInput {
-  readonly maxAttempts?: number
-  readonly backoff?: "fixed" | "exponential"
-  readonly initialDelay?: Duration.DurationInput
-  readonly factor?: number
-  readonly maxDelay?: Duration.DurationInput
-  readonly jitter?: boolean
-  readonly priorityDecrease?: number
-}
+export const RetryPolicyInput = Schema.Struct({
+  maxAttempts: optional(Schema.Number),
+  backoff: optional(Schema.Literal("fixed", "exponential")),
+  initialDelay: optional(DurationInput),
+  factor: optional(Schema.Number),
+  maxDelay: optional(DurationInput),
+  jitter: optional(Schema.Boolean),
+  priorityDecrease: optional(Schema.Number)
+})
+export type RetryPolicyInput = typeof RetryPolicyInput.Type
 
 /** The default: 3 attempts, exponential from 1 s × 2 up to 5 min, jittered. */
 export const defaults = new RetryPolicy({

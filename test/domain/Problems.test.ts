@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { DurationInput } from "../../src/domain/DurationInput.js"
 import * as Problems from "../../src/domain/Problems.js"
 
 const problems = <A, I>(schema: Schema.Schema<A, I>, u: unknown) => {
@@ -32,5 +34,13 @@ describe("Problems", () => {
 
   it("shows what it cannot print as JSON without failing", () => {
     expect(problems(Schema.Struct({ n: Schema.Number }), { n: 10n })).toStrictEqual([`params.n: expected number, got 10n`])
+  })
+})
+
+describe("DurationInput", () => {
+  it("takes milliseconds, text and Durations; refuses what Effect would read as zero (negative, NaN) and non-durations", () => {
+    const ok = Schema.is(DurationInput)
+    expect([0, 1500, "30 seconds", "5 minutes", Duration.seconds(3)].every(ok)).toBe(true)
+    expect([-5, Number.NaN, "-5 seconds", "soon", {}, null].some(ok)).toBe(false)
   })
 })

@@ -32,7 +32,7 @@ describe("JSON-RPC methods", () => {
       const queue = yield* TaskQueue
       expect(yield* rpc({ jsonrpc: "2.0", id: 1, method: "submit", params: { payload: {} } })).toMatchObject({ error: { code: -32602 } })
       expect(yield* rpc({ jsonrpc: "2.0", id: 2, method: "submit", params: { type: "echo", payload: { n: 1 }, options: { delay: "soon" } } }))
-        .toMatchObject({ error: { code: -32602, message: `invalid params for submit: params.options.delay: expected a non-negative number | a duration: milliseconds, or text such as "30 seconds", got "soon"` } })
+        .toMatchObject({ error: { code: -32602, message: `invalid params for submit: params.options.delay: expected a duration: milliseconds, or text such as "30 seconds", got "soon"` } })
       expect(yield* rpc({ jsonrpc: "2.0", id: 3, method: "explode" })).toMatchObject({ error: { code: -32601 } })
       expect(yield* rpc({ jsonrpc: "2.0", id: 4, method: "get", params: { id: "nope" } })).toMatchObject({ error: { code: -32001, data: { _tag: "TaskNotFound" } } })
       expect(yield* rpc({ jsonrpc: "2.0", id: 5, method: "submit", params: { type: "echo", payload: { n: "x" } } })).toMatchObject({ error: { code: -32004 } })

@@ -1,16 +1,14 @@
 import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { SubmitOptions, Target } from "../../services/queue/TaskQueue.js"
+import type { Target } from "../../services/queue/TaskQueue.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import * as Api from "./Api.js"
 import type { Failure, Method, Params, Success } from "./Api.js"
 import * as JsonRpc from "./JsonRpc.js"
-import type { SubmitOptionsParam, TargetParam } from "./Params.js"
+import type { TargetParam } from "./Params.js"
 
 // The JSON-RPC methods: one handler per method of the API (api/Api.ts), given its decoded
 // params; the result is encoded and errors are answered with the API's own Schemas. Params are
@@ -18,57 +16,15 @@ import type { SubmitOptionsParam, TargetParam } from "./Params.js"
 
 export const methods = Api.methods
 
-/** Params that decoded but do not make sense together (a duration that is not one). */
-interface InvalidParams {
-  readonly _tag: "InvalidParams"
-  readonly message: string
-}
-
-/** A duration param: milliseconds as a number, or Effect's text form ("30 seconds"). */
-const duration = (name: string, d: number | string): Either.Either<Duration.Duration, InvalidParams> =>
-  Option.match(Duration.decodeUnknown(d), {
-    onNone: () => Either.left({ _tag: "InvalidParams", message: `invalid params: ${name} is not a duration: ${JSON.stringify(d)}` }),
-    onSome: Either.right
-  })
-
 const toTarget = (t: typeof TargetParam.Type): Target => ("id" in t ? { task: t.id } : "type" in t ? { type: t.type } : { queue: true })
 
-/** Keeps the fields that are present (the params use optional fields; options are exact). */
-const present = <A extends object>(o: A): { [K in keyof A]?: Exclude<A[K], undefined> } =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof A]?: Exclude<A[K], undefined> }
-
-const toSubmitOptions = (o: typeof SubmitOptionsParam.Type | undefined): Either.Either<SubmitOptions, InvalidParams> =>
-  Either.gen(function*() {
-    if (o === undefined) return {}
-    const { delay, retry, timeout, ...rest } = o
-    const options: SubmitOptions = present(rest)
-    const withDurations: SubmitOptions = {
-      ...options,
-      ...(delay === undefined ? {} : { delay: yield* duration("delay", delay) }),
-      ...(timeout === undefined ? {} : { timeout: yield* duration("timeout", timeout) })
-    }
-    if (retry === undefined) return withDurations
-    const { initialDelay, maxDelay, ...retryRest } = retry
-    return {
-      ...withDurations,
-      retry: {
-        ...present(retryRest),
-        ...(initialDelay === undefined ? {} : { initialDelay: yield* duration("retry.initialDelay", initialDelay) }),
-        ...(maxDelay === undefined ? {} : { maxDelay: yield* duration("retry.maxDelay", maxDelay) })
-      }
-    }
-  })
-
 type Handlers = {
-  readonly [M in Method]: (params: Params<M>, queue: TaskQueue["Type"]) => Effect.Effect<Success<M>, Failure<M> | InvalidParams>
+  readonly [M in Method]: (params: Params<M>, queue: TaskQueue["Type"]) => Effect.Effect<Success<M>, Failure<M>>
 }
 
-const items = (tasks: ReadonlyArray<Params<"submit">>) =>
-  Either.all(tasks.map((t) => Either.map(toSubmitOptions(t.options), (options) => ({ type: t.type, payload: t.payload, options }))))
-
 const handlers: Handlers = {
-  submit: (p, queue) => Effect.flatMap(items([p]), (ts) => Effect.map(queue.submitManyEncoded(ts), (ids) => ({ id: ids[0]! }))),
-  submitMany: (p, queue) => Effect.flatMap(items(p.tasks), (ts) => Effect.map(queue.submitManyEncoded(ts), (ids) => ({ ids }))),
+  submit: (p, queue) => Effect.map(queue.submitManyEncoded([p]), (ids) => ({ id: ids[0]! })),
+  submitMany: (p, queue) => Effect.map(queue.submitManyEncoded(p.tasks), (ids) => ({ ids })),
   get: (p, queue) => queue.get(p.id),
   list: (p, queue) =>
     queue.list({
@@ -96,10 +52,10 @@ const handlers: Handlers = {
 const encodeError = Schema.encodeUnknownEither(Api.Errors)
 
 /** A typed error as a JSON-RPC error: its application code, its message, and itself encoded in `data`. */
-const answerError = (e: { readonly _tag: string; readonly message: string }): JsonRpc.ErrorObject =>
-  e._tag === "InvalidParams"
-    ? { code: JsonRpc.codes.invalidParams, message: e.message }
-    : { ...JsonRpc.fromError(e), data: Either.getOrElse(encodeError(e), () => ({ _tag: e._tag })) }
+const answerError = (e: { readonly _tag: string; readonly message: string }): JsonRpc.ErrorObject => ({
+  ...JsonRpc.fromError(e),
+  data: Either.getOrElse(encodeError(e), () => ({ _tag: e._tag }))
+})
 
 /** Runs one call; typed failures become JSON-RPC errors, never a crash. */
 const call = <M extends Method>(method: M, raw: unknown): Effect.Effect<unknown, JsonRpc.ErrorObject, TaskQueue> =>

@@ -1,14 +1,12 @@
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
 import type * as Health from "../../domain/Health.js"
-import type * as Priority from "../../domain/Priority.js"
 import * as Resources from "../../domain/Resources.js"
 import type { Stats } from "../../domain/Stats.js"
-import type { RetryPolicyInput } from "../../domain/RetryPolicy.js"
+import type { SubmitOptions } from "../../domain/SubmitOptions.js"
 import type { Task } from "../../domain/Task.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
 import {
@@ -41,26 +39,8 @@ import type { ListQuery } from "../store/TaskStore.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Telemetry } from "../telemetry/Telemetry.js"
 
-/** Per-submit options; each overrides the definition's default. */
-export interface SubmitOptions {
-  /** Choose the id (letters, digits, _ . : -); a random one otherwise. */
-  readonly id?: string
-  readonly priority?: Priority.PriorityInput
-  /** Run no earlier than this long from now. */
-  readonly delay?: Duration.DurationInput
-  /** Run no earlier than this instant (epoch ms). */
-  readonly runAt?: number
-  readonly retry?: RetryPolicyInput
-  readonly timeout?: Duration.DurationInput
-  /** Actor key: tasks with the same key run one at a time, in order. */
-  readonly key?: string
-  /** A second submit with the same key returns the first task instead of a new one. */
-  readonly idempotencyKey?: string
-  /** Tasks that must complete first (ids already stored, or of the same submitMany). */
-  readonly dependsOn?: ReadonlyArray<string>
-  /** What it needs while it runs (cpu units, memory MiB, gpus), over the definition's. */
-  readonly resources?: Resources.Requirements
-}
+/** Per-submit options (their one definition: domain/SubmitOptions.ts). */
+export type { SubmitOptions } from "../../domain/SubmitOptions.js"
 
 /** One item of a `submitManyEncoded`: a type name and its payload in encoded form. */
 export interface EncodedItem {
