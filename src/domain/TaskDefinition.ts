@@ -75,7 +75,7 @@ export interface Any {
   /** Validates a typed payload and encodes it for storage. */
   readonly encodePayload: (payload: unknown) => Either.Either<unknown, ParseResult.ParseError>
   /** Validates an encoded payload (from JSON) and re-encodes it canonically. */
-  readonly validateEncoded: (encoded: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly validateEncoded: (encoded: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly priority: Priority.Priority
   readonly retry: RetryPolicy.RetryPolicy
   readonly timeout: Option.Option<Duration.Duration>
@@ -130,7 +130,7 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     execution: options.execution ?? "thread",
     concurrency: Option.fromNullable(options.concurrency),
     encodePayload: Problems.encodeUnknownEither(options.payload),
-    validateEncoded: (encoded) => Effect.flatMap(Problems.decodeUnknownEither(options.payload)(encoded), Schema.encode(options.payload)),
+    validateEncoded: (encoded) => Either.flatMap(Problems.decodeUnknownEither(options.payload)(encoded), Schema.encodeEither(options.payload)),
     handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
   }
   return definition

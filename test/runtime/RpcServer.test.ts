@@ -157,3 +157,27 @@ describe("GET /openrpc.json", () => {
       expect(pause.params.map((p) => [p.name, p.required])).toEqual([["id", false], ["type", false], ["queue", false]])
     }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
 })
+
+describe("single calls gathered at the HTTP edge", () => {
+  // Calls that arrive together run together (their submits share commits): each still gets
+  // its own answer, and one call's error is not another's.
+  it.live("concurrent single calls each get their own answer: results, typed errors and invalid params side by side", () =>
+    Effect.gen(function*() {
+      const calls = Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 0
+          ? { jsonrpc: "2.0", id: `s${i}`, method: "submit", params: { type: "echo", payload: { n: i } } }
+          : i % 3 === 1
+          ? { jsonrpc: "2.0", id: i, method: "submit", params: { type: "echo", payload: { n: "not a number" } } }
+          : { jsonrpc: "2.0", id: i, method: "get", params: { id: `missing-${i}` } })
+      const answers = yield* Effect.forEach(calls, (c) => post(JSON.stringify(c)), { concurrency: "unbounded" })
+      answers.forEach((a, i) => {
+        const body = a.body as { id: unknown; result?: { id: string }; error?: { code: number; data?: { _tag: string } } }
+        expect(body.id).toBe(calls[i]!.id)
+        if (i % 3 === 0) expect(body.result?.id).toMatch(/^[0-9a-f]{12}-/)
+        else if (i % 3 === 1) expect(body.error?.code).toBe(-32004)
+        else expect(body.error?.data?._tag).toBe("TaskNotFound")
+      })
+      const ids = answers.filter((_, i) => i % 3 === 0).map((a) => (a.body as { result: { id: string } }).result.id)
+      expect(new Set(ids).size).toBe(10)
+    }).pipe(Effect.provide(served({}))))
+})

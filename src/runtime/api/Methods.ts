@@ -84,13 +84,19 @@ export const handle = (request: JsonRpc.Request): Effect.Effect<JsonRpc.Response
   return request.id === undefined ? Effect.as(answer, undefined) : answer
 }
 
-/** Answers a whole body: a single response, a batch of them, or nothing (only notifications). */
-export const handleBody = (body: string): Effect.Effect<JsonRpc.Response | ReadonlyArray<JsonRpc.Response> | undefined, never, TaskQueue> =>
+/**
+ * Answers a whole body: a single response, a batch of them, or nothing (only notifications).
+ * `single` answers a body of one call (the server gathers those: api/Gather.ts).
+ */
+export const handleBody = <R = never>(
+  body: string,
+  single: (request: JsonRpc.Request) => Effect.Effect<JsonRpc.Response | undefined, never, R | TaskQueue> = handle
+): Effect.Effect<JsonRpc.Response | ReadonlyArray<JsonRpc.Response> | undefined, never, R | TaskQueue> =>
   Either.match(JsonRpc.parse(body), {
     onLeft: (response) => Effect.succeed(response),
     onRight: (parsed) => {
       const one = (entry: JsonRpc.Entry) => (entry._tag === "Invalid" ? Effect.succeed(entry.response) : handle(entry.request))
-      if (parsed._tag === "Single") return one(parsed.entry)
+      if (parsed._tag === "Single") return parsed.entry._tag === "Invalid" ? Effect.succeed(parsed.entry.response) : single(parsed.entry.request)
       // Entries run concurrently (JSON-RPC lets a server do so; answers keep their order), so a
       // batch of submits shares the store's group commits instead of waiting for one each.
       return Effect.map(Effect.forEach(parsed.entries, one, { concurrency: 64 }), (rs) => {

@@ -21,6 +21,8 @@ import { TroupeStartError } from "../compose.js"
 import { version } from "../version.js"
 import { EventFeed } from "./EventFeed.js"
 import * as EventFeed_ from "./EventFeed.js"
+import { Gather } from "./Gather.js"
+import * as Gather_ from "./Gather.js"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Landing from "./Landing.js"
 import * as OpenRpc from "./OpenRpc.js"
@@ -113,7 +115,8 @@ export const router = (options: Options) => {
         if (body._tag === "Left") {
           return reply(JsonRpc.failure(null, { code: JsonRpc.codes.invalidRequest, message: `request body rejected: ${body.left.message}` }), 413)
         }
-        const answer = yield* Methods.handleBody(body.right)
+        const gather = yield* Gather
+        const answer = yield* Methods.handleBody(body.right, gather.handle)
         return answer === undefined ? HttpServerResponse.empty({ status: 204 }) : reply(answer)
       }))
     ),
@@ -178,6 +181,7 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer | Eve
     const cutConnections = Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections())))
     return HttpServer.serve(router(options)).pipe(
       Layer.provideMerge(EventFeed_.layer()),
+      Layer.provide(Gather_.layer),
       // A span per request only when tracing is on (then it parents troupe.submit).
       HttpMiddleware.withTracerDisabledWhen(() => !telemetry.tracing),
       Layer.provideMerge(Layer.provideMerge(cutConnections, NodeHttpServer.layer(() => server, { host: options.host, port: options.port }))),

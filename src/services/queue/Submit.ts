@@ -113,24 +113,24 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
       return Either.isLeft(news) ? Effect.fail(news.left) : store_(news.right)
     })
 
-  /** Items by type name with encoded payloads (the API): every one checked first, then one commit. */
-  const submitManyEncoded = (items: ReadonlyArray<EncodedItem>) =>
-    Effect.gen(function*() {
-      const checked = yield* Effect.forEach(items, ({ options, payload, type }) =>
-        Effect.gen(function*() {
-          const definition = yield* Option.match(registry.definition(type), {
-            onNone: () => Effect.fail(new UnknownTaskType({ taskType: type, known: registry.names })),
-            onSome: Effect.succeed
-          })
-          const encoded = yield* definition.validateEncoded(payload).pipe(
-            Effect.mapError((e) => new InvalidPayload({ taskType: type, message: Problems.message(e, "payload") }))
-          )
-          return { definition, payload: encoded, encoded: true, ...(options ? { options } : {}) }
-        }))
-      const now = yield* Clock.currentTimeMillis
-      const prepared = yield* prepareAll(checked, now)
-      return yield* store_(prepared)
+  /**
+   * Items by type name with encoded payloads (the API): every one checked first, then one
+   * commit. Without a generator, like submitMany: it runs once per single API submit.
+   */
+  const submitManyEncoded = (items: ReadonlyArray<EncodedItem>): Effect.Effect<ReadonlyArray<TaskId>, SubmitError> => {
+    const checked: Array<{ readonly definition: TaskDefinition.Any; readonly payload: unknown; readonly encoded: true; readonly options?: SubmitOptions }> = []
+    for (const { options, payload, type } of items) {
+      const definition = registry.definition(type)
+      if (Option.isNone(definition)) return Effect.fail(new UnknownTaskType({ taskType: type, known: registry.names }))
+      const encoded = definition.value.validateEncoded(payload)
+      if (Either.isLeft(encoded)) return Effect.fail(new InvalidPayload({ taskType: type, message: Problems.message(encoded.left, "payload") }))
+      checked.push({ definition: definition.value, payload: encoded.right, encoded: true, ...(options ? { options } : {}) })
+    }
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const prepared = prepareAll(checked, now)
+      return Either.isLeft(prepared) ? Effect.fail(prepared.left) : store_(prepared.right)
     })
+  }
 
   const submitEncoded = (type: string, payload: unknown, options?: SubmitOptions) =>
     Effect.map(submitManyEncoded([{ type, payload, ...(options ? { options } : {}) }]), (ids) => ids[0]!)
