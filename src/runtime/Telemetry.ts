@@ -11,6 +11,7 @@
 import type { MetricReader } from "@opentelemetry/sdk-metrics"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Config from "effect/Config"
+import * as Data from "effect/Data"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -44,11 +45,39 @@ export interface Options {
 const toArray = <A>(x: A | ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
   x === undefined ? [] : Array.isArray(x) ? (x as ReadonlyArray<A>) : [x as A]
 
+/**
+ * Telemetry is on but its packages cannot be loaded: the OpenTelemetry SDK and
+ * @effect/opentelemetry are optional peers, installed only by those who export telemetry.
+ */
+export class TelemetryUnavailable extends Data.TaggedError("TelemetryUnavailable")<{ readonly message: string }> {}
+
+/** The optional packages telemetry needs, pinned as package.json's peers. */
+export const optionalPackages = [
+  "@effect/opentelemetry@0.64.1",
+  "@opentelemetry/api@1.9.0",
+  "@opentelemetry/resources@2.12.1",
+  "@opentelemetry/sdk-trace-base@2.12.1",
+  "@opentelemetry/sdk-metrics@2.12.1",
+  "@opentelemetry/exporter-trace-otlp-http@0.223.1",
+  "@opentelemetry/exporter-metrics-otlp-http@0.223.0"
+] as const
+
+/** Imports optional telemetry modules; a missing one is TelemetryUnavailable saying what to install. */
+export const loadOptional = <A>(what: string, load: () => Promise<A>): Effect.Effect<A, TelemetryUnavailable> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (e) =>
+      new TelemetryUnavailable({
+        message: `telemetry is on, but ${what} cannot be loaded (${e instanceof Error ? e.message.split("\n")[0] : String(e)}): ` +
+          `install the optional packages with \`npm install ${optionalPackages.join(" ")}\`, or turn telemetry off`
+      })
+  })
+
 /** Telemetry off: the Reference's default, stated. */
 export const layerOff: Layer.Layer<Telemetry> = Layer.succeed(Telemetry, off)
 
 /** Tracing and metrics with the given processors and readers. */
-export const layer = (options: Options = {}): Layer.Layer<Telemetry> => {
+export const layer = (options: Options = {}): Layer.Layer<Telemetry, TelemetryUnavailable> => {
   const processors = toArray(options.spanProcessor)
   const readers = toArray(options.metricReader)
   const tracing = options.tracing ?? processors.length > 0
@@ -56,7 +85,7 @@ export const layer = (options: Options = {}): Layer.Layer<Telemetry> => {
   if (!tracing && !metrics) return layerOff
   const sampleEveryMs = Duration.toMillis(Duration.decode(options.sampleEvery ?? "5 seconds"))
   return Layer.unwrapEffect(
-    Effect.promise(() => Promise.all([import("@effect/opentelemetry/NodeSdk"), import("@effect/opentelemetry/Resource")])).pipe(
+    loadOptional("@effect/opentelemetry", () => Promise.all([import("@effect/opentelemetry/NodeSdk"), import("@effect/opentelemetry/Resource")])).pipe(
       Effect.map(([NodeSdk, Resource]) => {
         const sdk = NodeSdk.layer(() => ({
           resource: { serviceName: options.serviceName ?? "troupe" },
@@ -140,23 +169,19 @@ export const config: Config.Config<EnvConfig> = Config.all({
 }))
 
 /** OTLP/HTTP export as `env` says; the exporter modules are imported only now. */
-export const layerOtlp = (env: EnvConfig): Layer.Layer<Telemetry> => {
+export const layerOtlp = (env: EnvConfig): Layer.Layer<Telemetry, TelemetryUnavailable> => {
   if (!env.enabled || (!env.tracing && !env.metrics)) return layerOff
-  return Layer.unwrapEffect(Effect.promise(async () => {
+  return Layer.unwrapEffect(Effect.gen(function*() {
     const processors: Array<SpanProcessor> = []
     const readers: Array<MetricReader> = []
     if (env.tracing) {
-      const [{ OTLPTraceExporter }, { BatchSpanProcessor }] = await Promise.all([
-        import("@opentelemetry/exporter-trace-otlp-http"),
-        import("@opentelemetry/sdk-trace-base")
-      ])
+      const [{ OTLPTraceExporter }, { BatchSpanProcessor }] = yield* loadOptional("the OpenTelemetry trace exporter", () =>
+        Promise.all([import("@opentelemetry/exporter-trace-otlp-http"), import("@opentelemetry/sdk-trace-base")]))
       processors.push(new BatchSpanProcessor(new OTLPTraceExporter(Option.match(env.tracesUrl, { onNone: () => ({}), onSome: (url) => ({ url }) }))))
     }
     if (env.metrics) {
-      const [{ OTLPMetricExporter }, { PeriodicExportingMetricReader }] = await Promise.all([
-        import("@opentelemetry/exporter-metrics-otlp-http"),
-        import("@opentelemetry/sdk-metrics")
-      ])
+      const [{ OTLPMetricExporter }, { PeriodicExportingMetricReader }] = yield* loadOptional("the OpenTelemetry metrics exporter", () =>
+        Promise.all([import("@opentelemetry/exporter-metrics-otlp-http"), import("@opentelemetry/sdk-metrics")]))
       readers.push(new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter(Option.match(env.metricsUrl, { onNone: () => ({}), onSome: (url) => ({ url }) })),
         exportIntervalMillis: Duration.toMillis(env.metricExportInterval)
@@ -174,7 +199,7 @@ export const layerOtlp = (env: EnvConfig): Layer.Layer<Telemetry> => {
 }
 
 /** Telemetry as the environment configures it (OTEL_*, TROUPE_TELEMETRY); off by default. */
-export const layerConfig: Layer.Layer<Telemetry, ConfigError.ConfigError> = Layer.unwrapEffect(Effect.map(config, layerOtlp))
+export const layerConfig: Layer.Layer<Telemetry, ConfigError.ConfigError | TelemetryUnavailable> = Layer.unwrapEffect(Effect.map(config, layerOtlp))
 
 /** A one-line description for a start-up banner, e.g. "telemetry: OTLP http://…/v1/traces". */
 export const describe = (env: EnvConfig): string => {

@@ -108,7 +108,7 @@ export const fromConfig = (
   config: TroupeConfig.TroupeConfig,
   handlers?: Handlers.Handlers,
   metrics: Layer.Layer<SystemMetrics.SystemMetrics> = SystemMetrics.layerLive,
-  telemetry: Layer.Layer<Telemetry.Telemetry, TroupeStartError> = Telemetry.layerOff
+  telemetry: Layer.Layer<Telemetry.Telemetry, TroupeStartError | Telemetry.TelemetryUnavailable> = Telemetry.layerOff
 ): Layer.Layer<Services, TroupeStartError> => {
   const loaded = loadHandlers(config, handlers)
   const store: Layer.Layer<TaskStore, TroupeStartError> = TaskStoreSqlite.layerSqlite({
@@ -138,7 +138,7 @@ export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartE
 
 /** Telemetry from the standard OTEL_* variables (Telemetry.layerConfig), errors as TroupeStartError. */
 export const telemetryConfig: Layer.Layer<Telemetry.Telemetry, TroupeStartError> = Telemetry.layerConfig.pipe(
-  Layer.mapError((e) => new TroupeStartError({ message: `telemetry configuration: ${e.message}` }))
+  Layer.mapError((e) => new TroupeStartError({ message: e._tag === "TelemetryUnavailable" ? e.message : `telemetry configuration: ${e.message}` }))
 )
 
 /**

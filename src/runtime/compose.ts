@@ -84,7 +84,7 @@ export const compose = (
   store: Layer.Layer<TaskStore, TroupeStartError>,
   executors: Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity>,
   metrics: Layer.Layer<SystemMetrics.SystemMetrics>,
-  telemetry: Layer.Layer<Telemetry, TroupeStartError>
+  telemetry: Layer.Layer<Telemetry, TroupeStartError | { readonly _tag: "TelemetryUnavailable"; readonly message: string }>
 ): Layer.Layer<Services, TroupeStartError> => {
   const ms = Duration.toMillis
   const owner = LeaseOwners.make()
@@ -143,7 +143,8 @@ export const compose = (
     Layer.provideMerge(base),
     // First built, last released: every service reads it, and the tracer it installs reaches
     // every fiber the runtime forks (spans still open at shutdown are flushed last).
-    Layer.provideMerge(telemetry),
+    // Telemetry asked for without its optional packages stops the start, saying what to install.
+    Layer.provideMerge(Layer.mapError(telemetry, (e) => (e._tag === "TelemetryUnavailable" ? new TroupeStartError({ message: e.message }) : e))),
     // The runtime's own fibers (dispatcher, group commit, timers) yield with setImmediate.
     Layer.locally(FiberRef.currentScheduler, new ImmediateScheduler()),
     Layer.mapError((e) => (e._tag === "TroupeStartError" ? e : new TroupeStartError({ message: `start-up: ${e.message}` })))

@@ -227,3 +227,16 @@ describe("Telemetry.layerConfig", () => {
       expect(yield* settings({ TROUPE_TELEMETRY: "on", OTEL_METRICS_EXPORTER: "none" })).toStrictEqual([true, false])
     }))
 })
+
+describe("Telemetry's optional packages", () => {
+  // The OpenTelemetry SDK and @effect/opentelemetry are optional peers: an install without them
+  // runs with telemetry off, and turning telemetry on without them stops the start with what
+  // to install (not a defect).
+  it.effect("a package that cannot be loaded is TelemetryUnavailable naming what to install", () =>
+    Effect.gen(function*() {
+      const missing = "@opentelemetry/not-installed-here"
+      const error = yield* Effect.flip(Telemetry.loadOptional("the OpenTelemetry trace exporter", () => import(missing)))
+      expect(error._tag).toBe("TelemetryUnavailable")
+      expect(error.message).toMatch(/^telemetry is on, but the OpenTelemetry trace exporter cannot be loaded \(.*not-installed-here.*\): install the optional packages with `npm install @effect\/opentelemetry@0\.64\.1 .*@opentelemetry\/sdk-trace-base@2\.12\.1.*`, or turn telemetry off$/)
+    }))
+})
