@@ -9,7 +9,10 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { describeMachine, median } from "./machine.js"
 
-const bin = fileURLToPath(new URL("../src/runtime/main.js", import.meta.url))
+// The executable as installed (bin.js: the bundled CLI for client commands), and the same
+// commands as compiled, module by module (main.js): the baseline the bundle is measured against.
+const bin = fileURLToPath(new URL("../src/runtime/bin.js", import.meta.url))
+const compiled = fileURLToPath(new URL("../src/runtime/main.js", import.meta.url))
 
 /** Runs `node …args` and returns its wall time and CPU time (ms), the CPU as the child saw it at exit. */
 const timed = (args: ReadonlyArray<string>): { readonly wallMs: number; readonly cpuMs: number } => {
@@ -27,7 +30,9 @@ export const run = async () => {
   const cases = [
     ["node -e 0 (baseline)", ["-e", "0"]],
     ["troupe --version", [bin, "--version"]],
-    ["troupe status (no server: exit 3)", [bin, "status", "x", "--url", "http://127.0.0.1:9"]]
+    ["troupe --version, as compiled", [compiled, "--version"]],
+    ["troupe status (no server: exit 3)", [bin, "status", "x", "--url", "http://127.0.0.1:9"]],
+    ["troupe status, as compiled", [compiled, "status", "x", "--url", "http://127.0.0.1:9"]]
   ] as const
   console.log(`\n# CLI start-up, fresh process each, median of ${runs} — ${describeMachine()}`)
   for (const [name, args] of cases) {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 // Real processes for the operate tests: the `troupe` executable (compiled), as a server and as
 // the CLI. Waits are on process events and output, never on fixed sleeps.
 
-export const bin = fileURLToPath(new URL("../../dist/src/runtime/main.js", import.meta.url))
+export const bin = fileURLToPath(new URL("../../dist/src/runtime/bin.js", import.meta.url))
 export const operateHandlers = fileURLToPath(new URL("../../dist/test/fixtures/operateHandlers.js", import.meta.url))
 export const recoveryHandlers = fileURLToPath(new URL("../../dist/test/fixtures/recoveryHandlers.js", import.meta.url))
 export const threadHandlers = fileURLToPath(new URL("../../dist/test/fixtures/handlers.js", import.meta.url))
