@@ -2,8 +2,9 @@
  * Live events with many clients: the real `troupe start` process drains 1,000 in-process no-op
  * tasks with no `GET /events` client, then with 1,000 of them connected (each counting the
  * completions it hears), alternately, three rounds. Prints the drain times and their ratio, the
- * longest a `counts` call waited during the drains, and the server's RSS before the clients
- * connect, with them connected, and after they left. Asserts nothing.
+ * longest a `counts` call waited during the drains, and the server's heap in use after a full
+ * collection and its RSS before the clients connect, with them connected, and after they left.
+ * Asserts nothing.
  */
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -78,24 +79,29 @@ export const run = async () => {
   const many: Array<number> = []
   let slowest = 0
   const rss: Array<[string, number]> = []
+  const heap: Array<[string, number]> = []
   for (let round = 0; round < 3; round++) {
     const alone = await drain(server.url, [])
     none.push(alone.ms)
     rss.push([`round ${round + 1}: before the clients`, rssMiB(server.pid)])
+    heap.push([`round ${round + 1}: before`, await server.heapMiB()])
     const clients = await Promise.all(Array.from({ length: CLIENTS }, () => connect(server.url)))
     const crowded = await drain(server.url, clients)
     many.push(crowded.ms)
     slowest = Math.max(slowest, alone.slowestCall, crowded.slowestCall)
     rss.push(["with them, after a drain", rssMiB(server.pid)])
+    heap.push(["with them", await server.heapMiB()])
     for (const c of clients) c.request.destroy()
     await pause(1000)
     rss.push(["1 s after they left", rssMiB(server.pid)])
+    heap.push(["after they left", await server.heapMiB()])
   }
   await server.stop()
   const [a, b] = [median(none), median(many)]
   console.log(`drain, no client         ${a.toFixed(0).padStart(7)} ms  (runs: ${none.map((x) => x.toFixed(0)).join(", ")})`)
   console.log(`drain, ${CLIENTS} clients     ${b.toFixed(0).padStart(7)} ms  (runs: ${many.map((x) => x.toFixed(0)).join(", ")}) = ${(b / a).toFixed(2)}× no client`)
   console.log(`slowest counts call during the drains: ${slowest.toFixed(0)} ms`)
+  console.log(`server heap in use after a full GC (MiB): ${heap.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(" · ")}`)
   console.log(`server RSS (MiB): ${rss.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(" · ")}`)
 }
 

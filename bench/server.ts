@@ -9,15 +9,24 @@ export interface Server {
   readonly url: string
   readonly pid: number
   readonly stop: () => Promise<void>
+  /** The server's heap in use after a full collection (MiB): it collects on SIGUSR2 and reports. */
+  readonly heapMiB: () => Promise<number>
 }
+
+// Preloaded into the server: on SIGUSR2 it collects garbage and prints its heap in use.
+const heapProbe = "process.on('SIGUSR2',()=>{globalThis.gc();process.stderr.write('heapUsed '+process.memoryUsage().heapUsed+'\\n')})"
 
 const bin = fileURLToPath(new URL("../src/runtime/main.js", import.meta.url))
 const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url))
 /** Starts the entrypoint on a free loopback port; its URL and a stop function. */
 export const startServer = () =>
   new Promise<Server>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "start", "--port", "0", "--handlers", handlersModule, "--database", tmpDb(), "--num-workers", "1"], {
-      stdio: ["ignore", "pipe", "ignore"]
+    const child = spawn(process.execPath, ["--expose-gc", "--import", `data:text/javascript,${encodeURIComponent(heapProbe)}`, bin, "start", "--port", "0", "--handlers", handlersModule, "--database", tmpDb(), "--num-workers", "1"], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    const heapReports: Array<(bytes: number) => void> = []
+    child.stderr.on("data", (c: Buffer) => {
+      for (const m of c.toString().matchAll(/heapUsed (\d+)/g)) heapReports.shift()?.(Number(m[1]))
     })
     let out = ""
     child.stdout.on("data", (c: Buffer) => {
@@ -27,7 +36,8 @@ export const startServer = () =>
         resolve({
           url: m[1]!,
           pid: child.pid!,
-          stop: () => new Promise((done) => { child.once("exit", () => done()); child.kill("SIGTERM") })
+          stop: () => new Promise((done) => { child.once("exit", () => done()); child.kill("SIGTERM") }),
+          heapMiB: () => new Promise((done) => { heapReports.push((bytes) => done(bytes / 2 ** 20)); child.kill("SIGUSR2") })
         })
       }
     })
