@@ -7,7 +7,11 @@ import * as Schema from "effect/Schema"
  * not negative. On the wire (JSON) it is milliseconds or text; either is taken as it is.
  */
 // Effect reads a negative or NaN amount as zero: refused here instead, so a mistake is not a "now".
-const negative = (u: unknown) => (typeof u === "number" && !(u >= 0)) || (typeof u === "string" && u.trim().startsWith("-"))
+const negative = (u: unknown): boolean =>
+  (typeof u === "number" && !(u >= 0)) ||
+  (typeof u === "bigint" && u < 0n) ||
+  (typeof u === "string" && u.trim().startsWith("-")) ||
+  (Array.isArray(u) && u.some((part) => negative(part)))
 
 export const DurationInput = Schema.declare(
   (u: unknown): u is Duration.DurationInput => !negative(u) && Option.isSome(Duration.decodeUnknown(u)),

@@ -81,6 +81,10 @@ describe("OTLP export from troupe start", () => {
     const dispatch = one("troupe.dispatch")
     const attempt = one("troupe.attempt")
     expect(new Set([submit.traceId, dispatch.traceId, attempt.traceId]).size).toBe(1)
+    // The submit runs under the HTTP request's span (its calls are gathered, not cut off from it).
+    const request = spans().find((s) => s.spanId === submit.parentSpanId)
+    expect(request?.name).toMatch(/^http\.server POST/)
+    expect(request?.traceId).toBe(submit.traceId)
     expect(dispatch.parentSpanId).toBe(submit.spanId)
     expect(attempt.parentSpanId).toBe(dispatch.spanId)
     expect([attribute(attempt, "task.type"), attribute(attempt, "task.attempt"), attribute(attempt, "task.priority")]).toEqual(["echo", 1, 20])

@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { Readable } from "node:stream"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
+import * as TaskId from "../../src/domain/TaskId.js"
 import * as EventFeed from "../../src/runtime/api/EventFeed.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
 import { TaskQueue } from "../../src/services/queue/TaskQueue.js"
@@ -35,6 +36,14 @@ const received = (client: Readable): { frames: Array<Frame>; ended: boolean } =>
   return { frames, ended: client.readableEnded || client.destroyed || (client as unknown as { _readableState: { ended: boolean } })._readableState.ended }
 }
 
+/** Opens a client and starts reading it, which is when it joins the feed (as when its response starts). */
+const connect = (lastEventId: string | undefined) =>
+  Effect.flatMap(EventFeed.EventFeed, (feed) =>
+    Effect.map(feed.open(lastEventId), (client) => {
+      client.read(0) // asks for data without taking any
+      return client
+    }))
+
 /** Submits `n` tasks and waits until they completed and the feed has run. */
 const drain = (n: number, from = 0) =>
   Effect.gen(function*() {
@@ -48,8 +57,7 @@ const completions = (frames: ReadonlyArray<Frame>) => frames.filter((f) => f.dat
 describe("EventFeed (GET /events)", () => {
   it.scoped("every frame has an id; a client that reconnects with Last-Event-ID gets exactly what it missed, and an id the feed no longer has is a gap", () =>
     Effect.gen(function*() {
-      const feed = yield* EventFeed.EventFeed
-      const first = yield* feed.open(undefined)
+      const first = yield* connect(undefined)
       yield* drain(3)
       const seen = received(first).frames
       expect(seen.length).toBeGreaterThan(0)
@@ -58,8 +66,8 @@ describe("EventFeed (GET /events)", () => {
       expect(completions(seen)).toHaveLength(3)
 
       // It left after the second frame (the first task's end): resuming gives the rest, then what comes live.
-      const resumed = yield* feed.open(seen[1]!.id)
-      const unknown = yield* feed.open("0000-12")
+      const resumed = yield* connect(seen[1]!.id)
+      const unknown = yield* connect("0000-12")
       yield* drain(2, 3)
       const rest = received(resumed).frames
       expect(rest.map((f) => f.id)).toEqual([...seen.slice(2), ...received(first).frames].map((f) => f.id))
@@ -73,8 +81,8 @@ describe("EventFeed (GET /events)", () => {
   it.scoped("a client that falls behind gets a final dropped event and is let go; the others hear everything", () =>
     Effect.gen(function*() {
       const feed = yield* EventFeed.EventFeed
-      const slow = yield* feed.open(undefined)
-      const fast = yield* feed.open(undefined)
+      const slow = yield* connect(undefined)
+      const fast = yield* connect(undefined)
       const heard: Array<Frame> = []
       for (let i = 0; i < 12; i++) {
         yield* drain(1, i)
@@ -87,4 +95,27 @@ describe("EventFeed (GET /events)", () => {
       expect(last.ended).toBe(true)
       expect(yield* feed.clients).toBe(1)
     }).pipe(Effect.provide(feedLayer({ maxBehindBytes: 2048 }))))
+})
+
+describe("EventFeed's ring of frames", () => {
+  const event = (n: number) => ({ _tag: "StatusChanged" as const, id: TaskId.unsafeMake(`t${n}`), type: "x", status: "running" as const, at: n })
+  const idsIn = (text: string | undefined) => text === undefined ? undefined : [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1])
+
+  it("resumes after any id it still covers; older ids, unknown runs and ids from before a clear are gaps", () => {
+    const kept = EventFeed.ring(3)
+    const ids = idsIn(kept.push([event(0), event(1), event(2), event(3)]))!
+    expect(ids).toHaveLength(4)
+    expect(idsIn(kept.since(ids[1]!))).toEqual(ids.slice(2))
+    expect(idsIn(kept.since(ids[0]!))).toEqual(ids.slice(1))
+    expect(kept.since(ids[3]!)).toBe("")
+    expect(kept.since(ids[0]!.replace(/-\d+$/, "-99"))).toBeUndefined()
+    expect(kept.since(`ffffffff-1`)).toBeUndefined()
+    // After the feed fell behind (clear), even the latest id given out is a gap, with no stale
+    // frame replayed; ids given out afterwards resume normally.
+    kept.clear()
+    expect(kept.since(ids[3]!)).toBeUndefined()
+    const later = idsIn(kept.push([event(4), event(5)]))!
+    expect(idsIn(kept.since(later[0]!))).toEqual([later[1]])
+    expect(kept.since(ids[3]!)).toBeUndefined()
+  })
 })

@@ -1,12 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
 import { EventFeed } from "../../src/runtime/api/EventFeed.js"
+import * as Gather from "../../src/runtime/api/Gather.js"
 import * as Methods from "../../src/runtime/api/Methods.js"
 import * as Server from "../../src/runtime/api/Server.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
@@ -180,4 +184,40 @@ describe("single calls gathered at the HTTP edge", () => {
       const ids = answers.filter((_, i) => i % 3 === 0).map((a) => (a.body as { result: { id: string } }).result.id)
       expect(new Set(ids).size).toBe(10)
     }).pipe(Effect.provide(served({}))))
+})
+
+describe("stopping the server", () => {
+  it.live("an open GET /events client gets a last `end` event before its connection is closed", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(served({}), scope)
+      const port = Context.get(context, HttpServer.HttpServer).address
+      const url = `http://127.0.0.1:${port._tag === "TcpAddress" ? port.port : 0}/events`
+      const body = yield* Effect.promise(() => fetch(url).then((res) => res.body!.getReader()))
+      const feed = Context.get(context, EventFeed)
+      yield* Effect.repeat(feed.clients, { until: (n) => n === 1 })
+      yield* Scope.close(scope, Exit.void)
+      const text = yield* Effect.promise(async () => {
+        let all = ""
+        for (;;) {
+          const { done, value } = await body.read().catch(() => ({ done: true, value: undefined }))
+          if (done === true) return all
+          all += new TextDecoder().decode(value)
+        }
+      })
+      expect(text).toContain("event: end")
+      expect(text).toContain("the server is stopping")
+    }))
+
+  it.live("a single call that comes when the gatherer has stopped is interrupted, not left waiting", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(Gather.layer.pipe(Layer.provide(runtime)), scope)
+      const gather = Context.get(context, Gather.Gather)
+      const answered = yield* gather.handle({ jsonrpc: "2.0", id: 1, method: "counts" })
+      expect(answered).toMatchObject({ id: 1, result: { pending: 0 } })
+      yield* Scope.close(scope, Exit.void)
+      const late = yield* Effect.exit(gather.handle({ jsonrpc: "2.0", id: 2, method: "counts" }))
+      expect(Exit.isInterrupted(late)).toBe(true)
+    }))
 })

@@ -51,7 +51,7 @@ const control = (event: string, message: string) => Buffer.from(`event: ${event}
  * The frames of the latest events, by id (`<run>-<n>`: a counter of this feed, and a name for
  * this server's run, so an id from an earlier run is recognised as a gap).
  */
-const ring = (size: number) => {
+export const ring = (size: number) => {
   const frames = new Array<string>(size)
   const run = crypto.randomBytes(4).toString("hex")
   let next = 0
@@ -77,9 +77,12 @@ const ring = (size: number) => {
       for (let n = seen + 1; n < next; n++) text += frames[n % size]
       return text
     },
-    /** Forgets everything kept (ids given out so far no longer resume). */
+    /**
+     * Forgets everything kept: the next id skips past every slot, so an id given out so far
+     * (the latest included) is older than the ring covers and resumes into a gap.
+     */
     clear: () => {
-      next += size
+      next += size + 1
     }
   }
 }
@@ -123,26 +126,48 @@ export const make = (options: Options = defaults) =>
       Effect.forever
     )
     const keepAlive = Effect.repeat(Effect.sync(() => deliver(keepAliveBytes)), Schedule.spaced(options.keepAliveMs))
-    // Started by the first client: a server nobody watches frames nothing.
+    // Started by the first client: until then the server frames nothing (afterwards it keeps
+    // framing, so the ring covers a client that comes back).
     let started = false
     const start = Effect.suspend(() => {
       if (started) return Effect.void
       started = true
       return Effect.asVoid(Effect.forkIn(Effect.zip(pump, keepAlive, { concurrent: true }), scope))
     })
-    yield* Effect.addFinalizer(() => Effect.sync(() => { for (const client of clients) letGo(client, control("end", "the server is stopping")) }))
+    // At shutdown every client gets a last `end` event, and the server waits (a second at most)
+    // for the streams that are flowing to their sockets to be written out before connections
+    // are cut. One whose socket does not keep up is paused, and not waited for.
+    const ended = control("end", "the server is stopping")
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        const leaving = [...clients]
+        for (const client of leaving) letGo(client, ended)
+        return Effect.forEach(leaving.filter((client) => client.readableFlowing === true), (client) =>
+          Effect.async<void>((resume) => {
+            if (client.closed) return resume(Effect.void)
+            client.once("close", () => resume(Effect.void))
+          }), { concurrency: "unbounded", discard: true })
+      }).pipe(Effect.timeout("1 second"), Effect.ignore))
 
     return EventFeed.of({
       clients: Effect.sync(() => clients.size),
-      // Joined in one step with what it missed, so nothing delivered meanwhile is lost or doubled.
+      // A client joins when its stream is first read (its response is being written: one that
+      // is never written holds nothing), in one step with what it missed, so nothing delivered
+      // meanwhile is lost or doubled.
       open: (lastEventId) =>
         Effect.zipRight(start, Effect.sync(() => {
-          const client = new Readable({ read() {} })
-          client.push(opened)
-          const missed = lastEventId === undefined ? "" : kept.since(lastEventId)
-          if (missed === undefined) client.push(gap)
-          else if (missed.length > 0) client.push(Buffer.from(missed))
-          clients.add(client)
+          let joined = false
+          const client: Readable = new Readable({
+            read() {
+              if (joined) return
+              joined = true
+              client.push(opened)
+              const missed = lastEventId === undefined ? "" : kept.since(lastEventId)
+              if (missed === undefined) client.push(gap)
+              else if (missed.length > 0) client.push(Buffer.from(missed))
+              clients.add(client)
+            }
+          })
           client.once("close", () => clients.delete(client))
           return client
         }))

@@ -2,7 +2,9 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import type * as Tracer from "effect/Tracer"
 import type { TaskQueue } from "../../services/queue/TaskQueue.js"
 import type * as JsonRpc from "./JsonRpc.js"
 import * as Methods from "./Methods.js"
@@ -15,7 +17,12 @@ import * as Methods from "./Methods.js"
 // the HTTP edge, which lives on real I/O anyway, and never in the store, whose writes must not
 // need a loop turn under TestClock. docs/design.md, "Gathering single calls".
 
-type Pending = readonly [request: JsonRpc.Request, answer: Deferred.Deferred<JsonRpc.Response | undefined>]
+interface Pending {
+  readonly request: JsonRpc.Request
+  readonly answer: Deferred.Deferred<JsonRpc.Response | undefined>
+  /** The request's span (when tracing), so the call still runs under it. */
+  readonly span: Option.Option<Tracer.AnySpan>
+}
 
 /** One turn of the event loop: the I/O that is ready (other requests) is read first. */
 const nextTurn = Effect.async<void>((resume) => {
@@ -31,18 +38,34 @@ export class Gather extends Context.Tag("troupe/api/Gather")<Gather, {
 export const make = Effect.gen(function*() {
   const scope = yield* Effect.scope
   const inbox = yield* Queue.unbounded<Pending>()
-  const answer = ([request, done]: Pending) => Effect.flatMap(Methods.handle(request), (response) => Deferred.succeed(done, response))
-  yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-    const first = yield* Queue.take(inbox)
-    yield* nextTurn
-    const rest = yield* Queue.takeAll(inbox)
-    // Forked one by one so a slow call does not hold the next turn's calls.
-    yield* Effect.forEach([first, ...rest], (p) => Effect.forkIn(answer(p), scope), { discard: true })
-  })))
+  // The caller hears how its call ended, whatever it was (interrupted at shutdown included).
+  const answer = ({ answer, request, span }: Pending) =>
+    Option.match(span, { onNone: () => Methods.handle(request), onSome: (s) => Effect.withParentSpan(Methods.handle(request), s) }).pipe(
+      Effect.onExit((exit) => Deferred.done(answer, exit))
+    )
+  // From a call taken to its fiber started, nothing interrupts (one turn of the loop at most),
+  // so no taken call is left unanswered; the inbox is shut down with the scope, so a call that
+  // comes later is interrupted instead of waiting for ever.
+  yield* Effect.addFinalizer(() =>
+    Effect.zipRight(
+      Effect.flatMap(Queue.takeAll(inbox), (left) => Effect.forEach(left, (p) => Deferred.interrupt(p.answer), { discard: true })),
+      Queue.shutdown(inbox)
+    ))
+  yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(inbox), (first) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      yield* nextTurn
+      const rest = yield* Queue.takeAll(inbox)
+      // Forked one by one so a slow call does not hold the next turn's calls.
+      yield* Effect.forEach([first, ...rest], (p) => Effect.forkIn(answer(p), scope), { discard: true })
+    })))))
   return Gather.of({
     handle: (request) =>
-      Effect.flatMap(Deferred.make<JsonRpc.Response | undefined>(), (done) =>
-        Effect.zipRight(Queue.offer(inbox, [request, done]), Deferred.await(done)))
+      Effect.gen(function*() {
+        const answer = yield* Deferred.make<JsonRpc.Response | undefined>()
+        const span = yield* Effect.option(Effect.currentSpan)
+        yield* Queue.offer(inbox, { request, answer, span })
+        return yield* Deferred.await(answer)
+      })
   })
 })
 

@@ -77,7 +77,11 @@ export class TroupeClient extends Context.Tag("troupe/TroupeClient")<TroupeClien
   readonly events: Stream.Stream<TaskEvent, EventsOverflow | CallError>
 }>() {}
 
-const millis = (d: Duration.DurationInput): number => Duration.toMillis(Duration.decode(d))
+/**
+ * A duration as JSON: milliseconds. JSON has no Infinity (it would arrive as null): an infinite
+ * duration goes as the largest safe integer, about 285,000 years.
+ */
+const millis = (d: Duration.DurationInput): number => Math.min(Duration.toMillis(Duration.decode(d)), Number.MAX_SAFE_INTEGER)
 
 const retryOnWire = (r: RetryPolicyInput) => {
   const { initialDelay, maxDelay, ...rest } = r
@@ -125,10 +129,15 @@ export const make = Effect.gen(function*() {
     )
   }
 
-  /** An SSE stream of task events; `dropped` (the server let this reader go) is EventsOverflow. */
+  /**
+   * An SSE stream of task events. The server letting this reader go (`dropped`, or an `error`
+   * event for an overflowing watcher) and a `gap` (events it could not send) are EventsOverflow:
+   * subscribe again and re-read the state, as in-process.
+   */
   const taskEvents = (path: string): Stream.Stream<TaskEvent, EventsOverflow | CallError> =>
     http.events(path).pipe(
-      Stream.mapEffect((e) => (e.event === "dropped" ? Effect.fail(overflow) : Effect.succeed(decodeEvent(e.data)))),
+      Stream.mapError((e) => (e._tag === "RemoteError" && e.tag === "EventsOverflow" ? overflow : e)),
+      Stream.mapEffect((e) => (e.event === "dropped" || e.event === "gap" ? Effect.fail(overflow) : Effect.succeed(decodeEvent(e.data)))),
       Stream.filterMap((event) => event)
     )
 
@@ -152,8 +161,12 @@ export const make = Effect.gen(function*() {
         Effect.forEach(items, (i) => encodeItem(i.definition, i.payload, i.options)),
         (tasks) => Effect.map(call("submitMany", { tasks }), (r) => r.ids)
       ),
+    // Watching again after an overflow starts from a fresh snapshot: it ends at once if the task has.
     await: (definition, id) =>
-      Effect.zipRight(Stream.runDrain(watch(id)), Effect.flatMap(call("get", { id }), (task) => Outcome.decode(definition, task))),
+      Effect.zipRight(
+        Effect.retry(Stream.runDrain(watch(id)), { while: (e) => e._tag === "EventsOverflow" }),
+        Effect.flatMap(call("get", { id }), (task) => Outcome.decode(definition, task))
+      ),
     get: (id) => call("get", { id }),
     list: (query = {}) => call("list", query),
     cancel: (id) => Effect.asVoid(call("cancel", { id })),
