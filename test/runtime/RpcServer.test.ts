@@ -148,6 +148,7 @@ describe("GET /openrpc.json", () => {
             openrpc: string
             methods: ReadonlyArray<{ name: string; params: ReadonlyArray<{ name: string; required: boolean; schema: Record<string, unknown> }>; result: { schema: Record<string, unknown> }; errors: ReadonlyArray<{ code: number; message: string }> }>
             components: { schemas: Record<string, Record<string, unknown>> }
+            "x-streams": Record<string, { path: string; item: Record<string, unknown> }>
           }
         }))
       expect(doc.openrpc).toBe("1.3.2")
@@ -159,6 +160,8 @@ describe("GET /openrpc.json", () => {
       expect(doc.components.schemas["TaskId"]).toMatchObject({ type: "string", pattern: "^[A-Za-z0-9_.:-]+$" })
       const pause = doc.methods.find((m) => m.name === "pause")!
       expect(pause.params.map((p) => [p.name, p.required])).toEqual([["id", false], ["type", false], ["queue", false]])
+      expect(Object.keys(doc["x-streams"])).toEqual(["events", "watch", "logs"])
+      expect(doc["x-streams"]["events"]).toMatchObject({ path: "/events", item: { anyOf: expect.any(Array) } })
     }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
 })
 

@@ -15,6 +15,7 @@ import {
   TaskNotFound,
   UnknownTaskType
 } from "../../domain/TaskErrors.js"
+import { TaskEvent } from "../../domain/TaskEvent.js"
 import { TaskId } from "../../domain/TaskId.js"
 import { TaskStatus } from "../../domain/TaskStatus.js"
 import { params } from "./Params.js"
@@ -72,6 +73,18 @@ export const methods = Object.keys(api) as ReadonlyArray<Method>
 export type Params<M extends Method> = Schema.Schema.Type<Api[M]["params"]>
 export type Success<M extends Method> = Schema.Schema.Type<Api[M]["success"]>
 export type Failure<M extends Method> = Schema.Schema.Type<Api[M]["errors"][number]>
+
+/**
+ * The streams, as Server-Sent Events (JSON-RPC has none, and OpenRPC cannot describe them):
+ * where each is, what each event's data is, and how it resumes. Frames are named by the
+ * item's `_tag`; `end` closes a finite stream, `error` carries a typed error, `dropped` and
+ * `gap` say that events were lost to this reader (re-read the state).
+ */
+export const streams = {
+  events: { path: "/events", item: TaskEvent, resume: "Last-Event-ID: the id of the last frame seen; a `gap` event when it is no longer kept" },
+  watch: { path: "/events?task={id}", item: TaskEvent, resume: "starts with a snapshot of the task (status, progress) and ends after its final status" },
+  logs: { path: "/logs?id={id}&follow=true", item: Log, resume: "Last-Event-ID: attempt.line of the last line seen" }
+} as const
 
 /** Every typed error the API answers with, by tag (the client decodes `error.data` with it). */
 export const Errors = Schema.Union(...submitErrors, TaskNotFound, InvalidTransition)

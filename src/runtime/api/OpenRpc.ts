@@ -60,6 +60,8 @@ export const document = (version: string) => {
     },
     servers: [{ name: "this server", url: "/rpc" }],
     methods,
-    components: { schemas: definitions }
+    components: { schemas: definitions },
+    // Not OpenRPC: the Server-Sent Event streams beside it, with their items' schemas.
+    "x-streams": Object.fromEntries(Object.entries(Api.streams).map(([name, s]) => [name, { path: s.path, item: schemaOf(s.item), resume: s.resume }]))
   }
 }

@@ -14,7 +14,7 @@ import type { Task } from "../../domain/Task.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
 import { EventsOverflow, InvalidPayload, TaskNotFound } from "../../domain/TaskErrors.js"
 import type { StoreError, TaskCancelled, TaskFailed } from "../../domain/TaskErrors.js"
-import { TaskEvent } from "../../domain/TaskEvent.js"
+import type { TaskEvent } from "../../domain/TaskEvent.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
 import * as Outcome from "../../services/queue/Outcome.js"
@@ -105,7 +105,7 @@ export const optionsOnWire = (o: SubmitOptions): typeof SubmitOptionsParam.Encod
 
 const targetOnWire = (t: Target) => ("task" in t ? { id: t.task } : t)
 
-const decodeEvent = Schema.decodeUnknownOption(TaskEvent)
+const decodeEvent = Schema.decodeUnknownOption(Api.streams.events.item)
 
 const overflow = new EventsOverflow({ capacity: 0 })
 
@@ -151,7 +151,8 @@ export const make = Effect.gen(function*() {
       onRight: (encoded) => Effect.succeed({ type: definition.name, payload: encoded, ...(options === undefined ? {} : { options: optionsOnWire(options) }) })
     })
 
-  const watch = (id: TaskId) => ofTask(id, `/events?task=${encodeURIComponent(id)}`)
+  const at = (path: string, id: TaskId) => path.replace("{id}", encodeURIComponent(id))
+  const watch = (id: TaskId) => ofTask(id, at(Api.streams.watch.path, id))
 
   return TroupeClient.of({
     submit: (definition, payload, options) =>
@@ -180,10 +181,10 @@ export const make = Effect.gen(function*() {
     workers: call("workers", {}),
     logs: (id, options) =>
       options?.follow === true
-        ? Stream.filter(ofTask(id, `/logs?id=${encodeURIComponent(id)}&follow=true`), (e): e is Log => e._tag === "Log")
+        ? Stream.filter(ofTask(id, at(Api.streams.logs.path, id)), (e): e is Log => e._tag === "Log")
         : Stream.unwrap(Effect.map(call("logs", { id }), Stream.fromIterable)),
     watch,
-    events: taskEvents("/events")
+    events: taskEvents(Api.streams.events.path)
   })
 })
 
