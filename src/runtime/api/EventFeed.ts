@@ -1,6 +1,8 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
@@ -38,7 +40,13 @@ export class EventFeed extends Context.Tag("troupe/api/EventFeed")<EventFeed, {
    * `lastEventId` (the Last-Event-ID header). It leaves the feed when it closes.
    */
   readonly open: (lastEventId: string | undefined) => Effect.Effect<Readable>
-  /** Clients connected now. */
+  /**
+   * Any other SSE body (one task's events, a log follow) as a Node stream written by one fiber:
+   * kept alive, ended at shutdown, and let go when `maxBehindBytes` behind, like the feed's own
+   * clients. The fiber starts when the stream is first read and stops when it closes.
+   */
+  readonly serve: (frames: Stream.Stream<Uint8Array>) => Effect.Effect<Readable>
+  /** Clients of the feed connected now. */
   readonly clients: Effect.Effect<number>
 }>() {}
 
@@ -125,7 +133,25 @@ export const make = (options: Options = defaults) =>
         })),
       Effect.forever
     )
-    const keepAlive = Effect.repeat(Effect.sync(() => deliver(keepAliveBytes)), Schedule.spaced(options.keepAliveMs))
+    // The other SSE bodies (serve), each written by its own fiber.
+    const served = new Map<Readable, Fiber.RuntimeFiber<void>>()
+    const finished = new WeakSet<Readable>()
+    /** Ends a served body once, with a last frame if given (its fiber and the feed may both try). */
+    const finish = (body: Readable, last?: Buffer) => {
+      if (finished.has(body)) return
+      finished.add(body)
+      served.delete(body)
+      if (last !== undefined) body.push(last)
+      body.push(null)
+    }
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const keepAlive = Effect.repeat(
+      Effect.sync(() => {
+        deliver(keepAliveBytes)
+        for (const body of served.keys()) body.push(keepAliveBytes)
+      }),
+      Schedule.spaced(options.keepAliveMs)
+    )
     // Started by the first client: until then the server frames nothing (afterwards it keeps
     // framing, so the ring covers a client that comes back).
     let started = false
@@ -140,8 +166,12 @@ export const make = (options: Options = defaults) =>
     const ended = control("end", "the server is stopping")
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
-        const leaving = [...clients]
-        for (const client of leaving) letGo(client, ended)
+        const leaving = [...clients, ...served.keys()]
+        for (const client of clients) letGo(client, ended)
+        for (const [body, fiber] of served) {
+          fiber.unsafeInterruptAsFork(fiber.id())
+          finish(body, ended)
+        }
         return Effect.forEach(leaving.filter((client) => client.readableFlowing === true), (client) =>
           Effect.async<void>((resume) => {
             if (client.closed) return resume(Effect.void)
@@ -170,6 +200,26 @@ export const make = (options: Options = defaults) =>
           })
           client.once("close", () => clients.delete(client))
           return client
+        })),
+      serve: (frames) =>
+        Effect.zipRight(start, Effect.sync(() => {
+          const write = Stream.runForEach(frames, (bytes) =>
+            Effect.suspend(() => {
+              if (body.readableLength <= options.maxBehindBytes) return Effect.sync(() => body.push(bytes))
+              finish(body, dropped)
+              return Effect.interrupt
+            })).pipe(Effect.ensuring(Effect.sync(() => finish(body))))
+          const body: Readable = new Readable({
+            read() {
+              if (!served.has(body) && !finished.has(body)) served.set(body, runFork(write))
+            }
+          })
+          body.once("close", () => {
+            const fiber = served.get(body)
+            served.delete(body)
+            fiber?.unsafeInterruptAsFork(fiber.id())
+          })
+          return body
         }))
     })
   })

@@ -68,7 +68,6 @@ const sseOptions = {
   headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
 } as const
 
-const sse = (body: Stream.Stream<Uint8Array>) => HttpServerResponse.stream(body, sseOptions)
 
 const StreamQuery = Schema.Struct({
   task: Schema.optional(TaskId),
@@ -85,9 +84,10 @@ const forTask = <A extends { readonly _tag: string }>(
   body: (queue: TaskQueue["Type"]) => Stream.Stream<A, { readonly _tag: string; readonly message: string }>,
   idOf?: (item: A) => string
 ) =>
-  Effect.flatMap(TaskQueue, (queue) =>
+  Effect.flatMap(Effect.zip(TaskQueue, EventFeed), ([queue, feed]) =>
     queue.get(id).pipe(
-      Effect.as(sse(Sse.encode(body(queue), { ...(idOf === undefined ? {} : { idOf }) }))),
+      Effect.zipRight(feed.serve(Sse.encode(body(queue), { ...(idOf === undefined ? {} : { idOf }) }))),
+      Effect.map((stream) => HttpServerResponse.raw(stream, sseOptions)),
       Effect.catchAll((e) => Effect.succeed(reply(JsonRpc.failure(null, JsonRpc.fromError(e)), e._tag === "TaskNotFound" ? 404 : 500)))
     ))
 

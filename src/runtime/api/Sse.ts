@@ -1,12 +1,10 @@
 import * as Chunk from "effect/Chunk"
-import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
 // Server-Sent Events framing (text/event-stream): one event per item, named by its `_tag`, the
-// item as JSON on one data line. A comment line every `keepAliveMs` keeps proxies and idle
-// timeouts from closing a quiet stream. Pure framing; the server picks the streams.
+// item as JSON on one data line. Pure framing; the server picks the streams and api/EventFeed
+// writes them (with keep-alives).
 
 const encoder = new TextEncoder()
 
@@ -17,21 +15,19 @@ export const frame = (item: { readonly _tag: string }): string => `event: ${item
 export const endFrame = "event: end\ndata: {}\n\n"
 
 /**
- * Frames a stream of tagged items as SSE bytes, with keep-alive comments while it is quiet; a
- * finite stream ends with an `end` event, a failure becomes an `error` event then the end.
+ * Frames a stream of tagged items as SSE bytes: a finite stream ends with an `end` event, a
+ * failure becomes an `error` event then the end. (Keep-alives come from api/EventFeed, which
+ * writes every SSE response.)
  */
 export const encode = <A extends { readonly _tag: string }, E extends { readonly _tag: string; readonly message: string }>(
   items: Stream.Stream<A, E>,
-  options: { readonly keepAliveMs?: number; readonly idOf?: (item: A) => string } = {}
+  options: { readonly idOf?: (item: A) => string } = {}
 ): Stream.Stream<Uint8Array> => {
-  const { idOf, keepAliveMs = 15_000 } = options
-  const framed = items.pipe(
+  const { idOf } = options
+  return items.pipe(
     Stream.map(idOf === undefined ? frame : (item) => `id: ${idOf(item)}\n${frame(item)}`),
     Stream.catchAll((e) => Stream.succeed(`event: error\ndata: ${JSON.stringify({ _tag: e._tag, message: e.message })}\n\n`)),
-    Stream.concat(Stream.succeed(endFrame))
-  )
-  const keepAlive = Stream.repeatEffectWithSchedule(Effect.succeed(": keep-alive\n\n"), Schedule.spaced(keepAliveMs)).pipe(Stream.drop(1))
-  return Stream.merge(framed, keepAlive, { haltStrategy: "left" }).pipe(
+    Stream.concat(Stream.succeed(endFrame)),
     Stream.prepend(Chunk.of(": open\n\n")),
     Stream.map((s) => encoder.encode(s))
   )
