@@ -1,27 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as fs from "node:fs"
+import { describe, expect, it } from "@effect/vitest"
 import * as http from "node:http"
-import * as os from "node:os"
-import * as path from "node:path"
-import type { Server } from "../support/process.js"
-import { eventually, operateHandlers, rpc, startServer } from "../support/process.js"
+import { eventually, rpc, serverForFile } from "../support/process.js"
 
 // Live events with many clients, as an operator's dashboards and scripts connect them: a real
 // `troupe start` process, a thousand `GET /events` connections from this one. The bound is the
 // test's timeout (the figures are in bench/events.ts), not a timing assertion.
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-events-"))
-let server: Server
-
-beforeAll(async () => {
-  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "2"])
-}, 60_000)
-
-afterAll(async () => {
-  server.process.kill("SIGTERM")
-  await server.exited
-  fs.rmSync(dir, { recursive: true, force: true })
-}, 60_000)
+const server = serverForFile("troupe-events-")
 
 /** One SSE client that only counts: completions seen, and whether the server dropped it. */
 interface Counter {

@@ -1,27 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as fs from "node:fs"
-import * as os from "node:os"
+import { describe, expect, it } from "@effect/vitest"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Server } from "../support/process.js"
-import { cli, eventually, operateHandlers, recoveryHandlers, rpc, startServer, threadHandlers } from "../support/process.js"
+import { cli, eventually, operateHandlers, recoveryHandlers, rpc, serverForFile, startServer, threadHandlers } from "../support/process.js"
 
 // The entrypoint and the CLI as an operator uses them: `troupe start` in its own process on a
 // loopback port, the real `troupe` executable against it. Exit codes and --json output are the
 // contract scripts rely on (README, "Exit codes").
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-operate-"))
-let server: Server
-
-beforeAll(async () => {
-  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "2"])
-}, 60_000)
-
-afterAll(async () => {
-  server.process.kill("SIGTERM")
-  await server.exited
-  fs.rmSync(dir, { recursive: true, force: true })
-}, 60_000)
+const server = serverForFile("troupe-operate-")
+const dir = server.dir
 
 const json = (s: string): unknown => JSON.parse(s)
 

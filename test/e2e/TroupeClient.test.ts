@@ -1,32 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as TaskId from "../../src/domain/TaskId.js"
 import { TroupeClient } from "../../src/runtime/client/TroupeClient.js"
 import * as Client from "../../src/runtime/client/TroupeClient.js"
 import { Echo, Fail, Talk } from "../fixtures/operateHandlers.js"
-import type { Server } from "../support/process.js"
-import { operateHandlers, startServer } from "../support/process.js"
+import { serverForFile } from "../support/process.js"
 
 // The typed client as another process uses it: a real `troupe start` (with a token) in its own
 // process, this one submitting, awaiting and streaming with the task definitions' own types.
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-client-"))
-let server: Server
-
-beforeAll(async () => {
-  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "2"], { TROUPE_TOKEN: "s3cret" })
-}, 60_000)
-
-afterAll(async () => {
-  server.process.kill("SIGTERM")
-  await server.exited
-  fs.rmSync(dir, { recursive: true, force: true })
-}, 60_000)
+const server = serverForFile("troupe-client-", { TROUPE_TOKEN: "s3cret" })
 
 const client = () => Client.layer({ url: server.url, token: "s3cret" })
 

@@ -1,6 +1,9 @@
+import { afterAll, beforeAll } from "@effect/vitest"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 // Real processes for the operate tests: the `troupe` executable (compiled), as a server and as
@@ -39,6 +42,30 @@ export const startServer = (args: ReadonlyArray<string>, env: Record<string, str
     child.stderr.on("data", (chunk: Buffer) => { out += chunk.toString() })
     void exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${out}`)))
   })
+
+/**
+ * One `troupe start` (the operate handlers, 2 threads, a database of its own) for a whole test
+ * file: started before its tests, stopped and its directory removed after them.
+ */
+export const serverForFile = (prefix: string, env: Record<string, string> = {}) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  let started: Server | undefined
+  beforeAll(async () => {
+    started = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "2"], env)
+  }, 60_000)
+  afterAll(async () => {
+    started?.process.kill("SIGTERM")
+    if (started !== undefined) await started.exited
+    fs.rmSync(dir, { recursive: true, force: true })
+  }, 60_000)
+  return {
+    dir,
+    get url(): string {
+      if (started === undefined) throw new Error("the server has not started")
+      return started.url
+    }
+  }
+}
 
 export interface Ran {
   readonly code: number
