@@ -53,6 +53,9 @@ describe("TroupeClient against a server in another process", () => {
       expect(events.at(-1)).toMatchObject({ _tag: "StatusChanged", id, status: "completed" })
       const lines = Chunk.toReadonlyArray(yield* Stream.runCollect(troupe.logs(id)))
       expect(lines.map((l) => [l.level, l.message])).toEqual([["info", "line 1"], ["warn", "line 2"], ["info", "line 3"], ["warn", "line 4"]])
+      // Following an ended task's lines gives the stored ones, then the stream ends.
+      const followed = Chunk.toReadonlyArray(yield* Stream.runCollect(troupe.logs(id, { follow: true })))
+      expect(followed.map((l) => [l.attempt, l.n, l.message])).toEqual(lines.map((l) => [l.attempt, l.n, l.message]))
       expect((yield* troupe.counts).completed).toBeGreaterThan(0)
       const stats = yield* troupe.stats
       expect(stats.health.level).toMatch(/healthy|warning/)

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Schema from "effect/Schema"
 import type { Readable } from "node:stream"
 import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
@@ -118,4 +123,66 @@ describe("EventFeed's ring of frames", () => {
     expect(idsIn(kept.since(later[0]!))).toEqual([later[1]])
     expect(kept.since(ids[3]!)).toBeUndefined()
   })
+})
+
+describe("EventFeed.serve (one task's events, a log follow)", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text)
+  const turns = Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow(), { discard: true })
+  /** Reads to the end of the body: it ends (a body that does not end fails the test by timing out). */
+  const ends = (body: Readable) =>
+    Effect.async<void>((resume) => {
+      if (body.readableEnded) return resume(Effect.void)
+      body.once("end", () => resume(Effect.void))
+      body.resume()
+    })
+  const text = (body: Readable) => {
+    const chunks: Array<Buffer> = []
+    for (let c = body.read() as Buffer | null; c !== null; c = body.read() as Buffer | null) chunks.push(c)
+    return Buffer.concat(chunks).toString("utf8")
+  }
+
+  it.scoped("writes the stream's frames once it is read, and ends when the stream does", () =>
+    Effect.gen(function*() {
+      const feed = yield* EventFeed.EventFeed
+      const frames = yield* Queue.unbounded<Uint8Array | null>()
+      const body = yield* feed.serve(Stream.fromQueue(frames).pipe(Stream.takeWhile((b): b is Uint8Array => b !== null)))
+      body.read(0)
+      yield* Queue.offerAll(frames, [bytes("event: a\ndata: {}\n\n"), bytes("event: b\ndata: {}\n\n"), null])
+      yield* turns
+      expect(text(body)).toBe("event: a\ndata: {}\n\nevent: b\ndata: {}\n\n")
+      yield* ends(body)
+    }).pipe(Effect.provide(feedLayer({}))))
+
+  it.scoped("a body that falls behind gets a final dropped event and ends; the stream behind it is stopped", () =>
+    Effect.gen(function*() {
+      const feed = yield* EventFeed.EventFeed
+      const frames = yield* Queue.unbounded<Uint8Array>()
+      const body = yield* feed.serve(Stream.fromQueue(frames))
+      body.read(0)
+      for (let i = 0; i < 10; i++) yield* Queue.offer(frames, bytes(`event: n\ndata: {"i":${i},"pad":"${"x".repeat(40)}"}\n\n`))
+      yield* turns
+      const written = text(body)
+      expect(written.endsWith(`event: dropped\ndata: {"_tag":"dropped","message":"this client fell 128 bytes behind and was let go so it would not slow the others: reconnect with Last-Event-ID to resume"}\n\n`)).toBe(true)
+      yield* ends(body)
+      // Nothing reads the stream any more: what is offered stays there.
+      yield* Queue.offer(frames, bytes("late"))
+      yield* turns
+      expect(yield* Queue.size(frames)).toBeGreaterThan(0)
+    }).pipe(Effect.provide(feedLayer({ maxBehindBytes: 128 }))))
+
+  it.effect("at shutdown a body gets a last shutdown event and ends; one first read afterwards gets only that", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(feedLayer({}), scope)
+      const feed = Context.get(context, EventFeed.EventFeed)
+      const running = yield* feed.serve(Stream.never)
+      running.read(0)
+      const late = yield* feed.serve(Stream.never)
+      yield* turns
+      yield* Scope.close(scope, Exit.void)
+      expect(text(running)).toContain("event: shutdown")
+      yield* ends(running)
+      expect(text(late)).toContain("event: shutdown")
+      yield* ends(late)
+    }))
 })

@@ -190,7 +190,7 @@ describe("single calls gathered at the HTTP edge", () => {
 })
 
 describe("stopping the server", () => {
-  it.live("an open GET /events client gets a last `end` event before its connection is closed", () =>
+  it.live("an open GET /events client gets a last `shutdown` event before its connection is closed", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(served({}), scope)
@@ -208,8 +208,9 @@ describe("stopping the server", () => {
           all += new TextDecoder().decode(value)
         }
       })
-      expect(text).toContain("event: end")
+      expect(text).toContain("event: shutdown")
       expect(text).toContain("the server is stopping")
+      expect(text).not.toContain("event: end")
     }))
 
   it.live("a single call that comes when the gatherer has stopped is interrupted, not left waiting", () =>

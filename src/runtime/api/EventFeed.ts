@@ -1,9 +1,8 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Runtime from "effect/Runtime"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import { Readable } from "node:stream"
@@ -135,6 +134,8 @@ export const make = (options: Options = defaults) =>
     )
     // The other SSE bodies (serve), each written by its own fiber.
     const served = new Map<Readable, Fiber.RuntimeFiber<void>>()
+    // Their fibers live in a set that is interrupted, and waited for, when the feed closes.
+    const runFork = yield* FiberSet.makeRuntime<never, void, never>()
     const finished = new WeakSet<Readable>()
     /** Ends a served body once, with a last frame if given (its fiber and the feed may both try). */
     const finish = (body: Readable, last?: Buffer) => {
@@ -144,14 +145,13 @@ export const make = (options: Options = defaults) =>
       if (last !== undefined) body.push(last)
       body.push(null)
     }
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-    const keepAlive = Effect.repeat(
+    const keepAlive = Effect.forever(Effect.zipRight(
+      Effect.sleep(options.keepAliveMs),
       Effect.sync(() => {
         deliver(keepAliveBytes)
         for (const body of served.keys()) body.push(keepAliveBytes)
-      }),
-      Schedule.spaced(options.keepAliveMs)
-    )
+      })
+    ))
     // Started by the first client: until then the server frames nothing (afterwards it keeps
     // framing, so the ring covers a client that comes back).
     let started = false
@@ -160,24 +160,33 @@ export const make = (options: Options = defaults) =>
       started = true
       return Effect.asVoid(Effect.forkIn(Effect.zip(pump, keepAlive, { concurrent: true }), scope))
     })
-    // At shutdown every client gets a last `end` event, and the server waits (a second at most)
-    // for the streams that are flowing to their sockets to be written out before connections
-    // are cut. One whose socket does not keep up is paused, and not waited for.
-    const ended = control("end", "the server is stopping")
+    // At shutdown every client gets a last `shutdown` event (not `end`: the stream did not end
+    // on its own), and the server waits, a second at most, for the streams that are flowing to
+    // their sockets to be written out before connections are cut. One whose socket does not
+    // keep up is paused, and not waited for. A stream first read after this point gets only
+    // that event.
+    const stopped = control("shutdown", "the server is stopping: connect again (with Last-Event-ID) once it is back")
+    let stopping = false
+    const closed = (client: Readable) =>
+      Effect.async<void>((resume) => {
+        if (client.closed) return resume(Effect.void)
+        const done = () => resume(Effect.void)
+        client.once("close", done)
+        return Effect.sync(() => client.off("close", done))
+      })
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
+        stopping = true
         const leaving = [...clients, ...served.keys()]
-        for (const client of clients) letGo(client, ended)
-        for (const [body, fiber] of served) {
-          fiber.unsafeInterruptAsFork(fiber.id())
-          finish(body, ended)
-        }
-        return Effect.forEach(leaving.filter((client) => client.readableFlowing === true), (client) =>
-          Effect.async<void>((resume) => {
-            if (client.closed) return resume(Effect.void)
-            client.once("close", () => resume(Effect.void))
-          }), { concurrency: "unbounded", discard: true })
-      }).pipe(Effect.timeout("1 second"), Effect.ignore))
+        for (const client of clients) letGo(client, stopped)
+        for (const body of served.keys()) finish(body, stopped)
+        return Effect.forEach(leaving.filter((client) => client.readableFlowing === true), closed, { concurrency: "unbounded", discard: true })
+      }).pipe(
+        Effect.timeout("1 second"),
+        Effect.ignore,
+        // Finalizers run uninterruptibly; the timeout has to interrupt the wait.
+        Effect.interruptible
+      ))
 
     return EventFeed.of({
       clients: Effect.sync(() => clients.size),
@@ -192,6 +201,11 @@ export const make = (options: Options = defaults) =>
               if (joined) return
               joined = true
               client.push(opened)
+              if (stopping) {
+                client.push(stopped)
+                client.push(null)
+                return
+              }
               const missed = lastEventId === undefined ? "" : kept.since(lastEventId)
               if (missed === undefined) client.push(gap)
               else if (missed.length > 0) client.push(Buffer.from(missed))
@@ -205,13 +219,16 @@ export const make = (options: Options = defaults) =>
         Effect.zipRight(start, Effect.sync(() => {
           const write = Stream.runForEach(frames, (bytes) =>
             Effect.suspend(() => {
-              if (body.readableLength <= options.maxBehindBytes) return Effect.sync(() => body.push(bytes))
+              if (finished.has(body)) return Effect.interrupt
+              if (body.readableLength <= options.maxBehindBytes) return Effect.sync(() => void body.push(bytes))
               finish(body, dropped)
               return Effect.interrupt
             })).pipe(Effect.ensuring(Effect.sync(() => finish(body))))
           const body: Readable = new Readable({
             read() {
-              if (!served.has(body) && !finished.has(body)) served.set(body, runFork(write))
+              if (served.has(body) || finished.has(body)) return
+              if (stopping) return finish(body, stopped)
+              served.set(body, runFork(write))
             }
           })
           body.once("close", () => {

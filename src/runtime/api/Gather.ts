@@ -41,6 +41,9 @@ export const make = Effect.gen(function*() {
   // The caller hears how its call ended, whatever it was (interrupted at shutdown included).
   const answer = ({ answer, request, span }: Pending) =>
     Option.match(span, { onNone: () => Methods.handle(request), onSome: (s) => Effect.withParentSpan(Methods.handle(request), s) }).pipe(
+      // Forked from an uninterruptible step, it would inherit that: the call itself can be
+      // interrupted (the caller went away, the server stops).
+      Effect.interruptible,
       Effect.onExit((exit) => Deferred.done(answer, exit))
     )
   // From a call taken to its fiber started, nothing interrupts (one turn of the loop at most),

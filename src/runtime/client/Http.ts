@@ -107,8 +107,12 @@ export const make = (options: Options) =>
         return Sse.decode(response.stream).pipe(
           Stream.mapError((e) => unreachable(base, e)),
           Stream.takeWhile((e) => e.event !== "end"),
-          Stream.mapEffect((e): Effect.Effect<Event, RemoteError> => {
+          Stream.mapEffect((e): Effect.Effect<Event, RemoteError | ClientError> => {
             const data: unknown = JSON.parse(e.data)
+            // The server is stopping: the stream was cut, it did not end.
+            if (e.event === "shutdown") {
+              return Effect.fail(new ClientError({ reason: "Unreachable", message: `troupe at ${base} is stopping (${pathAndQuery} was cut): connect again once it is back` }))
+            }
             if (e.event === "error" && isObject(data)) {
               return Effect.fail(new RemoteError({ code: -32603, message: String(data["message"]), tag: typeof data["_tag"] === "string" ? data["_tag"] : undefined }))
             }

@@ -77,18 +77,22 @@ export class TroupeClient extends Context.Tag("troupe/TroupeClient")<TroupeClien
   readonly events: Stream.Stream<TaskEvent, EventsOverflow | CallError>
 }>() {}
 
+/** A duration as JSON: milliseconds. */
+const millis = (d: Duration.DurationInput): number => Duration.toMillis(Duration.decode(d))
+
 /**
- * A duration as JSON: milliseconds. JSON has no Infinity (it would arrive as null): an infinite
- * duration goes as the largest safe integer, about 285,000 years.
+ * A limit (a timeout, a retry's delay) as JSON. JSON has no Infinity (it would arrive as null):
+ * no limit goes as the largest safe integer, about 285,000 years. A `delay` is not a limit: an
+ * infinite one is sent as it is and refused, as in-process.
  */
-const millis = (d: Duration.DurationInput): number => Math.min(Duration.toMillis(Duration.decode(d)), Number.MAX_SAFE_INTEGER)
+const limit = (d: Duration.DurationInput): number => Math.min(millis(d), Number.MAX_SAFE_INTEGER)
 
 const retryOnWire = (r: RetryPolicyInput) => {
   const { initialDelay, maxDelay, ...rest } = r
   return {
     ...rest,
-    ...(initialDelay === undefined ? {} : { initialDelay: millis(initialDelay) }),
-    ...(maxDelay === undefined ? {} : { maxDelay: millis(maxDelay) })
+    ...(initialDelay === undefined ? {} : { initialDelay: limit(initialDelay) }),
+    ...(maxDelay === undefined ? {} : { maxDelay: limit(maxDelay) })
   }
 }
 
@@ -98,7 +102,7 @@ export const optionsOnWire = (o: SubmitOptions): typeof SubmitOptionsParam.Encod
   return {
     ...rest,
     ...(delay === undefined ? {} : { delay: millis(delay) }),
-    ...(timeout === undefined ? {} : { timeout: millis(timeout) }),
+    ...(timeout === undefined ? {} : { timeout: limit(timeout) }),
     ...(retry === undefined ? {} : { retry: retryOnWire(retry) })
   }
 }
