@@ -78,7 +78,8 @@ export type Failure<M extends Method> = Schema.Schema.Type<Api[M]["errors"][numb
  * The streams, as Server-Sent Events (JSON-RPC has none, and OpenRPC cannot describe them):
  * where each is, what each event's data is, and how it resumes. Frames are named by the
  * item's `_tag`; `end` closes a finite stream, `error` carries a typed error, `dropped` and
- * `gap` say that events were lost to this reader (re-read the state).
+ * `gap` say that events were lost to this reader (re-read the state), `shutdown` that the
+ * server is stopping (the stream was cut: connect again later).
  */
 export const streams = {
   events: { path: "/events", item: TaskEvent, resume: "Last-Event-ID: the id of the last frame seen; a `gap` event when it is no longer kept" },
