@@ -47,12 +47,15 @@ export const make = Effect.gen(function*() {
       Effect.onExit((exit) => Deferred.done(answer, exit))
     )
   // From a call taken to its fiber started, nothing interrupts (one turn of the loop at most),
-  // so no taken call is left unanswered; the inbox is shut down with the scope, so a call that
-  // comes later is interrupted instead of waiting for ever.
+  // so no taken call is left unanswered. When the scope closes, no call is taken any more (the
+  // flag is checked in the same step as the offer), and those still waiting are interrupted.
+  let stopping = false
   yield* Effect.addFinalizer(() =>
     Effect.zipRight(
-      Effect.flatMap(Queue.takeAll(inbox), (left) => Effect.forEach(left, (p) => Deferred.interrupt(p.answer), { discard: true })),
-      Queue.shutdown(inbox)
+      Effect.sync(() => {
+        stopping = true
+      }),
+      Effect.flatMap(Queue.takeAll(inbox), (left) => Effect.forEach(left, (p) => Deferred.interrupt(p.answer), { discard: true }))
     ))
   yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(inbox), (first) =>
     Effect.uninterruptible(Effect.gen(function*() {
@@ -66,8 +69,8 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const answer = yield* Deferred.make<JsonRpc.Response | undefined>()
         const span = yield* Effect.option(Effect.currentSpan)
-        yield* Queue.offer(inbox, { request, answer, span })
-        return yield* Deferred.await(answer)
+        const taken = yield* Effect.sync(() => !stopping && inbox.unsafeOffer({ request, answer, span }))
+        return taken ? yield* Deferred.await(answer) : yield* Effect.interrupt
       })
   })
 })
