@@ -1,16 +1,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import { active, final, listed } from "../schema.js"
 
-/**
- * The statuses indexed for `list` by tasks_listed. SQLite uses a partial index only when the
- * query repeats its WHERE term, so `list` adds `term` when every status it asks for is here.
- * Migration 2 was built from this text: never edit it (a new index needs a new migration).
- */
-export const listed = {
-  statuses: ["blocked", "delayed", "retrying", "paused", "failed", "cancelled"],
-  term: "status IN ('blocked', 'delayed', 'retrying', 'paused', 'failed', 'cancelled')"
-} as const
+export { active, final, listed }
 
 /**
  * Numbered migrations, applied in order. Never renumber or edit an applied migration: add the
@@ -91,11 +84,6 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
     "ALTER TABLE tasks ADD COLUMN trace_parent TEXT"
   ]]
 ]
-
-/** Unfinished statuses, as tasks_key's WHERE clause spells them (SQLite matches the text). */
-export const active = "status NOT IN ('completed', 'failed', 'cancelled')"
-/** Final statuses, as tasks_finished's WHERE clause spells them. */
-export const final = "status IN ('completed', 'failed', 'cancelled')"
 
 /**
  * Applies every migration newer than the latest recorded one, all in one transaction; returns
