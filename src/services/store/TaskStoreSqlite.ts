@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
@@ -52,14 +53,24 @@ export interface SqliteOptions {
 const storeError = GroupCommit.toStoreError
 const read = <A>(effect: Effect.Effect<A, SqlError>): Effect.Effect<A, StoreError> => Effect.mapError(effect, storeError)
 
+/** What differs between the engines the store runs on: their migrations and their SQL text. */
+export interface Dialect {
+  readonly migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.SqlClient>
+  /** A connection as the store's statements (written once, for both) need it. */
+  readonly connection: (connection: SqlConnection.Connection) => SqlConnection.Connection
+}
+
+export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (connection) => connection }
+
 /**
- * The SQLite TaskStore over an open SqlClient: migrations, then reads straight on the client,
- * writes through the group-commit writer (forked in the surrounding scope).
+ * The TaskStore over an open SqlClient: migrations, then reads on a reserved connection,
+ * writes through the group-commit writer (forked in the surrounding scope). One implementation
+ * for both engines; `dialect` holds what differs.
  */
-export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> = Effect.gen(function*() {
+export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* Migrations.migrate.pipe(Effect.mapError(storeError))
-  const group = yield* GroupCommit.make
+  yield* dialect.migrate.pipe(Effect.mapError(storeError))
+  const group = yield* GroupCommit.make(dialect.connection)
   const retry = Rows.makeRetryCache()
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
     onClient(Sql.run<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
@@ -68,7 +79,7 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
 
   // A read runs on the connection reserved for it (the writer's transaction excludes it).
   const onClient = <A>(effect: Effect.Effect<A, SqlError, Sql.Connection>) =>
-    read(Effect.scoped(Effect.flatMap(sql.reserve, (connection) => Effect.provideService(effect, Sql.Connection, connection))))
+    read(Effect.scoped(Effect.flatMap(sql.reserve, (connection) => Effect.provideService(effect, Sql.Connection, dialect.connection(connection)))))
 
   const service = TaskStore.of({
     insert: (tasks, options) =>
@@ -185,6 +196,9 @@ export const makeSqlite: Effect.Effect<TaskStore["Type"], StoreError, SqlClient.
   })
   return untraced(service)
 }).pipe(Effect.withTracerEnabled(false))
+
+/** The SQLite store over an open SqlClient. */
+export const makeSqlite = make(sqlite)
 
 /** The store over an SqlClient the caller provides (and configures): migrates, then serves. */
 export const layerSqlClient: Layer.Layer<TaskStore, StoreError, SqlClient.SqlClient> = Layer.scoped(TaskStore, makeSqlite)

@@ -92,7 +92,7 @@ describe("SQLite store", () => {
       const [good1, bad, good2, count] = yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* migrate
-        const group = yield* GroupCommit.make
+        const group = yield* GroupCommit.make()
         // Inserts a row, then fails: the row must not survive. Whether the three writes share a
         // transaction (they usually do) or not, the outcome is the same.
         const failing = Effect.zipRight(Statements.insert([newTask(2)]), Sql.run("INSERT INTO no_such_table VALUES (1)"))

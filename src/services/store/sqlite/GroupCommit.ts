@@ -60,7 +60,10 @@ const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
  * A failed COMMIT fails every operation of its transaction. Closing the scope commits what is
  * already queued; a write after that fails with StoreError.
  */
-export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope.Scope> = Effect.gen(function*() {
+export const make = (
+  /** The reserved connection as the store's statements need it (PostgreSQL: postgres/dialect.ts). */
+  wrap: (connection: SqlConnection.Connection) => SqlConnection.Connection = (connection) => connection
+): Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const queue = yield* Queue.unbounded<Op | typeof Stop>()
   let closed = false
@@ -72,7 +75,7 @@ export const make: Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope
    * committed when it succeeds, rolled back when it or the COMMIT fails.
    */
   const transaction = <A, E>(body: (connection: SqlConnection.Connection) => Effect.Effect<A, E, Connection>) =>
-    Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
+    Effect.scoped(Effect.flatMap(Effect.map(sql.reserve, wrap), (connection) =>
       Effect.gen(function*() {
         yield* exec(connection, "BEGIN")
         const exit = yield* Effect.exit(Effect.zipLeft(

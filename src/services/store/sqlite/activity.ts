@@ -36,8 +36,8 @@ export const appendLogs = (lines: ReadonlyArray<Log>, cap: number): Sql<Array<Lo
     const inserted = new Set<string>()
     for (const chunk of chunks(candidates, 150)) {
       const rows = yield* run<{ readonly task_id: string; readonly attempt: number; readonly n: number }>(
-        `INSERT OR IGNORE INTO task_logs (task_id, attempt, n, level, message, at) VALUES ${tuples(chunk.length, 6)}
-         RETURNING task_id, attempt, n`,
+        `INSERT INTO task_logs (task_id, attempt, n, level, message, at) VALUES ${tuples(chunk.length, 6)}
+         ON CONFLICT DO NOTHING RETURNING task_id, attempt, n`,
         chunk.flatMap((l) => [l.taskId, l.attempt, l.n, l.level, l.message, l.at])
       )
       for (const r of rows) inserted.add(`${r.task_id}:${r.attempt}:${r.n}`)
@@ -87,7 +87,7 @@ export const setPaused = (scope: { readonly type?: string }, paused: boolean, no
   const key = scope.type === undefined ? QUEUE : typeScope(scope.type)
   return Effect.asVoid(
     paused
-      ? run("INSERT OR IGNORE INTO pauses (scope, at) VALUES (?, ?)", [key, now])
+      ? run("INSERT INTO pauses (scope, at) VALUES (?, ?) ON CONFLICT DO NOTHING", [key, now])
       : run("DELETE FROM pauses WHERE scope = ?", [key])
   )
 }

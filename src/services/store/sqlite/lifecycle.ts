@@ -102,7 +102,7 @@ export const linkDependencies = (
     const statuses = new Map<string, TaskStatus>()
     if (edges.length === 0) return statuses
     for (const chunk of chunks(edges)) {
-      yield* run(`INSERT OR IGNORE INTO task_deps (dep_id, task_id) VALUES ${tuples(chunk.length, 2)}`, chunk.flat())
+      yield* run(`INSERT INTO task_deps (dep_id, task_id) VALUES ${tuples(chunk.length, 2)} ON CONFLICT DO NOTHING`, chunk.flat())
     }
     const dependents = [...new Set(edges.map(([, id]) => id))]
     for (const chunk of chunks(dependents)) {
