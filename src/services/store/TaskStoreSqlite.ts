@@ -58,9 +58,11 @@ export interface Dialect {
   readonly migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.SqlClient>
   /** A connection as the store's statements (written once, for both) need it. */
   readonly connection: (connection: SqlConnection.Connection) => SqlConnection.Connection
+  /** The SQL functions whose spelling differs (JSON on text columns). */
+  readonly functions: Sql.SqlFunctions
 }
 
-export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (connection) => connection }
+export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (connection) => connection, functions: Sql.sqliteFunctions }
 
 /**
  * The TaskStore over an open SqlClient: migrations, then reads on a reserved connection,
@@ -70,7 +72,9 @@ export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (conne
 export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* dialect.migrate.pipe(Effect.mapError(storeError))
-  const group = yield* GroupCommit.make(dialect.connection)
+  const writer = yield* GroupCommit.make(dialect.connection)
+  // Every write runs with the dialect's SQL functions.
+  const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>) => writer.write(Effect.provideService(run, Sql.Functions, dialect.functions)) }
   const retry = Rows.makeRetryCache()
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
     onClient(Sql.run<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
@@ -79,7 +83,8 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
 
   // A read runs on the connection reserved for it (the writer's transaction excludes it).
   const onClient = <A>(effect: Effect.Effect<A, SqlError, Sql.Connection>) =>
-    read(Effect.scoped(Effect.flatMap(sql.reserve, (connection) => Effect.provideService(effect, Sql.Connection, dialect.connection(connection)))))
+    read(Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
+      Effect.provideService(Effect.provideService(effect, Sql.Connection, dialect.connection(connection)), Sql.Functions, dialect.functions))))
 
   const service = TaskStore.of({
     insert: (tasks, options) =>

@@ -35,7 +35,7 @@ const detail = (e: unknown): string => {
 
 /** Any SqlError as a StoreError with the driver's message. */
 export const toStoreError = (e: SqlError): StoreError =>
-  new StoreError({ message: `SQLite: ${detail(e)}`, cause: e.cause })
+  new StoreError({ message: `task store: ${detail(e)}`, cause: e.cause })
 
 /**
  * Whatever ended a write, as a StoreError. The sql client turns a failed COMMIT into a defect
@@ -45,7 +45,7 @@ const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
   const failure = Cause.failureOption(cause)
   if (failure._tag === "Some" && failure.value instanceof StoreError) return failure.value
   const error = Cause.squash(cause)
-  return new StoreError({ message: `SQLite: ${detail(error)}`, cause: error })
+  return new StoreError({ message: `task store: ${detail(error)}`, cause: error })
 }
 
 /**

@@ -49,7 +49,7 @@ export const appendLogs = (lines: ReadonlyArray<Log>, cap: number): Sql<Array<Lo
     const touched = taskIds.filter((id) => counts.has(id))
     for (const chunk of chunks(touched)) {
       yield* run(
-        `UPDATE tasks SET log_count = v.column2 FROM (VALUES ${tuples(chunk.length, 2)}) AS v WHERE tasks.id = v.column1`,
+        `UPDATE tasks SET log_count = CAST(v.column2 AS INTEGER) FROM (VALUES ${tuples(chunk.length, 2)}) AS v WHERE tasks.id = v.column1`,
         chunk.flatMap((id) => [id, counts.get(id)!])
       )
     }
@@ -70,7 +70,7 @@ export const setProgress = (
 ): Sql<void> =>
   Effect.forEach(chunks(items), (chunk) =>
     run(
-      `UPDATE tasks SET progress = v.column2, description = v.column3
+      `UPDATE tasks SET progress = CAST(v.column2 AS DOUBLE PRECISION), description = v.column3
        FROM (VALUES ${tuples(chunk.length, 3)}) AS v WHERE tasks.id = v.column1 AND tasks.status = 'running'`,
       chunk.flatMap((i) => [i.id, i.percent, i.description])
     ), { discard: true })

@@ -7,7 +7,8 @@ import type { TaskStatus } from "../../../domain/TaskStatus.js"
 import type { Applied, Change } from "../TaskStore.js"
 import { final, listed } from "./migrations.js"
 import { changeColumns, decodeResources } from "./rows.js"
-import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+import { chunks, from, Functions, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+import type { SqlFunctions } from "./sql.js"
 import type { Connection, Sql } from "./sql.js"
 
 // Statements of lifecycle control: dependencies, cancel, pause, resume, manual retry, delete,
@@ -32,16 +33,18 @@ const perChunk = <A>(items: ReadonlyArray<A>, f: (chunk: ReadonlyArray<A>) => Sq
   Effect.map(Effect.forEach(chunks(items), f), (rows) => rows.flat().map(toChange))
 
 /** The error a dependent records when a dependency ended without completing. */
-const dependencyError = (dep: string) =>
-  `json_object('attempt', attempt, 'at', ?, 'error', json_object('_tag', 'DependencyFailed', 'dependency', ${dep}, ` +
-  `'message', 'dependency ' || ${dep} || ' did not complete'))`
+const dependencyError = (f: SqlFunctions, dep: string) =>
+  f.jsonObject(
+    "'attempt'", "attempt", "'at'", "CAST(? AS BIGINT)",
+    "'error'", f.jsonObject("'_tag'", "'DependencyFailed'", "'dependency'", dep, "'message'", `'dependency ' || ${dep} || ' did not complete'`)
+  )
 
 /**
  * Fails, transitively, the blocked or paused dependents of tasks that failed or were
  * cancelled, each with DependencyFailed naming the dependency it waited on.
  */
 export const failDependents = (roots: ReadonlyArray<TaskId>, now: number): Sql<Array<Change>> =>
-  roots.length === 0 ? Effect.succeed([]) : perChunk(roots, (chunk) =>
+  roots.length === 0 ? Effect.succeed([]) : perChunk(roots, (chunk) => Effect.flatMap(Functions, (f) =>
     run<ChangeRow>(
       `WITH RECURSIVE down(id, dep) AS (
          SELECT task_id, dep_id FROM task_deps WHERE dep_id IN ${tuple(chunk.length)}
@@ -50,12 +53,12 @@ export const failDependents = (roots: ReadonlyArray<TaskId>, now: number): Sql<A
            JOIN tasks t ON t.id = down.id AND ${from("dependencyFailed", "t.status")}
        )
        UPDATE tasks SET status = ${to("dependencyFailed")}, finished_at = ?, updated_at = ?,
-         errors = json_insert(errors, '$[#]', json(${dependencyError("v.dep")}))
+         errors = ${f.appendJson("errors", dependencyError(f, "v.dep"))}
        FROM (SELECT id, min(dep) AS dep FROM down GROUP BY id) AS v
        WHERE tasks.id = v.id AND ${from("dependencyFailed", "tasks.status")}
        RETURNING ${changeColumns.split(", ").map((c) => `tasks.${c}`).join(", ")}`,
       [...chunk, now, now, now]
-    ))
+    )))
 
 /** Counts completed dependencies down; dependents left with none become pending (or delayed). */
 export const unblockDependents = (completed: ReadonlyArray<TaskId>, now: number): Sql<Array<Change>> =>
@@ -134,8 +137,9 @@ export const linkDependencies = (
       )
       const dead = rows.filter((r) => r.dead !== null)
       for (const part of chunks(dead)) {
+        const f = yield* Functions
         yield* run(
-          `UPDATE tasks SET finished_at = ?, errors = json_array(json(${dependencyError("v.column2")}))
+          `UPDATE tasks SET finished_at = ?, errors = ${f.jsonArrayOf(dependencyError(f, "v.column2"))}
            FROM (VALUES ${tuples(part.length, 2)}) AS v WHERE tasks.id = v.column1`,
           [now, now, ...part.flatMap((r) => [r.id, r.dead])]
         )
@@ -218,7 +222,7 @@ export const retry = (taskIds: ReadonlyArray<TaskId>, now: number, rankOf: (prio
         ),
         (rows) =>
           rows.length === 0 ? Effect.succeed([]) : run<ChangeRow>(
-            `UPDATE tasks SET attempt = 0, run_at = ?, rank = v.column2, finished_at = NULL, updated_at = ?,
+            `UPDATE tasks SET attempt = 0, run_at = ?, rank = CAST(v.column2 AS DOUBLE PRECISION), finished_at = NULL, updated_at = ?,
                status = CASE WHEN pending_deps > 0 THEN ${to("manualRetryBlocked")} ELSE ${to("manualRetry")} END
              FROM (VALUES ${tuples(rows.length, 2)}) AS v
              WHERE tasks.id = v.column1 AND ${from("manualRetry", "tasks.status")}

@@ -46,6 +46,29 @@ export const to = (event: Transition.TaskEvent) => `'${Transition.target(event)}
  */
 export class Connection extends Context.Tag("troupe/store/Connection")<Connection, SqlConnection.Connection>() {}
 
+/**
+ * The few SQL functions whose spelling differs between the engines (JSON on text columns).
+ * The statements ask for it; SQLite's is the default, the PostgreSQL store provides its own.
+ */
+export interface SqlFunctions {
+  /** `column` (a JSON array, as text) with the JSON value `json` appended. */
+  readonly appendJson: (column: string, json: string) => string
+  /** A JSON array, as text, of the one JSON value `json`. */
+  readonly jsonArrayOf: (json: string) => string
+  /** A JSON object from alternating keys and values. */
+  readonly jsonObject: (...pairs: ReadonlyArray<string>) => string
+}
+
+export const sqliteFunctions: SqlFunctions = {
+  appendJson: (column, json) => `json_insert(${column}, '$[#]', json(${json}))`,
+  jsonArrayOf: (json) => `json_array(json(${json}))`,
+  jsonObject: (...pairs) => `json_object(${pairs.join(", ")})`
+}
+
+export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {
+  defaultValue: (): SqlFunctions => sqliteFunctions
+}) {}
+
 /** A statement of the store, with its parameters. */
 export type Sql<A> = Effect.Effect<A, SqlError, Connection>
 

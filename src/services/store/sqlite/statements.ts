@@ -7,7 +7,7 @@ import type { StatusChanged } from "../../events/TaskEvents.js"
 import type { Applied, Completion, Ends, Failure, LeaseGrant, Release } from "../TaskStore.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Rows from "./rows.js"
-import { chunks, from, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+import { chunks, from, Functions, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
 import type { Connection, Sql } from "./sql.js"
 
 export { from, keyHead }
@@ -121,25 +121,26 @@ export const fail = (items: ReadonlyArray<Failure>, now: number) => {
   const retries = items.flatMap((f) => (f.next._tag === "Retry" ? [{ f, next: f.next }] : []))
   const finals = items.filter((f) => f.next._tag === "Fail")
   const retryRows = Effect.forEach(chunks(retries), (chunk) =>
-    run<{ readonly id: string }>(
-      `UPDATE tasks SET status = ${to("retry")}, errors = json_insert(errors, '$[#]', json(v.column3)),
-         run_at = v.column4, rank = v.column5, priority = v.column6, ${clearLease}, updated_at = ?
+    Effect.flatMap(Functions, (fn) => run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("retry")}, errors = ${fn.appendJson("errors", "v.column3")},
+         run_at = CAST(v.column4 AS BIGINT), rank = CAST(v.column5 AS DOUBLE PRECISION), priority = CAST(v.column6 AS INTEGER),
+         ${clearLease}, updated_at = ?
        FROM (VALUES ${tuples(chunk.length, 7)}) AS v
        WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("retry", "tasks.status")}
-         AND (v.column7 IS NULL OR tasks.lease_expires_at < v.column7)
+         AND (v.column7 IS NULL OR tasks.lease_expires_at < CAST(v.column7 AS BIGINT))
        RETURNING tasks.id`,
       [now, ...chunk.flatMap(({ f, next }) => [f.id, f.token, Rows.encodeError(f.error), next.runAt, next.rank, next.priority, f.leaseExpiredBefore ?? null])]
-    ))
+    )))
   const finalRows = Effect.forEach(chunks(finals), (chunk) =>
-    run<{ readonly id: string }>(
-      `UPDATE tasks SET status = ${to("fail")}, errors = json_insert(errors, '$[#]', json(v.column3)),
+    Effect.flatMap(Functions, (fn) => run<{ readonly id: string }>(
+      `UPDATE tasks SET status = ${to("fail")}, errors = ${fn.appendJson("errors", "v.column3")},
          ${clearLease}, finished_at = ?, updated_at = ?
        FROM (VALUES ${tuples(chunk.length, 4)}) AS v
        WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("fail", "tasks.status")}
-         AND (v.column4 IS NULL OR tasks.lease_expires_at < v.column4)
+         AND (v.column4 IS NULL OR tasks.lease_expires_at < CAST(v.column4 AS BIGINT))
        RETURNING tasks.id`,
       [now, now, ...chunk.flatMap((f) => [f.id, f.token, Rows.encodeError(f.error), f.leaseExpiredBefore ?? null])]
-    ))
+    )))
   return Effect.flatMap(Effect.zip(retryRows, finalRows), ([a, b]): Effect.Effect<Applied, SqlError, Connection> => {
     const failed = ids(b.flat())
     return Effect.map(
@@ -153,7 +154,7 @@ export const release = (items: ReadonlyArray<Release>, now: number) =>
   Effect.map(
     Effect.forEach(chunks(items), (chunk) =>
       run<{ readonly id: string }>(
-        `UPDATE tasks SET status = ${to("release")}, attempt = attempt - v.column3, ${clearLease}, updated_at = ?
+        `UPDATE tasks SET status = ${to("release")}, attempt = attempt - CAST(v.column3 AS INTEGER), ${clearLease}, updated_at = ?
          FROM (VALUES ${tuples(chunk.length, 3)}) AS v
          WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${from("release", "tasks.status")}
          RETURNING tasks.id`,

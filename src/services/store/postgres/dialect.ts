@@ -1,0 +1,37 @@
+import type * as SqlConnection from "@effect/sql/SqlConnection"
+import type { SqlFunctions } from "../sqlite/sql.js"
+
+// Where the store's statements differ between SQLite and PostgreSQL. They are written once,
+// with `?` parameters; on PostgreSQL each text is translated once (then cached): `$n`
+// parameters, and GREATEST for SQLite's two-argument max. JSON on text columns is spelled by
+// `functions`. Everything else they use is common to both (INSERT … ON CONFLICT DO NOTHING
+// RETURNING, partial indexes, CASE, IN lists, CAST of the columns of a VALUES list).
+
+/** JSON on the store's text columns, in PostgreSQL (jsonb, back to text). */
+export const functions: SqlFunctions = {
+  appendJson: (column, json) => `(${column}::jsonb || jsonb_build_array((${json})::jsonb))::text`,
+  jsonArrayOf: (json) => `jsonb_build_array((${json})::jsonb)::text`,
+  jsonObject: (...pairs) => `jsonb_build_object(${pairs.join(", ")})`
+}
+
+const translated = new Map<string, string>()
+
+/** A statement's text for PostgreSQL. */
+export const toPostgres = (text: string): string => {
+  let out = translated.get(text)
+  if (out === undefined) {
+    let n = 0
+    out = text.replace(/\bmax\(run_at, /g, "GREATEST(run_at, ").replace(/\?/g, () => `$${++n}`)
+    translated.set(text, out)
+  }
+  return out
+}
+
+/** A connection that takes the store's statements as written and runs them on PostgreSQL. */
+export const connection = (inner: SqlConnection.Connection): SqlConnection.Connection => ({
+  execute: (sql, params, transform) => inner.execute(toPostgres(sql), params, transform),
+  executeRaw: (sql, params) => inner.executeRaw(toPostgres(sql), params),
+  executeStream: (sql, params, transform) => inner.executeStream(toPostgres(sql), params, transform),
+  executeValues: (sql, params) => inner.executeValues(toPostgres(sql), params),
+  executeUnprepared: (sql, params, transform) => inner.executeUnprepared(toPostgres(sql), params, transform)
+})
