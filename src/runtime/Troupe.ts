@@ -2,13 +2,16 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as os from "node:os"
 import * as Activity from "../services/events/Activity.js"
 import * as Executors from "../services/pool/Executors.js"
 import * as SystemMetrics from "../services/resources/SystemMetrics.js"
 import * as FiberExecutor from "../services/pool/FiberExecutor.js"
 import type { TaskStore } from "../services/store/TaskStore.js"
+import * as TaskStorePostgres from "../services/store/TaskStorePostgres.js"
 import * as TaskStoreSqlite from "../services/store/TaskStoreSqlite.js"
+import * as Database from "./database.js"
 import * as WorkerPool from "../services/pool/WorkerPool.js"
 import * as CommandHandler from "../workers/CommandHandler.js"
 import * as Handlers from "../workers/Handlers.js"
@@ -111,10 +114,11 @@ export const fromConfig = (
   telemetry: Layer.Layer<Telemetry.Telemetry, TroupeStartError | Telemetry.TelemetryUnavailable> = Telemetry.layerOff
 ): Layer.Layer<Services, TroupeStartError> => {
   const loaded = loadHandlers(config, handlers)
-  const store: Layer.Layer<TaskStore, TroupeStartError> = TaskStoreSqlite.layerSqlite({
-    filename: config.database,
-    durability: config.durability
-  }).pipe(Layer.mapError((e) => new TroupeStartError({ message: `store ${config.database}: ${messageOf(e)}` })))
+  // A postgres:// URL selects PostgreSQL; anything else is a SQLite file.
+  const store: Layer.Layer<TaskStore, TroupeStartError> = (Database.isPostgres(config.database)
+    ? TaskStorePostgres.layerPostgres({ url: Redacted.make(config.database) })
+    : TaskStoreSqlite.layerSqlite({ filename: config.database, durability: config.durability })
+  ).pipe(Layer.mapError((e) => new TroupeStartError({ message: `store ${Database.describe(config.database)}: ${messageOf(e)}` })))
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
     const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
     const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)

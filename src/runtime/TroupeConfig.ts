@@ -3,7 +3,10 @@ import * as Duration from "effect/Duration"
 
 /** Everything the runtime can be told; `defaults` is the one source of default values. */
 export interface TroupeConfig {
-  /** SQLite file of the embedded store, or ":memory:" for an in-memory SQLite database (tests). */
+  /**
+   * The store: a SQLite file (the embedded default), ":memory:" for an in-memory SQLite
+   * database (tests), or a postgres:// URL.
+   */
   readonly database: string
   /** "normal" (WAL, synchronous=NORMAL) survives process crashes; "full" also power loss. */
   readonly durability: "normal" | "full"
@@ -134,7 +137,7 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
   Config.all({
     database: Config.string("DATABASE").pipe(
       Config.withDefault(defaults.database),
-      Config.withDescription("SQLite file of the store")
+      Config.withDescription("the store: a SQLite file or a postgres:// URL")
     ),
     durability: Config.literal("normal", "full")("DURABILITY").pipe(Config.withDefault(defaults.durability)),
     handlersModule: Config.option(Config.string("HANDLERS")).pipe(

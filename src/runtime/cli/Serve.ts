@@ -13,6 +13,7 @@ import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import * as Server from "../api/Server.js"
 import * as Token from "../api/Token.js"
 import * as Telemetry from "../Telemetry.js"
+import * as Database from "../database.js"
 import * as Troupe from "../Troupe.js"
 import * as TroupeConfig from "../TroupeConfig.js"
 import { CliExit, ExitCode } from "./ExitCode.js"
@@ -103,7 +104,7 @@ const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, teleme
     const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `unix:${address.path}`
     yield* Console.log(`troupe listening on ${where} (about: GET / · JSON-RPC: POST /rpc, described at GET /openrpc.json · events: GET /events · logs: GET /logs · health: GET /health)`)
     yield* Console.log(
-      `store ${config.database} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
+      `store ${Database.describe(config.database)} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
         ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
         ` · ${Token.describe(token)} · ${Telemetry.describe(telemetry)}`
     )

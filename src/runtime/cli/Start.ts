@@ -22,7 +22,7 @@ export const options = {
     Options.withDescription("port to serve on (0: any free port)")
   ),
   token: Options.redacted("token").pipe(Options.withDescription("bearer token required from clients (env TROUPE_TOKEN)"), Options.optional),
-  database: Options.text("database").pipe(Options.withDescription("SQLite file (env TROUPE_DATABASE; default ./troupe.db)"), Options.optional),
+  database: Options.text("database").pipe(Options.withDescription("SQLite file, or a postgres:// URL (env TROUPE_DATABASE; default ./troupe.db)"), Options.optional),
   workers: Options.text("num-workers").pipe(Options.withDescription("worker threads: N, MIN-MAX or auto (env TROUPE_WORKERS)"), Options.optional),
   shutdownTimeout: Options.text("shutdown-timeout").pipe(
     Options.withDescription(`how long running tasks may finish on SIGINT/SIGTERM before they are requeued ("30 seconds")`),
