@@ -16,3 +16,39 @@ export const listed = {
 export const active = "status NOT IN ('completed', 'failed', 'cancelled')"
 /** Final statuses, as tasks_finished's WHERE clause spells them. */
 export const final = "status IN ('completed', 'failed', 'cancelled')"
+
+/**
+ * The columns of the tasks table after every SQLite migration (1–5), besides `seq`, by kind:
+ * `time` is epoch milliseconds, JSON is text. SQLite's own migrations stay as they were
+ * written; a new engine's schema is made from this list.
+ */
+export const taskColumns: ReadonlyArray<readonly [name: string, kind: "text" | "int" | "time" | "real", rest?: string]> = [
+  ["id", "text", "NOT NULL UNIQUE"],
+  ["type", "text", "NOT NULL"],
+  ["payload", "text", "NOT NULL"],
+  ["priority", "int", "NOT NULL"],
+  ["status", "text", "NOT NULL"],
+  ["attempt", "int", "NOT NULL DEFAULT 0"],
+  ["retry", "text", "NOT NULL"],
+  ["timeout_ms", "time"],
+  ["run_at", "time", "NOT NULL"],
+  ["rank", "real", "NOT NULL"],
+  ["key", "text"],
+  ["idempotency_key", "text"],
+  ["created_at", "time", "NOT NULL"],
+  ["updated_at", "time", "NOT NULL"],
+  ["started_at", "time"],
+  ["finished_at", "time"],
+  ["lease_owner", "text"],
+  ["lease_token", "text"],
+  ["lease_expires_at", "time"],
+  ["result", "text"],
+  ["errors", "text", "NOT NULL DEFAULT '[]'"],
+  ["progress", "real", "NOT NULL DEFAULT 0"],
+  ["description", "text"],
+  ["depends_on", "text"],
+  ["pending_deps", "int", "NOT NULL DEFAULT 0"],
+  ["log_count", "int", "NOT NULL DEFAULT 0"],
+  ["resources", "text"],
+  ["trace_parent", "text"]
+]

@@ -1,7 +1,17 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import { active, final, listed } from "../schema.js"
+import { applyNewer } from "../migrate.js"
+import type { Migration } from "../migrate.js"
+import { active, final, listed, taskColumns } from "../schema.js"
+
+/** A column of the tasks table in PostgreSQL's types. */
+const pgType = { text: "TEXT", int: "INTEGER", time: "BIGINT", real: "DOUBLE PRECISION" } as const
+
+const createTasks = `CREATE TABLE tasks (
+      seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      ${taskColumns.map(([name, kind, rest]) => `${name} ${pgType[kind]}${rest === undefined ? "" : ` ${rest}`}`).join(",\n      ")}
+    )`
 
 /**
  * The PostgreSQL schema: the same tables, columns and partial indexes as SQLite's (after its
@@ -9,39 +19,9 @@ import { active, final, listed } from "../schema.js"
  * text, so rows read the same from either store. Numbered like SQLite's and applied the same
  * way: never renumber or edit one that may have been applied; add the next number.
  */
-export const migrations: ReadonlyArray<readonly [id: number, name: string, statements: ReadonlyArray<string>]> = [
+export const migrations: ReadonlyArray<Migration> = [
   [1, "create_tasks", [
-    `CREATE TABLE tasks (
-      seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      type TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      priority INTEGER NOT NULL,
-      status TEXT NOT NULL,
-      attempt INTEGER NOT NULL DEFAULT 0,
-      retry TEXT NOT NULL,
-      timeout_ms BIGINT,
-      run_at BIGINT NOT NULL,
-      rank DOUBLE PRECISION NOT NULL,
-      key TEXT,
-      idempotency_key TEXT,
-      created_at BIGINT NOT NULL,
-      updated_at BIGINT NOT NULL,
-      started_at BIGINT,
-      finished_at BIGINT,
-      lease_owner TEXT,
-      lease_token TEXT,
-      lease_expires_at BIGINT,
-      result TEXT,
-      errors TEXT NOT NULL DEFAULT '[]',
-      progress DOUBLE PRECISION NOT NULL DEFAULT 0,
-      description TEXT,
-      depends_on TEXT,
-      pending_deps INTEGER NOT NULL DEFAULT 0,
-      log_count INTEGER NOT NULL DEFAULT 0,
-      resources TEXT,
-      trace_parent TEXT
-    )`,
+    createTasks,
     "CREATE INDEX tasks_ready ON tasks (rank, seq) WHERE status = 'pending'",
     "CREATE INDEX tasks_wake ON tasks (run_at) WHERE status IN ('delayed', 'retrying')",
     "CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running'",
@@ -51,15 +31,8 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
     `CREATE INDEX tasks_key ON tasks (key, seq) WHERE key IS NOT NULL AND ${active}`,
     `CREATE INDEX tasks_finished ON tasks (finished_at) WHERE ${final}`,
     "CREATE TABLE task_deps (dep_id TEXT NOT NULL, task_id TEXT NOT NULL, PRIMARY KEY (dep_id, task_id))",
-    `CREATE TABLE task_logs (
-      task_id TEXT NOT NULL,
-      attempt INTEGER NOT NULL,
-      n INTEGER NOT NULL,
-      level TEXT NOT NULL,
-      message TEXT NOT NULL,
-      at BIGINT NOT NULL,
-      PRIMARY KEY (task_id, attempt, n)
-    )`,
+    "CREATE TABLE task_logs (task_id TEXT NOT NULL, attempt INTEGER NOT NULL, n INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL, " +
+    "at BIGINT NOT NULL, PRIMARY KEY (task_id, attempt, n))",
     "CREATE TABLE pauses (scope TEXT PRIMARY KEY, at BIGINT NOT NULL)"
   ]]
 ]
@@ -82,15 +55,6 @@ export const migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.S
     yield* sql.unsafe(
       "CREATE TABLE IF NOT EXISTS troupe_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
-    const rows = yield* sql.unsafe<{ readonly latest: number | null }>("SELECT max(id) AS latest FROM troupe_migrations")
-    const latest = rows[0]?.latest ?? 0
-    const applied: Array<number> = []
-    for (const [id, name, statements] of migrations) {
-      if (id <= latest) continue
-      for (const statement of statements) yield* sql.unsafe(statement)
-      yield* sql.unsafe("INSERT INTO troupe_migrations (id, name) VALUES ($1, $2)", [id, name])
-      applied.push(id)
-    }
-    return applied
+    return yield* applyNewer(migrations, "INSERT INTO troupe_migrations (id, name) VALUES ($1, $2)")
   }))
 })

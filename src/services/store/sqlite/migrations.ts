@@ -1,6 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import { applyNewer } from "../migrate.js"
+import type { Migration } from "../migrate.js"
 import { active, final, listed } from "../schema.js"
 
 export { active, final, listed }
@@ -10,7 +12,7 @@ export { active, final, listed }
  * next number (only ids above the latest applied one run). The partial indexes' WHERE clauses
  * must stay equal to the statements' `from(event)` conditions, or SQLite stops using them.
  */
-export const migrations: ReadonlyArray<readonly [id: number, name: string, statements: ReadonlyArray<string>]> = [
+export const migrations: ReadonlyArray<Migration> = [
   [1, "create_tasks", [
     `CREATE TABLE tasks (
       seq INTEGER PRIMARY KEY,
@@ -96,18 +98,9 @@ export const migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.S
   yield* sql.unsafe(
     "CREATE TABLE IF NOT EXISTS troupe_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
   )
-  return yield* sql.withTransaction(Effect.gen(function*() {
+  return yield* sql.withTransaction(Effect.zipRight(
     // A write statement (even one that changes nothing) takes the write lock.
-    yield* sql.unsafe("DELETE FROM troupe_migrations WHERE 0")
-    const rows = yield* sql.unsafe<{ readonly latest: number | null }>("SELECT max(id) AS latest FROM troupe_migrations")
-    const latest = rows[0]?.latest ?? 0
-    const applied: Array<number> = []
-    for (const [id, name, statements] of migrations) {
-      if (id <= latest) continue
-      for (const statement of statements) yield* sql.unsafe(statement)
-      yield* sql.unsafe("INSERT INTO troupe_migrations (id, name) VALUES (?, ?)", [id, name])
-      applied.push(id)
-    }
-    return applied
-  }))
+    sql.unsafe("DELETE FROM troupe_migrations WHERE 0"),
+    applyNewer(migrations, "INSERT INTO troupe_migrations (id, name) VALUES (?, ?)")
+  ))
 })
