@@ -1,6 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import Database from "better-sqlite3"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
@@ -10,6 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as LeaseOwner from "../../src/domain/LeaseOwner.js"
+import { freshDatabase } from "../support/postgres.js"
 
 // Runs against the compiled runner (npm test builds first): real processes, real threads,
 // a real SQLite file.
@@ -82,6 +87,36 @@ const waitExit = (child: ChildProcess) =>
     child.once("exit", () => resume(Effect.void))
   })
 
+/**
+ * Two processes on one store: the first submits tasks that wait at a gate and is SIGKILLed
+ * while it holds some running; the second takes them over (its owner is gone), and every task
+ * runs to completion, each once.
+ */
+const survivorTakesOver = (dir: string, database: string, runningOf: (pid: number) => Effect.Effect<number>) =>
+  Effect.gen(function*() {
+    const log = path.join(dir, "runs.log")
+    const gate = path.join(dir, "gate")
+    const total = 20
+
+    // Every task waits at the gate: the first process holds some, running, when it is killed.
+    const first = yield* startUntil(["submit", database, log, String(total), gate], (l) => l === "SUBMITTED")
+    yield* Effect.repeat(runningOf(first.child.pid!), Schedule.recurUntil((n: number) => n > 0).pipe(Schedule.addDelay(() => "20 millis")))
+    const second = yield* startUntil(["resume", database, log, String(total)], (l) => l === "RESUMING")
+    first.child.kill("SIGKILL")
+    yield* waitExit(first.child)
+
+    // Leases last 10 minutes: the survivor takes them over only by seeing that the owner is gone.
+    const pid = first.child.pid!
+    const taken = yield* lineOf(second, (l) => l.includes("left running by a process that is gone"))
+    expect(taken).toMatch(new RegExp(`recovered [1-9][0-9]* task\\(s\\) .*:${pid}:`))
+    fs.writeFileSync(gate, "open")
+    const done = yield* lineOf(second, (l) => l.startsWith("DONE "))
+    second.child.kill("SIGTERM")
+    yield* waitExit(second.child)
+    expect((JSON.parse(done.slice(5)) as Record<string, number>)["completed"]).toBe(total)
+    expect(new Set(fs.readFileSync(log, "utf8").trim().split("\n")).size).toBe(total)
+  })
+
 describe("crash recovery", () => {
   it.live("a process killed with SIGKILL mid-run loses nothing: a new process finishes every task", () =>
     Effect.gen(function*() {
@@ -122,29 +157,21 @@ describe("crash recovery", () => {
     Effect.gen(function*() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-recovery-"))
       const database = path.join(dir, "tasks.db")
-      const log = path.join(dir, "runs.log")
-      const gate = path.join(dir, "gate")
-      const total = 20
-
-      // Every task waits at the gate: the first process holds some, running, when it is killed.
-      const first = yield* startUntil(["submit", database, log, String(total), gate], (l) => l === "SUBMITTED")
-      yield* poll(() => runningOf(database, first.child.pid!), (n) => n > 0)
-      const second = yield* startUntil(["resume", database, log, String(total)], (l) => l === "RESUMING")
-      first.child.kill("SIGKILL")
-      yield* waitExit(first.child)
-
-      // Leases last 10 minutes: the survivor takes them over only by seeing that the owner is gone.
-      const pid = first.child.pid!
-      const taken = yield* lineOf(second, (l) => l.includes("left running by a process that is gone"))
-      expect(taken).toMatch(new RegExp(`recovered [1-9][0-9]* task\\(s\\) .*:${pid}:`))
-      fs.writeFileSync(gate, "open")
-      const done = yield* lineOf(second, (l) => l.startsWith("DONE "))
-      second.child.kill("SIGTERM")
-      yield* waitExit(second.child)
-      expect((JSON.parse(done.slice(5)) as Record<string, number>)["completed"]).toBe(total)
-      expect(new Set(fs.readFileSync(log, "utf8").trim().split("\n")).size).toBe(total)
+      yield* survivorTakesOver(dir, database, (pid) => Effect.sync(() => runningOf(database, pid)))
       fs.rmSync(dir, { recursive: true, force: true })
     }), 60_000)
+
+  it.live("the same on PostgreSQL: two processes on one database, one killed, the other takes over", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-recovery-"))
+      const url = yield* freshDatabase
+      const sql = Context.get(yield* Layer.build(PgClient.layer({ url, maxConnections: 1 })), PgClient.PgClient)
+      const running = (pid: number) =>
+        Effect.map(Effect.orDie(sql.unsafe<{ readonly owner: string }>("SELECT lease_owner AS owner FROM tasks WHERE status = 'running'")), (rows) =>
+          rows.filter((r) => Option.exists(LeaseOwner.parse(r.owner), (o) => o.pid === pid)).length)
+      yield* survivorTakesOver(dir, Redacted.value(url), running)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }).pipe(Effect.scoped), 60_000)
 
   it.live("a task that kills its process on every attempt ends failed after maxAttempts; the server comes back and runs the rest", () =>
     Effect.gen(function*() {
