@@ -62,9 +62,12 @@ const backlogMemory = (small: number, large: number) =>
     return { atSmall, atLarge, gc: gc !== undefined }
   })
 
-/** Durable no-op throughput in a fresh runtime (for peers' benchmarks, bench/peers). */
-export const throughputOf = (execution: "threads" | "fibers", count: number): Promise<number> =>
-  runIn(tmpDb(), throughput(execution === "threads" ? Noop : NoopFiber, count))
+/**
+ * Durable no-op throughput in a fresh runtime (for peers' benchmarks, bench/peers), on a new
+ * SQLite file or on `database` (a postgres:// URL of an empty database).
+ */
+export const throughputOf = (execution: "threads" | "fibers", count: number, database: string = tmpDb()): Promise<number> =>
+  runIn(database, throughput(execution === "threads" ? Noop : NoopFiber, count))
 
 const runIn = <A, E>(database: string, effect: Effect.Effect<A, E, TaskQueue | TaskEvents>, extra: Partial<Troupe.Options> = {}) =>
   Effect.runPromise(Effect.provide(effect, runtime(database, extra)) as Effect.Effect<A, unknown>)
