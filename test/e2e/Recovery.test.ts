@@ -81,6 +81,13 @@ const runningOf = (database: string, pid: number) => {
   }
 }
 
+/** Every execution the Step handler recorded: the task and the process that ran it. */
+const runsIn = (log: string) =>
+  fs.readFileSync(log, "utf8").trim().split("\n").map((line) => {
+    const [id, pid] = line.split(" ")
+    return { id: id!, pid: Number(pid) }
+  })
+
 const waitExit = (child: ChildProcess) =>
   Effect.async<void>((resume) => {
     if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
@@ -114,7 +121,7 @@ const survivorTakesOver = (dir: string, database: string, runningOf: (pid: numbe
     second.child.kill("SIGTERM")
     yield* waitExit(second.child)
     expect((JSON.parse(done.slice(5)) as Record<string, number>)["completed"]).toBe(total)
-    expect(new Set(fs.readFileSync(log, "utf8").trim().split("\n")).size).toBe(total)
+    expect(new Set(runsIn(log).map((r) => r.id)).size).toBe(total)
   })
 
 describe("crash recovery", () => {
@@ -142,9 +149,8 @@ describe("crash recovery", () => {
       yield* waitExit(second.child)
 
       expect(counts["completed"]).toBe(total)
-      const runs = fs.readFileSync(log, "utf8").trim().split("\n")
       const perTask = new Map<string, number>()
-      for (const id of runs) perTask.set(id, (perTask.get(id) ?? 0) + 1)
+      for (const { id } of runsIn(log)) perTask.set(id, (perTask.get(id) ?? 0) + 1)
       const ranTwice = [...perTask.values()].filter((n) => n > 1).length
       expect(perTask.size).toBe(total)
       // At-least-once: only the attempts in flight at the kill may have run again.
@@ -172,6 +178,28 @@ describe("crash recovery", () => {
       yield* survivorTakesOver(dir, Redacted.value(url), running)
       fs.rmSync(dir, { recursive: true, force: true })
     }).pipe(Effect.scoped), 60_000)
+
+  it.live("three processes on one PostgreSQL database share the work, and every task runs exactly once", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-nodes-"))
+      const database = Redacted.value(yield* freshDatabase)
+      const log = path.join(dir, "runs.log")
+      const total = 300
+      const first = yield* startUntil(["submit", database, log, String(total)], (l) => l === "SUBMITTED")
+      const others = yield* Effect.all([1, 2].map(() => startUntil(["resume", database, log, String(total)], (l) => l === "RESUMING")))
+      const done = yield* Effect.all(others.map((o) => lineOf(o, (l) => l.startsWith("DONE "))))
+      for (const p of [first, ...others]) p.child.kill("SIGTERM")
+      yield* Effect.forEach([first, ...others], (p) => waitExit(p.child), { discard: true })
+      for (const line of done) expect((JSON.parse(line.slice(5)) as Record<string, number>)["completed"]).toBe(total)
+      const runs = runsIn(log)
+      expect(runs.length).toBe(total)
+      expect(new Set(runs.map((r) => r.id)).size).toBe(total)
+      const byProcess = new Map<number, number>()
+      for (const { pid } of runs) byProcess.set(pid, (byProcess.get(pid) ?? 0) + 1)
+      expect(byProcess.size).toBeGreaterThan(1)
+      console.log(`three nodes: ${total} tasks, each once; by process: ${[...byProcess.values()].join(" / ")}`)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }).pipe(Effect.scoped), 90_000)
 
   it.live("a task that kills its process on every attempt ends failed after maxAttempts; the server comes back and runs the rest", () =>
     Effect.gen(function*() {
