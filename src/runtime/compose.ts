@@ -107,7 +107,9 @@ export const compose = (
       Effect.map(Effect.forEach(executors.all, (e) => e.workers), (lists) =>
         lists.flat().flatMap((w) => (w.heapUsedMb === null ? [] : [w.heapUsedMb])))
     )))))
-  const scheduler = Scheduler.layer({
+  // A process with no handlers is a producer: it stores tasks and dispatches none (the nodes
+  // with handlers run them), rather than claim tasks only to fail them with HandlerNotFound.
+  const scheduler = handlers.byName.size === 0 ? Scheduler.layerNoop(ms(config.statsWindow)) : Scheduler.layer({
     owner,
     leaseDurationMs: ms(config.leaseDuration),
     agingStepMs: ms(config.agingStep),

@@ -4,7 +4,11 @@ import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import { freshDatabase } from "../support/postgres.js"
+import { execFileSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { cli, operateHandlers, startServer } from "../support/process.js"
+
+const producer = fileURLToPath(new URL("../../dist/test/fixtures/producer.js", import.meta.url))
 
 // `troupe start --database postgres://…` as an operator runs it: a real process on a database
 // of its own, the CLI against it, and a second start on the same database finding the tasks.
@@ -40,4 +44,27 @@ describe("troupe start on PostgreSQL", () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
   }, 60_000)
+
+  // Nodes hear each other (LISTEN/NOTIFY): a node that would poll only once an hour starts a
+  // task submitted through another node at once. The bound is the test's timeout.
+  it("a node hears of work another node stored without waiting for its poll", async () => {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const url = Redacted.value(await Effect.runPromise(Scope.extend(freshDatabase, scope)))
+      const worker = await startServer(["--handlers", operateHandlers, "--database", url, "--num-workers", "1"], { TROUPE_POLL_INTERVAL: "1 hour" })
+      try {
+        // Another process, with no handlers, stores a task and exits.
+        const id = execFileSync(process.execPath, [producer, url, "8"], { encoding: "utf8" }).trim()
+        const watched = await cli(worker.url, ["watch", id, "--json"])
+        expect(watched.code).toBe(0)
+        const status = await cli(worker.url, ["status", id, "--json"])
+        expect(JSON.parse(status.stdout)).toMatchObject({ id, status: "completed", result: { n: 8 } })
+      } finally {
+        worker.process.kill("SIGTERM")
+        await worker.exited
+      }
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }, 30_000)
 })

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
@@ -129,6 +130,8 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(Dispatcher.run(env))
     // Maintenance duties, one module each: they read the store and send the dispatcher commands.
     yield* Effect.forkScoped(WakeTimer.run(env))
+    // Another process made work ready (PostgreSQL's LISTEN/NOTIFY): the timer reads the store now.
+    yield* Effect.forkScoped(Stream.runForEach(store.workChanged, () => Queue.offer(timerWake, undefined)))
     yield* Effect.forkScoped(LeaseHeartbeat.run(env))
     yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))
     yield* Effect.forkScoped(LeaseRecovery.orphanLoop(env))

@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
 import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../../domain/Task.js"
 import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
@@ -199,6 +200,12 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly pauses: Effect.Effect<Pauses, StoreError>
   /** Pauses or resumes dispatching for the queue (type undefined) or one task type. */
   readonly setPaused: (scope: { readonly type?: string }, paused: boolean, now: number) => Effect.Effect<void, StoreError>
+  /**
+   * Says that a process may have made work ready (a submit, a retry, a release, a resume): the
+   * scheduler then reads the store at once rather than at its next poll. PostgreSQL hears every
+   * node's (LISTEN/NOTIFY); on SQLite it never emits (processes on one file poll).
+   */
+  readonly workChanged: Stream.Stream<void>
 }>() {}
 
 /** The marker that replaces the first log line past a task's cap. */

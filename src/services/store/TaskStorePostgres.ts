@@ -1,14 +1,21 @@
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { StoreError } from "../../domain/TaskErrors.js"
 import * as Client from "./postgres/client.js"
 import * as Dialect from "./postgres/dialect.js"
 import * as Migrations from "./postgres/migrations.js"
 import { TaskStore } from "./TaskStore.js"
+import type { Signals } from "./TaskStoreSqlite.js"
 import { make } from "./TaskStoreSqlite.js"
 
 // The TaskStore on PostgreSQL: the same implementation as on SQLite (TaskStoreSqlite.make),
-// with PostgreSQL's migrations and statement text (postgres/dialect.ts).
+// with PostgreSQL's migrations and statement text (postgres/dialect.ts), and LISTEN/NOTIFY so
+// that a node hears at once when another made work ready.
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database */
@@ -17,9 +24,38 @@ export interface PostgresOptions {
   readonly maxConnections?: number
 }
 
+/** The channel nodes notify on after a write that may have made work ready. */
+export const channel = "troupe_work"
+
+/**
+ * NOTIFY after writes (one per burst: what asks while one is being sent is folded into the
+ * next; `pg_notify`, as FIELD-NOTES says PgClient.notify is broken in 0.53), and LISTEN as a
+ * stream that reconnects after a second if its connection is lost (polling covers the gap).
+ */
+const signals = Effect.gen(function*() {
+  const pg = yield* PgClient.PgClient
+  const wanted = yield* Queue.sliding<void>(1)
+  // Not an empty payload: PgClient.listen (0.53) drops notifications whose payload is empty.
+  const send = Effect.ignore(pg.unsafe(`SELECT pg_notify('${channel}', 'ready')`))
+  // A notification taken is sent whole; one still wanted when the store closes is sent then
+  // (a process that submits and exits must still wake the others).
+  yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wanted), Effect.uninterruptible(send))))
+  yield* Effect.addFinalizer(() => Effect.flatMap(Queue.poll(wanted), (pending) => (pending._tag === "Some" ? send : Effect.void)))
+  const heard = pg.listen(channel).pipe(
+    Stream.as(undefined),
+    Stream.retry(Schedule.spaced("1 second")),
+    // The schedule never ends; the type does not know it.
+    Stream.catchAll(() => Stream.empty)
+  )
+  return { notify: Queue.offer(wanted, undefined).pipe(Effect.asVoid), heard } satisfies Signals
+})
+
 /** Connects, migrates (under the advisory lock) and serves; the pool closes with the layer. */
 export const layerPostgres = (options: PostgresOptions): Layer.Layer<TaskStore, StoreError> =>
-  Layer.scoped(TaskStore, make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions })).pipe(
+  Layer.scoped(
+    TaskStore,
+    Effect.flatMap(signals, (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s }))
+  ).pipe(
     Layer.provide(Client.layer(options).pipe(
       Layer.mapError((e) => new StoreError({ message: `PostgreSQL: cannot connect: ${e.message}`, cause: e }))
     ))

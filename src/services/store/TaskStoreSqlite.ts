@@ -6,6 +6,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import type { ReadyRef } from "../../domain/Task.js"
 import { StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
@@ -60,6 +61,16 @@ export interface Dialect {
   readonly connection: (connection: SqlConnection.Connection) => SqlConnection.Connection
   /** The SQL functions whose spelling differs (JSON on text columns). */
   readonly functions: Sql.SqlFunctions
+  /** Telling other processes that work may be ready, and hearing them (none on SQLite). */
+  readonly signals?: Signals
+}
+
+/** How processes sharing a store tell each other that work may be ready. */
+export interface Signals {
+  /** Says so to every process (once per burst). */
+  readonly notify: Effect.Effect<void>
+  /** What every process (this one included) said. */
+  readonly heard: Stream.Stream<void>
 }
 
 export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (connection) => connection, functions: Sql.sqliteFunctions }
@@ -75,6 +86,10 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
   const writer = yield* GroupCommit.make(dialect.connection)
   // Every write runs with the dialect's SQL functions.
   const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>) => writer.write(Effect.provideService(run, Sql.Functions, dialect.functions)) }
+  // A committed write that may have made work ready is told to the other processes.
+  const signals = dialect.signals
+  const readying = <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    signals === undefined ? write : Effect.tap(write, () => signals.notify)
   const retry = Rows.makeRetryCache()
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
     onClient(Sql.run<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
@@ -90,7 +105,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     insert: (tasks, options) =>
       Effect.gen(function*() {
         if (tasks.length === 0) return []
-        const { created: isCreated, inserted, statuses } = yield* group.write(Statements.insertTasks(tasks, options?.maxActive))
+        const { created: isCreated, inserted, statuses } = yield* readying(group.write(Statements.insertTasks(tasks, options?.maxActive)))
         const existing = tasks.filter((_, i) => !isCreated[i])
         const byId = new Map<string, Inserted>()
         const byKey = new Map<string, Inserted>()
@@ -157,18 +172,18 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
     claim: (ids, lease) =>
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),
-    complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : group.write(Statements.complete(items, now)),
-    fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : group.write(Statements.fail(items, now)),
+    complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.complete(items, now))),
+    fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.fail(items, now))),
     cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.cancel(ids, now)),
     pause: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.pause(ids, now)),
-    resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.resume(ids, now)),
-    retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.retry(ids, now, rankOf)),
+    resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : readying(group.write(Lifecycle.resume(ids, now))),
+    retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : readying(group.write(Lifecycle.retry(ids, now, rankOf))),
     remove: (ids) => ids.length === 0 ? Effect.succeed([]) : group.write(Lifecycle.remove(ids)),
     purge: (before, limit) => group.write(Lifecycle.purge(before, limit)),
-    release: (items, now) => items.length === 0 ? Effect.succeed([]) : group.write(Statements.release(items, now)),
+    release: (items, now) => items.length === 0 ? Effect.succeed([]) : readying(group.write(Statements.release(items, now))),
     extendLeases: (items, expiresAt) =>
       items.length === 0 ? Effect.succeed([]) : group.write(Statements.extendLeases(items, expiresAt)),
-    wakeDue: (now) => group.write(Statements.wakeDue(now)),
+    wakeDue: (now) => readying(group.write(Statements.wakeDue(now))),
     nextWakeAt: onClient(Sql.run<{ readonly next: number | null }>(
       `SELECT min(run_at) AS next FROM tasks WHERE ${Statements.from("wake")}`
     )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.next))),
@@ -197,7 +212,8 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     logs: (id) => onClient(Activity.logs(id)),
     setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),
     pauses: onClient(Activity.pauses),
-    setPaused: (scope, paused, now) => group.write(Activity.setPaused(scope, paused, now))
+    setPaused: (scope, paused, now) => readying(group.write(Activity.setPaused(scope, paused, now))),
+    workChanged: signals === undefined ? Stream.never : signals.heard
   })
   return untraced(service)
 }).pipe(Effect.withTracerEnabled(false))
