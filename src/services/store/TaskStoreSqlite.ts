@@ -85,7 +85,10 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
   yield* dialect.migrate.pipe(Effect.mapError(storeError))
   const writer = yield* GroupCommit.make(dialect.connection)
   // Every write runs with the dialect's SQL functions.
-  const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>) => writer.write(Effect.provideService(run, Sql.Functions, dialect.functions)) }
+  // SQLite's functions are the Reference's default: nothing to provide on its hot path.
+  const withFunctions = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    dialect.functions === Sql.sqliteFunctions ? effect : Effect.provideService(effect, Sql.Functions, dialect.functions)
+  const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>) => writer.write(withFunctions(run)) }
   // A committed write that may have made work ready is told to the other processes.
   const signals = dialect.signals
   const readying = <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -99,7 +102,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
   // A read runs on the connection reserved for it (the writer's transaction excludes it).
   const onClient = <A>(effect: Effect.Effect<A, SqlError, Sql.Connection>) =>
     read(Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
-      Effect.provideService(Effect.provideService(effect, Sql.Connection, dialect.connection(connection)), Sql.Functions, dialect.functions))))
+      withFunctions(Effect.provideService(effect, Sql.Connection, dialect.connection(connection))))))
 
   const service = TaskStore.of({
     insert: (tasks, options) =>
