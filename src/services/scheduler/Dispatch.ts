@@ -106,8 +106,10 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
       owner: env.options.owner,
       token: taken.token,
       expiresAt: now + env.options.leaseDurationMs,
-      now
+      now,
+      limits: taken.limits
     }).pipe(Effect.ensuring(Effect.sync(() => Plan.claimEnded(state, taken.ids))))
+    Plan.claimedOfLimits(state, taken, claimed)
     if (!Arr.isNonEmptyReadonlyArray(claimed)) {
       if (permit !== undefined) yield* releaseResources(env, permit)
       yield* reservation.cancel

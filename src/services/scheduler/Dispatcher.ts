@@ -26,7 +26,7 @@ export const apply = (env: Env, command: Command): Effect.Effect<void> =>
   Command.$match(command, {
     Wake: ({ storeChanged }) =>
       Effect.sync(() => {
-        if (storeChanged) env.state.mailbox.markStale()
+        if (storeChanged) Plan.storeChanged(env.state, env.options)
       }),
     Ready: ({ done, refs }) => answer(done, Control.ready(env, refs)),
     Changed: ({ changes, done, endedKeys }) =>

@@ -15,7 +15,7 @@ import { blockedTypes, isBlocked, park, unpark } from "./plan/Gates.js"
 // nothing starved or lost).
 
 export * from "./plan/Books.js"
-export { applyPauses, blockedTypes, changes, isBlocked, ready } from "./plan/Gates.js"
+export { applyPauses, blockedTypes, changes, isBlocked, ready, storeChanged } from "./plan/Gates.js"
 export type { Scheduled } from "./plan/Gates.js"
 export * from "./plan/Resources.js"
 
@@ -124,6 +124,10 @@ export interface Taken {
   readonly plannedMs: number
   /** Short enough that another short batch may wait behind it on the same worker. */
   readonly short: boolean
+  /** The limits of the batch's types that have one, for the store to hold across nodes. */
+  readonly limits: ReadonlyMap<string, number>
+  /** How many tasks of each limited type the batch asks for. */
+  readonly asked: ReadonlyMap<string, number>
 }
 
 /**
@@ -178,12 +182,30 @@ export const take = <E>(
       break
     }
   }
+  const limits = new Map<string, number>()
+  for (const type of perType.keys()) {
+    const limit = rules.typeLimit(type)
+    if (limit !== undefined) limits.set(type, limit)
+  }
   return {
     ids,
     token: `${owner}:${++books.tokenCounter}`,
     plannedMs: planned,
-    short: planned <= rules.targetBatchMs && !permit && !isolated
+    short: planned <= rules.targetBatchMs && !permit && !isolated,
+    limits,
+    asked: new Map([...perType].filter(([type]) => limits.has(type)))
   }
+}
+
+/**
+ * The claim committed: a limited type of which fewer were claimed than asked is at its limit
+ * across the nodes (or another node took the tasks): held back until the store changes.
+ */
+export const claimedOfLimits = <E>(books: Books<E>, taken: Taken, claimed: ReadonlyArray<Attempt>) => {
+  if (taken.asked.size === 0) return
+  const got = new Map<string, number>()
+  countBy(got, claimed.map((t) => t.type), 1)
+  for (const [type, asked] of taken.asked) if ((got.get(type) ?? 0) < asked) books.heldElsewhere.add(type)
 }
 
 /** The claim was committed (or failed): its tasks are no longer being claimed. */
@@ -246,6 +268,8 @@ export const ended = <E, A extends Attempt>(
 ): AfterBatch<A> => {
   countBy(books.typeRunning, tasks.map((t) => t.type), -1)
   countBy(books.keyRunning, tasks.map((t) => t.key), -1)
+  // A place of these types opened here: they may be claimed again.
+  for (const task of tasks) books.heldElsewhere.delete(task.type)
   if (!interrupted) {
     for (const task of tasks) {
       books.inFlight.delete(task.id)

@@ -44,7 +44,7 @@ export interface Options {
   readonly pollIntervalMs: number
   /** Aim for batches that take about this long, so long tasks go one at a time. */
   readonly targetBatchMs: number
-  /** Most attempts of a type running at once in this process (undefined: no limit). */
+  /** Most attempts of a type running at once, across every process sharing the store (undefined: no limit). */
   readonly typeLimit: (type: string) => number | undefined
   /** Final tasks older than this are purged with their logs; 0 keeps them forever. */
   readonly retentionMs: number

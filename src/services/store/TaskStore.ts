@@ -70,6 +70,11 @@ export interface LeaseGrant {
   readonly token: string
   readonly expiresAt: number
   readonly now: number
+  /**
+   * Concurrency limits of types among the ids: of each such type the claim takes, best first,
+   * only as many as the limit leaves once every node's running attempts are counted.
+   */
+  readonly limits?: ReadonlyMap<string, number>
 }
 
 /** One attempt's success, presented with its lease token. */

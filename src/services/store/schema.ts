@@ -52,3 +52,15 @@ export const taskColumns: ReadonlyArray<readonly [name: string, kind: "text" | "
   ["resources", "text"],
   ["trace_parent", "text"]
 ]
+
+/**
+ * Migrations shared by every engine after the first schema (SQLite's 6, PostgreSQL's 2):
+ * - the nodes sharing the store, each with its last heartbeat and what it reports (JSON: its
+ *   threads, load and memory pressure), so a node that stops heartbeating is declared dead and
+ *   stats list every node;
+ * - running attempts by type, which claims of a type with a concurrency limit count.
+ */
+export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [
+  "CREATE TABLE nodes (owner TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, info TEXT NOT NULL)",
+  "CREATE INDEX tasks_running_type ON tasks (type) WHERE status = 'running'"
+]]

@@ -175,6 +175,24 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect([task.status, task.lease?.token, task.startedAt]).toStrictEqual(["running", "t1", 2000])
     }))
 
+    test("a claim takes of a limited type only what its limit leaves, counting every owner's attempts, best first", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([
+        ...[1, 2, 3, 4, 5, 6].map((n) => newTask(n, { type: "limited", rank: 100 - n })),
+        newTask(7), newTask(8)
+      ])
+      // Another node runs two of them.
+      yield* store.claim([id(1), id(2)], { ...lease("other"), owner: "node-b" })
+      const limits = new Map([["limited", 3]])
+      const claimed = yield* store.claim([id(3), id(4), id(7), id(5), id(6), id(8)], { ...lease("mine"), limits })
+      // One place was left: the best of the four (task-6 has the lowest rank); the others pass.
+      expect(claimed.map((c) => c.id)).toStrictEqual(["task-7", "task-6", "task-8"])
+      expect(yield* store.claim([id(3), id(4), id(5)], { ...lease("again"), limits })).toStrictEqual([])
+      // A place opens when one ends.
+      yield* store.complete([{ id: id(1), token: "other", result: null }], 3000)
+      expect((yield* store.claim([id(3), id(4), id(5)], { ...lease("later"), limits })).map((c) => c.id)).toStrictEqual(["task-5"])
+    }))
+
     test("concurrent claims of one task: exactly one wins", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1)])

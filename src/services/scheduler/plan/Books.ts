@@ -9,7 +9,7 @@ export type Attempt = Pick<Claimed, "id" | "type" | "key" | "token">
 
 /** The settings the decisions depend on. */
 export interface Rules {
-  /** Most attempts of a type running at once in this process (undefined: no limit). */
+  /** Most attempts of a type running at once, across every process sharing the store (undefined: no limit). */
   readonly typeLimit: (type: string) => number | undefined
   /** Size of the in-memory ready mailbox. */
   readonly mailboxCapacity: number
@@ -72,6 +72,11 @@ export interface Books<E> {
   /** Executors a fiber watches for room to open (it will tell the dispatcher). */
   readonly watchingRoom: Set<E>
   pausedTypes: ReadonlySet<string>
+  /**
+   * Types with a limit the store found reached by every node's attempts together (a claim came
+   * back short): held back until the store may have changed (a wake-up) or one ends here.
+   */
+  readonly heldElsewhere: Set<string>
   tokenCounter: number
 }
 
@@ -95,6 +100,7 @@ export const makeBooks = <E>(mailbox: Mailbox, inFlight: Map<TaskId, string>): B
   watchingAdmission: false,
   watchingRoom: new Set(),
   pausedTypes: new Set(),
+  heldElsewhere: new Set(),
   tokenCounter: 0
 })
 

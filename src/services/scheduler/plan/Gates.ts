@@ -10,16 +10,19 @@ import { offer } from "./Books.js"
 // Gates: pauses, type limits, parking
 // ---------------------------------------------------------------------------------------------
 
-/** Whether tasks of `type` may not start now: the type is paused or at its concurrency limit. */
+/**
+ * Whether tasks of `type` may not start now: the type is paused, or at its concurrency limit
+ * here or across the nodes sharing the store.
+ */
 export const isBlocked = <E>(books: Books<E>, rules: Rules, type: string): boolean => {
-  if (books.pausedTypes.has(type)) return true
+  if (books.pausedTypes.has(type) || books.heldElsewhere.has(type)) return true
   const limit = rules.typeLimit(type)
   return limit !== undefined && (books.typeRunning.get(type) ?? 0) >= limit
 }
 
 /** Types whose tasks the store should leave out of a ready page. */
 export const blockedTypes = <E>(books: Books<E>, rules: Rules): Array<string> => {
-  const out = new Set(books.pausedTypes)
+  const out = new Set([...books.pausedTypes, ...books.heldElsewhere])
   for (const type of books.typeRunning.keys()) if (isBlocked(books, rules, type)) out.add(type)
   return [...out]
 }
@@ -48,6 +51,17 @@ export const unpark = <E>(books: Books<E>, rules: Rules) => {
     any = true
   }
   if (any) books.mailbox.markStale()
+}
+
+/**
+ * The store may have changed (another node's write, a poll): types held at their limit
+ * elsewhere may run again.
+ */
+export const storeChanged = <E>(books: Books<E>, rules: Rules) => {
+  books.mailbox.markStale()
+  if (books.heldElsewhere.size === 0) return
+  books.heldElsewhere.clear()
+  unpark(books, rules)
 }
 
 /** Applies the pause gates as read from the store; what was resumed may run again. */

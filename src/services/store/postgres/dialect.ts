@@ -7,11 +7,20 @@ import type { SqlFunctions } from "../sqlite/sql.js"
 // `functions`. Everything else they use is common to both (INSERT … ON CONFLICT DO NOTHING
 // RETURNING, partial indexes, CASE, IN lists, CAST of the columns of a VALUES list).
 
+/**
+ * The transaction-scoped advisory lock that claims of limited types take (bytes 't' 'r' 'l'
+ * 'm'): a count of a type's running attempts is then not raced by another node's claim.
+ */
+export const typeGateLock = 0x74726c6d
+
 /** JSON on the store's text columns, in PostgreSQL (jsonb, back to text). */
 export const functions: SqlFunctions = {
   appendJson: (column, json) => `(${column}::jsonb || jsonb_build_array((${json})::jsonb))::text`,
   jsonArrayOf: (json) => `jsonb_build_array((${json})::jsonb)::text`,
-  jsonObject: (...pairs) => `jsonb_build_object(${pairs.join(", ")})`
+  jsonObject: (...pairs) => `jsonb_build_object(${pairs.join(", ")})`,
+  skipLocked: " FOR UPDATE SKIP LOCKED",
+  claimable: (where) => `id IN (SELECT id FROM tasks WHERE ${where} FOR UPDATE SKIP LOCKED)`,
+  typeGate: `SELECT pg_try_advisory_xact_lock(${typeGateLock}) AS ok`
 }
 
 const translated = new Map<string, string>()

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, final, listed, taskColumns } from "../schema.js"
+import { active, final, listed, nodesMigration, taskColumns } from "../schema.js"
 
 /** A column of the tasks table in PostgreSQL's types. */
 const pgType = { text: "TEXT", int: "INTEGER", time: "BIGINT", real: "DOUBLE PRECISION" } as const
@@ -34,7 +34,8 @@ export const migrations: ReadonlyArray<Migration> = [
     "CREATE TABLE task_logs (task_id TEXT NOT NULL, attempt INTEGER NOT NULL, n INTEGER NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL, " +
     "at BIGINT NOT NULL, PRIMARY KEY (task_id, attempt, n))",
     "CREATE TABLE pauses (scope TEXT PRIMARY KEY, at BIGINT NOT NULL)"
-  ]]
+  ]],
+  [2, ...nodesMigration]
 ]
 
 /**

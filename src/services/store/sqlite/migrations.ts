@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, final, listed } from "../schema.js"
+import { active, final, listed, nodesMigration } from "../schema.js"
 
 export { active, final, listed }
 
@@ -84,7 +84,8 @@ export const migrations: ReadonlyArray<Migration> = [
   // after a restart too. NULL when tracing was off at submit.
   [5, "trace_parent", [
     "ALTER TABLE tasks ADD COLUMN trace_parent TEXT"
-  ]]
+  ]],
+  [6, ...nodesMigration]
 ]
 
 /**

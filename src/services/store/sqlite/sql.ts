@@ -57,12 +57,33 @@ export interface SqlFunctions {
   readonly jsonArrayOf: (json: string) => string
   /** A JSON object from alternating keys and values. */
   readonly jsonObject: (...pairs: ReadonlyArray<string>) => string
+  /**
+   * Ends a `SELECT id FROM tasks …` that picks rows to claim: rows another transaction is
+   * claiming or changing are skipped, not waited for (PostgreSQL's `FOR UPDATE SKIP LOCKED`, so
+   * nodes claiming at once never wait on or deadlock with each other). Empty on SQLite, whose
+   * writers take turns.
+   */
+  readonly skipLocked: string
+  /**
+   * The condition of a claim: `where` on SQLite; on PostgreSQL, the rows meeting it that no other
+   * transaction holds (a subquery ending in `skipLocked`).
+   */
+  readonly claimable: (where: string) => string
+  /**
+   * A statement that takes the lock serializing claims of types with a concurrency limit until
+   * the transaction ends, without waiting: one row (`ok` true) when taken, false when another
+   * node holds it. Null where writers take turns anyway (SQLite).
+   */
+  readonly typeGate: string | null
 }
 
 export const sqliteFunctions: SqlFunctions = {
   appendJson: (column, json) => `json_insert(${column}, '$[#]', json(${json}))`,
   jsonArrayOf: (json) => `json_array(json(${json}))`,
-  jsonObject: (...pairs) => `json_object(${pairs.join(", ")})`
+  jsonObject: (...pairs) => `json_object(${pairs.join(", ")})`,
+  skipLocked: "",
+  claimable: (where) => where,
+  typeGate: null
 }
 
 export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {

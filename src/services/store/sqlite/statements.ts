@@ -72,31 +72,72 @@ export const insertTasks = (tasks: ReadonlyArray<NewTask>, maxActive: number | u
     return { inserted, created, statuses } satisfies InsertResult
   })
 
+const claimSet = (lease: LeaseGrant) =>
+  [`SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?, lease_owner = ?, lease_token = ?, lease_expires_at = ?`,
+    [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt]] as const
+
+/** Claims these ids, leaving out tasks of the `excluded` types. */
+const claimAny = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, excluded: ReadonlyArray<string>) =>
+  Effect.flatMap(Functions, (fn) => {
+    const [set, params] = claimSet(lease)
+    const notExcluded = excluded.length === 0 ? "" : ` AND type NOT IN ${tuple(excluded.length)}`
+    return run<Rows.ClaimRow>(
+      `UPDATE tasks ${set} WHERE ${fn.claimable(`id IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")}${notExcluded}`)}
+       RETURNING ${Rows.claimColumns}`,
+      [...params, ...chunk, ...excluded]
+    )
+  })
+
+/**
+ * Claims these ids of one type, best first, as many as its limit leaves once every running
+ * attempt of the type (on any node) is counted. Counted under the type gate, so two nodes do not
+ * both take the last place.
+ */
+const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: string, limit: number) =>
+  Effect.flatMap(Functions, (fn) => {
+    const [set, params] = claimSet(lease)
+    return run<Rows.ClaimRow>(
+      `UPDATE tasks ${set} WHERE id IN (
+         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND type = ? AND ${from("claim")} AND ${keyHead("tasks")}
+         ORDER BY rank, seq
+         LIMIT (SELECT CASE WHEN count(*) >= ? THEN 0 ELSE ? - count(*) END FROM tasks WHERE type = ? AND status = ${to("claim")})${fn.skipLocked})
+       RETURNING ${Rows.claimColumns}`,
+      [...params, ...chunk, type, limit, limit, type]
+    )
+  })
+
+/**
+ * Claims the listed pending tasks that may run now (their key's head), skipping those another
+ * node is claiming; of types with a limit, only what the limit leaves across nodes. When another
+ * node holds the type gate, tasks of limited types are left for the next claim.
+ */
 export const claim = (
   taskIds: ReadonlyArray<TaskId>,
   lease: LeaseGrant,
   retry: (json: string) => Claimed["retry"]
 ): Effect.Effect<Array<Claimed>, SqlError, Connection> =>
-  Effect.map(
-    Effect.forEach(chunks(taskIds), (chunk) =>
-      run<Rows.ClaimRow>(
-        `UPDATE tasks SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?,
-           lease_owner = ?, lease_token = ?, lease_expires_at = ?
-         WHERE id IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")} RETURNING ${Rows.claimColumns}`,
-        [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt, ...chunk]
-      )),
-    (results) => {
-      // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
-      // id was claimed once and is returned once).
-      const byId = new Map(results.flat().map((row) => [row.id, row] as const))
-      return taskIds.flatMap((id) => {
-        const row = byId.get(id)
-        if (row === undefined) return []
-        byId.delete(id)
-        return [Rows.toClaimed(row, lease.token, retry)]
-      })
+  Effect.gen(function*() {
+    const limits = [...(lease.limits ?? [])]
+    const fn = yield* Functions
+    const gated = limits.length > 0 && fn.typeGate !== null
+      ? (yield* run<{ readonly ok: boolean }>(fn.typeGate))[0]?.ok === true
+      : true
+    const excluded = limits.map(([type]) => type)
+    const results: Array<ReadonlyArray<Rows.ClaimRow>> = []
+    for (const chunk of chunks(taskIds)) {
+      results.push(yield* claimAny(chunk, lease, excluded))
+      if (gated) for (const [type, limit] of limits) results.push(yield* claimLimited(chunk, lease, type, limit))
     }
-  )
+    // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
+    // id was claimed once and is returned once).
+    const byId = new Map(results.flat().map((row) => [row.id, row] as const))
+    return taskIds.flatMap((id) => {
+      const row = byId.get(id)
+      if (row === undefined) return []
+      byId.delete(id)
+      return [Rows.toClaimed(row, lease.token, retry)]
+    })
+  })
 
 const clearLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
 

@@ -1,9 +1,13 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as TaskId from "../../../../src/domain/TaskId.js"
+import { TaskStore } from "../../../../src/services/store/TaskStore.js"
 import { layerPostgres } from "../../../../src/services/store/TaskStorePostgres.js"
 import { freshDatabase } from "../../../support/postgres.js"
 import { lifecycleSuite } from "../LifecycleStoreSuite.js"
-import { suite } from "../TaskStoreSuite.js"
+import { newTask, suite } from "../TaskStoreSuite.js"
 
 // The same contract suites as SQLite's, on the real PostgreSQL server: a database of its own
 // for every test.
@@ -12,3 +16,37 @@ const postgres = Layer.unwrapScoped(Effect.map(freshDatabase, (url) => layerPost
 
 suite("postgres", postgres)
 lifecycleSuite("postgres", postgres)
+
+describe("nodes sharing one PostgreSQL database", () => {
+  /** Two stores on one database, each with its own pool, as two nodes have. */
+  const twoNodes = Effect.gen(function*() {
+    const url = yield* freshDatabase
+    const node = () => Effect.map(Layer.build(layerPostgres({ url, maxConnections: 4 })), (context) => Context.get(context, TaskStore))
+    const a = yield* node()
+    return [a, yield* node()] as const
+  })
+
+  it.live("claims racing on two nodes never exceed a type's limit, and never take one task twice", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const [a, b] = yield* twoNodes
+      yield* a.insert(Array.from({ length: 40 }, (_, n) => newTask(n, { type: n % 2 === 0 ? "limited" : "echo", rank: n })))
+      const ids = Array.from({ length: 40 }, (_, n) => TaskId.unsafeMake(`task-${n}`))
+      const limits = new Map([["limited", 3]])
+      // Twenty claims at once, half on each node, each asking for every task.
+      const results = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => (i % 2 === 0 ? a : b).claim(ids, { owner: `node-${i % 2}`, token: `t${i}`, expiresAt: 60_000, now: 2000, limits }),
+        { concurrency: "unbounded" }
+      )
+      const claimed = results.flat()
+      expect(new Set(claimed.map((c) => c.id)).size).toBe(claimed.length)
+      expect(claimed.filter((c) => c.type === "limited").length).toBeLessThanOrEqual(3)
+      expect(claimed.filter((c) => c.type === "echo").length).toBe(20)
+      // What the racing claims left of the limit, a later claim takes; then nothing more.
+      yield* a.claim(ids, { owner: "node-0", token: "late", expiresAt: 60_000, now: 2000, limits })
+      const running = yield* a.list({ status: ["running"], type: "limited", limit: 100 })
+      expect(running.length).toBe(3)
+      // The best three (lowest rank) of the limited type run, whichever node took them.
+      expect(running.map((t) => t.id).sort()).toStrictEqual(["task-0", "task-2", "task-4"])
+    })), 60_000)
+})
