@@ -1,5 +1,6 @@
 import * as Schema from "effect/Schema"
 import { Health } from "./Health.js"
+import { NodeStats } from "./Node.js"
 import { TaskStatus } from "./TaskStatus.js"
 import { WorkerStats } from "./WorkerStats.js"
 
@@ -25,6 +26,11 @@ export const Stats = Schema.Struct({
   paused: Schema.Struct({ queue: Schema.Boolean, types: Schema.Array(Schema.String) }),
   /** Worker threads, with how long each has been up (ms). */
   workers: Schema.Array(Schema.Struct({ ...WorkerStats.fields, uptimeMs: Schema.Number })),
+  /**
+   * Every node running tasks on this store (this process included, when it runs tasks), from
+   * their heartbeats: threads, load and memory of each, who is alive, who leads.
+   */
+  nodes: Schema.Array(NodeStats),
   health: Health
 })
 export type Stats = typeof Stats.Type

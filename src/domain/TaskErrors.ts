@@ -52,11 +52,12 @@ export class DependencyFailed extends Schema.TaggedError<DependencyFailed>()("De
 
 /**
  * The attempt ended with no outcome: its lease expired (the process that ran it stopped
- * renewing it — crashed, hung, or cut off from the store), or that process is known to be gone.
+ * renewing it — crashed, hung, or cut off from the store), that process is known to be gone
+ * (same host), or its node stopped heartbeating and was declared dead (any host).
  * It counts like any failed attempt: a task that kills its process on every attempt ends failed.
  */
 export class AttemptLost extends Schema.TaggedError<AttemptLost>()("AttemptLost", {
-  reason: Schema.Literal("leaseExpired", "ownerGone"),
+  reason: Schema.Literal("leaseExpired", "ownerGone", "nodeDead"),
   /** The lease owner that held the attempt (host:pid:start:instance). */
   owner: Schema.String,
   message: Schema.String

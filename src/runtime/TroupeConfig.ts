@@ -66,6 +66,11 @@ export interface TroupeConfig {
   readonly staleAfter: Duration.Duration
   /** On shutdown, how long running tasks may finish before they are interrupted and requeued. */
   readonly shutdownTimeout: Duration.Duration
+  /**
+   * A node (a process running tasks on a shared store) that has not heartbeated for this long
+   * is declared dead and its running attempts are recovered; nodes heartbeat 5 times per timeout.
+   */
+  readonly nodeTimeout: Duration.Duration
 }
 
 export const defaults: TroupeConfig = {
@@ -101,7 +106,8 @@ export const defaults: TroupeConfig = {
   recycleAfterTasks: 0,
   heapSoftLimitMb: "auto",
   staleAfter: Duration.seconds(5),
-  shutdownTimeout: Duration.seconds(30)
+  shutdownTimeout: Duration.seconds(30),
+  nodeTimeout: Duration.seconds(10)
 }
 
 const autoOr = (name: string, integer: boolean) =>
@@ -180,7 +186,8 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     recycleAfterTasks: Config.integer("RECYCLE_AFTER_TASKS").pipe(Config.withDefault(defaults.recycleAfterTasks)),
     heapSoftLimitMb: autoOr("HEAP_SOFT_LIMIT_MB", false).pipe(Config.withDefault(defaults.heapSoftLimitMb)),
     staleAfter: Config.duration("STALE_AFTER").pipe(Config.withDefault(defaults.staleAfter)),
-    shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout))
+    shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout)),
+    nodeTimeout: Config.duration("NODE_TIMEOUT").pipe(Config.withDefault(defaults.nodeTimeout))
   }),
   "TROUPE"
 )

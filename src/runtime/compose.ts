@@ -120,6 +120,7 @@ export const compose = (
     retentionMs: ms(config.retention),
     statsWindowMs: ms(config.statsWindow),
     shutdownTimeoutMs: ms(config.shutdownTimeout),
+    nodeTimeoutMs: ms(config.nodeTimeout),
     ownerGone: LeaseOwners.isGone
   })
   const queue = TaskQueue.layer({
@@ -127,6 +128,7 @@ export const compose = (
     pollIntervalMs: ms(config.pollInterval),
     maxQueueSize: config.maxQueueSize > 0 ? config.maxQueueSize : undefined,
     statsWindowMs: ms(config.statsWindow),
+    nodeTimeoutMs: ms(config.nodeTimeout),
     health: {
       failureRateWarning: config.failureRateWarning,
       failureRateCritical: config.failureRateCritical,

@@ -296,7 +296,19 @@ const stats = Command.make("stats", common, (o) =>
           ])
         ))
       }
-    }))).pipe(Command.withDescription("counts, throughput, run and wait times, workers"))
+      // Nodes sharing the store: shown when there is more than this one (or one is dead).
+      if (s.nodes.length > 1 || s.nodes.some((n) => !n.alive)) {
+        yield* Console.log(Render.table(
+          ["NODE", "HOST", "PID", "STATE", "RUNNING", "RATE", "THREADS", "MEMORY", "SEEN"],
+          s.nodes.map((n) => [
+            n.id.split(":").pop() ?? n.id, n.host, String(n.pid), n.alive ? (n.leader ? "leader" : "alive") : "dead",
+            String(n.running), `${n.perSecond.toFixed(1)}/s`, String(n.workers.length),
+            n.memory === null ? "?" : `${(n.memory.usedShare * 100).toFixed(0)}%${n.memory.underPressure ? " pressure" : ""}`,
+            Render.ago(n.seenAt, s.at)
+          ])
+        ))
+      }
+    }))).pipe(Command.withDescription("counts, throughput, run and wait times, workers, nodes"))
 
 const watch = Command.make("watch", { ...common, id: Args.text({ name: "task-id" }).pipe(Args.optional) }, (o) =>
   withClient(o, (client) => {

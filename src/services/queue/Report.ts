@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Health from "../../domain/Health.js"
+import * as Node from "../../domain/Node.js"
 import * as Stats from "../../domain/Stats.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
@@ -35,6 +36,7 @@ interface Inputs {
   readonly pressure: MemoryPressure["Type"]
   readonly thresholds: Health.Thresholds
   readonly statsWindowMs: number
+  readonly nodeTimeoutMs: number
 }
 
 const runtimeView = (inputs: Inputs) =>
@@ -79,6 +81,7 @@ export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
     const rows = yield* inputs.store.countRows
     const paused = yield* inputs.store.pauses
     const { window, workers } = yield* runtimeView(inputs)
+    const nodes = Node.view(yield* inputs.store.nodes, now, inputs.nodeTimeoutMs)
     const completed = window.samples.filter((s) => s.ok).length
     const failed = window.samples.length - completed
     return {
@@ -90,6 +93,7 @@ export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
       running: window.running,
       paused,
       workers: workers.map((w) => ({ ...w, uptimeMs: Math.max(0, now - w.startedAt) })),
+      nodes,
       health: yield* health(inputs)
     }
   })

@@ -81,6 +81,8 @@ export interface Config {
   readonly maxQueueSize: number | undefined
   readonly health: Health.Thresholds
   readonly statsWindowMs: number
+  /** A node silent this long is shown dead (the scheduler's node timeout; default 10 s). */
+  readonly nodeTimeoutMs?: number
 }
 
 /**
@@ -167,7 +169,8 @@ export const make = (config: Config) =>
       scheduler,
       pressure: yield* MemoryPressure,
       thresholds: config.health,
-      statsWindowMs: config.statsWindowMs
+      statsWindowMs: config.statsWindowMs,
+      nodeTimeoutMs: config.nodeTimeoutMs ?? 10_000
     }
     const provided = <A, E>(stream: Stream.Stream<A, E, TaskEvents | TaskStore>) =>
       stream.pipe(Stream.provideService(TaskEvents, events), Stream.provideService(TaskStore, store))

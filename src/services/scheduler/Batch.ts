@@ -1,9 +1,11 @@
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import type { Outcome } from "../../domain/Outcome.js"
 import type { Claimed } from "../../domain/Task.js"
 import { AttemptError } from "../../domain/TaskErrors.js"
@@ -97,6 +99,22 @@ const crashedError = (o: Outcome) => o._tag === "Failed" && (o.error._tag === "W
 const crashed = (outcomes: ReadonlyArray<Outcome>) => outcomes.length > 0 && outcomes.every(crashedError)
 
 /**
+ * An outcome is committed again, backing off up to every 2 s, while the store is away (a
+ * restart, a failover, connections cut) and the attempt's lease lasts: the work done is not
+ * lost to a moment without a database. Each write is atomic and guarded by the attempt's token,
+ * so one that failed changed nothing, and one that lands after the lease was taken over changes
+ * nothing either.
+ */
+const durably = <A>(env: Env, write: Effect.Effect<A, StoreError>) =>
+  write.pipe(
+    Effect.tapError((e) => Effect.logWarning(`could not store outcomes (${e.message}); trying again`)),
+    Effect.retry(Schedule.exponential(Duration.millis(50)).pipe(
+      Schedule.either(Schedule.spaced(Duration.seconds(2))),
+      Schedule.upTo(Duration.millis(env.options.leaseDurationMs))
+    ))
+  )
+
+/**
  * Commits a batch's outcomes (group-committed by the store) and publishes what changed; what
  * the dispatcher's books need comes back as Settled (this fiber changes none of them).
  */
@@ -130,9 +148,9 @@ const finish = (
     // A task's log lines are stored and published before its outcome.
     yield* env.activityBarrier
     const [completed, failed, released] = yield* Effect.all([
-      env.store.complete(completions, now),
-      env.store.fail(failures, now),
-      env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now)
+      durably(env, env.store.complete(completions, now)),
+      durably(env, env.store.fail(failures, now)),
+      durably(env, env.store.release(abandoned.map((t) => ({ id: t.id, token: t.token, countAttempt: false })), now))
     ], { concurrency: "unbounded" })
     const published: Array<StatusChanged> = []
     const samples: Array<Sample> = []

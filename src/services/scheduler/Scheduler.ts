@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -6,6 +7,8 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import * as os from "node:os"
+import type { NodeInfo } from "../../domain/Node.js"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
@@ -13,6 +16,7 @@ import type { WorkerStats } from "../../domain/WorkerStats.js"
 import { Activity } from "../events/Activity.js"
 import type { Executor } from "../pool/Executor.js"
 import { Executors } from "../pool/Executors.js"
+import { MemoryPressure } from "../resources/MemoryPressure.js"
 import { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import * as Control from "./Control.js"
 import { Command } from "./Command.js"
@@ -20,6 +24,7 @@ import * as Dispatcher from "./Dispatcher.js"
 import type * as Plan from "./Plan.js"
 import * as LeaseHeartbeat from "./maintenance/LeaseHeartbeat.js"
 import * as LeaseRecovery from "./maintenance/LeaseRecovery.js"
+import * as NodeHeartbeat from "./maintenance/NodeHeartbeat.js"
 import * as MetricsSampler from "./maintenance/MetricsSampler.js"
 import * as Retention from "./maintenance/Retention.js"
 import * as WakeTimer from "./maintenance/WakeTimer.js"
@@ -61,6 +66,11 @@ export interface Options {
    * leases expire. Default: never.
    */
   readonly ownerGone?: (owner: string) => boolean
+  /**
+   * A node (this process's scheduler is one) that has not heartbeated for this long is declared
+   * dead by the leader and its running attempts recovered (default 10 s).
+   */
+  readonly nodeTimeoutMs?: number
 }
 
 /** What this process's scheduler saw lately (stats and health). */
@@ -108,20 +118,44 @@ export const make = (options: Options) =>
     const commands = yield* Queue.unbounded<Command>()
     const timerWake = yield* Queue.sliding<void>(1)
     const inFlight = new Map<TaskId, string>()
-    // Finalizers run in reverse: batches are interrupted first, then their attempts released.
+    // Finalizers run in reverse: batches are interrupted first, then their attempts released,
+    // then this node leaves the nodes table.
+    yield* Effect.addFinalizer(() => Effect.ignore(store.removeNodes([options.owner])))
     yield* Effect.addFinalizer(() => LeaseHeartbeat.releaseAll(store, inFlight))
     const batches = yield* FiberSet.make()
-    const state = State.makeState(mailbox, commands, timerWake, batches, inFlight, options.statsWindowMs)
+    const leaseCheck = yield* Queue.sliding<void>(1)
+    const state = State.makeState(mailbox, commands, timerWake, leaseCheck, batches, inFlight, options.statsWindowMs)
     const activity = yield* Activity
     const governor = yield* ResourceGovernor
     const telemetry = yield* Telemetry
     const scope = yield* Effect.scope
     const world: Plan.World<Executor> = { executorFor: executors.forType, room: (e) => e.room(), maxBatch: (e) => e.maxBatch }
-    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, world, governor, options, state, telemetry, scope }
+    const cluster = yield* NodeHeartbeat.makeCluster
+    const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, world, governor, options, state, telemetry, scope, cluster }
+    const startedAt = yield* Clock.currentTimeMillis
+    const pressure = yield* Effect.serviceOption(MemoryPressure)
+    const report: Effect.Effect<NodeInfo> = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const window = state.recorder.window(now)
+      const workers = yield* Effect.forEach(executors.all, (e) => e.workers)
+      const memory = pressure._tag === "Some" ? yield* pressure.value.state : undefined
+      return {
+        host: os.hostname(),
+        pid: process.pid,
+        running: state.inFlight.size,
+        perSecond: window.samples.length / (options.statsWindowMs / 1000),
+        workers: workers.flat(),
+        memory: memory === undefined || memory.last === null
+          ? null
+          : { usedShare: memory.last.usedShare, freeMb: memory.last.freeMb, underPressure: memory.underPressure }
+      }
+    })
 
     // Recover what a dead process left running (gone, or its lease expired) and read the pause
     // gates before dispatching anything: the dispatcher applies them first.
     yield* LeaseRecovery.recover(env)
+    // Registered (and leadership known) before the maintenance loops start.
+    yield* NodeHeartbeat.beat(env, startedAt, report).pipe(Effect.catchAllCause((cause) => Effect.logError("node heartbeat failed", Cause.squash(cause))))
     yield* Effect.flatMap(store.pauses, (pauses) => Control.send(state, Command.Paused({ pauses, done: undefined }))).pipe(
       Effect.catchAll((e) => Effect.logError("could not read pause gates", e))
     )
@@ -130,9 +164,13 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(Dispatcher.run(env))
     // Maintenance duties, one module each: they read the store and send the dispatcher commands.
     yield* Effect.forkScoped(WakeTimer.run(env))
-    // Another process made work ready (PostgreSQL's LISTEN/NOTIFY): the timer reads the store now.
-    yield* Effect.forkScoped(Stream.runForEach(store.workChanged, () => Queue.offer(timerWake, undefined)))
+    // What other processes said (PostgreSQL's LISTEN/NOTIFY): work may be ready, the timer reads
+    // the store now; a task was cancelled, the lease heartbeat looks now (it stops the attempt
+    // here if it was this one's).
+    yield* Effect.forkScoped(Stream.runForEach(store.signals, (signal) =>
+      Queue.offer(signal === "ready" ? timerWake : state.leaseCheck, undefined)))
     yield* Effect.forkScoped(LeaseHeartbeat.run(env))
+    yield* Effect.forkScoped(NodeHeartbeat.run(env, startedAt, report))
     yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))
     yield* Effect.forkScoped(LeaseRecovery.orphanLoop(env))
     yield* Effect.forkScoped(Retention.run(env))

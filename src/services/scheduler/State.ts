@@ -15,6 +15,7 @@ import { makeBooks } from "./Plan.js"
 import type { Books, World } from "./Plan.js"
 import type { Mailbox } from "./Mailbox.js"
 import { Recorder } from "./Recorder.js"
+import type { Cluster } from "./maintenance/NodeHeartbeat.js"
 
 /**
  * The scheduler's in-memory dispatch state: the dispatcher's books (Plan.ts decides on them)
@@ -27,6 +28,8 @@ export interface State extends Books<Executor> {
   readonly commands: Queue.Queue<Command>
   /** Wakes the timer: a delayed or retrying task was stored. */
   readonly timerWake: Queue.Queue<void>
+  /** Runs the lease heartbeat now: a task may have been cancelled by another process. */
+  readonly leaseCheck: Queue.Queue<void>
   /** Where batches run, so closing the scheduler interrupts them. */
   readonly batches: FiberSet.FiberSet
   readonly recorder: Recorder
@@ -48,12 +51,15 @@ export interface Env {
   readonly state: State
   /** Whether to trace dispatches and record metrics (read once, checked per batch). */
   readonly telemetry: Telemetry
+  /** The nodes sharing the store, and whether this one leads (maintenance/NodeHeartbeat). */
+  readonly cluster: Cluster
 }
 
 export const makeState = (
   mailbox: Mailbox,
   commands: Queue.Queue<Command>,
   timerWake: Queue.Queue<void>,
+  leaseCheck: Queue.Queue<void>,
   batches: FiberSet.FiberSet,
   inFlight: Map<TaskId, string>,
   statsWindowMs: number
@@ -61,6 +67,7 @@ export const makeState = (
   ...makeBooks<Executor>(mailbox, inFlight),
   commands,
   timerWake,
+  leaseCheck,
   batches,
   recorder: new Recorder(statsWindowMs)
 })

@@ -3,6 +3,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
+import type { NodeRow } from "../../domain/Node.js"
 import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../../domain/Task.js"
 import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
@@ -205,13 +206,24 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly pauses: Effect.Effect<Pauses, StoreError>
   /** Pauses or resumes dispatching for the queue (type undefined) or one task type. */
   readonly setPaused: (scope: { readonly type?: string }, paused: boolean, now: number) => Effect.Effect<void, StoreError>
+  /** Records a node's heartbeat with what it reports (the first one registers the node). */
+  readonly beat: (owner: string, startedAt: number, now: number, info: string) => Effect.Effect<void, StoreError>
+  /** Every registered node with its last heartbeat, oldest first. */
+  readonly nodes: Effect.Effect<ReadonlyArray<NodeRow>, StoreError>
+  /** Forgets nodes: one that stopped cleanly, or a dead one whose attempts were recovered. */
+  readonly removeNodes: (owners: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
   /**
-   * Says that a process may have made work ready (a submit, a retry, a release, a resume): the
-   * scheduler then reads the store at once rather than at its next poll. PostgreSQL hears every
-   * node's (LISTEN/NOTIFY); on SQLite it never emits (processes on one file poll).
+   * What processes sharing the store said after a write (PostgreSQL's LISTEN/NOTIFY, every
+   * node's, this one's included; on SQLite it never emits: processes on one file poll):
+   * `ready`, work may be ready (a submit, a retry, a release, a resume, a pause gate): the
+   * scheduler reads the store at once rather than at its next poll; `control`, a task was
+   * cancelled: a node running it finds out at once rather than at its next lease heartbeat.
    */
-  readonly workChanged: Stream.Stream<void>
+  readonly signals: Stream.Stream<StoreSignal>
 }>() {}
+
+/** What a write tells the other processes sharing the store (see `TaskStore.signals`). */
+export type StoreSignal = "ready" | "control"
 
 /** The marker that replaces the first log line past a task's cap. */
 export const truncationMarker = (cap: number) =>

@@ -10,6 +10,7 @@ import * as Client from "./postgres/client.js"
 import * as Dialect from "./postgres/dialect.js"
 import * as Migrations from "./postgres/migrations.js"
 import { TaskStore } from "./TaskStore.js"
+import type { StoreSignal } from "./TaskStore.js"
 import type { Signals } from "./TaskStoreSqlite.js"
 import { make } from "./TaskStoreSqlite.js"
 
@@ -24,30 +25,40 @@ export interface PostgresOptions {
   readonly maxConnections?: number
 }
 
-/** The channel nodes notify on after a write that may have made work ready. */
-export const channel = "troupe_work"
+const channel = Dialect.channel
+
+const kinds: ReadonlyArray<StoreSignal> = ["ready", "control"]
 
 /**
- * NOTIFY after writes (one per burst: what asks while one is being sent is folded into the
- * next; `pg_notify`, as FIELD-NOTES says PgClient.notify is broken in 0.53), and LISTEN as a
- * stream that reconnects after a second if its connection is lost (polling covers the gap).
+ * NOTIFY after writes, the signal as payload (one per burst of each kind: what asks while one
+ * is being sent is folded into the next; `pg_notify`, as FIELD-NOTES says PgClient.notify is
+ * broken in 0.53), and LISTEN as a stream that reconnects after a second if its connection is
+ * lost (polling and the lease heartbeat cover the gap).
  */
 const signals = Effect.gen(function*() {
   const pg = yield* PgClient.PgClient
-  const wanted = yield* Queue.sliding<void>(1)
-  // Not an empty payload: PgClient.listen (0.53) drops notifications whose payload is empty.
-  const send = Effect.ignore(pg.unsafe(`SELECT pg_notify('${channel}', 'ready')`))
-  // A notification taken is sent whole; one still wanted when the store closes is sent then
-  // (a process that submits and exits must still wake the others).
-  yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wanted), Effect.uninterruptible(send))))
-  yield* Effect.addFinalizer(() => Effect.flatMap(Queue.poll(wanted), (pending) => (pending._tag === "Some" ? send : Effect.void)))
+  const senders = yield* Effect.forEach(kinds, (kind) =>
+    Effect.gen(function*() {
+      const wanted = yield* Queue.sliding<void>(1)
+      // Never an empty payload: PgClient.listen (0.53) drops notifications whose payload is empty.
+      const send = Effect.ignore(pg.unsafe(`SELECT pg_notify('${channel}', '${kind}')`))
+      // A notification taken is sent whole; one still wanted when the store closes is sent then
+      // (a process that submits and exits must still wake the others).
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wanted), Effect.uninterruptible(send))))
+      yield* Effect.addFinalizer(() => Effect.flatMap(Queue.poll(wanted), (pending) => (pending._tag === "Some" ? send : Effect.void)))
+      return [kind, wanted] as const
+    }))
+  const queues = new Map(senders)
   const heard = pg.listen(channel).pipe(
-    Stream.as(undefined),
+    Stream.map((payload): StoreSignal => (payload === "control" ? "control" : "ready")),
     Stream.retry(Schedule.spaced("1 second")),
     // The schedule never ends; the type does not know it.
     Stream.catchAll(() => Stream.empty)
   )
-  return { notify: Queue.offer(wanted, undefined).pipe(Effect.asVoid), heard } satisfies Signals
+  return {
+    notify: (signal) => Effect.asVoid(Queue.offer(queues.get(signal)!, undefined)),
+    heard
+  } satisfies Signals
 })
 
 /** Connects, migrates (under the advisory lock) and serves; the pool closes with the layer. */

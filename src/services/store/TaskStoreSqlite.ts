@@ -15,11 +15,12 @@ import * as Activity from "./sqlite/activity.js"
 import * as GroupCommit from "./sqlite/GroupCommit.js"
 import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
+import * as Nodes from "./sqlite/nodes.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Sql from "./sqlite/sql.js"
 import * as Statements from "./sqlite/statements.js"
 import { TaskStore } from "./TaskStore.js"
-import type { Applied, CountRow, Inserted } from "./TaskStore.js"
+import type { Applied, CountRow, Inserted, StoreSignal } from "./TaskStore.js"
 
 const noChange: Applied = { ids: [], changes: [] }
 
@@ -65,12 +66,12 @@ export interface Dialect {
   readonly signals?: Signals
 }
 
-/** How processes sharing a store tell each other that work may be ready. */
+/** How processes sharing a store tell each other what a write did (TaskStore.signals). */
 export interface Signals {
-  /** Says so to every process (once per burst). */
-  readonly notify: Effect.Effect<void>
+  /** Says so to every process (once per burst of each kind). */
+  readonly notify: (signal: StoreSignal) => Effect.Effect<void>
   /** What every process (this one included) said. */
-  readonly heard: Stream.Stream<void>
+  readonly heard: Stream.Stream<StoreSignal>
 }
 
 export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (connection) => connection, functions: Sql.sqliteFunctions }
@@ -91,8 +92,10 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
   const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>) => writer.write(withFunctions(run)) }
   // A committed write that may have made work ready is told to the other processes.
   const signals = dialect.signals
-  const readying = <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    signals === undefined ? write : Effect.tap(write, () => signals.notify)
+  const telling = (signal: StoreSignal) => <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    signals === undefined ? write : Effect.tap(write, () => signals.notify(signal))
+  const readying = telling("ready")
+  const controlling = telling("control")
   const retry = Rows.makeRetryCache()
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
     onClient(Sql.run<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
@@ -177,7 +180,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),
     complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.complete(items, now))),
     fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.fail(items, now))),
-    cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.cancel(ids, now)),
+    cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : controlling(group.write(Lifecycle.cancel(ids, now))),
     pause: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.pause(ids, now)),
     resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : readying(group.write(Lifecycle.resume(ids, now))),
     retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : readying(group.write(Lifecycle.retry(ids, now, rankOf))),
@@ -216,7 +219,10 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),
     pauses: onClient(Activity.pauses),
     setPaused: (scope, paused, now) => readying(group.write(Activity.setPaused(scope, paused, now))),
-    workChanged: signals === undefined ? Stream.never : signals.heard
+    beat: (owner, startedAt, now, info) => group.write(Nodes.beat(owner, startedAt, now, info)),
+    nodes: onClient(Nodes.list),
+    removeNodes: (owners) => owners.length === 0 ? Effect.void : group.write(Nodes.remove(owners)),
+    signals: signals === undefined ? Stream.never : signals.heard
   })
   return untraced(service)
 }).pipe(Effect.withTracerEnabled(false))

@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as os from "node:os"
 import * as LeaseOwner from "../../../src/domain/LeaseOwner.js"
 import * as RetryPolicy from "../../../src/domain/RetryPolicy.js"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
@@ -282,4 +283,30 @@ describe("Scheduler", () => {
       // Task 2 ran; task 1 never ran here.
       expect(runs.map((r) => r.n)).toStrictEqual([2])
     }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1, pollInterval: Duration.seconds(5) }))))
+  it.effect("a node that stops heartbeating is declared dead by the next leader: its attempts are recovered then, counted as nodeDead, not at lease expiry", () =>
+    Effect.gen(function*() {
+      runs.length = 0
+      const store = yield* TaskStore
+      const queue = yield* TaskQueue
+      // Another node, on another host (no pid to probe), older than this one: it leads.
+      const other = LeaseOwner.format({ host: "elsewhere", pid: 42, start: "1", instance: "n2" })
+      const info = { host: "elsewhere", pid: 42, running: 1, perSecond: 0, workers: [], memory: null }
+      yield* store.beat(other, -5000, 0, JSON.stringify(info))
+      yield* store.insert([newTask(1, { type: "record", payload: { n: 1 }, runAt: 0, rank: 0, createdAt: 0, retry: oneSecond })])
+      yield* store.claim([TaskId.unsafeMake("task-1")], { owner: other, token: "n2", expiresAt: 30_000, now: 0 })
+      const before = yield* queue.stats
+      expect(before.nodes.map((n) => [n.host, n.alive, n.leader])).toStrictEqual([["elsewhere", true, true], [os.hostname(), true, false]])
+      // Its last heartbeat was at 0; the node timeout is 10 s; this node heartbeats every 2 s.
+      yield* advance("10 seconds", "1 second")
+      expect((yield* store.get(TaskId.unsafeMake("task-1"))).status).toBe("running")
+      yield* advance("2 seconds", "1 second")
+      const recovered = yield* store.get(TaskId.unsafeMake("task-1"))
+      expect([recovered.status, recovered.errors.map((e) => [e.attempt, e.at, e.error._tag === "AttemptLost" ? e.error.reason : e.error._tag])])
+        .toStrictEqual(["retrying", [[1, 12_000, "nodeDead"]]])
+      yield* advance("1 second", "1 second")
+      expect(runs.map((r) => [r.n, r.attempt, r.at])).toStrictEqual([[1, 2, 13_000]])
+      // The dead node is forgotten once nothing of it runs; this one leads.
+      const after = yield* queue.stats
+      expect(after.nodes.map((n) => [n.host, n.alive, n.leader])).toStrictEqual([[os.hostname(), true, true]])
+    }).pipe(Effect.provide(TroupeTest.layer(handlers, { fiberConcurrency: 1 }))))
 })

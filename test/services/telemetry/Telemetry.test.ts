@@ -165,7 +165,8 @@ describe("Telemetry tracing", () => {
         ...store,
         complete: () => Effect.fail(new StoreError({ message: "disk full" }))
       }))).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
-      const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, database: ":memory:" }
+      // Outcomes are stored again while the attempt's lease lasts: a short one ends the wait.
+      const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, database: ":memory:", leaseDuration: Duration.millis(300) }
       const runtime = compose(
         config,
         handlers,

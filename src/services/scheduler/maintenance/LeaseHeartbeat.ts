@@ -2,16 +2,20 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
 import type { TaskId } from "../../../domain/TaskId.js"
 import * as Control from "../Control.js"
 import type { Env } from "../State.js"
 
 // Maintenance: the lease heartbeat, and the release of this process's attempts at shutdown.
 
-/** Extends the leases of this process's running attempts while they run. */
+/**
+ * Extends the leases of this process's running attempts while they run: every third of the
+ * lease, or at once when another process cancelled a task (`leaseCheck`).
+ */
 export const run = (env: Env) =>
   Effect.gen(function*() {
-    yield* Effect.sleep(Duration.millis(env.options.leaseDurationMs / 3))
+    yield* Effect.race(Effect.sleep(Duration.millis(env.options.leaseDurationMs / 3)), Queue.take(env.state.leaseCheck))
     if (env.state.inFlight.size === 0) return
     const now = yield* Clock.currentTimeMillis
     // Every attempt this process runs keeps its lease while it runs, whatever its handler does:

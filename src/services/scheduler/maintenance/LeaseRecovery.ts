@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
 import type { Leased } from "../../../domain/Task.js"
 import { AttemptError, AttemptLost } from "../../../domain/TaskErrors.js"
 import { Command } from "../Command.js"
@@ -15,10 +16,22 @@ import type { Env } from "../State.js"
 // recorded with a typed reason, and past maxAttempts the task fails. A task that kills its
 // process on every attempt therefore ends `failed` instead of crash-looping the server.
 
-const describe = (task: Leased, reason: AttemptLost["reason"]): string =>
-  reason === "ownerGone"
-    ? `attempt ${task.attempt} ended with the process that ran it: ${task.owner} is gone (killed, crashed or out of memory)`
-    : `attempt ${task.attempt} was lost: the lease held by ${task.owner} expired (its process stopped renewing it: crashed, hung or cut off from the store)`
+const describe = (task: Leased, reason: AttemptLost["reason"]): string => {
+  switch (reason) {
+    case "ownerGone":
+      return `attempt ${task.attempt} ended with the process that ran it: ${task.owner} is gone (killed, crashed or out of memory)`
+    case "nodeDead":
+      return `attempt ${task.attempt} ended with its node: ${task.owner} stopped heartbeating and was declared dead (killed, crashed, or cut off from the store)`
+    case "leaseExpired":
+      return `attempt ${task.attempt} was lost: the lease held by ${task.owner} expired (its process stopped renewing it: crashed, hung or cut off from the store)`
+  }
+}
+
+const lostHow: Record<AttemptLost["reason"], string> = {
+  ownerGone: "left running by a process that is gone",
+  nodeDead: "left running by a node declared dead",
+  leaseExpired: "whose lease expired"
+}
 
 /** Ends lost attempts as failed ones (retry or final failure); returns how many were ended. */
 export const endLost = (env: Env, leased: ReadonlyArray<Leased>, reason: AttemptLost["reason"]) =>
@@ -49,7 +62,7 @@ export const endLost = (env: Env, leased: ReadonlyArray<Leased>, reason: Attempt
     const retrying = ended.filter((t) => next.get(t.id) === "Retry")
     const owners = [...new Set(ended.map((t) => t.owner))].join(", ")
     yield* Effect.logWarning(
-      `recovered ${ended.length} task(s) ${reason === "ownerGone" ? "left running by a process that is gone" : "whose lease expired"} ` +
+      `recovered ${ended.length} task(s) ${lostHow[reason]} ` +
         `(${owners}), the attempt counted: ${retrying.length} will retry, ${ended.length - retrying.length} failed after their last attempt`
     )
     yield* env.events.publish(ended.map((t) => Control.changed(t, next.get(t.id) === "Retry" ? "retrying" : "failed", now)))
@@ -92,8 +105,9 @@ const sweep = (everyMs: number, what: string, recovery: Effect.Effect<number, un
     Effect.forever
   )
 
-/** Expired leases every lease duration. */
-export const expiredLoop = (env: Env) => sweep(env.options.leaseDurationMs, "lease recovery", recoverExpired(env))
+/** Expired leases every lease duration, by the leading node. */
+export const expiredLoop = (env: Env) =>
+  sweep(env.options.leaseDurationMs, "lease recovery", Effect.flatMap(Ref.get(env.cluster.leader), (leads) => (leads ? recoverExpired(env) : Effect.succeed(0))))
 
 /** Leases of gone owners every poll interval: a process of this pid namespace that died is seen within one. */
 export const orphanLoop = (env: Env) =>

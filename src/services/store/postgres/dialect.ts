@@ -7,6 +7,9 @@ import type { SqlFunctions } from "../sqlite/sql.js"
 // `functions`. Everything else they use is common to both (INSERT … ON CONFLICT DO NOTHING
 // RETURNING, partial indexes, CASE, IN lists, CAST of the columns of a VALUES list).
 
+/** The channel nodes notify on after a write (TaskStore.signals). */
+export const channel = "troupe_work"
+
 /**
  * The transaction-scoped advisory lock that claims of limited types take (bytes 't' 'r' 'l'
  * 'm'): a count of a type's running attempts is then not raced by another node's claim.
