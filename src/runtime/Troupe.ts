@@ -116,7 +116,7 @@ export const fromConfig = (
   const loaded = loadHandlers(config, handlers)
   // A postgres:// URL selects PostgreSQL; anything else is a SQLite file.
   const store: Layer.Layer<TaskStore, TroupeStartError> = (Database.isPostgres(config.database)
-    ? TaskStorePostgres.layerPostgres({ url: Redacted.make(config.database) })
+    ? TaskStorePostgres.layerPostgres({ url: Redacted.make(config.database), maxConnections: config.databasePool })
     : TaskStoreSqlite.layerSqlite({ filename: config.database, durability: config.durability })
   ).pipe(Layer.mapError((e) => new TroupeStartError({ message: `store ${Database.describe(config.database)}: ${messageOf(e)}` })))
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {

@@ -8,6 +8,8 @@ export interface TroupeConfig {
    * database (tests), or a postgres:// URL.
    */
   readonly database: string
+  /** Connections each node opens to PostgreSQL (ignored on SQLite). */
+  readonly databasePool: number
   /** "normal" (WAL, synchronous=NORMAL) survives process crashes; "full" also power loss. */
   readonly durability: "normal" | "full"
   /** Path(s) (or file URLs) of the compiled handlers module(s) that worker threads load. */
@@ -75,6 +77,7 @@ export interface TroupeConfig {
 
 export const defaults: TroupeConfig = {
   database: "./troupe.db",
+  databasePool: 10,
   durability: "normal",
   handlersModule: undefined,
   allowCommands: false,
@@ -144,6 +147,10 @@ export const config: Config.Config<TroupeConfig> = Config.nested(
     database: Config.string("DATABASE").pipe(
       Config.withDefault(defaults.database),
       Config.withDescription("the store: a SQLite file or a postgres:// URL")
+    ),
+    databasePool: Config.integer("DATABASE_POOL").pipe(
+      Config.validate({ message: "expected at least 2 connections", validation: (n) => n >= 2 }),
+      Config.withDefault(defaults.databasePool)
     ),
     durability: Config.literal("normal", "full")("DURABILITY").pipe(Config.withDefault(defaults.durability)),
     handlersModule: Config.option(Config.string("HANDLERS")).pipe(

@@ -164,11 +164,13 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(Dispatcher.run(env))
     // Maintenance duties, one module each: they read the store and send the dispatcher commands.
     yield* Effect.forkScoped(WakeTimer.run(env))
-    // What other processes said (PostgreSQL's LISTEN/NOTIFY): work may be ready, the timer reads
-    // the store now; a task was cancelled, the lease heartbeat looks now (it stops the attempt
-    // here if it was this one's).
+    // What other processes said (PostgreSQL's LISTEN/NOTIFY): work may be ready, the dispatcher
+    // reads the store now (and the timer, for delayed tasks and pause gates, right after); a
+    // task was cancelled, the lease heartbeat looks now (it stops the attempt if it runs here).
     yield* Effect.forkScoped(Stream.runForEach(store.signals, (signal) =>
-      Queue.offer(signal === "ready" ? timerWake : state.leaseCheck, undefined)))
+      signal === "ready"
+        ? Effect.zipRight(Control.wake(state, true), Queue.offer(timerWake, undefined))
+        : Queue.offer(state.leaseCheck, undefined)))
     yield* Effect.forkScoped(LeaseHeartbeat.run(env))
     yield* Effect.forkScoped(NodeHeartbeat.run(env, startedAt, report))
     yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))
