@@ -49,17 +49,17 @@ const decodeInfo = Schema.decodeUnknownOption(Schema.parseJson(NodeInfo))
 
 const unknownInfo: NodeInfo = { host: "?", pid: 0, running: 0, perSecond: 0, workers: [], memory: null }
 
-/** Whether a node heartbeated within `timeoutMs` of `now`. */
+/** Whether a node heartbeated within `timeoutMs` of `now` (by its clock and the reader's: for display). */
 export const isAlive = (row: Pick<NodeRow, "seenAt">, now: number, timeoutMs: number) => row.seenAt >= now - timeoutMs
 
 /**
  * The leader: the longest-running node that is alive (oldest start, then owner); every node
  * computes the same answer from the same rows, so no vote is needed. None when none is alive.
  */
-export const leaderOf = (rows: ReadonlyArray<NodeRow>, now: number, timeoutMs: number): string | undefined => {
+export const leaderOf = (rows: ReadonlyArray<NodeRow>, alive: (row: NodeRow) => boolean): string | undefined => {
   let best: NodeRow | undefined
   for (const row of rows) {
-    if (!isAlive(row, now, timeoutMs)) continue
+    if (!alive(row)) continue
     if (best === undefined || row.startedAt < best.startedAt || (row.startedAt === best.startedAt && row.owner < best.owner)) best = row
   }
   return best?.owner
@@ -67,7 +67,7 @@ export const leaderOf = (rows: ReadonlyArray<NodeRow>, now: number, timeoutMs: n
 
 /** The nodes as stats show them, oldest first. */
 export const view = (rows: ReadonlyArray<NodeRow>, now: number, timeoutMs: number): Array<NodeStats> => {
-  const leader = leaderOf(rows, now, timeoutMs)
+  const leader = leaderOf(rows, (row) => isAlive(row, now, timeoutMs))
   return [...rows]
     .sort((a, b) => a.startedAt - b.startedAt || (a.owner < b.owner ? -1 : 1))
     .map((row) => ({

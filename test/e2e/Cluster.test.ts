@@ -215,6 +215,14 @@ describe("nodes on one PostgreSQL database", () => {
       const all = [...first, ...acknowledged]
       await eventually(() => counts(a.url), (n) => n?.["completed"] === all.length, 6000)
       for (const id of acknowledged) expect((await rpc(a.url, "get", { id })).result).toMatchObject({ status: "completed" })
+      // The nodes listen again: a cancel sent to one stops an attempt on the other (leases of an
+      // hour: only the notification can do it).
+      const [long] = await submitMany(a.url, [{ type: "span", payload: { n: 0, ms: 600_000, log }, options: { id: "long" } }])
+      const [running] = await eventually(() => runningOn(database), (rows) => rows.length === 1, 3000)
+      const other = nodes.find((node) => node.process.pid !== running!.pid)!
+      await eventually(() => Promise.resolve(attemptsIn(log).some((x) => x.id === "long")), (started) => started, 3000)
+      expect((await rpc(other.url, "cancel", { id: long })).error).toBeUndefined()
+      await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
       console.log(`database outage: ${refused} submit(s) refused during it, ${all.length} acknowledged tasks all completed`)
     }), 90_000)
 })

@@ -155,7 +155,8 @@ export const make = (options: Options) =>
     // gates before dispatching anything: the dispatcher applies them first.
     yield* LeaseRecovery.recover(env)
     // Registered (and leadership known) before the maintenance loops start.
-    yield* NodeHeartbeat.beat(env, startedAt, report).pipe(Effect.catchAllCause((cause) => Effect.logError("node heartbeat failed", Cause.squash(cause))))
+    const heartbeat = NodeHeartbeat.make(env, startedAt, report)
+    yield* heartbeat.beat.pipe(Effect.catchAllCause((cause) => Effect.logError("node heartbeat failed", Cause.squash(cause))))
     yield* Effect.flatMap(store.pauses, (pauses) => Control.send(state, Command.Paused({ pauses, done: undefined }))).pipe(
       Effect.catchAll((e) => Effect.logError("could not read pause gates", e))
     )
@@ -172,7 +173,7 @@ export const make = (options: Options) =>
         ? Effect.zipRight(Control.wake(state, true), Queue.offer(timerWake, undefined))
         : Queue.offer(state.leaseCheck, undefined)))
     yield* Effect.forkScoped(LeaseHeartbeat.run(env))
-    yield* Effect.forkScoped(NodeHeartbeat.run(env, startedAt, report))
+    yield* Effect.forkScoped(heartbeat.run)
     yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))
     yield* Effect.forkScoped(LeaseRecovery.orphanLoop(env))
     yield* Effect.forkScoped(Retention.run(env))

@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { StoreError } from "../../domain/TaskErrors.js"
 import * as Client from "./postgres/client.js"
 import * as Dialect from "./postgres/dialect.js"
+import { listen } from "./postgres/listen.js"
 import * as Migrations from "./postgres/migrations.js"
 import { TaskStore } from "./TaskStore.js"
 import type { StoreSignal } from "./TaskStore.js"
@@ -32,10 +33,10 @@ const kinds: ReadonlyArray<StoreSignal> = ["ready", "control"]
 /**
  * NOTIFY after writes, the signal as payload (one per burst of each kind: what asks while one
  * is being sent is folded into the next; `pg_notify`, as FIELD-NOTES says PgClient.notify is
- * broken in 0.53), and LISTEN as a stream that reconnects after a second if its connection is
- * lost (polling and the lease heartbeat cover the gap).
+ * broken in 0.53), and LISTEN on a connection of its own (postgres/listen.ts) that reconnects a
+ * second after it is lost (polling and the lease heartbeat cover the gap).
  */
-const signals = Effect.gen(function*() {
+const signals = (url: Redacted.Redacted<string>) => Effect.gen(function*() {
   const pg = yield* PgClient.PgClient
   const senders = yield* Effect.forEach(kinds, (kind) =>
     Effect.gen(function*() {
@@ -49,7 +50,8 @@ const signals = Effect.gen(function*() {
       return [kind, wanted] as const
     }))
   const queues = new Map(senders)
-  const heard = pg.listen(channel).pipe(
+  // After each (re)connection every kind is heard once: what was said meanwhile is not known.
+  const heard = listen(url, channel, kinds).pipe(
     Stream.map((payload): StoreSignal => (payload === "control" ? "control" : "ready")),
     Stream.retry(Schedule.spaced("1 second")),
     // The schedule never ends; the type does not know it.
@@ -65,7 +67,7 @@ const signals = Effect.gen(function*() {
 export const layerPostgres = (options: PostgresOptions): Layer.Layer<TaskStore, StoreError> =>
   Layer.scoped(
     TaskStore,
-    Effect.flatMap(signals, (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s }))
+    Effect.flatMap(signals(options.url), (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s, begin: Dialect.begin }))
   ).pipe(
     Layer.provide(Client.layer(options).pipe(
       Layer.mapError((e) => new StoreError({ message: `PostgreSQL: cannot connect: ${e.message}`, cause: e }))

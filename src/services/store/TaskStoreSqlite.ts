@@ -64,6 +64,8 @@ export interface Dialect {
   readonly functions: Sql.SqlFunctions
   /** Telling other processes that work may be ready, and hearing them (none on SQLite). */
   readonly signals?: Signals
+  /** The statements that open a write transaction (default: BEGIN). */
+  readonly begin?: ReadonlyArray<string>
 }
 
 /** How processes sharing a store tell each other what a write did (TaskStore.signals). */
@@ -84,7 +86,7 @@ export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (conne
 export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* dialect.migrate.pipe(Effect.mapError(storeError))
-  const writer = yield* GroupCommit.make(dialect.connection)
+  const writer = yield* GroupCommit.make(dialect.connection, dialect.begin)
   // Every write runs with the dialect's SQL functions.
   // SQLite's functions are the Reference's default: nothing to provide on its hot path.
   const withFunctions = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

@@ -4,8 +4,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
@@ -45,12 +45,18 @@ describe("submitting inside the application's PostgreSQL transaction", () => {
   it.live("committed: the order and its task exist, and nodes hear of it; rolled back: neither does", () =>
     Effect.scoped(Effect.gen(function*() {
       const { app, store } = yield* setup
-      const heard = yield* Effect.fork(Stream.runHead(store.signals))
+      const heard = yield* Queue.unbounded<string>()
+      yield* Effect.forkScoped(Stream.runForEach(store.signals, (s) => Queue.offer(heard, s)))
+      // Listening: a (re)connected listener first hears every kind once.
+      expect([yield* Queue.take(heard), yield* Queue.take(heard)]).toStrictEqual(["ready", "control"])
       const id = yield* placeOrder(1, false).pipe(Effect.provideService(SqlClient.SqlClient, app))
       expect((yield* store.get(id)).status).toBe("pending")
-      expect((yield* Fiber.join(heard))._tag).toBe("Some")
+      expect(yield* Queue.take(heard)).toBe("ready")
       const failed = yield* Effect.either(placeOrder(2, true).pipe(Effect.provideService(SqlClient.SqlClient, app)))
       expect(failed._tag === "Left" && failed.left._tag).toBe("Rejected")
+      // The rolled-back transaction told no one: the next notification heard is a later one.
+      yield* app.unsafe("SELECT pg_notify('troupe_work', 'control')")
+      expect(yield* Queue.take(heard)).toBe("control")
       expect(yield* app.unsafe("SELECT id FROM orders ORDER BY id")).toStrictEqual([{ id: 1 }])
       expect((yield* store.list({ limit: 10 })).map((t) => t.payload)).toStrictEqual([{ order: 1 }])
       // The same idempotency key in a later transaction gives the existing task.

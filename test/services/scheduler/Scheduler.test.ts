@@ -296,15 +296,16 @@ describe("Scheduler", () => {
       yield* store.claim([TaskId.unsafeMake("task-1")], { owner: other, token: "n2", expiresAt: 30_000, now: 0 })
       const before = yield* queue.stats
       expect(before.nodes.map((n) => [n.host, n.alive, n.leader])).toStrictEqual([["elsewhere", true, true], [os.hostname(), true, false]])
-      // Its last heartbeat was at 0; the node timeout is 10 s; this node heartbeats every 2 s.
-      yield* advance("10 seconds", "1 second")
+      // Its last heartbeat was at 0, first seen by this node at its beat at 2 s; the node timeout
+      // is 10 s; this node heartbeats every 2 s: silent for more than 10 s at the beat at 14 s.
+      yield* advance("12 seconds", "1 second")
       expect((yield* store.get(TaskId.unsafeMake("task-1"))).status).toBe("running")
       yield* advance("2 seconds", "1 second")
       const recovered = yield* store.get(TaskId.unsafeMake("task-1"))
       expect([recovered.status, recovered.errors.map((e) => [e.attempt, e.at, e.error._tag === "AttemptLost" ? e.error.reason : e.error._tag])])
-        .toStrictEqual(["retrying", [[1, 12_000, "nodeDead"]]])
+        .toStrictEqual(["retrying", [[1, 14_000, "nodeDead"]]])
       yield* advance("1 second", "1 second")
-      expect(runs.map((r) => [r.n, r.attempt, r.at])).toStrictEqual([[1, 2, 13_000]])
+      expect(runs.map((r) => [r.n, r.attempt, r.at])).toStrictEqual([[1, 2, 15_000]])
       // The dead node is forgotten once nothing of it runs; this one leads.
       const after = yield* queue.stats
       expect(after.nodes.map((n) => [n.host, n.alive, n.leader])).toStrictEqual([[os.hostname(), true, true]])

@@ -11,8 +11,9 @@ import type { SqlFunctions } from "../sqlite/sql.js"
 export const channel = "troupe_work"
 
 /**
- * The transaction-scoped advisory lock that claims of limited types take (bytes 't' 'r' 'l'
- * 'm'): a count of a type's running attempts is then not raced by another node's claim.
+ * The transaction-scoped advisory locks that claims of limited types take, one per type (this
+ * key, bytes 't' 'r' 'l' 'm', and the type's hash): a count of a type's running attempts is then
+ * not raced by another node's claim of the type.
  */
 export const typeGateLock = 0x74726c6d
 
@@ -23,8 +24,18 @@ export const functions: SqlFunctions = {
   jsonObject: (...pairs) => `jsonb_build_object(${pairs.join(", ")})`,
   skipLocked: " FOR UPDATE SKIP LOCKED",
   claimable: (where) => `id IN (SELECT id FROM tasks WHERE ${where} FOR UPDATE SKIP LOCKED)`,
-  typeGate: `SELECT pg_try_advisory_xact_lock(${typeGateLock}) AS ok`
+  typeGate: `SELECT pg_try_advisory_xact_lock(${typeGateLock}, hashtext(?)) AS ok`,
+  forShare: " FOR SHARE"
 }
+
+/**
+ * How a group transaction opens on PostgreSQL: READ COMMITTED whatever the server's default
+ * (each statement sees what committed before it: the type gate's count relies on it), and a
+ * lock timeout, so a write that waits on a row or key held elsewhere (an application's open
+ * transaction holding an idempotency key, say) fails alone (its savepoint) instead of holding
+ * every write of the node — its claims, its outcomes, its heartbeat — behind it.
+ */
+export const begin: ReadonlyArray<string> = ["BEGIN ISOLATION LEVEL READ COMMITTED", "SET LOCAL lock_timeout = '2s'"]
 
 const translated = new Map<string, string>()
 

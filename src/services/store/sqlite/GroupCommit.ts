@@ -62,7 +62,9 @@ const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
  */
 export const make = (
   /** The reserved connection as the store's statements need it (PostgreSQL: postgres/dialect.ts). */
-  wrap: (connection: SqlConnection.Connection) => SqlConnection.Connection = (connection) => connection
+  wrap: (connection: SqlConnection.Connection) => SqlConnection.Connection = (connection) => connection,
+  /** The statements that open a transaction (PostgreSQL sets its isolation and lock timeout). */
+  begin: ReadonlyArray<string> = ["BEGIN"]
 ): Effect.Effect<GroupCommit, never, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const queue = yield* Queue.unbounded<Op | typeof Stop>()
@@ -77,7 +79,7 @@ export const make = (
   const transaction = <A, E>(body: (connection: SqlConnection.Connection) => Effect.Effect<A, E, Connection>) =>
     Effect.scoped(Effect.flatMap(Effect.map(sql.reserve, wrap), (connection) =>
       Effect.gen(function*() {
-        yield* exec(connection, "BEGIN")
+        for (const statement of begin) yield* exec(connection, statement)
         const exit = yield* Effect.exit(Effect.zipLeft(
           Effect.provideService(body(connection), Connection, connection),
           exec(connection, "COMMIT")

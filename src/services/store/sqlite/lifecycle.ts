@@ -104,6 +104,15 @@ export const linkDependencies = (
     const edges = created.flatMap((t) => [...new Set(t.dependsOn)].map((dep) => [dep, t.id] as const))
     const statuses = new Map<string, TaskStatus>()
     if (edges.length === 0) return statuses
+    // Where writers run at once (PostgreSQL), the dependencies may not end between the count
+    // below and this transaction's commit: a completion would not see the new edges and leave
+    // the dependent blocked. Locked for share, a dependency's completion waits for the commit.
+    const fn = yield* Functions
+    if (fn.forShare !== null) {
+      for (const chunk of chunks([...new Set(edges.map(([dep]) => dep))])) {
+        yield* run(`SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)}${fn.forShare}`, chunk)
+      }
+    }
     for (const chunk of chunks(edges)) {
       yield* run(`INSERT INTO task_deps (dep_id, task_id) VALUES ${tuples(chunk.length, 2)} ON CONFLICT DO NOTHING`, chunk.flat())
     }

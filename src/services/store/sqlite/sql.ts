@@ -70,11 +70,16 @@ export interface SqlFunctions {
    */
   readonly claimable: (where: string) => string
   /**
-   * A statement that takes the lock serializing claims of types with a concurrency limit until
-   * the transaction ends, without waiting: one row (`ok` true) when taken, false when another
-   * node holds it. Null where writers take turns anyway (SQLite).
+   * A statement that takes the lock serializing claims of one type with a concurrency limit (its
+   * one parameter) until the transaction ends, without waiting: one row (`ok` true) when taken,
+   * false when another node holds it. Null where writers take turns anyway (SQLite).
    */
   readonly typeGate: string | null
+  /**
+   * Ends a `SELECT … FROM tasks` that reads rows a concurrent writer must not change until this
+   * transaction ends (PostgreSQL's `FOR SHARE`); null where writers take turns (SQLite).
+   */
+  readonly forShare: string | null
 }
 
 export const sqliteFunctions: SqlFunctions = {
@@ -83,7 +88,8 @@ export const sqliteFunctions: SqlFunctions = {
   jsonObject: (...pairs) => `json_object(${pairs.join(", ")})`,
   skipLocked: "",
   claimable: (where) => where,
-  typeGate: null
+  typeGate: null,
+  forShare: null
 }
 
 export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {

@@ -109,7 +109,7 @@ const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: str
 /**
  * Claims the listed pending tasks that may run now (their key's head), skipping those another
  * node is claiming; of types with a limit, only what the limit leaves across nodes. When another
- * node holds the type gate, tasks of limited types are left for the next claim.
+ * node holds a type's gate, that type's tasks are left for the next claim.
  */
 export const claim = (
   taskIds: ReadonlyArray<TaskId>,
@@ -119,14 +119,15 @@ export const claim = (
   Effect.gen(function*() {
     const limits = [...(lease.limits ?? [])]
     const fn = yield* Functions
-    const gated = limits.length > 0 && fn.typeGate !== null
-      ? (yield* run<{ readonly ok: boolean }>(fn.typeGate))[0]?.ok === true
-      : true
+    const gate = fn.typeGate
+    // The limited types whose gate this transaction holds (all of them where writers take turns).
+    const gated = gate === null ? limits : yield* Effect.filter(limits, ([type]) =>
+      Effect.map(run<{ readonly ok: boolean }>(gate, [type]), (rows) => rows[0]?.ok === true))
     const excluded = limits.map(([type]) => type)
     const results: Array<ReadonlyArray<Rows.ClaimRow>> = []
     for (const chunk of chunks(taskIds)) {
       results.push(yield* claimAny(chunk, lease, excluded))
-      if (gated) for (const [type, limit] of limits) results.push(yield* claimLimited(chunk, lease, type, limit))
+      for (const [type, limit] of gated) results.push(yield* claimLimited(chunk, lease, type, limit))
     }
     // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
     // id was claimed once and is returned once).
