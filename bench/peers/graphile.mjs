@@ -4,7 +4,9 @@
  *   - enqueue: N jobs through WorkerUtils.addJobs, 1,000 per call (jobs/s);
  *   - drain: from run() to the last completion, confirmed in the database (no row left in
  *     graphile_worker.jobs: successful jobs are deleted) (jobs/s); total = N / (enqueue + drain);
- *   - idle submit → start: one job at a time (addJob, then wait for the handler), 50 times, p50/p95 ms.
+ *   - idle submit → start: one job at a time (addJob, then wait for the handler), 50 times, each
+ *     after a random 0–2 s pause (same protocol as pgboss.mjs, where it meets the 2 s poll at a
+ *     random phase); p50/p95 ms.
  * Library defaults (concurrency 1, pollInterval 2 s, LISTEN/NOTIFY on, no local queue / batching).
  * One setting chosen: a silent logger, since the default logs a line per completed job to stdout.
  * A second round, enqueue + drain again, runs with concurrency 10 (graphile's documented knob for

@@ -4,13 +4,16 @@
  *   - enqueue: N jobs through boss.insert(name, jobs), 1,000 per call (jobs/s);
  *   - drain: from work() to the last completion, confirmed in the database (no job of the queue
  *     left below state 'completed') (jobs/s); total = jobs / (enqueue + drain);
- *   - idle submit → start: one job at a time (send, then wait for the handler), 50 times, p50/p95 ms.
+ *   - idle submit → start: one job at a time (send, then wait for the handler), 50 times, each after
+ *     a random 0–2 s pause so the 2 s poll is met at a random phase; p50/p95 ms.
  * Library defaults: createQueue(name) with no options (pg-boss ≥ 10 needs the queue first), work()
  * with batchSize 1, localConcurrency 1, pollingIntervalSeconds 2, and no LISTEN/NOTIFY. A worker at
  * those defaults fetches one job per 2 s poll (~0.5 jobs/s: 20,000 jobs would take ~11 h), so the
  * defaults drain uses its own smaller count, BENCH_PGBOSS_DEFAULT_TASKS (default 20, ~40 s).
- * Second figure, on N jobs ("batched"): work() with batchSize 100 and burstWhenBatchFull (without it
- * every batch still waits out the 2 s poll: at most 50 jobs/s) — the handler gets 100 jobs per call.
+ * Second figure, on N jobs ("batched"): work() with batchSize 100 (the handler gets 100 jobs per
+ * call; pg-boss's successor to teamSize, localConcurrency, added little over it here: ~10k vs ~8.5k
+ * jobs/s at 4–10, while batchSize 1000 gave ~17k) and burstWhenBatchFull (without it every batch
+ * still waits out the 2 s poll: at most 50 jobs/s).
  * Third figure: idle latency with pg-boss's opt-in LISTEN/NOTIFY (constructor useListenNotify, queue
  * notify: true), the worker otherwise at defaults.
  * Prints figures and the machine; asserts nothing.
@@ -91,8 +94,8 @@ if (isMain(import.meta.url)) {
     console.log(`\n# pg-boss (PostgreSQL), ${jobs} no-op jobs (${defaultJobs} at defaults) — ${await describeMachine(url)}`)
     return measure({ url, jobs, defaultJobs })
   })
-  const rate = (name, x) => console.log(`  ${name.padEnd(60)} ${x.toFixed(1).padStart(9)} jobs/s`)
-  const latency = (name, p50, p95) => console.log(`  ${name.padEnd(60)} ${p50.toFixed(1)} / ${p95.toFixed(1)} ms`)
+  const rate = (name, x) => console.log(`  ${name.padEnd(66)} ${x.toFixed(1).padStart(9)} jobs/s`)
+  const latency = (name, p50, p95) => console.log(`  ${name.padEnd(66)} ${p50.toFixed(1)} / ${p95.toFixed(1)} ms`)
   rate(`enqueue (insert, 1,000 per call), ${jobs} jobs`, f.enqueuePerSecond)
   rate(`drain, defaults (batchSize 1, 2 s poll), ${f.defaultJobs} jobs`, f.drainPerSecond)
   rate(`enqueue + drain, defaults, ${f.defaultJobs} jobs`, f.totalPerSecond)

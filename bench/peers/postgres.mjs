@@ -2,7 +2,7 @@
  * Shared by the PostgreSQL peers (graphile.mjs, pgboss.mjs): a throw-away database per run, the
  * idle submit → start sampler, percentiles and the machine line. Standalone (no troupe dist).
  */
-/* global process */
+/* global process, URL */
 import pg from "pg"
 import { randomBytes } from "node:crypto"
 import os from "node:os"
