@@ -67,7 +67,7 @@ const signals = (url: Redacted.Redacted<string>) => Effect.gen(function*() {
 export const layerPostgres = (options: PostgresOptions): Layer.Layer<TaskStore, StoreError> =>
   Layer.scoped(
     TaskStore,
-    Effect.flatMap(signals(options.url), (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s, begin: Dialect.begin }))
+    Effect.flatMap(signals(options.url), (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s, begin: Dialect.begin, holdWriter: true }))
   ).pipe(
     Layer.provide(Client.layer(options).pipe(
       Layer.mapError((e) => new StoreError({ message: `PostgreSQL: cannot connect: ${e.message}`, cause: e }))

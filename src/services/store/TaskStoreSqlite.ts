@@ -66,6 +66,8 @@ export interface Dialect {
   readonly signals?: Signals
   /** The statements that open a write transaction (default: BEGIN). */
   readonly begin?: ReadonlyArray<string>
+  /** The writer keeps its connection between transactions (not where reads share it). */
+  readonly holdWriter?: boolean
 }
 
 /** How processes sharing a store tell each other what a write did (TaskStore.signals). */
@@ -86,7 +88,7 @@ export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (conne
 export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* dialect.migrate.pipe(Effect.mapError(storeError))
-  const writer = yield* GroupCommit.make(dialect.connection, dialect.begin)
+  const writer = yield* GroupCommit.make(dialect.connection, dialect.begin, dialect.holdWriter)
   // Every write runs with the dialect's SQL functions.
   // SQLite's functions are the Reference's default: nothing to provide on its hot path.
   const withFunctions = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

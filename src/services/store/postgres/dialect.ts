@@ -1,4 +1,5 @@
 import type * as SqlConnection from "@effect/sql/SqlConnection"
+import { taskColumns } from "../schema.js"
 import type { SqlFunctions } from "../sqlite/sql.js"
 
 // Where the store's statements differ between SQLite and PostgreSQL. They are written once,
@@ -17,6 +18,11 @@ export const channel = "troupe_work"
  */
 export const typeGateLock = 0x74726c6d
 
+const pgType = { text: "text", int: "integer", time: "bigint", real: "double precision" } as const
+const kinds = new Map(taskColumns.map(([name, kind]) => [name, kind] as const))
+/** The PostgreSQL type of a tasks column. */
+const arrayType = (column: string) => pgType[kinds.get(column) ?? "text"]
+
 /** JSON on the store's text columns, in PostgreSQL (jsonb, back to text). */
 export const functions: SqlFunctions = {
   appendJson: (column, json) => `(${column}::jsonb || jsonb_build_array((${json})::jsonb))::text`,
@@ -25,7 +31,8 @@ export const functions: SqlFunctions = {
   skipLocked: " FOR UPDATE SKIP LOCKED",
   claimable: (where) => `id IN (SELECT id FROM tasks WHERE ${where} FOR UPDATE SKIP LOCKED)`,
   typeGate: `SELECT pg_try_advisory_xact_lock(${typeGateLock}, hashtext(?)) AS ok`,
-  forShare: " FOR SHARE"
+  forShare: " FOR SHARE",
+  columnArrays: (columns) => `SELECT * FROM unnest(${columns.map((c) => `?::${arrayType(c)}[]`).join(", ")})`
 }
 
 /**
@@ -35,7 +42,8 @@ export const functions: SqlFunctions = {
  * transaction holding an idempotency key, say) fails alone (its savepoint) instead of holding
  * every write of the node — its claims, its outcomes, its heartbeat — behind it.
  */
-export const begin: ReadonlyArray<string> = ["BEGIN ISOLATION LEVEL READ COMMITTED", "SET LOCAL lock_timeout = '2s'"]
+// One round-trip: a text with no parameters goes as a simple query, which may hold several statements.
+export const begin: ReadonlyArray<string> = ["BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '2s'"]
 
 const translated = new Map<string, string>()
 

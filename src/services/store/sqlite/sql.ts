@@ -9,7 +9,8 @@ import { active } from "./migrations.js"
 // Helpers shared by the SQLite statements: multi-row placeholders, chunking, and status
 // conditions taken from the domain's transition table, never written by hand.
 
-export type Param = string | number | null
+/** A statement parameter: a value, or (PostgreSQL, `columnArrays`) an array of values. */
+export type Param = string | number | null | ReadonlyArray<string | number | null>
 
 const CHUNK = 400
 
@@ -80,6 +81,12 @@ export interface SqlFunctions {
    * transaction ends (PostgreSQL's `FOR SHARE`); null where writers take turns (SQLite).
    */
   readonly forShare: string | null
+  /**
+   * The rows of a many-row insert into `tasks` as one parameter per column (`SELECT * FROM
+   * unnest(?::text[], …)`): PostgreSQL parses and binds 16 arrays instead of 16 parameters a
+   * row. Null: one `VALUES` tuple a row (SQLite).
+   */
+  readonly columnArrays: ((columns: ReadonlyArray<string>) => string) | null
 }
 
 export const sqliteFunctions: SqlFunctions = {
@@ -89,7 +96,8 @@ export const sqliteFunctions: SqlFunctions = {
   skipLocked: "",
   claimable: (where) => where,
   typeGate: null,
-  forShare: null
+  forShare: null,
+  columnArrays: null
 }
 
 export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {

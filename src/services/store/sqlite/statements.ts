@@ -27,15 +27,26 @@ export interface InsertedRow {
  * one call repeats an id.
  */
 export const insert = (tasks: ReadonlyArray<NewTask>): Effect.Effect<Map<string, InsertedRow>, SqlError, Connection> =>
-  Effect.map(
-    Effect.forEach(chunks(tasks), (chunk) =>
-      run<InsertedRow & { readonly id: string }>(
-        `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) VALUES ${tuples(chunk.length, Rows.insertColumns.length)}
-         ON CONFLICT DO NOTHING RETURNING id, seq, idempotency_key`,
-        chunk.flatMap(Rows.insertValues)
-      )),
-    (results) => new Map(results.flat().map((r) => [r.id, r] as const))
-  )
+  Effect.flatMap(Functions, (fn) => {
+    const columnArrays = fn.columnArrays
+    const statements = columnArrays === null
+      ? chunks(tasks).map((chunk) =>
+        run<InsertedRow & { readonly id: string }>(
+          `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) VALUES ${tuples(chunk.length, Rows.insertColumns.length)}
+           ON CONFLICT DO NOTHING RETURNING id, seq, idempotency_key`,
+          chunk.flatMap(Rows.insertValues)
+        ))
+      : chunks(tasks, 5000).map((chunk) => {
+        // One array per column: the rows transposed.
+        const rows = chunk.map(Rows.insertValues)
+        return run<InsertedRow & { readonly id: string }>(
+          `INSERT INTO tasks (${Rows.insertColumns.join(", ")}) ${columnArrays(Rows.insertColumns)}
+           ON CONFLICT DO NOTHING RETURNING id, seq, idempotency_key`,
+          Rows.insertColumns.map((_, c) => rows.map((row) => row[c] ?? null))
+        )
+      })
+    return Effect.map(Effect.all(statements), (results) => new Map(results.flat().map((r) => [r.id, r] as const)))
+  })
 
 /**
  * Which inputs created the rows just inserted: the first one with its id and idempotency key
