@@ -12,6 +12,7 @@ import * as TaskDefinition from "../../src/domain/TaskDefinition.js"
 import * as TaskId from "../../src/domain/TaskId.js"
 import * as EventFeed from "../../src/runtime/api/EventFeed.js"
 import * as TroupeTest from "../../src/runtime/TroupeTest.js"
+import { TaskEvents } from "../../src/services/events/TaskEvents.js"
 import { TaskQueue } from "../../src/services/queue/TaskQueue.js"
 import * as Handlers from "../../src/workers/Handlers.js"
 
@@ -60,6 +61,17 @@ const drain = (n: number, from = 0) =>
 const completions = (frames: ReadonlyArray<Frame>) => frames.filter((f) => f.data["status"] === "completed").map((f) => f.data["id"])
 
 describe("EventFeed (GET /events)", () => {
+  it.effect("the first client hears what is published the moment it has joined (the feed subscribed before it joined)", () =>
+    Effect.gen(function*() {
+      const client = yield* connect(undefined)
+      // Published at once, with no yield in between: before, the feed's reader could still be
+      // subscribing in its own fiber, and this was lost (a CI run timed out on it).
+      yield* Effect.flatMap(TaskEvents, (events) =>
+        events.publish([{ _tag: "StatusChanged", id: TaskId.unsafeMake("t-now"), type: "echo", status: "pending", at: 1 }]))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      expect(received(client).frames.map((f) => f.data["id"])).toStrictEqual(["t-now"])
+    }).pipe(Effect.provide(feedLayer({}))))
+
   it.scoped("every frame has an id; a client that reconnects with Last-Event-ID gets exactly what it missed, and an id the feed no longer has is a gap", () =>
     Effect.gen(function*() {
       const first = yield* connect(undefined)

@@ -1,4 +1,6 @@
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
@@ -7,7 +9,7 @@ import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import { Readable } from "node:stream"
 import type { TaskEvent } from "../../services/events/TaskEvents.js"
-import { TaskQueue } from "../../services/queue/TaskQueue.js"
+import { TaskEvents } from "../../services/events/TaskEvents.js"
 import * as Sse from "./Sse.js"
 
 // GET /events for every client at once. One fiber reads the queue's events and frames each
@@ -96,7 +98,7 @@ export const ring = (size: number) => {
 
 export const make = (options: Options = defaults) =>
   Effect.gen(function*() {
-    const queue = yield* TaskQueue
+    const events = yield* TaskEvents
     const scope = yield* Effect.scope
     const clients = new Set<Readable>()
     const kept = ring(options.replay)
@@ -118,20 +120,26 @@ export const make = (options: Options = defaults) =>
     }
 
     // One reader for every client, at most one delivery per interval. If it ever falls behind
-    // its own subscription, every client is told and let go, and it reads on afresh.
-    const pump = queue.events.pipe(
-      Stream.runForEachChunk((chunk) =>
+    // its own subscription, every client is told and let go, and it reads on afresh. The first
+    // subscription exists before the first client joins (`subscribed`): a client that joined
+    // while the reader was still subscribing lost what was published meanwhile (found in CI).
+    const subscribed = yield* Deferred.make<void>()
+    const readOnce = Effect.scoped(Effect.gen(function*() {
+      const batches = yield* events.subscribe
+      yield* Deferred.succeed(subscribed, undefined)
+      yield* Stream.runForEachChunk(batches, (chunk) =>
         Effect.zipRight(
-          Effect.sync(() => deliver(Buffer.from(kept.push(chunk)))),
+          Effect.sync(() => deliver(Buffer.from(kept.push(Chunk.toReadonlyArray(chunk).flat())))),
           options.intervalMs > 0 ? Effect.sleep(options.intervalMs) : Effect.void
-        )),
+        ))
+    })).pipe(
       Effect.catchTag("EventsOverflow", () =>
         Effect.sync(() => {
           kept.clear()
           for (const client of clients) letGo(client, overflowed)
-        })),
-      Effect.forever
+        }))
     )
+    const pump = Effect.forever(readOnce)
     // The other SSE bodies (serve), each written by its own fiber.
     const served = new Map<Readable, Fiber.RuntimeFiber<void>>()
     // Their fibers live in a set that is interrupted, and waited for, when the feed closes.
@@ -158,7 +166,7 @@ export const make = (options: Options = defaults) =>
     const start = Effect.suspend(() => {
       if (started) return Effect.void
       started = true
-      return Effect.asVoid(Effect.forkIn(Effect.zip(pump, keepAlive, { concurrent: true }), scope))
+      return Effect.zipRight(Effect.forkIn(Effect.zip(pump, keepAlive, { concurrent: true }), scope), Deferred.await(subscribed))
     })
     // At shutdown every client gets a last `shutdown` event (not `end`: the stream did not end
     // on its own), and the server waits, a second at most, for the streams that are flowing to
@@ -241,4 +249,4 @@ export const make = (options: Options = defaults) =>
     })
   })
 
-export const layer = (options?: Options): Layer.Layer<EventFeed, never, TaskQueue> => Layer.scoped(EventFeed, make(options))
+export const layer = (options?: Options): Layer.Layer<EventFeed, never, TaskEvents> => Layer.scoped(EventFeed, make(options))

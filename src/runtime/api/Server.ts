@@ -15,6 +15,7 @@ import * as crypto from "node:crypto"
 import { createServer } from "node:http"
 import type { Log } from "../../domain/Activity.js"
 import { TaskId } from "../../domain/TaskId.js"
+import type { TaskEvents } from "../../services/events/TaskEvents.js"
 import { TaskQueue } from "../../services/queue/TaskQueue.js"
 import { Telemetry } from "../../services/telemetry/Telemetry.js"
 import { TroupeStartError } from "../compose.js"
@@ -171,7 +172,7 @@ const serveFailure = (host: string, port: number, error: { readonly message: str
  * The JSON-RPC server on `host:port`. Binding anywhere but loopback without a token is refused
  * at start-up.
  */
-export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer | EventFeed, TroupeStartError, TaskQueue> => {
+export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer | EventFeed, TroupeStartError, TaskQueue | TaskEvents> => {
   const refused = Token.refusal(options.host, Token.ofOption(options.token))
   if (refused !== undefined) return Layer.fail(new TroupeStartError({ message: refused }))
   return Layer.unwrapEffect(Effect.map(Telemetry, (telemetry) => {
