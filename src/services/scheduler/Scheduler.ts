@@ -133,19 +133,19 @@ export const make = (options: Options) =>
     const cluster = yield* NodeHeartbeat.makeCluster
     const env: State.Env = { activityBarrier: activity.barrier, store, events, executors, world, governor, options, state, telemetry, scope, cluster }
     const startedAt = yield* Clock.currentTimeMillis
-    const pressure = yield* Effect.serviceOption(MemoryPressure)
+    const pressure = yield* MemoryPressure
     const report: Effect.Effect<NodeInfo> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const window = state.recorder.window(now)
       const workers = yield* Effect.forEach(executors.all, (e) => e.workers)
-      const memory = pressure._tag === "Some" ? yield* pressure.value.state : undefined
+      const memory = yield* pressure.state
       return {
         host: os.hostname(),
         pid: process.pid,
         running: state.inFlight.size,
         perSecond: window.samples.length / (options.statsWindowMs / 1000),
         workers: workers.flat(),
-        memory: memory === undefined || memory.last === null
+        memory: memory.last === null
           ? null
           : { usedShare: memory.last.usedShare, freeMb: memory.last.freeMb, underPressure: memory.underPressure }
       }
