@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Pg from "pg"
 import { adminUrl, freshDatabase } from "../support/postgres.js"
+import { privatePostgres } from "../support/privatePostgres.js"
 import type { Server } from "../support/process.js"
 import { eventually, rpc, startServer } from "../support/process.js"
 
@@ -27,15 +28,18 @@ interface Cluster {
   readonly sql: Pg.Client
 }
 
-/** Runs `body` with `n` nodes on a new database (each with 2 threads), all stopped and dropped after. */
-const withCluster = async (n: number, body: (cluster: Cluster) => Promise<void>) => {
+/**
+ * Runs `body` with `n` nodes (each with 2 threads) on a new database of the shared server, or on
+ * `server`'s database; all stopped and dropped after.
+ */
+const withCluster = async (n: number, body: (cluster: Cluster) => Promise<void>, server?: string) => {
   const scope = Effect.runSync(Scope.make())
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-cluster-"))
   const nodes: Array<Server> = []
   const sql = new Pg.Client({ connectionString: adminUrl })
   await sql.connect()
   try {
-    const url = Redacted.value(await Effect.runPromise(Scope.extend(freshDatabase, scope)))
+    const url = server ?? Redacted.value(await Effect.runPromise(Scope.extend(freshDatabase, scope)))
     const args = ["--handlers", handlers, "--database", url, "--num-workers", "2"]
     // One first (it migrates), then the others together.
     nodes.push(await startServer(args, { TROUPE_LEASE_DURATION: "1 hour" }))
@@ -110,8 +114,8 @@ const submitMany = async (url: string, tasks: ReadonlyArray<unknown>) => {
   return (answer.result as { readonly ids: ReadonlyArray<string> }).ids
 }
 
-const runningOn = async (database: string) => {
-  const db = new Pg.Client({ connectionString: adminUrl.replace(/\/[^/]*$/, `/${database}`) })
+const runningOn = async (database: string, server = adminUrl) => {
+  const db = new Pg.Client({ connectionString: server.replace(/\/[^/]*$/, `/${database}`) })
   await db.connect()
   try {
     const rows = await db.query<{ id: string; owner: string }>("SELECT id, lease_owner AS owner FROM tasks WHERE status = 'running'")
@@ -225,4 +229,47 @@ describe("nodes on one PostgreSQL database", () => {
       await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
       console.log(`database outage: ${refused} submit(s) refused during it, ${all.length} acknowledged tasks all completed`)
     }), 90_000)
+  it("the PostgreSQL server crashes and restarts mid-run: nodes reconnect, every acknowledged task completes once, and listening resumes", async () => {
+    // A server of the test's own: the shared one cannot be stopped under the other test files.
+    const server = await privatePostgres()
+    try {
+      await withCluster(2, async ({ database, log, nodes, url }) => {
+        const [a, b] = nodes as [Server, Server]
+        const first = await submitMany(a.url, Array.from({ length: 300 }, (_, i) => ({ type: "span", payload: { n: i, ms: 10, log } })))
+        await eventually(() => counts(a.url), (n) => (n?.["completed"] ?? 0) > 30, 5000)
+        // A crash (no checkpoint, recovery from the WAL at the next start), with attempts running.
+        server.stop("immediate")
+        const acknowledged: Array<string> = []
+        let refused = 0
+        await eventually(async () => {
+          const answer = await rpc(b.url, "submit", { type: "span", payload: { n: -1, ms: 5, log } })
+          if (answer.error === undefined) acknowledged.push((answer.result as { readonly id: string }).id)
+          else refused++
+          return refused
+        }, (n) => n > 2, 1000)
+        server.start()
+        const after = await eventually(async () => (await rpc(b.url, "submit", { type: "span", payload: { n: -2, ms: 5, log } })), (x) => x.error === undefined, 1000)
+        acknowledged.push((after.result as { readonly id: string }).id)
+        const all = [...first, ...acknowledged]
+        const done = await eventually(() => counts(a.url), (n) => n?.["completed"] === all.length, 15_000)
+        expect(done).toMatchObject({ completed: all.length, failed: 0, running: 0, pending: 0 })
+        // Each ran to its end once, and no two attempts of a task overlapped.
+        const attempts = attemptsIn(log)
+        const ends = new Map<string, number>()
+        for (const x of attempts) if (x.how === "end") ends.set(x.id, (ends.get(x.id) ?? 0) + 1)
+        expect(overlapsWithin(attempts, (x) => x.id)).toStrictEqual([])
+        expect([...ends.values()].filter((k) => k !== 1)).toStrictEqual([])
+        // Listening resumed: a cancel sent to one node stops an attempt on the other.
+        const [long] = await submitMany(a.url, [{ type: "span", payload: { n: 0, ms: 600_000, log }, options: { id: "long" } }])
+        const [running] = await eventually(() => runningOn(database, url), (rows) => rows.length === 1, 3000)
+        const other = nodes.find((node) => node.process.pid !== running!.pid)!
+        await eventually(() => Promise.resolve(attemptsIn(log).some((x) => x.id === "long")), (started) => started, 3000)
+        expect((await rpc(other.url, "cancel", { id: long })).error).toBeUndefined()
+        await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
+        console.log(`server crash: ${refused} submit(s) refused while it was down, ${all.length} acknowledged tasks all completed once`)
+      }, server.url)
+    } finally {
+      server.remove()
+    }
+  }, 120_000)
 })
