@@ -1,11 +1,9 @@
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import type { Outcome } from "../../domain/Outcome.js"
 import type { Claimed } from "../../domain/Task.js"
 import { AttemptError } from "../../domain/TaskErrors.js"
@@ -17,6 +15,7 @@ import { Command } from "./Command.js"
 import type { Sent, Settled } from "./Command.js"
 import * as Control from "./Control.js"
 import * as DispatchSpans from "./DispatchSpans.js"
+import * as Durably from "./durably.js"
 import * as Metrics from "./Metrics.js"
 import type { Sample } from "./Recorder.js"
 import * as RetryDecision from "./retryDecision.js"
@@ -99,36 +98,12 @@ const crashedError = (o: Outcome) => o._tag === "Failed" && (o.error._tag === "W
 const crashed = (outcomes: ReadonlyArray<Outcome>) => outcomes.length > 0 && outcomes.every(crashedError)
 
 /**
- * Whether a store error may pass by itself: the connection or the server away (SQLSTATE classes
- * 08, 40, 53, 57; a lock timeout, 55P03; a network error's code), or SQLite busy. Not: the store
- * closed, or data the database rejects (those fail the same way every time).
+ * An outcome is committed again while the store is away and the attempt's lease lasts: the work
+ * done is not lost to a moment without a database. (A COMMIT cut off after it landed leaves the
+ * retry nothing to change: the outcome is stored, its event is not published here; waiters read
+ * it from the store.)
  */
-export const transient = (e: StoreError): boolean => {
-  if (e.message.includes("is closed")) return false
-  const code = (e.cause as { readonly code?: unknown } | undefined)?.code
-  if (typeof code !== "string") return true
-  return /^(08|40|53|57)/.test(code) || code === "55P03" || /^E[A-Z]+$/.test(code) || /^SQLITE_(BUSY|LOCKED)/.test(code)
-}
-
-/**
- * An outcome is committed again, backing off up to every 2 s, while the store is away (a
- * restart, a failover, connections cut) and the attempt's lease lasts: the work done is not
- * lost to a moment without a database. Each write is atomic and guarded by the attempt's token,
- * so one that failed changed nothing, and one that lands after the lease was taken over changes
- * nothing. (A COMMIT cut off after it landed leaves the retry nothing to change: the outcome is
- * stored, its event is not published here; waiters read it from the store.)
- */
-const durably = <A>(env: Env, write: Effect.Effect<A, StoreError>) =>
-  write.pipe(
-    Effect.tapError((e) => Effect.logWarning(`could not store outcomes (${e.message})${transient(e) ? "; trying again" : ""}`)),
-    Effect.retry({
-      schedule: Schedule.exponential(Duration.millis(50)).pipe(
-        Schedule.either(Schedule.spaced(Duration.seconds(2))),
-        Schedule.upTo(Duration.millis(env.options.leaseDurationMs))
-      ),
-      while: transient
-    })
-  )
+const durably = <A>(env: Env, write: Effect.Effect<A, StoreError>) => Durably.durably("store outcomes", env.options.leaseDurationMs, write)
 
 /**
  * Commits a batch's outcomes (group-committed by the store) and publishes what changed; what

@@ -7,6 +7,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { ReadyRef } from "../../domain/Task.js"
+import type { TaskId } from "../../domain/TaskId.js"
 import * as Resources from "../../domain/Resources.js"
 import type { Executor, Reservation } from "../pool/Executor.js"
 import type { Permit } from "../resources/ResourceGovernor.js"
@@ -15,6 +16,7 @@ import { Command } from "./Command.js"
 import type { Sent, Settled } from "./Command.js"
 import * as Control from "./Control.js"
 import * as DispatchSpans from "./DispatchSpans.js"
+import * as Durably from "./durably.js"
 import * as Plan from "./Plan.js"
 import type { Env } from "./State.js"
 
@@ -108,7 +110,10 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
       expiresAt: now + env.options.leaseDurationMs,
       now,
       limits: taken.limits
-    }).pipe(Effect.ensuring(Effect.sync(() => Plan.claimEnded(state, taken.ids))))
+    }).pipe(
+      Effect.tapError(() => giveBack(env, taken.ids, taken.token)),
+      Effect.ensuring(Effect.sync(() => Plan.claimEnded(state, taken.ids)))
+    )
     Plan.claimedOfLimits(state, taken, claimed)
     if (!Arr.isNonEmptyReadonlyArray(claimed)) {
       if (permit !== undefined) yield* releaseResources(env, permit)
@@ -131,6 +136,27 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
     )
     return true
   })
+
+/**
+ * A claim that failed may still have committed (its answer lost with the connection): its rows
+ * would stay `running` under this process's lease, run by no one, until the lease ran out. They
+ * are given back — by the claim's token, so only what this claim took — once the store answers
+ * again, in a fiber of their own (the dispatcher goes on), and the dispatcher looks again.
+ */
+const giveBack = (env: Env, ids: ReadonlyArray<TaskId>, token: string) =>
+  Effect.forkIn(
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const released = yield* Durably.durably(
+        "give back a claim whose answer was lost",
+        env.options.leaseDurationMs,
+        env.store.release(ids.map((id) => ({ id, token, countAttempt: false })), now)
+      )
+      if (released.length > 0) yield* Effect.logInfo(`gave back ${released.length} task(s) of a claim whose answer was lost`)
+      yield* Control.wake(env.state, true)
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("could not give back a claim whose answer was lost", Cause.squash(cause)))),
+    env.scope
+  )
 
 /** Gives a permit back; the tasks that waited for resources try again, best first. */
 const releaseResources = (env: Env, permit: Permit) =>

@@ -16,7 +16,9 @@ import * as Handlers from "../../../src/workers/Handlers.js"
 import { advance } from "../../support/clock.js"
 
 // The store away for a moment (a restart, a failover, connections cut) when an attempt ends:
-// its outcome is stored again, backing off, while its lease lasts; the work is not lost.
+// its outcome is stored again, backing off, while its lease lasts; the work is not lost. And
+// when it goes away as a claim commits: the claim may have taken effect though its answer was
+// lost, so its tasks are given back rather than left running until their leases run out.
 
 const Double = TaskDefinition.make("double", { payload: Schema.Struct({ n: Schema.Number }), success: Schema.Number, execution: "fiber" })
 const handlers = Handlers.make(Double.handler(({ n }) => Effect.succeed(n * 2)))
@@ -32,9 +34,20 @@ const flakyStore = (failures: number) =>
     } satisfies typeof TaskStore.Service
   })).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
 
-const runtime = (failures: number) => {
+/** The store, except that its first claim commits and then fails as a cut connection would. */
+const lostClaimAnswer = Layer.effect(TaskStore, Effect.map(TaskStore, (store) => {
+  let left = 1
+  return {
+    ...store,
+    claim: (ids, lease) =>
+      Effect.flatMap(store.claim(ids, lease), (claimed) =>
+        left-- > 0 ? Effect.fail(new StoreError({ message: "connection terminated" })) : Effect.succeed(claimed))
+  } satisfies typeof TaskStore.Service
+})).pipe(Layer.provide(TaskStoreSqlite.layerMemory), Layer.orDie)
+
+const runtime = (failures: number, store = flakyStore(failures)) => {
   const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, database: ":memory:" }
-  return compose(config, handlers, flakyStore(failures), fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
+  return compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
 }
 
 describe("outcomes while the store is away", () => {
@@ -49,4 +62,14 @@ describe("outcomes while the store is away", () => {
       const task = yield* queue.get(id)
       expect([task.status, task.attempt, task.result]).toStrictEqual(["completed", 1, 42])
     }).pipe(Effect.provide(runtime(3))))
+
+  it.effect("a claim whose answer is lost gives its tasks back: they run at once, the lost claim not counted as an attempt", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const id = yield* queue.submit(Double, { n: 21 })
+      // Well within the lease (30 s): only the give-back can free the task this soon.
+      yield* advance("2 seconds", "10 millis")
+      const task = yield* queue.get(id)
+      expect([task.status, task.attempt, task.result]).toStrictEqual(["completed", 1, 42])
+    }).pipe(Effect.provide(runtime(0, lostClaimAnswer))))
 })
