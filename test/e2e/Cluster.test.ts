@@ -28,22 +28,33 @@ interface Cluster {
   readonly sql: Pg.Client
 }
 
-/**
- * Runs `body` with `n` nodes (each with 2 threads) on a new database of the shared server, or on
- * `server`'s database; all stopped and dropped after.
- */
-const withCluster = async (n: number, body: (cluster: Cluster) => Promise<void>, server?: string) => {
+interface ClusterOptions {
+  /** A server of the test's own (its database's URL) instead of a new database on the shared one. */
+  readonly server?: string
+  readonly env?: Record<string, string>
+  /**
+   * The last node runs in a PID namespace of its own: to the others it is on another host, so a
+   * process of it that dies cannot be seen gone by its PID; only its missing heartbeats tell.
+   */
+  readonly lastOnAnotherHost?: boolean
+}
+
+/** Runs `body` with `n` nodes (each with 2 threads), all stopped and their database dropped after. */
+const withCluster = async (n: number, body: (cluster: Cluster) => Promise<void>, options: ClusterOptions = {}) => {
   const scope = Effect.runSync(Scope.make())
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-cluster-"))
   const nodes: Array<Server> = []
   const sql = new Pg.Client({ connectionString: adminUrl })
   await sql.connect()
   try {
-    const url = server ?? Redacted.value(await Effect.runPromise(Scope.extend(freshDatabase, scope)))
+    const url = options.server ?? Redacted.value(await Effect.runPromise(Scope.extend(freshDatabase, scope)))
     const args = ["--handlers", handlers, "--database", url, "--num-workers", "2"]
+    const env = { TROUPE_LEASE_DURATION: "1 hour", ...options.env }
+    // `--kill-child`: a kill -9 of unshare reaches the node in the namespace.
+    const anotherHost = (i: number) => (options.lastOnAnotherHost === true && i === n - 1 ? ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] : [])
     // One first (it migrates), then the others together.
-    nodes.push(await startServer(args, { TROUPE_LEASE_DURATION: "1 hour" }))
-    nodes.push(...await Promise.all(Array.from({ length: n - 1 }, () => startServer(args, { TROUPE_LEASE_DURATION: "1 hour" }))))
+    nodes.push(await startServer(args, env, 0, anotherHost(0)))
+    nodes.push(...await Promise.all(Array.from({ length: n - 1 }, (_, i) => startServer(args, env, 0, anotherHost(i + 1)))))
     await body({ url, database: url.slice(url.lastIndexOf("/") + 1), log: path.join(dir, "runs.log"), nodes, sql })
   } finally {
     // CLUSTER_DEBUG=1: what the nodes warned about.
@@ -129,7 +140,7 @@ const counts = async (url: string) => (await rpc(url, "counts")).result as Recor
 
 describe("nodes on one PostgreSQL database", () => {
   it("three nodes under load, one killed with -9: every task completes, no attempts of a task, of a key, or past a type's limit overlap", () =>
-    withCluster(3, async ({ database, log, nodes }) => {
+    withCluster(3, async ({ log, nodes }) => {
       const [a, b, c] = nodes as [Server, Server, Server]
       const task = (type: string, id: string, ms: number) => ({ type, payload: { n: 0, ms, log }, options: { id } })
       // Unkeyed work, a type limited to 2 at once, and five actor keys (the key is the id's prefix).
@@ -139,9 +150,9 @@ describe("nodes on one PostgreSQL database", () => {
         ...Array.from({ length: 100 }, (_, i) => ({ ...task("span", `key${i % 5}-${i}`, 10), options: { id: `key${i % 5}-${i}`, key: `key${i % 5}` } }))
       ]
       await submitMany(a.url, tasks)
-      // Kill a node while it runs something.
+      // Kill a node while a handler of it runs.
       const victim = c.process.pid!
-      await eventually(() => runningOn(database), (rows) => rows.some((r) => r.pid === victim), 3000)
+      await eventually(() => Promise.resolve(fs.existsSync(log) ? attemptsIn(log) : []), (xs) => xs.some((x) => x.pid === victim && x.how === "died"), 3000)
       const killedAt = Date.now()
       c.process.kill("SIGKILL")
       await c.exited
@@ -176,6 +187,31 @@ describe("nodes on one PostgreSQL database", () => {
           `all done ${finishedAt - killedAt} ms after the kill; most limited at once ${mostAtOnce(attempts.filter((x) => x.type === "limited"))}`
       )
     }), 120_000)
+
+  it("a node on another host killed with -9: declared dead when its heartbeats stop, its attempts recovered (counted, reason nodeDead) and finished on the others", () =>
+    withCluster(3, async ({ database, log, nodes }) => {
+      const [a, b, c] = nodes as [Server, Server, Server]
+      const ids = await submitMany(a.url, Array.from({ length: 100 }, (_, i) => ({ type: "span", payload: { n: i, ms: 100, log } })))
+      // The victim running attempts (in its own namespace its PID is 1), as the store and its handlers have them.
+      const victimRuns = () => Promise.all([runningOn(database), Promise.resolve(fs.existsSync(log) ? attemptsIn(log) : [])])
+      const [running] = await eventually(victimRuns, ([rows, xs]) => rows.some((r) => r.pid === 1 && xs.some((x) => x.id === r.id && x.pid === 1 && x.how === "died")), 3000)
+      const killedAt = Date.now()
+      c.process.kill("SIGKILL")
+      await c.exited
+      // Leases last an hour: only the missing heartbeats can free its attempts.
+      const done = await eventually(() => counts(a.url), (n) => n?.["completed"] === ids.length, 3000)
+      const finishedAt = Date.now()
+      expect(done).toMatchObject({ completed: ids.length, failed: 0, running: 0, pending: 0 })
+      expect(`${a.output()}${b.output()}`).toContain("left running by a node declared dead")
+      // One of its attempts that never ended: recovered through the retry decision, counted, typed.
+      const attempts = attemptsIn(log, killedAt)
+      const lost = running.find((r) => r.pid === 1 && attempts.some((x) => x.id === r.id && x.pid === 1 && x.how === "died"))!
+      const task = (await rpc(a.url, "get", { id: lost.id })).result as { readonly attempt: number; readonly errors: ReadonlyArray<{ readonly error: { readonly _tag: string; readonly reason?: string } }> }
+      expect(task.attempt).toBe(2)
+      expect(task.errors.map((e) => [e.error._tag, e.error.reason])).toStrictEqual([["AttemptLost", "nodeDead"]])
+      expect(overlapsWithin(attempts, (x) => x.id)).toStrictEqual([])
+      console.log(`node on another host killed: ${attempts.filter((x) => x.how === "died").length} attempt(s) died with it; all done ${finishedAt - killedAt} ms after the kill (node timeout 2 s)`)
+    }, { env: { TROUPE_NODE_TIMEOUT: "2 seconds" }, lastOnAnotherHost: true }), 60_000)
 
   it("a cancel sent to one node stops the attempt running on another at once, not at its lease heartbeat", () =>
     withCluster(2, async ({ database, log, nodes }) => {
@@ -267,7 +303,7 @@ describe("nodes on one PostgreSQL database", () => {
         expect((await rpc(other.url, "cancel", { id: long })).error).toBeUndefined()
         await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
         console.log(`server crash: ${refused} submit(s) refused while it was down, ${all.length} acknowledged tasks all completed once`)
-      }, server.url)
+      }, { server: server.url })
     } finally {
       server.remove()
     }

@@ -23,10 +23,14 @@ export interface Server {
   readonly exited: Promise<number | string>
 }
 
-/** Starts `troupe start` on a free loopback port (or `port`); resolves once it has printed its banner. */
-export const startServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}, port = 0): Promise<Server> =>
+/**
+ * Starts `troupe start` on a free loopback port (or `port`); resolves once it has printed its
+ * banner. `wrap`: a command it runs under (its arguments before node's).
+ */
+export const startServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}, port = 0, wrap: ReadonlyArray<string> = []): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "start", "--port", String(port), ...args], {
+    const command = [...wrap, process.execPath, bin, "start", "--port", String(port), ...args]
+    const child = spawn(command[0]!, command.slice(1), {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
