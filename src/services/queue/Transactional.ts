@@ -12,6 +12,7 @@ import type { TaskId } from "../../domain/TaskId.js"
 import * as PgDialect from "../store/postgres/dialect.js"
 import * as Sql from "../store/sqlite/sql.js"
 import * as Statements from "../store/sqlite/statements.js"
+import { submitSignals } from "../store/TaskStore.js"
 import * as Dependencies from "./Dependencies.js"
 import * as Submission from "./Submission.js"
 import type { SubmitOptions } from "./TaskQueue.js"
@@ -67,7 +68,8 @@ export const submitMany = (
         Effect.provideService(Sql.Connection, postgres ? PgDialect.connection(connection) : connection),
         Effect.provideService(Sql.Functions, postgres ? PgDialect.functions : Sql.sqliteFunctions)
       )
-      if (postgres) yield* connection.executeRaw(`SELECT pg_notify('${PgDialect.channel}', 'ready')`, [])
+      // Heard by the nodes when (and if) the application's transaction commits.
+      if (postgres) for (const kind of submitSignals(tasks)) yield* connection.executeRaw(`SELECT pg_notify('${PgDialect.channel}', '${kind}')`, [])
       // A task whose idempotency key was taken already: the existing task's id.
       const keys = tasks.flatMap((t, i) => (inserted.created[i] === true || t.idempotencyKey === null ? [] : [t.idempotencyKey]))
       const existing = new Map<string, TaskId>()

@@ -166,12 +166,22 @@ export const make = (options: Options) =>
     // Maintenance duties, one module each: they read the store and send the dispatcher commands.
     yield* Effect.forkScoped(WakeTimer.run(env))
     // What other processes said (PostgreSQL's LISTEN/NOTIFY): work may be ready, the dispatcher
-    // reads the store now (and the timer, for delayed tasks and pause gates, right after); a
-    // task was cancelled, the lease heartbeat looks now (it stops the attempt if it runs here).
-    yield* Effect.forkScoped(Stream.runForEach(store.signals, (signal) =>
-      signal === "ready"
-        ? Effect.zipRight(Control.wake(state, true), Queue.offer(timerWake, undefined))
-        : Queue.offer(state.leaseCheck, undefined)))
+    // reads the store now; work will be due later, the timer looks again; a task was cancelled
+    // or a pause gate changed, the lease heartbeat looks now (it stops the attempt if it runs
+    // here) and the gates are read again.
+    yield* Effect.forkScoped(Stream.runForEach(store.signals, (signal) => {
+      switch (signal) {
+        case "ready":
+          return Control.wake(state, true)
+        case "timer":
+          return Queue.offer(timerWake, undefined)
+        case "control":
+          return Effect.zipRight(
+            Queue.offer(state.leaseCheck, undefined),
+            Control.refreshPauses(env).pipe(Effect.catchAll((e) => Effect.logError("could not read pause gates", e)))
+          )
+      }
+    }))
     yield* Effect.forkScoped(LeaseHeartbeat.run(env))
     yield* Effect.forkScoped(heartbeat.run)
     yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))

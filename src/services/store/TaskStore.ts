@@ -215,15 +215,24 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   /**
    * What processes sharing the store said after a write (PostgreSQL's LISTEN/NOTIFY, every
    * node's, this one's included; on SQLite it never emits: processes on one file poll):
-   * `ready`, work may be ready (a submit, a retry, a release, a resume, a pause gate): the
-   * scheduler reads the store at once rather than at its next poll; `control`, a task was
-   * cancelled: a node running it finds out at once rather than at its next lease heartbeat.
+   * `ready`, work may be ready now (a submit, a completion, a retry, a release, a resume): the
+   * scheduler reads the store at once rather than at its next poll; `timer`, a task will be due
+   * later (a delayed submit, a retry after backoff): the wake-up timer looks again; `control`, a
+   * task was cancelled or a pause gate changed: a node running the task finds out at once rather
+   * than at its next lease heartbeat, and every node reads the gates again. Each kind wakes only
+   * what it concerns: at idle, a submit's path to its start runs no query it does not need.
    */
   readonly signals: Stream.Stream<StoreSignal>
 }>() {}
 
 /** What a write tells the other processes sharing the store (see `TaskStore.signals`). */
-export type StoreSignal = "ready" | "control"
+export type StoreSignal = "ready" | "timer" | "control"
+
+/** What a submit tells: work ready now, or due later (blocked tasks wait for their dependencies' ends). */
+export const submitSignals = (tasks: ReadonlyArray<{ readonly status: NewTask["status"] }>): ReadonlyArray<StoreSignal> => [
+  ...(tasks.some((t) => t.status === "pending") ? ["ready" as const] : []),
+  ...(tasks.some((t) => t.status === "delayed") ? ["timer" as const] : [])
+]
 
 /** The marker that replaces the first log line past a task's cap. */
 export const truncationMarker = (cap: number) =>

@@ -28,7 +28,7 @@ export interface PostgresOptions {
 
 const channel = Dialect.channel
 
-const kinds: ReadonlyArray<StoreSignal> = ["ready", "control"]
+const kinds: ReadonlyArray<StoreSignal> = ["ready", "timer", "control"]
 
 /**
  * NOTIFY after writes, the signal as payload (one per burst of each kind: what asks while one
@@ -52,7 +52,7 @@ const signals = (url: Redacted.Redacted<string>) => Effect.gen(function*() {
   const queues = new Map(senders)
   // After each (re)connection every kind is heard once: what was said meanwhile is not known.
   const heard = listen(url, channel, kinds).pipe(
-    Stream.map((payload): StoreSignal => (payload === "control" ? "control" : "ready")),
+    Stream.map((payload): StoreSignal => (payload === "control" || payload === "timer" ? payload : "ready")),
     Stream.retry(Schedule.spaced("1 second")),
     // The schedule never ends; the type does not know it.
     Stream.catchAll(() => Stream.empty)
@@ -67,7 +67,7 @@ const signals = (url: Redacted.Redacted<string>) => Effect.gen(function*() {
 export const layerPostgres = (options: PostgresOptions): Layer.Layer<TaskStore, StoreError> =>
   Layer.scoped(
     TaskStore,
-    Effect.flatMap(signals(options.url), (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s, begin: Dialect.begin, holdWriter: true }))
+    Effect.flatMap(signals(options.url), (s) => make({ migrate: Migrations.migrate, connection: Dialect.connection, functions: Dialect.functions, signals: s, session: Dialect.session, holdWriter: true }))
   ).pipe(
     Layer.provide(Client.layer(options).pipe(
       Layer.mapError((e) => new StoreError({ message: `PostgreSQL: cannot connect: ${e.message}`, cause: e }))

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
-import type { ReadyRef } from "../../domain/Task.js"
+import type { NewTask, ReadyRef } from "../../domain/Task.js"
 import { StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import * as Activity from "./sqlite/activity.js"
@@ -20,6 +20,7 @@ import * as Rows from "./sqlite/rows.js"
 import * as Sql from "./sqlite/sql.js"
 import * as Statements from "./sqlite/statements.js"
 import { TaskStore } from "./TaskStore.js"
+import { submitSignals } from "./TaskStore.js"
 import type { Applied, CountRow, Inserted, StoreSignal } from "./TaskStore.js"
 
 const noChange: Applied = { ids: [], changes: [] }
@@ -64,8 +65,8 @@ export interface Dialect {
   readonly functions: Sql.SqlFunctions
   /** Telling other processes that work may be ready, and hearing them (none on SQLite). */
   readonly signals?: Signals
-  /** The statements that open a write transaction (default: BEGIN). */
-  readonly begin?: ReadonlyArray<string>
+  /** Statements run once on each connection the writer takes (GroupCommit.make's `session`). */
+  readonly session?: ReadonlyArray<string>
   /** The writer keeps its connection between transactions (not where reads share it). */
   readonly holdWriter?: boolean
 }
@@ -88,18 +89,20 @@ export const sqlite: Dialect = { migrate: Migrations.migrate, connection: (conne
 export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreError, SqlClient.SqlClient | Scope.Scope> => Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* dialect.migrate.pipe(Effect.mapError(storeError))
-  const writer = yield* GroupCommit.make(dialect.connection, dialect.begin, dialect.holdWriter)
+  const writer = yield* GroupCommit.make(dialect.connection, dialect.session, dialect.holdWriter)
   // Every write runs with the dialect's SQL functions.
   // SQLite's functions are the Reference's default: nothing to provide on its hot path.
   const withFunctions = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     dialect.functions === Sql.sqliteFunctions ? effect : Effect.provideService(effect, Sql.Functions, dialect.functions)
-  const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>) => writer.write(withFunctions(run)) }
+  const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>, single = false) => writer.write(withFunctions(run), single) }
   // A committed write that may have made work ready is told to the other processes.
   const signals = dialect.signals
-  const telling = (signal: StoreSignal) => <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    signals === undefined ? write : Effect.tap(write, () => signals.notify(signal))
+  const telling = (...kinds: ReadonlyArray<StoreSignal>) => <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    signals === undefined || kinds.length === 0 ? write : Effect.tap(write, () => Effect.forEach(kinds, signals.notify, { discard: true }))
   const readying = telling("ready")
-  const controlling = telling("control")
+  const rescheduling = telling("ready", "timer")
+  const controlling = telling("control", "ready")
+  const submitting = (tasks: ReadonlyArray<NewTask>) => telling(...submitSignals(tasks))
   const retry = Rows.makeRetryCache()
   const selectTasks = (where: string, params: ReadonlyArray<string | number>) =>
     onClient(Sql.run<Rows.TaskRow>(`SELECT * FROM tasks WHERE ${where}`, params as Array<string | number>)).pipe(
@@ -115,7 +118,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     insert: (tasks, options) =>
       Effect.gen(function*() {
         if (tasks.length === 0) return []
-        const { created: isCreated, inserted, statuses } = yield* readying(group.write(Statements.insertTasks(tasks, options?.maxActive)))
+        const { created: isCreated, inserted, statuses } = yield* submitting(tasks)(group.write(Statements.insertTasks(tasks, options?.maxActive), Statements.insertIsSingle(tasks, options?.maxActive)))
         const existing = tasks.filter((_, i) => !isCreated[i])
         const byId = new Map<string, Inserted>()
         const byKey = new Map<string, Inserted>()
@@ -181,13 +184,13 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
       )).pipe(Effect.map((rows) => rows.map((r): ReadyRef => ({ ...r, resources: Rows.decodeResources(r.resources) })))),
     keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
     claim: (ids, lease) =>
-      ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry)),
+      ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry), Statements.claimIsSingle(ids, lease)),
     complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.complete(items, now))),
-    fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.fail(items, now))),
+    fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : rescheduling(group.write(Statements.fail(items, now))),
     cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : controlling(group.write(Lifecycle.cancel(ids, now))),
     pause: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.pause(ids, now)),
-    resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : readying(group.write(Lifecycle.resume(ids, now))),
-    retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : readying(group.write(Lifecycle.retry(ids, now, rankOf))),
+    resume: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : rescheduling(group.write(Lifecycle.resume(ids, now))),
+    retry: (ids, now, rankOf) => ids.length === 0 ? Effect.succeed(noChange) : rescheduling(group.write(Lifecycle.retry(ids, now, rankOf))),
     remove: (ids) => ids.length === 0 ? Effect.succeed([]) : group.write(Lifecycle.remove(ids)),
     purge: (before, limit) => group.write(Lifecycle.purge(before, limit)),
     release: (items, now) => items.length === 0 ? Effect.succeed([]) : readying(group.write(Statements.release(items, now))),
@@ -222,7 +225,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     logs: (id) => onClient(Activity.logs(id)),
     setProgress: (items) => items.length === 0 ? Effect.void : group.write(Activity.setProgress(items)),
     pauses: onClient(Activity.pauses),
-    setPaused: (scope, paused, now) => readying(group.write(Activity.setPaused(scope, paused, now))),
+    setPaused: (scope, paused, now) => controlling(group.write(Activity.setPaused(scope, paused, now))),
     beat: (owner, startedAt, now, info) => group.write(Nodes.beat(owner, startedAt, now, info)),
     nodes: onClient(Nodes.list),
     removeNodes: (owners) => owners.length === 0 ? Effect.void : group.write(Nodes.remove(owners)),

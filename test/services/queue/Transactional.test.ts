@@ -48,7 +48,7 @@ describe("submitting inside the application's PostgreSQL transaction", () => {
       const heard = yield* Queue.unbounded<string>()
       yield* Effect.forkScoped(Stream.runForEach(store.signals, (s) => Queue.offer(heard, s)))
       // Listening: a (re)connected listener first hears every kind once.
-      expect([yield* Queue.take(heard), yield* Queue.take(heard)]).toStrictEqual(["ready", "control"])
+      expect([yield* Queue.take(heard), yield* Queue.take(heard), yield* Queue.take(heard)]).toStrictEqual(["ready", "timer", "control"])
       const id = yield* placeOrder(1, false).pipe(Effect.provideService(SqlClient.SqlClient, app))
       expect((yield* store.get(id)).status).toBe("pending")
       expect(yield* Queue.take(heard)).toBe("ready")

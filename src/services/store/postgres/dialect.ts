@@ -36,14 +36,15 @@ export const functions: SqlFunctions = {
 }
 
 /**
- * How a group transaction opens on PostgreSQL: READ COMMITTED whatever the server's default
- * (each statement sees what committed before it: the type gate's count relies on it), and a
- * lock timeout, so a write that waits on a row or key held elsewhere (an application's open
- * transaction holding an idempotency key, say) fails alone (its savepoint) instead of holding
- * every write of the node — its claims, its outcomes, its heartbeat — behind it.
+ * How the writer's connection runs on PostgreSQL, set once when it takes one: READ COMMITTED
+ * whatever the server's default (each statement sees what committed before it: the type gate's
+ * count relies on it), and a lock timeout, so a write that waits on a row or key held elsewhere
+ * (an application's open transaction holding an idempotency key, say) fails alone (its
+ * savepoint) instead of holding every write of the node — its claims, its outcomes, its
+ * heartbeat — behind it. Per session, not per transaction: a lone statement runs without one.
  */
 // One round-trip: a text with no parameters goes as a simple query, which may hold several statements.
-export const begin: ReadonlyArray<string> = ["BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '2s'"]
+export const session: ReadonlyArray<string> = ["SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED; SET lock_timeout = '2s'"]
 
 const translated = new Map<string, string>()
 

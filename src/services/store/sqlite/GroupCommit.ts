@@ -17,6 +17,8 @@ interface Op {
   /** Fails with SqlError, or with a domain error that undoes the op alone (e.g. QueueFull). */
   readonly run: Effect.Effect<unknown, unknown, Connection>
   readonly done: Deferred.Deferred<unknown, unknown>
+  /** It runs one statement: alone in its batch, it needs no transaction around it. */
+  readonly single: boolean
 }
 
 /** Queued by the finalizer: the writer stops once it reaches it. */
@@ -59,12 +61,19 @@ const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
  * savepoint per op, so the failing op alone is undone and reported while the others commit.
  * A failed COMMIT fails every operation of its transaction. Closing the scope commits what is
  * already queued; a write after that fails with StoreError.
+ *
+ * A write that runs a single statement and finds itself alone (an idle submit, an idle claim)
+ * runs it as it is: one statement is atomic by itself, and BEGIN and COMMIT would be two more
+ * round-trips on the latency path.
  */
 export const make = (
   /** The reserved connection as the store's statements need it (PostgreSQL: postgres/dialect.ts). */
   wrap: (connection: SqlConnection.Connection) => SqlConnection.Connection = (connection) => connection,
-  /** The statements that open a transaction (PostgreSQL sets its isolation and lock timeout). */
-  begin: ReadonlyArray<string> = ["BEGIN"],
+  /**
+   * Run once on each connection the writer takes, before its first statement (PostgreSQL sets
+   * the isolation and the lock timeout of everything the writer runs, in or out of BEGIN).
+   */
+  session: ReadonlyArray<string> = [],
   /**
    * Keep the writer's connection between transactions (PostgreSQL: a pooled connection costs
    * ~0.6 ms to reserve through the client); not where reads share the one connection (SQLite).
@@ -76,6 +85,7 @@ export const make = (
   let closed = false
 
   const exec = (connection: SqlConnection.Connection, text: string) => connection.execute(text, [], undefined)
+  const opened = (connection: SqlConnection.Connection) => Effect.forEach(session, (statement) => exec(connection, statement), { discard: true })
 
   // The held connection (with `hold`), and the scope that gives it back. Only the writer fiber
   // touches it; a transaction that fails gives it back, so a broken connection is not reused.
@@ -90,12 +100,18 @@ export const make = (
     ? Effect.suspend(() => {
       if (held !== undefined) return Effect.succeed(held.connection)
       return Effect.flatMap(Scope.make(), (scope) =>
-        Effect.map(Scope.extend(sql.reserve, scope), (connection) => {
-          held = { connection: wrap(connection), scope }
-          return held.connection
-        }).pipe(Effect.onError(() => Scope.close(scope, Exit.void))))
+        Effect.flatMap(Scope.extend(sql.reserve, scope), (connection) => {
+          const wrapped = wrap(connection)
+          return Effect.as(opened(wrapped), wrapped)
+        }).pipe(
+          Effect.tap((connection) => Effect.sync(() => (held = { connection, scope }))),
+          Effect.onError(() => Scope.close(scope, Exit.void))
+        ))
     })
-    : Effect.map(sql.reserve, wrap)
+    : Effect.flatMap(sql.reserve, (connection) => {
+      const wrapped = wrap(connection)
+      return Effect.as(opened(wrapped), wrapped)
+    })
 
   /**
    * Runs `body` in one transaction on the connection, reserved for it (reads wait meanwhile):
@@ -104,7 +120,7 @@ export const make = (
   const transaction = <A, E>(body: (connection: SqlConnection.Connection) => Effect.Effect<A, E, Connection>) =>
     Effect.scoped(Effect.flatMap(reserved, (connection) =>
       Effect.gen(function*() {
-        for (const statement of begin) yield* exec(connection, statement)
+        yield* exec(connection, "BEGIN")
         const exit = yield* Effect.exit(Effect.zipLeft(
           Effect.provideService(body(connection), Connection, connection),
           exec(connection, "COMMIT")
@@ -152,8 +168,21 @@ export const make = (
   const failAll = (ops: ReadonlyArray<Op>, error: StoreError) =>
     Effect.forEach(ops, (op) => Deferred.fail(op.done, error), { discard: true })
 
+  // A lone single-statement write, without BEGIN and COMMIT.
+  const alone = (op: Op) =>
+    Effect.scoped(Effect.flatMap(reserved, (connection) =>
+      Effect.exit(Effect.provideService(op.run, Connection, connection)).pipe(
+        Effect.tap((exit) => (Exit.isFailure(exit) ? release : Effect.void))
+      ))).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: (exit) => settle([op], [exit]),
+          onFailure: (cause) => failAll([op], causeToStoreError(cause))
+        }),
+        Effect.uninterruptible
+      )
+
   const writeBatch = (ops: ReadonlyArray<Op>) =>
-    shared(ops).pipe(
+    ops.length === 1 && ops[0]!.single ? alone(ops[0]!) : shared(ops).pipe(
       Effect.catchTag("OpFailed", () => isolated(ops)),
       Effect.matchCauseEffect({
         onSuccess: (exits) => settle(ops, exits),
@@ -196,19 +225,22 @@ export const make = (
       return Fiber.await(writer)
     }))
 
-  const write = <A, E>(run: Effect.Effect<A, E, Connection>): Effect.Effect<A, Exclude<E, SqlError> | StoreError> =>
+  const write = <A, E>(run: Effect.Effect<A, E, Connection>, single = false): Effect.Effect<A, Exclude<E, SqlError> | StoreError> =>
     Effect.flatMap(Deferred.make<unknown, unknown>(), (done) =>
       Effect.suspend(() => {
         // Checked and offered in one synchronous step, so nothing is queued behind Stop.
         if (closed) return Effect.fail(new StoreError({ message: "the task store is closed" }))
-        Queue.unsafeOffer(queue, { run, done })
+        Queue.unsafeOffer(queue, { run, done, single })
         // The Deferred is only ever completed with `run`'s own result.
         return Deferred.await(done) as Effect.Effect<A, Exclude<E, SqlError> | StoreError>
       }))
   return { write }
 })
 
-/** The writer: `write` runs statements in the next group transaction and resolves after COMMIT. */
+/**
+ * The writer: `write` runs statements in the next group transaction and resolves after COMMIT;
+ * `single`: `run` is one statement (see `make`).
+ */
 export interface GroupCommit {
-  readonly write: <A, E>(run: Effect.Effect<A, E, Connection>) => Effect.Effect<A, Exclude<E, SqlError> | StoreError>
+  readonly write: <A, E>(run: Effect.Effect<A, E, Connection>, single?: boolean) => Effect.Effect<A, Exclude<E, SqlError> | StoreError>
 }

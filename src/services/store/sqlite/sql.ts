@@ -12,9 +12,10 @@ import { active } from "./migrations.js"
 /** A statement parameter: a value, or (PostgreSQL, `columnArrays`) an array of values. */
 export type Param = string | number | null | ReadonlyArray<string | number | null>
 
-const CHUNK = 400
+/** Rows per statement where each row takes its own placeholders. */
+export const chunkSize = 400
 
-export const chunks = <A>(xs: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
+export const chunks = <A>(xs: ReadonlyArray<A>, size = chunkSize): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
   return out

@@ -7,7 +7,7 @@ import type { StatusChanged } from "../../events/TaskEvents.js"
 import type { Applied, Completion, Ends, Failure, LeaseGrant, Release } from "../TaskStore.js"
 import * as Lifecycle from "./lifecycle.js"
 import * as Rows from "./rows.js"
-import { chunks, from, Functions, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
+import { chunks, chunkSize, from, Functions, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
 import type { Connection, Sql } from "./sql.js"
 
 export { from, keyHead }
@@ -83,6 +83,10 @@ export const insertTasks = (tasks: ReadonlyArray<NewTask>, maxActive: number | u
     return { inserted, created, statuses } satisfies InsertResult
   })
 
+/** Whether `insertTasks` runs one statement: one task, no dependency to link, no size limit to check. */
+export const insertIsSingle = (tasks: ReadonlyArray<NewTask>, maxActive: number | undefined) =>
+  tasks.length === 1 && tasks[0]!.dependsOn.length === 0 && maxActive === undefined
+
 const claimSet = (lease: LeaseGrant) =>
   [`SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?, lease_owner = ?, lease_token = ?, lease_expires_at = ?`,
     [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt]] as const
@@ -116,6 +120,10 @@ const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: str
       [...params, ...chunk, type, limit, limit, type]
     )
   })
+
+/** Whether `claim` runs one statement: no type limit to count, one chunk of ids. */
+export const claimIsSingle = (taskIds: ReadonlyArray<TaskId>, lease: LeaseGrant) =>
+  (lease.limits?.size ?? 0) === 0 && taskIds.length <= chunkSize
 
 /**
  * Claims the listed pending tasks that may run now (their key's head), skipping those another

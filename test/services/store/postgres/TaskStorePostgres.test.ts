@@ -2,8 +2,11 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 import * as TaskId from "../../../../src/domain/TaskId.js"
 import { TaskStore } from "../../../../src/services/store/TaskStore.js"
+import type { StoreSignal } from "../../../../src/services/store/TaskStore.js"
 import { layerPostgres } from "../../../../src/services/store/TaskStorePostgres.js"
 import { freshDatabase } from "../../../support/postgres.js"
 import { lifecycleSuite } from "../LifecycleStoreSuite.js"
@@ -49,4 +52,23 @@ describe("nodes sharing one PostgreSQL database", () => {
       // The best three (lowest rank) of the limited type run, whichever node took them.
       expect(running.map((t) => t.id).sort()).toStrictEqual(["task-0", "task-2", "task-4"])
     })), 60_000)
+
+  it.live("each write tells the other nodes what it concerns: ready work, a later due time, a cancel or a pause gate", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const [a, b] = yield* twoNodes
+      const heard = yield* Queue.unbounded<StoreSignal>()
+      yield* Effect.forkScoped(Stream.runForEach(b.signals, (s) => Queue.offer(heard, s)))
+      // A (re)connected listener first hears every kind once: what was said meanwhile is not known.
+      const next = (n: number) => Effect.map(Effect.forEach(Array.from({ length: n }), () => Queue.take(heard)), (xs) => [...xs].sort())
+      expect(yield* next(3)).toStrictEqual(["control", "ready", "timer"])
+      yield* a.insert([newTask(1)])
+      expect(yield* next(1)).toStrictEqual(["ready"])
+      yield* a.insert([newTask(2, { status: "delayed", runAt: 60_000 })])
+      expect(yield* next(1)).toStrictEqual(["timer"])
+      yield* a.cancel([TaskId.unsafeMake("task-1")], 3000)
+      expect(yield* next(2)).toStrictEqual(["control", "ready"])
+      yield* a.setPaused({ type: "echo" }, true, 3000)
+      expect(yield* next(2)).toStrictEqual(["control", "ready"])
+      expect(yield* Queue.size(heard)).toBe(0)
+    })), 30_000)
 })
