@@ -11,6 +11,8 @@ export const Noop = TaskDefinition.make("noop", { payload: Schema.Struct({ n: Sc
 export const NoopFiber = TaskDefinition.make("noopFiber", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
 /** Returns the wall-clock instant (ms, shared across threads) at which the handler started. */
 export const Stamp = TaskDefinition.make("stamp", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Number })
+/** Stamp in-process (a fiber of the node's main thread), as the peers run their handlers. */
+export const StampFiber = TaskDefinition.make("stampFiber", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Number, execution: "fiber" })
 /** Burns `iterations` rounds of CPU on a worker thread. */
 export const Spin = TaskDefinition.make("spin", { payload: Schema.Struct({ iterations: Schema.Int }), success: Schema.Number })
 /** Holds its slot for a long time (keeps a backlog pending). */
@@ -29,6 +31,7 @@ export default Handlers.make(
   Noop.handler(() => Effect.void),
   NoopFiber.handler(() => Effect.void),
   Stamp.handler(() => Effect.sync(wallNow)),
+  StampFiber.handler(() => Effect.sync(wallNow)),
   Hold.handler(() => Effect.sleep("1 hour")),
   Spin.handler(({ iterations }) => Effect.sync(() => spin(iterations))),
   Hog.handler(({ mb, ms }) =>
