@@ -146,11 +146,10 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
 const giveBack = (env: Env, ids: ReadonlyArray<TaskId>, token: string) =>
   Effect.forkIn(
     Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
       const released = yield* Durably.durably(
         "give back a claim whose answer was lost",
         env.options.leaseDurationMs,
-        env.store.release(ids.map((id) => ({ id, token, countAttempt: false })), now)
+        Effect.flatMap(Clock.currentTimeMillis, (now) => env.store.release(ids.map((id) => ({ id, token, countAttempt: false })), now))
       )
       if (released.length > 0) yield* Effect.logInfo(`gave back ${released.length} task(s) of a claim whose answer was lost`)
       yield* Control.wake(env.state, true)

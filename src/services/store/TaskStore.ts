@@ -217,7 +217,8 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
    * node's, this one's included; on SQLite it never emits: processes on one file poll):
    * `ready`, work may be ready now (a submit, a completion, a retry, a release, a resume): the
    * scheduler reads the store at once rather than at its next poll; `timer`, a task will be due
-   * later (a delayed submit, a retry after backoff): the wake-up timer looks again; `control`, a
+   * later (a delayed submit, a retry after backoff, a dependent unblocked before its run-at):
+   * the wake-up timer looks again; `control`, a
    * task was cancelled or a pause gate changed: a node running the task finds out at once rather
    * than at its next lease heartbeat, and every node reads the gates again. Each kind wakes only
    * what it concerns: at idle, a submit's path to its start runs no query it does not need.

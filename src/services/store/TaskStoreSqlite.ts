@@ -65,8 +65,8 @@ export interface Dialect {
   readonly functions: Sql.SqlFunctions
   /** Telling other processes that work may be ready, and hearing them (none on SQLite). */
   readonly signals?: Signals
-  /** Statements run once on each connection the writer takes (GroupCommit.make's `session`). */
-  readonly session?: ReadonlyArray<string>
+  /** How the writer sets up its connection and undoes it (GroupCommit.make's `session`). */
+  readonly session?: GroupCommit.Session
   /** The writer keeps its connection between transactions (not where reads share it). */
   readonly holdWriter?: boolean
 }
@@ -97,8 +97,11 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
   const group = { write: <A, E>(run: Effect.Effect<A, E, Sql.Connection>, single = false) => writer.write(withFunctions(run), single) }
   // A committed write that may have made work ready is told to the other processes.
   const signals = dialect.signals
-  const telling = (...kinds: ReadonlyArray<StoreSignal>) => <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    signals === undefined || kinds.length === 0 ? write : Effect.tap(write, () => Effect.forEach(kinds, signals.notify, { discard: true }))
+  const tellingBy = <A>(kinds: (result: A) => ReadonlyArray<StoreSignal>) => <E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    signals === undefined ? write : Effect.tap(write, (result) => Effect.forEach(kinds(result), signals.notify, { discard: true }))
+  const telling = (...kinds: ReadonlyArray<StoreSignal>) => <A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> => tellingBy<A>(() => kinds)(write)
+  // A completion frees keys, limits and dependents; a dependent whose run-at is still ahead is due later.
+  const completing = tellingBy((applied: Applied) => (applied.changes.some((c) => c.status === "delayed") ? ["ready", "timer"] : ["ready"]))
   const readying = telling("ready")
   const rescheduling = telling("ready", "timer")
   const controlling = telling("control", "ready")
@@ -185,7 +188,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
     claim: (ids, lease) =>
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry), Statements.claimIsSingle(ids, lease)),
-    complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : readying(group.write(Statements.complete(items, now))),
+    complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : completing(group.write(Statements.complete(items, now))),
     fail: (items, now) => items.length === 0 ? Effect.succeed(noChange) : rescheduling(group.write(Statements.fail(items, now))),
     cancel: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : controlling(group.write(Lifecycle.cancel(ids, now))),
     pause: (ids, now) => ids.length === 0 ? Effect.succeed(noChange) : group.write(Lifecycle.pause(ids, now)),

@@ -1,5 +1,6 @@
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { taskColumns } from "../schema.js"
+import type * as GroupCommit from "../sqlite/GroupCommit.js"
 import type { SqlFunctions } from "../sqlite/sql.js"
 
 // Where the store's statements differ between SQLite and PostgreSQL. They are written once,
@@ -43,8 +44,13 @@ export const functions: SqlFunctions = {
  * savepoint) instead of holding every write of the node — its claims, its outcomes, its
  * heartbeat — behind it. Per session, not per transaction: a lone statement runs without one.
  */
-// One round-trip: a text with no parameters goes as a simple query, which may hold several statements.
-export const session: ReadonlyArray<string> = ["SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED; SET lock_timeout = '2s'"]
+// One round-trip each: a text with no parameters goes as a simple query, which may hold several
+// statements. (Session settings need session pooling, as LISTEN does: not PgBouncer's
+// transaction mode.)
+export const session: GroupCommit.Session = {
+  open: ["SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED; SET lock_timeout = '2s'"],
+  reset: ["RESET default_transaction_isolation; RESET lock_timeout"]
+}
 
 const translated = new Map<string, string>()
 

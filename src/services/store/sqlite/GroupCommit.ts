@@ -21,6 +21,14 @@ interface Op {
   readonly single: boolean
 }
 
+/** Statements that set up the writer's connection, and undo it before it goes back (see `make`). */
+export interface Session {
+  readonly open: ReadonlyArray<string>
+  readonly reset: ReadonlyArray<string>
+}
+
+const noSession: Session = { open: [], reset: [] }
+
 /** Queued by the finalizer: the writer stops once it reaches it. */
 const Stop = Symbol("GroupCommit/Stop")
 
@@ -52,7 +60,8 @@ const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
 
 /**
  * Group commit: one writer fiber runs every queued write of the moment in a single
- * transaction and answers each caller only after COMMIT. No timer: while one transaction
+ * transaction and answers each caller only after COMMIT (a lone single-statement write: after
+ * its statement, see below). No timer: while one transaction
  * runs, the next batch accumulates, so an idle submit commits at once and a busy store
  * shares each fsync among hundreds of writes.
  *
@@ -64,16 +73,19 @@ const causeToStoreError = (cause: Cause.Cause<unknown>): StoreError => {
  *
  * A write that runs a single statement and finds itself alone (an idle submit, an idle claim)
  * runs it as it is: one statement is atomic by itself, and BEGIN and COMMIT would be two more
- * round-trips on the latency path.
+ * round-trips on the latency path. It has no second try under savepoints (there is nothing to
+ * isolate it from): its failure goes to its caller, as any failure of a shared COMMIT does.
  */
 export const make = (
   /** The reserved connection as the store's statements need it (PostgreSQL: postgres/dialect.ts). */
   wrap: (connection: SqlConnection.Connection) => SqlConnection.Connection = (connection) => connection,
   /**
-   * Run once on each connection the writer takes, before its first statement (PostgreSQL sets
-   * the isolation and the lock timeout of everything the writer runs, in or out of BEGIN).
+   * `open`: run once on each connection the writer takes, before its first statement
+   * (PostgreSQL sets the isolation and the lock timeout of everything the writer runs, in or out
+   * of BEGIN); `reset`: run before the connection goes back to the pool, so what `open` set
+   * does not follow it into reads.
    */
-  session: ReadonlyArray<string> = [],
+  session: Session = noSession,
   /**
    * Keep the writer's connection between transactions (PostgreSQL: a pooled connection costs
    * ~0.6 ms to reserve through the client); not where reads share the one connection (SQLite).
@@ -85,7 +97,7 @@ export const make = (
   let closed = false
 
   const exec = (connection: SqlConnection.Connection, text: string) => connection.execute(text, [], undefined)
-  const opened = (connection: SqlConnection.Connection) => Effect.forEach(session, (statement) => exec(connection, statement), { discard: true })
+  const opened = (connection: SqlConnection.Connection) => Effect.forEach(session.open, (statement) => exec(connection, statement), { discard: true })
 
   // The held connection (with `hold`), and the scope that gives it back. Only the writer fiber
   // touches it; a transaction that fails gives it back, so a broken connection is not reused.
@@ -93,7 +105,10 @@ export const make = (
   const release = Effect.suspend(() => {
     const h = held
     held = undefined
-    return h === undefined ? Effect.void : Scope.close(h.scope, Exit.void)
+    if (h === undefined) return Effect.void
+    // A broken connection fails the reset; the pool drops it anyway.
+    const reset = Effect.ignore(Effect.forEach(session.reset, (statement) => exec(h.connection, statement), { discard: true }))
+    return Effect.zipRight(reset, Scope.close(h.scope, Exit.void))
   })
   yield* Effect.addFinalizer(() => release)
   const reserved: Effect.Effect<SqlConnection.Connection, SqlError, Scope.Scope> = hold

@@ -2,8 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import * as Pg from "pg"
 import * as TaskId from "../../../../src/domain/TaskId.js"
 import { TaskStore } from "../../../../src/services/store/TaskStore.js"
 import type { StoreSignal } from "../../../../src/services/store/TaskStore.js"
@@ -70,5 +72,29 @@ describe("nodes sharing one PostgreSQL database", () => {
       yield* a.setPaused({ type: "echo" }, true, 3000)
       expect(yield* next(2)).toStrictEqual(["control", "ready"])
       expect(yield* Queue.size(heard)).toBe(0)
+    })), 30_000)
+
+  it.live("a write that waits on a lock held elsewhere fails after the lock timeout (alone, without a transaction); the writer goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const store = yield* Effect.map(Layer.build(layerPostgres({ url, maxConnections: 4 })), (context) => Context.get(context, TaskStore))
+      const app = yield* Effect.acquireRelease(
+        Effect.promise(async () => {
+          const client = new Pg.Client({ connectionString: Redacted.value(url) })
+          await client.connect()
+          return client
+        }),
+        (client) => Effect.promise(() => client.end())
+      )
+      // An application's open transaction holds idempotency key "k".
+      yield* Effect.promise(() => app.query("BEGIN"))
+      yield* Effect.promise(() =>
+        app.query(`INSERT INTO tasks (id, type, payload, priority, status, retry, run_at, rank, idempotency_key, created_at, updated_at)
+                   VALUES ('held', 'echo', 'null', 10, 'pending', '[]', 0, 0, 'k', 0, 0)`))
+      const waited = yield* Effect.either(store.insert([newTask(1, { idempotencyKey: "k" })]))
+      expect(waited._tag === "Left" ? waited.left.message : "inserted").toContain("lock timeout")
+      yield* Effect.promise(() => app.query("ROLLBACK"))
+      const [inserted] = yield* store.insert([newTask(1, { idempotencyKey: "k" })])
+      expect(inserted!.created).toBe(true)
     })), 30_000)
 })
