@@ -45,12 +45,17 @@ export const privatePostgres = async (): Promise<PrivatePostgres> => {
   const data = path.join(dir, "data")
   const asPostgres = (tool: string, args: ReadonlyArray<string>) =>
     execFileSync("runuser", ["-u", "postgres", "--", path.join(bin, tool), ...args], { stdio: "pipe", timeout: 60_000 })
-  asPostgres("initdb", ["-D", data, "-U", "root", "--auth=trust", "--no-sync"])
   const port = await freePort()
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=100`
   const start = () => void asPostgres("pg_ctl", ["-D", data, "-l", path.join(dir, "server.log"), "-o", options, "-w", "start"])
   const stop = (mode: "fast" | "immediate") => void asPostgres("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"])
-  start()
+  try {
+    asPostgres("initdb", ["-D", data, "-U", "root", "--auth=trust", "--no-sync"])
+    start()
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw e
+  }
   return {
     url: `postgres://root@127.0.0.1:${port}/postgres`,
     stop,
