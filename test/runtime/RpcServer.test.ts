@@ -4,6 +4,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -126,7 +127,8 @@ describe("GET /events over HTTP", () => {
     Effect.gen(function*() {
       const listening = yield* Effect.fork(readEvents(undefined, 2))
       // The first client is connected once the feed has it (then the submit's events reach it).
-      yield* Effect.repeat(Effect.flatMap(EventFeed, (f) => f.clients), { until: (n) => n === 1 })
+      // Polled with a pause between looks: a tight loop would keep the HTTP exchange it waits for from running.
+      yield* Effect.repeat(Effect.flatMap(EventFeed, (f) => f.clients), { schedule: Schedule.spaced("2 millis"), until: (n) => n === 1 })
       yield* post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit", params: { type: "echo", payload: { n: 1 } } }))
       const first = yield* Fiber.join(listening)
       expect(first.type).toContain("text/event-stream")
@@ -198,7 +200,7 @@ describe("stopping the server", () => {
       const url = `http://127.0.0.1:${port._tag === "TcpAddress" ? port.port : 0}/events`
       const body = yield* Effect.promise(() => fetch(url).then((res) => res.body!.getReader()))
       const feed = Context.get(context, EventFeed)
-      yield* Effect.repeat(feed.clients, { until: (n) => n === 1 })
+      yield* Effect.repeat(feed.clients, { schedule: Schedule.spaced("2 millis"), until: (n) => n === 1 })
       yield* Scope.close(scope, Exit.void)
       const text = yield* Effect.promise(async () => {
         let all = ""

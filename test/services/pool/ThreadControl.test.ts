@@ -3,6 +3,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -42,7 +43,7 @@ describe("lifecycle control on worker threads", () => {
       expect([task.status, task.errors.length]).toStrictEqual(["cancelled", 0])
       // The finalizer ran inside the thread: it dropped its marker file.
       const marker = path.join(dir, `${id}.finalized`)
-      yield* Effect.repeat(Effect.sync(() => fs.existsSync(marker)), { until: (exists) => exists })
+      yield* Effect.repeat(Effect.sync(() => fs.existsSync(marker)), { schedule: Schedule.spaced("2 millis"), until: (exists) => exists })
       const next = yield* queue.submit(Echo, { n: 7 })
       expect(yield* queue.await(Echo, next)).toStrictEqual({ n: 7 })
       // Still the first thread: a cancel that yields does not cost the thread.
