@@ -52,7 +52,12 @@ export const api = {
     submitErrors
   ),
   get: method("Reads one task.", params.get, Task, readErrors),
-  list: method("Lists tasks, filtered by status and type, oldest first, a page at a time (afterSeq).", params.list, Schema.Array(Task), storeErrors),
+  list: method(
+    "Lists tasks, filtered by status, type and id prefix, oldest first a page at a time (afterSeq), or newest first (newestFirst, then beforeSeq).",
+    params.list,
+    Schema.Array(Task),
+    storeErrors
+  ),
   cancel: method("Cancels an unfinished task; a running attempt is interrupted where it runs.", params.cancel, Done, controlErrors),
   pause: method("Pauses a waiting task, a task type or the whole queue.", params.pause, Done, targetErrors),
   resume: method("Resumes what pause paused.", params.resume, Done, targetErrors),

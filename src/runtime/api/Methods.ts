@@ -31,7 +31,10 @@ const handlers: Handlers = {
       limit: p.limit ?? 100,
       ...(p.status === undefined ? {} : { status: p.status }),
       ...(p.type === undefined ? {} : { type: p.type }),
-      ...(p.afterSeq === undefined ? {} : { afterSeq: p.afterSeq })
+      ...(p.idPrefix === undefined ? {} : { idPrefix: p.idPrefix }),
+      ...(p.afterSeq === undefined ? {} : { afterSeq: p.afterSeq }),
+      ...(p.newestFirst === undefined ? {} : { newestFirst: p.newestFirst }),
+      ...(p.beforeSeq === undefined ? {} : { beforeSeq: p.beforeSeq })
     }),
   cancel: (p, queue) => Effect.as(queue.cancel(p.id), null),
   pause: (p, queue) => Effect.as(queue.pause(toTarget(p)), null),

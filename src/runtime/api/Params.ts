@@ -34,8 +34,12 @@ export const params = {
   list: Schema.Struct({
     status: Schema.optional(Schema.Array(TaskStatus)),
     type: Schema.optional(Schema.String),
+    idPrefix: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
     limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
-    afterSeq: Schema.optional(Schema.Number)
+    afterSeq: Schema.optional(Schema.Number),
+    /** Newest first (then `beforeSeq` pages back). */
+    newestFirst: Schema.optional(Schema.Boolean),
+    beforeSeq: Schema.optional(Schema.Number)
   }),
   cancel: ById,
   pause: TargetParam,

@@ -56,13 +56,18 @@ export interface Pauses {
   readonly types: ReadonlyArray<string>
 }
 
-/** Filter and page for `list`. Ordered by submission (seq), oldest first. */
+/** Filter and page for `list`. Ordered by submission (seq), oldest first unless `newestFirst`. */
 export interface ListQuery {
   readonly status?: ReadonlyArray<TaskStatus>
   readonly type?: string
+  /** Tasks whose id starts with this. */
+  readonly idPrefix?: string
   readonly limit: number
-  /** Return tasks with seq greater than this (keyset paging). */
+  /** Return tasks with seq greater than this (keyset paging, oldest first). */
   readonly afterSeq?: number
+  /** Newest first; with `beforeSeq`, the tasks with seq less than it (keyset paging). */
+  readonly newestFirst?: boolean
+  readonly beforeSeq?: number
 }
 
 /** The lease a claim sets: one token per claim, so an older attempt's token never matches. */

@@ -171,12 +171,22 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
         where.push("type = ?")
         params.push(query.type)
       }
+      if (query.idPrefix !== undefined && query.idPrefix.length > 0) {
+        // A range on the id's unique index (ids are ASCII: TaskId's pattern), not LIKE.
+        where.push("id >= ? AND id < ?")
+        params.push(query.idPrefix, `${query.idPrefix}\u007f`)
+      }
       if (query.afterSeq !== undefined) {
         where.push("seq > ?")
         params.push(query.afterSeq)
       }
+      if (query.beforeSeq !== undefined) {
+        where.push("seq < ?")
+        params.push(query.beforeSeq)
+      }
       params.push(Math.max(0, Math.floor(query.limit)))
-      return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY seq LIMIT ?`, params)
+      const order = query.newestFirst === true ? "seq DESC" : "seq"
+      return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY ${order} LIMIT ?`, params)
     },
     ready: (limit, excludeTypes = []) =>
       onClient(Sql.run<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(

@@ -350,6 +350,14 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect([...page1, ...page2, ...page3].map((t) => t.id)).toStrictEqual(Array.from({ length: 10 }, (_, i) => `task-${i}`))
       const evenPage = yield* store.list({ type: "even", limit: 2, afterSeq: evens[1]!.seq })
       expect(evenPage.map((t) => t.id)).toStrictEqual(["task-4", "task-6"])
+      // Newest first, paging back with beforeSeq; by id prefix.
+      const newest = yield* store.list({ limit: 4, newestFirst: true })
+      const older = yield* store.list({ limit: 4, newestFirst: true, beforeSeq: newest[3]!.seq })
+      expect([...newest, ...older].map((t) => t.id)).toStrictEqual(["task-9", "task-8", "task-7", "task-6", "task-5", "task-4", "task-3", "task-2"])
+      expect((yield* store.list({ limit: 2, newestFirst: true, type: "odd", status: ["pending"] })).map((t) => t.id)).toStrictEqual(["task-5", "task-3"])
+      yield* store.insert([newTask(100), newTask(11)])
+      expect((yield* store.list({ limit: 100, idPrefix: "task-1" })).map((t) => t.id)).toStrictEqual(["task-1", "task-100", "task-11"])
+      expect(yield* store.list({ limit: 100, idPrefix: "task-x" })).toStrictEqual([])
     }))
 
     test("counts reports every status", Effect.gen(function*() {
