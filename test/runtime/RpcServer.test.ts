@@ -51,15 +51,23 @@ describe("JSON-RPC over HTTP", () => {
       expect((yield* post(call, { authorization: "Bearer s3cret" })).status).toBe(200)
     }).pipe(Effect.provide(served({ token: Redacted.make("s3cret") }))))
 
-  // Reported: `GET /` was an empty 404.
-  it.live("GET / says what the server serves, without a token, naming every method", () =>
+  // Reported: `GET /` was an empty 404. It is the dashboard now; GET /api says what the API serves.
+  it.live("GET / is the dashboard and GET /api says what the server serves, both without a token, naming every method", () =>
     Effect.gen(function*() {
-      const page = yield* HttpServer.addressWith((address) =>
-        Effect.promise(async () => {
-          const port = address._tag === "TcpAddress" ? address.port : 0
-          const res = await fetch(`http://127.0.0.1:${port}/`)
-          return { status: res.status, type: res.headers.get("content-type"), body: await res.text() }
-        }))
+      const get = (path: string) =>
+        HttpServer.addressWith((address) =>
+          Effect.promise(async () => {
+            const port = address._tag === "TcpAddress" ? address.port : 0
+            const res = await fetch(`http://127.0.0.1:${port}${path}`)
+            return { status: res.status, type: res.headers.get("content-type"), body: await res.text() }
+          }))
+      const dashboard = yield* get("/")
+      expect([dashboard.status, dashboard.type]).toStrictEqual([200, expect.stringContaining("text/html")])
+      expect(dashboard.body).toContain('<script type="module" src="/dashboard/app.js">')
+      // The bundle is built by npm run build (npm test builds first).
+      const script = yield* get("/dashboard/app.js")
+      expect([script.status, script.type]).toStrictEqual([200, expect.stringContaining("text/javascript")])
+      const page = yield* get("/api")
       expect(page.status).toBe(200)
       expect(page.type).toContain("text/html")
       for (const method of Methods.methods) expect(page.body).toContain(`<code>${method}</code>`)

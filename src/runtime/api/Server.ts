@@ -24,6 +24,7 @@ import { EventFeed } from "./EventFeed.js"
 import * as EventFeed_ from "./EventFeed.js"
 import { Gather } from "./Gather.js"
 import * as Gather_ from "./Gather.js"
+import * as Dashboard from "./Dashboard.js"
 import * as JsonRpc from "./JsonRpc.js"
 import * as Landing from "./Landing.js"
 import * as OpenRpc from "./OpenRpc.js"
@@ -93,7 +94,8 @@ const forTask = <A extends { readonly _tag: string }>(
     ))
 
 /**
- * GET /: a short page saying what this server serves (public: it names no task).
+ * GET /: the dashboard (its code at /dashboard/app.js); GET /api: a short page saying what this
+ * server serves (public: neither names a task).
  * POST /rpc: JSON-RPC 2.0 over TaskQueue (single or batch). GET /events: every event as
  * Server-Sent Events, from one shared feed (api/EventFeed), resumable with Last-Event-ID
  * (`?task=ID`: one task's snapshot, progress, lines and changes until it ends). GET
@@ -146,7 +148,10 @@ export const router = (options: Options) => {
         return yield* forTask<Log>(q.id, (queue) => queue.logs(q.id!, { follow, ...(after === undefined ? {} : { after }) }), Sse.logId)
       }).pipe(Effect.merge))
     ),
-    HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(Landing.page(token !== undefined)))),
+    // The dashboard (public like the API's description: the page holds no data) and what the API serves.
+    HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(Dashboard.page))),
+    HttpRouter.get("/dashboard/app.js", Dashboard.script),
+    HttpRouter.get("/api", Effect.succeed(HttpServerResponse.html(Landing.page(token !== undefined)))),
     // Public like the page: it describes the API, not any task.
     HttpRouter.get("/openrpc.json", Effect.succeed(reply(OpenRpc.document(version)))),
     HttpRouter.get(

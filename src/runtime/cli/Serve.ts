@@ -102,7 +102,8 @@ const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, teleme
     const address = yield* HttpServer.addressWith(Effect.succeed)
     const registry = yield* Registry
     const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `unix:${address.path}`
-    yield* Console.log(`troupe listening on ${where} (about: GET / · JSON-RPC: POST /rpc, described at GET /openrpc.json · events: GET /events · logs: GET /logs · health: GET /health)`)
+    yield* Console.log(`troupe listening on ${where} (about: GET /api · JSON-RPC: POST /rpc, described at GET /openrpc.json · events: GET /events · logs: GET /logs · health: GET /health)`)
+    yield* Console.log(`dashboard: ${where}/`)
     yield* Console.log(
       `store ${Database.describe(config.database)} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
         ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +

@@ -1,0 +1,80 @@
+import { call } from "../api.js"
+import type { ResultOf } from "../api.js"
+import { fill, h, ms } from "../dom.js"
+import { statuses, throttle } from "../view.js"
+import type { View } from "../view.js"
+
+// Overview: counts by status and by type, throughput and times, health with its reasons, the
+// worker threads and the nodes, reloaded (at most ~3 times a second) as events come.
+
+type Stats = ResultOf<"stats">
+
+const cards = (stats: Stats) =>
+  statuses.map((s) =>
+    h("a", { class: `card s-${s}`, href: `#/tasks?status=${s}`, "data-card": s },
+      h("span", { class: "n" }, stats.counts.byStatus[s] ?? 0),
+      h("span", { class: "label" }, s)))
+
+const health = (stats: Stats) =>
+  h("div", { class: `health h-${stats.health.level}`, "data-health": stats.health.level },
+    h("strong", {}, stats.health.level),
+    stats.health.reasons.length === 0 ? null : h("ul", {}, ...stats.health.reasons.map((r) => h("li", {}, r))))
+
+const numbers = (stats: Stats) =>
+  h("dl", { class: "numbers" },
+    h("dt", {}, "throughput"), h("dd", {}, `${stats.throughput.perSecond.toFixed(1)}/s`),
+    h("dt", {}, `completed / failed (last ${Math.round(stats.throughput.windowMs / 1000)} s)`), h("dd", {}, `${stats.throughput.completed} / ${stats.throughput.failed}`),
+    h("dt", {}, "run time mean / p95"), h("dd", {}, `${ms(stats.runMs.mean)} / ${ms(stats.runMs.p95)}`),
+    h("dt", {}, "wait time mean / p95"), h("dd", {}, `${ms(stats.waitMs.mean)} / ${ms(stats.waitMs.p95)}`),
+    h("dt", {}, "running here"), h("dd", {}, stats.running),
+    h("dt", {}, "paused"), h("dd", {}, stats.paused.queue ? "the whole queue" : stats.paused.types.length > 0 ? stats.paused.types.join(", ") : "nothing"))
+
+const byType = (stats: Stats) => {
+  const types = Object.keys(stats.counts.byType).sort()
+  if (types.length === 0) return h("p", { class: "empty" }, "No tasks yet.")
+  return h("table", { class: "grid" },
+    h("thead", {}, h("tr", {}, h("th", {}, "type"), ...statuses.map((s) => h("th", { class: "num" }, s)))),
+    h("tbody", {}, ...types.map((type) =>
+      h("tr", {}, h("td", {}, h("a", { href: `#/tasks?type=${encodeURIComponent(type)}` }, type)),
+        ...statuses.map((s) => h("td", { class: "num" }, stats.counts.byType[type]?.[s] ?? 0))))))
+}
+
+const workers = (stats: Stats) =>
+  stats.workers.length === 0
+    ? h("p", { class: "empty" }, "No worker threads in this process.")
+    : h("table", { class: "grid" },
+      h("thead", {}, h("tr", {}, ...["slot", "state", "task", "heap", "done", "failed", "recycled"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, ...stats.workers.map((w) =>
+        h("tr", { "data-worker": w.slot },
+          h("td", {}, w.slot), h("td", {}, w.state),
+          h("td", {}, w.currentTask === null ? "–" : h("a", { href: `#/task/${encodeURIComponent(w.currentTask)}` }, w.currentTask)),
+          h("td", {}, w.heapUsedMb === null ? "–" : `${w.heapUsedMb.toFixed(0)} MiB`),
+          h("td", { class: "num" }, w.tasksDone), h("td", { class: "num" }, w.failures), h("td", { class: "num" }, w.recycled)))))
+
+const nodes = (stats: Stats) =>
+  stats.nodes.length <= 1
+    ? null
+    : h("section", {}, h("h2", {}, "Nodes"),
+      h("table", { class: "grid" },
+        h("thead", {}, h("tr", {}, ...["host", "pid", "alive", "leads", "running", "rate", "threads", "memory"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, ...stats.nodes.map((n) =>
+          h("tr", {},
+            h("td", {}, n.host), h("td", { class: "num" }, n.pid), h("td", {}, n.alive ? "yes" : "dead"), h("td", {}, n.leader ? "yes" : ""),
+            h("td", { class: "num" }, n.running), h("td", { class: "num" }, `${n.perSecond.toFixed(1)}/s`), h("td", { class: "num" }, n.workers.length),
+            h("td", {}, n.memory === null ? "–" : `${Math.round(n.memory.usedShare * 100)}%${n.memory.underPressure ? " (pressure)" : ""}`))))))
+
+export const overview = (): View => {
+  const root = h("div", { class: "overview" })
+  const refresh = async () => {
+    const stats = await call("stats", {})
+    fill(root,
+      h("h1", {}, "Overview"),
+      h("section", { class: "cards", "aria-label": "tasks by status" }, ...cards(stats)),
+      h("div", { class: "columns" }, h("section", {}, h("h2", {}, "Health"), health(stats)), h("section", {}, h("h2", {}, "Now"), numbers(stats))),
+      h("section", {}, h("h2", {}, "By type"), byType(stats)),
+      h("section", {}, h("h2", {}, "Worker threads"), workers(stats)),
+      nodes(stats))
+  }
+  const later = throttle(300, refresh)
+  return { root, refresh, onEvent: (frame) => (frame.event === "StatusChanged" ? later() : undefined) }
+}

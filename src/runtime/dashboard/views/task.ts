@@ -1,0 +1,97 @@
+import type { Log, Progress } from "../../../domain/Activity.js"
+import { call, RpcError, stream } from "../api.js"
+import type { TaskWire } from "../api.js"
+import { ago, append, badge, fill, h, json, ms } from "../dom.js"
+import type { View } from "../view.js"
+
+// One task: what it is, every attempt's error, its payload and result, its dependencies, its
+// log lines as they come (follow), and what can be done to it (destructive actions ask first).
+// It watches the task's own stream (GET /events?task=), so its status and progress are live.
+
+const ended = new Set(["completed", "failed", "cancelled"])
+
+const field = (label: string, value: HTMLElement | string | number) => [h("dt", {}, label), h("dd", {}, value)]
+
+const actionsOf = (t: TaskWire, act: (label: string, run: () => Promise<unknown>, confirmText?: string) => HTMLElement) => {
+  const list: Array<HTMLElement> = []
+  if (!ended.has(t.status)) list.push(act("Cancel", () => call("cancel", { id: t.id }), `Cancel task ${t.id}?`))
+  if (t.status === "failed" || t.status === "cancelled") list.push(act("Retry", () => call("retry", { id: t.id })))
+  if (t.status === "pending" || t.status === "delayed" || t.status === "blocked" || t.status === "retrying") list.push(act("Pause", () => call("pause", { id: t.id })))
+  if (t.status === "paused") list.push(act("Resume", () => call("resume", { id: t.id })))
+  list.push(act("Delete", () => call("delete", { id: t.id, force: !ended.has(t.status) }), `Delete task ${t.id}${ended.has(t.status) ? "" : " (it is not finished: it is cancelled first)"} and its logs?`))
+  return list
+}
+
+export const task = (id: string): View => {
+  const root = h("div", { class: "task" })
+  const logs = h("ol", { class: "logs", "aria-live": "polite" })
+  const problem = h("p", { class: "problem", role: "alert", hidden: true })
+  const controller = new AbortController()
+  let following = false
+
+  const act = (label: string, run: () => Promise<unknown>, confirmText?: string) =>
+    h("button", { type: "button", "data-action": label.toLowerCase(), onclick: () => {
+      if (confirmText !== undefined && !confirm(confirmText)) return
+      problem.hidden = true
+      run().then(() => {
+        if (label === "Delete") location.hash = "#/tasks"
+        else void refresh()
+      }, (e: unknown) => {
+        problem.hidden = false
+        problem.textContent = e instanceof RpcError ? e.message : String(e)
+      })
+    } }, label)
+
+  const follow = () => {
+    if (following) return
+    following = true
+    void stream(`/logs?id=${encodeURIComponent(id)}&follow=true`, (frame) => {
+      if (frame.event !== "Log") return
+      const line = frame.data as Log
+      append(logs, [h("li", { class: `l-${line.level}` }, h("span", { class: "at" }, new Date(line.at).toISOString().slice(11, 23)), ` #${line.attempt} `, h("span", { class: "level" }, line.level), " ", line.message)])
+    }, controller.signal).catch(() => undefined)
+  }
+
+  const refresh = async () => {
+    let t: TaskWire
+    try {
+      t = await call("get", { id })
+    } catch (e) {
+      if (e instanceof RpcError && e.data?._tag === "TaskNotFound") return fill(root, h("h1", {}, id), h("p", { class: "empty" }, "No such task (deleted, or never submitted)."))
+      throw e
+    }
+    const progress = h("progress", { max: 100, value: t.progress, "aria-label": "progress" })
+    fill(root,
+      h("h1", {}, t.id, " ", badge(t.status)),
+      h("div", { class: "actions" }, ...actionsOf(t, act)),
+      problem,
+      h("div", { class: "progress" }, progress, ` ${Math.round(t.progress)}%`, t.description === null ? "" : ` ${t.description}`),
+      h("dl", { class: "fields" },
+        ...field("type", t.type), ...field("priority", t.priority), ...field("attempt", `${t.attempt} of ${t.retry.maxAttempts}`),
+        ...field("key", t.key ?? "–"), ...field("created", ago(t.createdAt)), ...field("started", ago(t.startedAt)),
+        ...field("finished", ago(t.finishedAt)),
+        ...field("ran for", t.startedAt === null ? "–" : ms((t.finishedAt ?? Date.now()) - t.startedAt)),
+        ...field("running on", t.lease === null ? "–" : t.lease.owner),
+        ...field("trace", t.traceParent?.split("-")[1] ?? "–")),
+      t.dependsOn.length === 0 ? null : h("section", {}, h("h2", {}, "Depends on"),
+        h("ul", { class: "deps" }, ...t.dependsOn.map((d) => h("li", {}, h("a", { href: `#/task/${encodeURIComponent(d)}` }, d))))),
+      h("section", {}, h("h2", {}, "Payload"), json(t.payload)),
+      ended.has(t.status) && t.status === "completed" ? h("section", {}, h("h2", {}, "Result"), json(t.result)) : null,
+      t.errors.length === 0 ? null : h("section", {}, h("h2", {}, "Attempts that failed"),
+        h("ol", { class: "errors" }, ...t.errors.map((e) => h("li", { value: e.attempt },
+          h("strong", {}, (e.error as { readonly _tag?: string })._tag ?? "error"), " ", ago(e.at), json(e.error))))),
+      h("section", {}, h("h2", {}, "Log"), logs))
+    follow()
+  }
+
+  // Its own stream: status changes and progress, until it ends.
+  void stream(`/events?task=${encodeURIComponent(id)}`, (frame) => {
+    if (frame.event === "StatusChanged") void refresh()
+    if (frame.event === "Progress") {
+      const p = frame.data as Progress
+      root.querySelector("progress")?.setAttribute("value", String(p.percent))
+    }
+  }, controller.signal).catch(() => undefined)
+
+  return { root, refresh, dispose: () => controller.abort() }
+}
