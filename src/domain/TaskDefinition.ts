@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -76,6 +77,11 @@ export interface Any {
   readonly encodePayload: (payload: unknown) => Either.Either<unknown, ParseResult.ParseError>
   /** Validates an encoded payload (from JSON) and re-encodes it canonically. */
   readonly validateEncoded: (encoded: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /**
+   * The payload as JSON takes it (its encoded side), as a JSON Schema, for forms and other
+   * languages' clients; None when the Schema has no JSON Schema form. Made once, on first ask.
+   */
+  readonly payloadJsonSchema: () => Option.Option<JSONSchema.JsonSchema7Root>
   readonly priority: Priority.Priority
   readonly retry: RetryPolicy.RetryPolicy
   readonly timeout: Option.Option<Duration.Duration>
@@ -131,9 +137,25 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     concurrency: Option.fromNullable(options.concurrency),
     encodePayload: Problems.encodeUnknownEither(options.payload),
     validateEncoded: (encoded) => Either.flatMap(Problems.decodeUnknownEither(options.payload)(encoded), Schema.encodeEither(options.payload)),
+    payloadJsonSchema: jsonSchemaOf(options.payload),
     handler: (run) => ({ _tag: "TaskHandler", definition, execute: makeExecute(definition, run) })
   }
   return definition
+}
+
+const jsonSchemaOf = (schema: Schema.Schema.Any) => {
+  let made: Option.Option<JSONSchema.JsonSchema7Root> | undefined
+  return () => {
+    if (made === undefined) {
+      try {
+        made = Option.some(JSONSchema.make(Schema.encodedSchema(schema)))
+      } catch {
+        // A declaration with no JSON Schema annotation (a class instance, say): none.
+        made = Option.none()
+      }
+    }
+    return made
+  }
 }
 
 const describe = (cause: Cause.Cause<unknown>): string => Cause.pretty(cause).split("\n")[0] ?? "unknown defect"

@@ -53,6 +53,9 @@ ol.logs{font:13px/1.4 ui-monospace,monospace;background:var(--card);padding:.6re
 .logs .at{color:var(--muted)}.l-warn .level{color:var(--retrying)}.l-error .level{color:var(--failed)}
 .progress{display:flex;align-items:center;gap:.5rem;margin-bottom:.8rem}progress{width:16rem;max-width:60%}
 form.token{max-width:24rem;display:flex;flex-direction:column;gap:.6rem}
+form.submit-form{max-width:36rem;display:flex;flex-direction:column;gap:.5rem}.field{display:flex;flex-direction:column;gap:.15rem}.field.check{flex-direction:row;align-items:center;gap:.4rem}
+fieldset{border:1px solid var(--line);border-radius:6px;display:flex;flex-direction:column;gap:.5rem}textarea{font:13px/1.4 ui-monospace,monospace;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:.4rem}
+.fields-form{display:flex;flex-direction:column;gap:.5rem}ul.types li{margin:.3rem 0}
 @media (max-width:40rem){main{padding:.6rem}table.grid th,table.grid td{padding:.25rem .3rem}.badge{min-width:0}}
 `
 
@@ -63,7 +66,7 @@ export const page = `<!doctype html>
 <style>${style}</style>
 </head>
 <body>
-<header><span class="brand">troupe</span><nav><a href="#/">Overview</a><a href="#/tasks">Tasks</a><a href="/api">API</a></nav><span id="live" data-state="offline">connecting</span></header>
+<header><span class="brand">troupe</span><nav><a href="#/">Overview</a><a href="#/tasks">Tasks</a><a href="#/submit">Submit</a><a href="/api">API</a></nav><span id="live" data-state="offline">connecting</span></header>
 <main id="view"><p class="empty">Loading…</p></main>
 <script type="module" src="/dashboard/app.js"></script>
 </body>

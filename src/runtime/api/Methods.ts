@@ -49,7 +49,8 @@ const handlers: Handlers = {
   counts: (_, queue) => queue.counts,
   stats: (_, queue) => queue.stats,
   health: (_, queue) => queue.health,
-  workers: (_, queue) => Effect.map(queue.stats, (s) => s.workers)
+  workers: (_, queue) => Effect.map(queue.stats, (s) => s.workers),
+  types: (_, queue) => Effect.succeed(queue.types)
 }
 
 const encodeError = Schema.encodeUnknownEither(Api.Errors)

@@ -50,5 +50,6 @@ export const params = {
   counts: Schema.Struct({}),
   stats: Schema.Struct({}),
   health: Schema.Struct({}),
-  workers: Schema.Struct({})
+  workers: Schema.Struct({}),
+  types: Schema.Struct({})
 } as const

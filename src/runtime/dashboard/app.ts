@@ -3,6 +3,7 @@ import type { Frame } from "./api.js"
 import { fill, h } from "./dom.js"
 import type { View } from "./view.js"
 import { overview } from "./views/overview.js"
+import { submit } from "./views/submit.js"
 import { task } from "./views/task.js"
 import { filtersOf, tasks } from "./views/tasks.js"
 
@@ -18,6 +19,7 @@ const route = (): View => {
   const [path = "", query = ""] = location.hash.slice(1).split("?")
   if (path.startsWith("/task/")) return task(decodeURIComponent(path.slice("/task/".length)))
   if (path === "/tasks") return tasks(filtersOf(new URLSearchParams(query)))
+  if (path === "/submit") return submit(new URLSearchParams(query).get("type") ?? undefined)
   return overview()
 }
 

@@ -1,11 +1,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
 import type * as Health from "../../domain/Health.js"
 import * as Resources from "../../domain/Resources.js"
 import type { Stats } from "../../domain/Stats.js"
+import * as TaskType from "../../domain/TaskType.js"
 import type { SubmitOptions } from "../../domain/SubmitOptions.js"
 import type { Task } from "../../domain/Task.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
@@ -146,6 +148,8 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   readonly events: Stream.Stream<TaskEvent, EventsOverflow>
   /** Counts, throughput, run and wait times, workers and health. */
   readonly stats: Effect.Effect<Stats, StoreError>
+  /** The task types this process knows (its handlers module), by name. */
+  readonly types: ReadonlyArray<TaskType.TaskType>
   /** Healthy, warning, critical or offline, with the reasons. */
   readonly health: Effect.Effect<Health.Health>
 }>() {}
@@ -198,6 +202,7 @@ export const make = (config: Config) =>
       watch: (id) => provided(Streams.watch(id)),
       events: provided(Streams.events),
       stats: Report.stats(reportInputs),
+      types: registry.names.flatMap((name) => Option.toArray(Option.map(registry.definition(name), TaskType.of))),
       health: Report.health(reportInputs)
     })
   })
