@@ -12,11 +12,24 @@ const ByStatus = Schema.Record({ key: TaskStatus, value: Schema.Number })
 const SomeStatuses = Schema.Record({ key: Schema.String, value: Schema.partialWith(ByStatus, { exact: true }) })
 
 /** A snapshot of the queue and of this process's runtime. */
+const Amounts = Schema.Struct({ cpu: Schema.Number, memoryMb: Schema.Number, gpu: Schema.Number })
+
 export const Stats = Schema.Struct({
   at: Schema.Number,
   counts: Schema.Struct({ byStatus: ByStatus, byType: SomeStatuses, byPriority: SomeStatuses }),
   /** Attempts that ended in the sliding window, in this process. */
   throughput: Schema.Struct({ windowMs: Schema.Number, completed: Schema.Number, failed: Schema.Number, perSecond: Schema.Number }),
+  /** Attempts ended in this process per minute over the last hour, oldest first. */
+  history: Schema.Array(Schema.Struct({ at: Schema.Number, completed: Schema.Number, failed: Schema.Number })),
+  /**
+   * The resource budget of this process (what tasks declare they need), what running attempts
+   * hold of it, and the memory as the pressure controller last saw it.
+   */
+  resources: Schema.Struct({
+    capacity: Amounts,
+    inUse: Amounts,
+    memory: Schema.NullOr(Schema.Struct({ usedShare: Schema.Number, freeMb: Schema.Number, underPressure: Schema.Boolean, poolTarget: Schema.Number }))
+  }),
   /** Time from claim to outcome (ms). */
   runMs: Summary,
   /** Time from ready (run-at) to claim (ms). */

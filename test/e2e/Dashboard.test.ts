@@ -89,6 +89,10 @@ describe("the dashboard in a real browser", () => {
     expect(await page.locator('[data-card="running"] .n').textContent()).toBe("1")
     expect(await page.locator("[data-health]").getAttribute("data-health")).toMatch(/healthy|warning/)
     expect(await page.locator("tr[data-worker]").count()).toBe(2)
+    // The last hour's chart has this minute's ends; the budget shows each resource.
+    await page.locator("svg.chart rect.ok").first().waitFor()
+    expect(await page.locator("svg.chart rect.bad").count()).toBeGreaterThan(0)
+    expect(await page.locator("[data-resource]").evaluateAll((ms) => ms.map((m) => m.getAttribute("data-resource")))).toStrictEqual(["cpu", "memory", "gpu"])
     await snap(page, "overview")
     // Live: tasks submitted elsewhere show up in the counts without a reload.
     await call("submitMany", { tasks: Array.from({ length: 5 }, (_, n) => ({ type: "echo", payload: { n } })) })

@@ -56,6 +56,9 @@ form.token{max-width:24rem;display:flex;flex-direction:column;gap:.6rem}
 form.submit-form{max-width:36rem;display:flex;flex-direction:column;gap:.5rem}.field{display:flex;flex-direction:column;gap:.15rem}.field.check{flex-direction:row;align-items:center;gap:.4rem}
 fieldset{border:1px solid var(--line);border-radius:6px;display:flex;flex-direction:column;gap:.5rem}textarea{font:13px/1.4 ui-monospace,monospace;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:.4rem}
 .fields-form{display:flex;flex-direction:column;gap:.5rem}ul.types li{margin:.3rem 0}
+svg.chart{width:100%;height:auto;display:block}svg.chart .ok{fill:var(--completed)}svg.chart .bad{fill:var(--failed)}svg.chart .hit{fill:transparent}svg.chart .axis{fill:var(--muted);font-size:11px}
+.legend .key{display:inline-block;width:.8em;height:.8em;border-radius:2px}.legend .key.ok{background:var(--completed)}.legend .key.bad{background:var(--failed)}
+.meter{display:grid;grid-template-columns:5rem minmax(6rem,16rem) auto;gap:.6rem;align-items:center;margin:.2rem 0}meter{width:100%}
 @media (max-width:40rem){main{padding:.6rem}table.grid th,table.grid td{padding:.25rem .3rem}.badge{min-width:0}}
 `
 

@@ -7,6 +7,7 @@ import * as Stats from "../../domain/Stats.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import type { MemoryPressure } from "../resources/MemoryPressure.js"
+import type { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import type { Scheduler } from "../scheduler/Scheduler.js"
 import type { CountRow, TaskStore } from "../store/TaskStore.js"
 
@@ -33,6 +34,7 @@ const groupBy = (rows: ReadonlyArray<CountRow>, key: (r: CountRow) => string) =>
 interface Inputs {
   readonly store: Store
   readonly scheduler: Scheduler["Type"]
+  readonly governor: ResourceGovernor["Type"]
   readonly pressure: MemoryPressure["Type"]
   readonly thresholds: Health.Thresholds
   readonly statsWindowMs: number
@@ -82,12 +84,23 @@ export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
     const paused = yield* inputs.store.pauses
     const { window, workers } = yield* runtimeView(inputs)
     const nodes = Node.view(yield* inputs.store.nodes, now, inputs.nodeTimeoutMs)
+    const available = yield* inputs.governor.available
+    const capacity = inputs.governor.capacity
+    const pressure = yield* inputs.pressure.state
     const completed = window.samples.filter((s) => s.ok).length
     const failed = window.samples.length - completed
     return {
       at: now,
       counts: { byStatus: byStatusOf(rows), byType: groupBy(rows, (r) => r.type), byPriority: groupBy(rows, (r) => String(r.priority)) },
       throughput: { windowMs: window.windowMs, completed, failed, perSecond: (completed + failed) / (window.windowMs / 1000) },
+      history: window.history,
+      resources: {
+        capacity,
+        inUse: { cpu: capacity.cpu - available.cpu, memoryMb: capacity.memoryMb - available.memoryMb, gpu: capacity.gpu - available.gpu },
+        memory: pressure.last === null
+          ? null
+          : { usedShare: pressure.last.usedShare, freeMb: pressure.last.freeMb, underPressure: pressure.underPressure, poolTarget: pressure.target }
+      },
       runMs: Stats.summarize(window.samples.map((s) => s.runMs)),
       waitMs: Stats.summarize(window.samples.map((s) => s.waitMs)),
       running: window.running,

@@ -171,6 +171,7 @@ export const make = (config: Config) =>
     const reportInputs = {
       store,
       scheduler,
+      governor,
       pressure: yield* MemoryPressure,
       thresholds: config.health,
       statsWindowMs: config.statsWindowMs,

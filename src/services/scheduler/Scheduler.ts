@@ -29,7 +29,8 @@ import * as MetricsSampler from "./maintenance/MetricsSampler.js"
 import * as Retention from "./maintenance/Retention.js"
 import * as WakeTimer from "./maintenance/WakeTimer.js"
 import { Mailbox } from "./Mailbox.js"
-import type { Sample } from "./Recorder.js"
+import { Recorder } from "./Recorder.js"
+import type { Minute, Sample } from "./Recorder.js"
 import * as State from "./State.js"
 import { TaskEvents } from "../events/TaskEvents.js"
 import { Telemetry } from "../telemetry/Telemetry.js"
@@ -79,6 +80,8 @@ export interface Window {
   readonly storeErrors: number
   readonly windowMs: number
   readonly running: number
+  /** Attempts ended per minute over the last hour, oldest first. */
+  readonly history: ReadonlyArray<Minute>
 }
 
 /**
@@ -213,6 +216,7 @@ export const make = (options: Options) =>
       runningHere: (ids) => Effect.sync(() => ids.filter((id) => state.inFlight.has(id))),
       window: Effect.map(Clock.currentTimeMillis, (now) => ({
         ...state.recorder.window(now),
+        history: state.recorder.history(now),
         windowMs: options.statsWindowMs,
         running: state.inFlight.size
       })),
@@ -241,6 +245,6 @@ export const layerNoop = (statsWindowMs = 60_000): Layer.Layer<Scheduler, never,
     refreshPauses: Effect.void,
     inFlight: Effect.succeed(0),
     runningHere: () => Effect.succeed([]),
-    window: Effect.succeed({ samples: [], storeErrors: 0, windowMs: statsWindowMs, running: 0 }),
+    window: Effect.map(Clock.currentTimeMillis, (now) => ({ samples: [], storeErrors: 0, windowMs: statsWindowMs, running: 0, history: new Recorder(statsWindowMs).history(now) })),
     workers: Effect.succeed({ threads: false, workers: [] })
   })))

@@ -1,4 +1,5 @@
 import { call } from "../api.js"
+import { minutes } from "../chart.js"
 import type { ResultOf } from "../api.js"
 import { fill, h, ms } from "../dom.js"
 import { statuses, throttle } from "../view.js"
@@ -28,6 +29,36 @@ const numbers = (stats: Stats) =>
     h("dt", {}, "wait time mean / p95"), h("dd", {}, `${ms(stats.waitMs.mean)} / ${ms(stats.waitMs.p95)}`),
     h("dt", {}, "running here"), h("dd", {}, stats.running),
     h("dt", {}, "paused"), h("dd", {}, stats.paused.queue ? "the whole queue" : stats.paused.types.length > 0 ? stats.paused.types.join(", ") : "nothing"))
+
+const history = (stats: Stats) => {
+  const done = stats.history.reduce((n, m) => n + m.completed, 0)
+  const failed = stats.history.reduce((n, m) => n + m.failed, 0)
+  return h("div", { class: "history" },
+    minutes(stats.history, "attempts ended per minute, last hour"),
+    h("p", { class: "legend" },
+      h("span", { class: "key ok" }), ` completed ${done} `,
+      h("span", { class: "key bad" }), ` failed ${failed}`,
+      ` · failure rate ${done + failed === 0 ? "–" : `${((failed / (done + failed)) * 100).toFixed(1)}%`} (this process, last hour)`))
+}
+
+const meter = (label: string, used: number, capacity: number, unit: string) =>
+  h("div", { class: "meter", "data-resource": label },
+    h("span", { class: "what" }, label),
+    h("meter", { min: 0, max: Math.max(capacity, 1e-9), value: used, "aria-label": label }),
+    h("span", { class: "amount" }, capacity === 0 ? "none declared" : `${+used.toFixed(2)} of ${+capacity.toFixed(2)}${unit}`))
+
+const resources = (stats: Stats) => {
+  const r = stats.resources
+  return h("div", { class: "resources" },
+    meter("cpu", r.inUse.cpu, r.capacity.cpu, ""),
+    meter("memory", r.inUse.memoryMb, r.capacity.memoryMb, " MiB"),
+    meter("gpu", r.inUse.gpu, r.capacity.gpu, ""),
+    h("p", { class: r.memory?.underPressure === true ? "problem" : "" },
+      r.memory === null
+        ? "Memory not sampled yet."
+        : `Memory: ${Math.round(r.memory.usedShare * 100)}% in use, ${Math.round(r.memory.freeMb)} MiB free` +
+          (r.memory.underPressure ? ` — under pressure: admission paused, pool target ${r.memory.poolTarget}` : "")))
+}
 
 const byType = (stats: Stats) => {
   const types = Object.keys(stats.counts.byType).sort()
@@ -71,6 +102,8 @@ export const overview = (): View => {
       h("h1", {}, "Overview"),
       h("section", { class: "cards", "aria-label": "tasks by status" }, ...cards(stats)),
       h("div", { class: "columns" }, h("section", {}, h("h2", {}, "Health"), health(stats)), h("section", {}, h("h2", {}, "Now"), numbers(stats))),
+      h("section", {}, h("h2", {}, "Throughput, last hour"), history(stats)),
+      h("section", {}, h("h2", {}, "Resource budget in use"), resources(stats)),
       h("section", {}, h("h2", {}, "By type"), byType(stats)),
       h("section", {}, h("h2", {}, "Worker threads"), workers(stats)),
       nodes(stats))
