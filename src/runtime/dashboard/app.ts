@@ -90,7 +90,8 @@ const listen = async () => {
 }
 
 window.addEventListener("hashchange", () => void show())
-void call("health", {}).then(() => {
+// A first call that reads nothing from the store: it tells whether a token is needed.
+void call("types", {}).then(() => {
   void show()
   void listen()
 }, failed)

@@ -25,6 +25,7 @@ import type * as Plan from "./Plan.js"
 import * as LeaseHeartbeat from "./maintenance/LeaseHeartbeat.js"
 import * as LeaseRecovery from "./maintenance/LeaseRecovery.js"
 import * as NodeHeartbeat from "./maintenance/NodeHeartbeat.js"
+import * as CountsCompaction from "./maintenance/CountsCompaction.js"
 import * as MetricsSampler from "./maintenance/MetricsSampler.js"
 import * as Retention from "./maintenance/Retention.js"
 import * as WakeTimer from "./maintenance/WakeTimer.js"
@@ -190,6 +191,7 @@ export const make = (options: Options) =>
     yield* Effect.forkScoped(LeaseRecovery.expiredLoop(env))
     yield* Effect.forkScoped(LeaseRecovery.orphanLoop(env))
     yield* Effect.forkScoped(Retention.run(env))
+    yield* Effect.forkScoped(CountsCompaction.run(env))
     if (telemetry.metrics) yield* Effect.forkScoped(MetricsSampler.run(env))
 
     // Registered last, so it runs first on shutdown: stop claiming, let running attempts finish

@@ -168,6 +168,8 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly retry: (ids: ReadonlyArray<TaskId>, now: number, rankOf: (priority: number) => number) => Effect.Effect<Applied, StoreError>
   /** Deletes final tasks with their logs; returns the ids deleted. */
   readonly remove: (ids: ReadonlyArray<TaskId>) => Effect.Effect<ReadonlyArray<TaskId>, StoreError>
+  /** Folds the maintained counts (the leading node, now and then); they read the same after. */
+  readonly compactCounts: Effect.Effect<void, StoreError>
   /** Final tasks that finished before `before` are deleted with their logs; returns how many. */
   readonly purge: (before: number, limit: number) => Effect.Effect<number, StoreError>
   /** Gives running attempts back (running → pending) whose token still matches. */

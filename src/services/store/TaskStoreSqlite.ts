@@ -15,6 +15,7 @@ import * as Activity from "./sqlite/activity.js"
 import * as GroupCommit from "./sqlite/GroupCommit.js"
 import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
+import { countsRead } from "./schema.js"
 import * as Nodes from "./sqlite/nodes.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Sql from "./sqlite/sql.js"
@@ -218,20 +219,20 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     )).pipe(Effect.map((rows) => rows.map((r) => r.owner))),
     leasesOf: (owners) => owners.length === 0 ? Effect.succeed([]) : onClient(Statements.leasesOf(owners, retry)),
     expiredLeases: (now) => onClient(Statements.expiredLeases(now, retry)),
-    counts: onClient(Sql.run<{ readonly status: TaskStatus.TaskStatus; readonly n: number }>(
-      "SELECT status, count(*) AS n FROM tasks GROUP BY status"
-    )).pipe(Effect.map((rows) => {
+    // Read from the counts the triggers keep (schema.ts): a few rows, however many tasks.
+    counts: onClient(Sql.run<CountRow>(countsRead)).pipe(Effect.map((rows) => {
       const counts = Object.fromEntries(TaskStatus.all.map((s) => [s, 0])) as Record<TaskStatus.TaskStatus, number>
-      for (const row of rows) counts[row.status] = row.n
+      for (const row of rows) counts[row.status] += row.count
       return counts
     })),
-    countRows: onClient(Sql.run<CountRow>(
-      "SELECT status, type, priority, count(*) AS count FROM tasks GROUP BY status, type, priority"
-    )),
+    countRows: onClient(Sql.run<CountRow>(countsRead)),
+    compactCounts: Effect.asVoid(group.write(Effect.flatMap(Sql.Functions, (fn) => Sql.run(fn.compactCounts)))),
+    // In run_at order on tasks_ready_since: the first row that is not of an excluded type.
     oldestReadyAt: (excludeTypes = []) =>
-      onClient(Sql.run<{ readonly at: number | null }>(
-        `SELECT min(run_at) AS at FROM tasks WHERE ${Statements.from("claim")}` +
-          (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : ""),
+      onClient(Sql.run<{ readonly at: number }>(
+        `SELECT run_at AS at FROM tasks WHERE ${Statements.from("claim")}` +
+          (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
+          " ORDER BY run_at LIMIT 1",
         [...excludeTypes]
       )).pipe(Effect.map((rows) => Option.fromNullable(rows[0]?.at))),
     appendLogs: (lines, cap) => lines.length === 0 ? Effect.succeed([]) : group.write(Activity.appendLogs(lines, cap)),

@@ -60,6 +60,25 @@ export const taskColumns: ReadonlyArray<readonly [name: string, kind: "text" | "
  *   stats list every node;
  * - running attempts by type, which claims of a type with a concurrency limit count.
  */
+/**
+ * Counts by status, type and priority, kept by triggers as tasks change, so stats and the
+ * dashboard read a few rows instead of counting every task (a GROUP BY over 1,000,000 tasks
+ * took 484 ms). Read as `sum(n)` per key: SQLite keeps one row per key (its single writer
+ * updates it in place); PostgreSQL appends deltas, one row per key per statement, which no two
+ * transactions contend on, and its leading node folds them (`compactCounts`). The backfill
+ * counts what is there when the migration runs.
+ */
+export const countsTable = "CREATE TABLE task_counts (status TEXT NOT NULL, type TEXT NOT NULL, priority INTEGER NOT NULL, n BIGINT NOT NULL)"
+export const countsBackfill = "INSERT INTO task_counts (status, type, priority, n) SELECT status, type, priority, count(*) FROM tasks GROUP BY status, type, priority"
+/** The counts as rows of (status, type, priority, count), zeros left out. */
+export const countsRead = "SELECT status, type, priority, CAST(sum(n) AS BIGINT) AS count FROM task_counts GROUP BY status, type, priority HAVING sum(n) <> 0"
+
+/**
+ * Pending tasks by run-at, so health's oldest ready task is one index step, not a scan of every
+ * pending task (150 ms at 900,000). Its WHERE text is `from("claim")`'s.
+ */
+export const readySinceIndex = "CREATE INDEX tasks_ready_since ON tasks (run_at) WHERE status = 'pending'"
+
 export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [
   "CREATE TABLE nodes (owner TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, info TEXT NOT NULL)",
   "CREATE INDEX tasks_running_type ON tasks (type) WHERE status = 'running'"

@@ -242,4 +242,36 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
         ["pending", "echo", 10, 1]
       ] satisfies Array<readonly [TaskStatus, string, number, number]>)
     }))
+      test("the counts the store keeps equal a count of its tasks after every kind of change, and after folding", Effect.gen(function*() {
+      const store = yield* TaskStore
+      // What the tasks say, counted here, against what the store keeps.
+      const counted = Effect.map(store.list({ limit: 1000 }), (tasks) => {
+        const by = new Map<string, number>()
+        for (const t of tasks) by.set(`${t.status}/${t.type}/${t.priority}`, (by.get(`${t.status}/${t.type}/${t.priority}`) ?? 0) + 1)
+        return [...by].sort()
+      })
+      const kept = Effect.map(store.countRows, (rows) => rows.map((r) => [`${r.status}/${r.type}/${r.priority}`, r.count] as const).sort())
+      const same = Effect.gen(function*() {
+        expect(yield* kept).toStrictEqual(yield* counted)
+      })
+      yield* store.insert([newTask(1), newTask(2, { type: "b", priority: 20 }), newTask(3, { status: "delayed", runAt: 100 }), newTask(4, deps(1)), newTask(5), newTask(6)])
+      yield* same
+      yield* store.claim([id(1), id(2), id(5), id(6)], lease("t"))
+      yield* same
+      // A retry that lowers the priority, a final failure (its dependent fails too), a completion, a cancel.
+      yield* store.fail([{ id: id(2), token: "t", error: newError(1), next: { _tag: "Retry", runAt: 5000, rank: 5000, priority: 15 } }], 3000)
+      yield* store.fail([{ id: id(1), token: "t", error: newError(1), next: { _tag: "Fail" } }], 3000)
+      yield* store.complete([{ id: id(5), token: "t", result: null }], 3000)
+      yield* store.cancel([id(6)], 3000)
+      yield* same
+      yield* store.wakeDue(6000)
+      yield* store.retry([id(1)], 6000, (p) => 6000 - p)
+      yield* same
+      yield* store.remove([id(5)])
+      yield* store.purge(10_000, 100)
+      yield* same
+      yield* store.compactCounts
+      yield* same
+      expect(yield* store.counts).toMatchObject({ pending: (yield* store.list({ status: ["pending"], limit: 100 })).length })
+    }))
   })

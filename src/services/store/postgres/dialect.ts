@@ -33,6 +33,9 @@ export const functions: SqlFunctions = {
   claimable: (where) => `id IN (SELECT id FROM tasks WHERE ${where} FOR UPDATE SKIP LOCKED)`,
   typeGate: `SELECT pg_try_advisory_xact_lock(${typeGateLock}, hashtext(?)) AS ok`,
   forShare: " FOR SHARE",
+  // The rows deleted are the ones this statement sees; deltas committed meanwhile stay, unfolded.
+  compactCounts: `WITH folded AS (DELETE FROM task_counts RETURNING status, type, priority, n)
+    INSERT INTO task_counts (status, type, priority, n) SELECT status, type, priority, sum(n) FROM folded GROUP BY status, type, priority HAVING sum(n) <> 0`,
   columnArrays: (columns) => `SELECT * FROM unnest(${columns.map((c) => `?::${arrayType(c)}[]`).join(", ")})`
 }
 

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, final, listed, nodesMigration, taskColumns } from "../schema.js"
+import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex, taskColumns } from "../schema.js"
 
 /** A column of the tasks table in PostgreSQL's types. */
 const pgType = { text: "TEXT", int: "INTEGER", time: "BIGINT", real: "DOUBLE PRECISION" } as const
@@ -35,7 +35,32 @@ export const migrations: ReadonlyArray<Migration> = [
     "at BIGINT NOT NULL, PRIMARY KEY (task_id, attempt, n))",
     "CREATE TABLE pauses (scope TEXT PRIMARY KEY, at BIGINT NOT NULL)"
   ]],
-  [2, ...nodesMigration]
+  [2, ...nodesMigration],
+  // Deltas, one row per key per statement (statement triggers over the transition tables): no
+  // row is updated in place, so nodes' transactions never wait on a counter.
+  [3, "task_counts", [
+    countsTable,
+    countsBackfill,
+    `CREATE FUNCTION troupe_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+       INSERT INTO task_counts (status, type, priority, n) SELECT status, type, priority, count(*) FROM new_rows GROUP BY status, type, priority;
+       RETURN NULL;
+     END $$`,
+    `CREATE FUNCTION troupe_count_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+       INSERT INTO task_counts (status, type, priority, n)
+         SELECT status, type, priority, sum(n) FROM (
+           SELECT status, type, priority, -1 AS n FROM old_rows UNION ALL SELECT status, type, priority, 1 AS n FROM new_rows
+         ) changed GROUP BY status, type, priority HAVING sum(n) <> 0;
+       RETURN NULL;
+     END $$`,
+    `CREATE FUNCTION troupe_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+       INSERT INTO task_counts (status, type, priority, n) SELECT status, type, priority, -count(*) FROM old_rows GROUP BY status, type, priority;
+       RETURN NULL;
+     END $$`,
+    "CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_insert()",
+    "CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_update()",
+    "CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_delete()"
+  ]],
+  [4, "ready_since", [readySinceIndex]]
 ]
 
 /**

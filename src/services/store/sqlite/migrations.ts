@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, final, listed, nodesMigration } from "../schema.js"
+import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex } from "../schema.js"
 
 export { active, final, listed }
 
@@ -85,7 +85,27 @@ export const migrations: ReadonlyArray<Migration> = [
   [5, "trace_parent", [
     "ALTER TABLE tasks ADD COLUMN trace_parent TEXT"
   ]],
-  [6, ...nodesMigration]
+  [6, ...nodesMigration],
+  // The single writer keeps one row per key, updated in place.
+  [7, "task_counts", [
+    countsTable,
+    "CREATE UNIQUE INDEX task_counts_key ON task_counts (status, type, priority)",
+    countsBackfill,
+    `CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+       INSERT INTO task_counts (status, type, priority, n) VALUES (NEW.status, NEW.type, NEW.priority, 1)
+         ON CONFLICT (status, type, priority) DO UPDATE SET n = n + 1;
+     END`,
+    `CREATE TRIGGER tasks_count_update AFTER UPDATE OF status, priority ON tasks
+     WHEN OLD.status IS NOT NEW.status OR OLD.priority IS NOT NEW.priority BEGIN
+       UPDATE task_counts SET n = n - 1 WHERE status = OLD.status AND type = OLD.type AND priority = OLD.priority;
+       INSERT INTO task_counts (status, type, priority, n) VALUES (NEW.status, NEW.type, NEW.priority, 1)
+         ON CONFLICT (status, type, priority) DO UPDATE SET n = n + 1;
+     END`,
+    `CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+       UPDATE task_counts SET n = n - 1 WHERE status = OLD.status AND type = OLD.type AND priority = OLD.priority;
+     END`
+  ]],
+  [8, "ready_since", [readySinceIndex]]
 ]
 
 /**

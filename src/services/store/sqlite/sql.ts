@@ -88,6 +88,11 @@ export interface SqlFunctions {
    * row. Null: one `VALUES` tuple a row (SQLite).
    */
   readonly columnArrays: ((columns: ReadonlyArray<string>) => string) | null
+  /**
+   * Folds the maintained counts (schema.ts, `countsTable`): PostgreSQL's deltas into one row
+   * per key; SQLite's keys whose count fell to zero removed.
+   */
+  readonly compactCounts: string
 }
 
 export const sqliteFunctions: SqlFunctions = {
@@ -98,7 +103,8 @@ export const sqliteFunctions: SqlFunctions = {
   claimable: (where) => where,
   typeGate: null,
   forShare: null,
-  columnArrays: null
+  columnArrays: null,
+  compactCounts: "DELETE FROM task_counts WHERE n = 0"
 }
 
 export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {
