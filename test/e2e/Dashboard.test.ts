@@ -55,7 +55,16 @@ beforeAll(async () => {
   await call("submit", { type: "talk", payload: { lines: 6 }, options: { id: "talk-1" } })
   await call("submit", { type: "fail", payload: {}, options: { id: "fail-1" } })
   await call("submit", { type: "gate", payload: { file: gateFile }, options: { id: "gate-1" } })
-  await eventually(() => call("counts") as Promise<Record<string, number>>, (c) => c["completed"] === 13 && c["failed"] === 1 && c["running"] === 1)
+  // A small DAG: two sources, one join, one after it.
+  await call("submitMany", {
+    tasks: [
+      { type: "echo", payload: { n: 1 }, options: { id: "dag-a" } },
+      { type: "echo", payload: { n: 2 }, options: { id: "dag-b" } },
+      { type: "echo", payload: { n: 3 }, options: { id: "dag-join", dependsOn: ["dag-a", "dag-b"] } },
+      { type: "echo", payload: { n: 4 }, options: { id: "dag-after", dependsOn: ["dag-join"] } }
+    ]
+  })
+  await eventually(() => call("counts") as Promise<Record<string, number>>, (c) => c["completed"] === 17 && c["failed"] === 1 && c["running"] === 1)
 }, 60_000)
 
 afterAll(async () => {
@@ -84,7 +93,7 @@ describe("the dashboard in a real browser", () => {
 
   it("the overview shows counts by status and type, health and the worker threads, updated live", async () => {
     const page = await signedIn()
-    await page.locator('[data-card="completed"] .n').filter({ hasText: "13" }).waitFor()
+    await page.locator('[data-card="completed"] .n').filter({ hasText: "17" }).waitFor()
     expect(await page.locator('[data-card="failed"] .n').textContent()).toBe("1")
     expect(await page.locator('[data-card="running"] .n').textContent()).toBe("1")
     expect(await page.locator("[data-health]").getAttribute("data-health")).toMatch(/healthy|warning/)
@@ -96,7 +105,7 @@ describe("the dashboard in a real browser", () => {
     await snap(page, "overview")
     // Live: tasks submitted elsewhere show up in the counts without a reload.
     await call("submitMany", { tasks: Array.from({ length: 5 }, (_, n) => ({ type: "echo", payload: { n } })) })
-    await page.locator('[data-card="completed"] .n').filter({ hasText: "18" }).waitFor()
+    await page.locator('[data-card="completed"] .n').filter({ hasText: "22" }).waitFor()
     await page.close()
   })
 
@@ -162,6 +171,18 @@ describe("the dashboard in a real browser", () => {
     expect(page.url()).toContain("#/task/from-the-form")
     expect(await call("get", { id: "from-the-form" })).toMatchObject({ status: "completed", result: { n: 7 } })
     await snap(page, "task-completed")
+    await page.close()
+  })
+
+  it("a task's page draws its dependencies upstream and downstream, each with its status, linked to its page", async () => {
+    const page = await signedIn("#/task/dag-join")
+    await page.locator("svg.graph").waitFor()
+    const nodes = await page.locator("svg.graph [data-node]").evaluateAll((ns) => ns.map((n) => `${n.getAttribute("data-node")}:${n.getAttribute("data-status")}`).sort())
+    expect(nodes).toStrictEqual(["dag-a:completed", "dag-after:completed", "dag-b:completed", "dag-join:completed"])
+    expect(await page.locator("svg.graph path.edge").count()).toBe(3)
+    await snap(page, "dependencies")
+    await page.locator('svg.graph [data-node="dag-after"]').click()
+    await page.getByRole("heading", { name: /dag-after/ }).waitFor()
     await page.close()
   })
 })

@@ -17,6 +17,7 @@ import {
 } from "../../domain/TaskErrors.js"
 import { TaskEvent } from "../../domain/TaskEvent.js"
 import { TaskId } from "../../domain/TaskId.js"
+import { TaskGraph } from "../../domain/TaskGraph.js"
 import { TaskType } from "../../domain/TaskType.js"
 import { TaskStatus } from "../../domain/TaskStatus.js"
 import { params } from "./Params.js"
@@ -69,6 +70,7 @@ export const api = {
   stats: method("Counts, throughput, run and wait times, workers and health.", params.stats, Stats, storeErrors),
   health: method("healthy, warning, critical or offline, with the reasons.", params.health, Health, storeErrors),
   workers: method("The worker threads: state, heap, current task, tasks done, recycles.", params.workers, Stats.fields.workers, storeErrors),
+  graph: method("A task's dependencies upstream and downstream, with each one's status (at most 200 tasks).", params.graph, TaskGraph, readErrors),
   types: method("The task types the server runs: where, defaults, and each payload's JSON Schema.", params.types, Schema.Array(TaskType), [] as const)
 } as const
 

@@ -58,6 +58,9 @@ fieldset{border:1px solid var(--line);border-radius:6px;display:flex;flex-direct
 .fields-form{display:flex;flex-direction:column;gap:.5rem}ul.types li{margin:.3rem 0}
 svg.chart{width:100%;height:auto;display:block}svg.chart .ok{fill:var(--completed)}svg.chart .bad{fill:var(--failed)}svg.chart .hit{fill:transparent}svg.chart .axis{fill:var(--muted);font-size:11px}
 .legend .key{display:inline-block;width:.8em;height:.8em;border-radius:2px}.legend .key.ok{background:var(--completed)}.legend .key.bad{background:var(--failed)}
+svg.graph{max-width:100%;height:auto}svg.graph .node{fill:var(--card);stroke:var(--muted);stroke-width:1.5}svg.graph .node.center{stroke-width:3}
+${["pending", "running", "delayed", "retrying", "blocked", "paused", "completed", "failed", "cancelled"].map((s) => `svg.graph .node.s-${s}{stroke:var(--${s})}svg.graph .st.s-${s}{fill:var(--${s})}`).join("")}
+svg.graph .id{fill:var(--fg);font-size:12px}svg.graph .st{font-size:11px}svg.graph .edge{fill:none;stroke:var(--muted);stroke-width:1.5}svg.graph .arrowhead{fill:var(--muted)}
 .meter{display:grid;grid-template-columns:5rem minmax(6rem,16rem) auto;gap:.6rem;align-items:center;margin:.2rem 0}meter{width:100%}
 @media (max-width:40rem){main{padding:.6rem}table.grid th,table.grid td{padding:.25rem .3rem}.badge{min-width:0}}
 `

@@ -50,6 +50,7 @@ const handlers: Handlers = {
   stats: (_, queue) => queue.stats,
   health: (_, queue) => queue.health,
   workers: (_, queue) => Effect.map(queue.stats, (s) => s.workers),
+  graph: (p, queue) => queue.graph(p.id),
   types: (_, queue) => Effect.succeed(queue.types)
 }
 

@@ -51,5 +51,6 @@ export const params = {
   stats: Schema.Struct({}),
   health: Schema.Struct({}),
   workers: Schema.Struct({}),
+  graph: ById,
   types: Schema.Struct({})
 } as const

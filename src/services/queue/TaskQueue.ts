@@ -7,6 +7,7 @@ import type { Log } from "../../domain/Activity.js"
 import type * as Health from "../../domain/Health.js"
 import * as Resources from "../../domain/Resources.js"
 import type { Stats } from "../../domain/Stats.js"
+import type { TaskGraph } from "../../domain/TaskGraph.js"
 import * as TaskType from "../../domain/TaskType.js"
 import type { SubmitOptions } from "../../domain/SubmitOptions.js"
 import type { Task } from "../../domain/Task.js"
@@ -148,6 +149,8 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   readonly events: Stream.Stream<TaskEvent, EventsOverflow>
   /** Counts, throughput, run and wait times, workers and health. */
   readonly stats: Effect.Effect<Stats, StoreError>
+  /** A task's dependencies upstream and downstream, each with its status. */
+  readonly graph: (id: TaskId) => Effect.Effect<TaskGraph, TaskNotFound | StoreError>
   /** The task types this process knows (its handlers module), by name. */
   readonly types: ReadonlyArray<TaskType.TaskType>
   /** Healthy, warning, critical or offline, with the reasons. */
@@ -203,6 +206,7 @@ export const make = (config: Config) =>
       watch: (id) => provided(Streams.watch(id)),
       events: provided(Streams.events),
       stats: Report.stats(reportInputs),
+      graph: (id) => Effect.zipRight(store.get(id), store.graph(id)),
       types: registry.names.flatMap((name) => Option.toArray(Option.map(registry.definition(name), TaskType.of))),
       health: Report.health(reportInputs)
     })

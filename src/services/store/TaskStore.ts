@@ -5,6 +5,7 @@ import type * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
 import type { NodeRow } from "../../domain/Node.js"
 import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../../domain/Task.js"
+import type { TaskGraph } from "../../domain/TaskGraph.js"
 import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
@@ -142,6 +143,8 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly ready: (limit: number, excludeTypes?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
   /** The oldest unfinished task of each key, where it is pending (it may run now). */
   readonly keyHeads: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
+  /** A task's dependencies upstream and downstream, with their statuses (empty for no such task). */
+  readonly graph: (id: TaskId) => Effect.Effect<TaskGraph, StoreError>
   /** Claims the listed pending tasks for one attempt each (pending → running, attempt + 1). */
   readonly claim: (ids: ReadonlyArray<TaskId>, lease: LeaseGrant) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
   /**

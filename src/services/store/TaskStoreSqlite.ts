@@ -197,6 +197,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
         [...excludeTypes, Math.max(0, Math.floor(limit))]
       )).pipe(Effect.map((rows) => rows.map((r): ReadyRef => ({ ...r, resources: Rows.decodeResources(r.resources) })))),
     keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
+    graph: (id) => onClient(Lifecycle.graph(id)),
     claim: (ids, lease) =>
       ids.length === 0 ? Effect.succeed([]) : group.write(Statements.claim(ids, lease, retry), Statements.claimIsSingle(ids, lease)),
     complete: (items, now) => items.length === 0 ? Effect.succeed(noChange) : completing(group.write(Statements.complete(items, now))),

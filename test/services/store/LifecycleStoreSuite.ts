@@ -274,4 +274,23 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
       yield* same
       expect(yield* store.counts).toMatchObject({ pending: (yield* store.list({ status: ["pending"], limit: 100 })).length })
     }))
+      test("a task's graph: what it depends on and what depends on it, transitively, with statuses and the edges among them", Effect.gen(function*() {
+      const store = yield* TaskStore
+      // 1 → 2 → 4 ← 3, 4 → 5; 6 stands apart.
+      yield* store.insert([newTask(1), newTask(2, deps(1)), newTask(3), newTask(4, deps(2, 3)), newTask(5, deps(4)), newTask(6)])
+      const of = (n: number) => Effect.map(store.graph(id(n)), (g) => ({
+        nodes: g.nodes.map((x) => `${x.id}:${x.status}`).sort(),
+        edges: g.edges.map((e) => `${e.from}>${e.to}`).sort(),
+        truncated: g.truncated
+      }))
+      expect(yield* of(4)).toStrictEqual({
+        nodes: ["task-1:pending", "task-2:blocked", "task-3:pending", "task-4:blocked", "task-5:blocked"],
+        edges: ["task-1>task-2", "task-2>task-4", "task-3>task-4", "task-4>task-5"],
+        truncated: false
+      })
+      // Downstream of 1 only: 3 feeds 4 but is no dependency of 1's, nor depends on it.
+      expect((yield* of(1)).nodes).toStrictEqual(["task-1:pending", "task-2:blocked", "task-4:blocked", "task-5:blocked"])
+      expect(yield* of(6)).toStrictEqual({ nodes: ["task-6:pending"], edges: [], truncated: false })
+      expect((yield* store.graph(TaskId.unsafeMake("missing"))).nodes).toStrictEqual([])
+    }))
   })

@@ -2,6 +2,7 @@ import type { Log, Progress } from "../../../domain/Activity.js"
 import { call, RpcError, stream } from "../api.js"
 import type { TaskWire } from "../api.js"
 import { ago, append, badge, fill, h, json, ms } from "../dom.js"
+import { draw } from "../graph.js"
 import type { View } from "../view.js"
 
 // One task: what it is, every attempt's error, its payload and result, its dependencies, its
@@ -54,8 +55,10 @@ export const task = (id: string): View => {
 
   const refresh = async () => {
     let t: TaskWire
+    let graph: Awaited<ReturnType<typeof call<"graph">>>
     try {
       t = await call("get", { id })
+      graph = await call("graph", { id })
     } catch (e) {
       if (e instanceof RpcError && e.data?._tag === "TaskNotFound") return fill(root, h("h1", {}, id), h("p", { class: "empty" }, "No such task (deleted, or never submitted)."))
       throw e
@@ -73,8 +76,9 @@ export const task = (id: string): View => {
         ...field("ran for", t.startedAt === null ? "–" : ms((t.finishedAt ?? Date.now()) - t.startedAt)),
         ...field("running on", t.lease === null ? "–" : t.lease.owner),
         ...field("trace", t.traceParent?.split("-")[1] ?? "–")),
-      t.dependsOn.length === 0 ? null : h("section", {}, h("h2", {}, "Depends on"),
-        h("ul", { class: "deps" }, ...t.dependsOn.map((d) => h("li", {}, h("a", { href: `#/task/${encodeURIComponent(d)}` }, d))))),
+      graph.nodes.length < 2 ? null : h("section", { class: "dependencies" }, h("h2", {}, "Dependencies"),
+        draw(graph, t.id),
+        graph.truncated ? h("p", { class: "empty" }, "More tasks are connected than shown.") : null),
       h("section", {}, h("h2", {}, "Payload"), json(t.payload)),
       ended.has(t.status) && t.status === "completed" ? h("section", {}, h("h2", {}, "Result"), json(t.result)) : null,
       t.errors.length === 0 ? null : h("section", {}, h("h2", {}, "Attempts that failed"),

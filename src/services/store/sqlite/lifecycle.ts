@@ -2,6 +2,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { NewTask } from "../../../domain/Task.js"
 import { InvalidDependency, QueueFull } from "../../../domain/TaskErrors.js"
+import { maxNodes } from "../../../domain/TaskGraph.js"
+import type { TaskGraph } from "../../../domain/TaskGraph.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import type { TaskStatus } from "../../../domain/TaskStatus.js"
 import type { Applied, Change } from "../TaskStore.js"
@@ -277,3 +279,27 @@ export const keyHeads = (keys: ReadonlyArray<string>): Sql<Array<Change>> =>
       `SELECT ${changeColumns} FROM tasks WHERE key IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")}`,
       chunk
     ))
+
+/**
+ * A task's dependency graph (domain/TaskGraph): upstream and downstream by recursive walks over
+ * task_deps, at most `maxNodes` tasks (one more is read to tell that it was cut), then the edges
+ * among them.
+ */
+export const graph = (id: TaskId): Sql<TaskGraph> =>
+  Effect.gen(function*() {
+    const nodes = yield* run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus }>(
+      `WITH RECURSIVE
+         up (id) AS (SELECT CAST(? AS TEXT) UNION SELECT d.dep_id FROM task_deps d JOIN up ON d.task_id = up.id),
+         down (id) AS (SELECT CAST(? AS TEXT) UNION SELECT d.task_id FROM task_deps d JOIN down ON d.dep_id = down.id),
+         linked (id) AS (SELECT id FROM (SELECT id FROM up UNION SELECT id FROM down) AS walked LIMIT ?)
+       SELECT t.id, t.type, t.status FROM tasks t JOIN linked ON t.id = linked.id`,
+      [id, id, maxNodes + 1]
+    )
+    const kept = nodes.slice(0, maxNodes)
+    const ids = kept.map((n) => n.id)
+    const edges = ids.length < 2 ? [] : yield* run<{ readonly from: TaskId; readonly to: TaskId }>(
+      `SELECT dep_id AS "from", task_id AS "to" FROM task_deps WHERE dep_id IN ${tuple(ids.length)} AND task_id IN ${tuple(ids.length)}`,
+      [...ids, ...ids]
+    )
+    return { nodes: kept, edges, truncated: nodes.length > maxNodes }
+  })
