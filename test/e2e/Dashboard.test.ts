@@ -185,4 +185,35 @@ describe("the dashboard in a real browser", () => {
     await page.getByRole("heading", { name: /dag-after/ }).waitFor()
     await page.close()
   })
+
+  it("types and the whole queue are paused and resumed from the overview (the queue after a confirmation)", async () => {
+    const page = await signedIn()
+    const row = page.locator('tr[data-type="talk"]')
+    await row.getByRole("button", { name: "Pause" }).click()
+    await row.getByRole("button", { name: "Resume" }).waitFor()
+    expect((await call("stats") as { paused: { types: Array<string> } }).paused.types).toStrictEqual(["talk"])
+    await row.getByRole("button", { name: "Resume" }).click()
+    await row.getByRole("button", { name: "Pause" }).waitFor()
+    page.once("dialog", (dialog) => void dialog.accept())
+    await page.locator('[data-toggle="queue"]').click()
+    await page.getByText("The whole queue is paused").waitFor()
+    expect((await call("stats") as { paused: { queue: boolean } }).paused.queue).toBe(true)
+    await page.locator('[data-toggle="queue"]').click()
+    await page.getByText("The whole queue is paused").waitFor({ state: "detached" })
+    expect((await call("stats") as { paused: { queue: boolean; types: Array<string> } }).paused).toStrictEqual({ queue: false, types: [] })
+    await page.close()
+  })
+
+  it("reads on a phone's width: the pages do not scroll sideways (wide tables scroll inside their own box)", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
+    await page.goto(`${server.url}/`)
+    await page.getByLabel("token").fill(TOKEN)
+    await page.getByRole("button", { name: "Open" }).click()
+    for (const hash of ["#/", "#/tasks", "#/task/dag-join", "#/submit?type=echo"]) {
+      await page.goto(`${server.url}/${hash}`)
+      await page.locator("main h1").waitFor()
+      expect([hash, await page.evaluate("document.documentElement.scrollWidth")]).toStrictEqual([hash, 390])
+    }
+    await page.close()
+  })
 })

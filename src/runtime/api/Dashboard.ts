@@ -44,7 +44,7 @@ ${["pending", "running", "delayed", "retrying", "blocked", "paused", "completed"
 dl.numbers,dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}dt{color:var(--muted)}dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 table.grid{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}table.grid th,table.grid td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
 table.grid td:first-child{white-space:normal;overflow-wrap:anywhere}.num{text-align:right!important}tr.left{opacity:.55}
-section{overflow-x:auto}.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin-bottom:.8rem}
+section,.scroll{overflow-x:auto}.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin-bottom:.8rem}
 input,select,button{font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:.25rem .5rem}
 button{cursor:pointer;background:var(--card)}button[data-action=cancel],button[data-action=delete]{color:var(--failed)}
 .actions{display:flex;gap:.5rem;margin-bottom:.8rem}.more{margin-top:.8rem}.empty{color:var(--muted)}.problem{color:var(--failed)}

@@ -60,14 +60,22 @@ const resources = (stats: Stats) => {
           (r.memory.underPressure ? ` — under pressure: admission paused, pool target ${r.memory.poolTarget}` : "")))
 }
 
-const byType = (stats: Stats) => {
+/** A button that pauses or resumes a type (or the queue), then reads the page again. */
+const toggle = (target: { readonly type: string } | { readonly queue: true }, paused: boolean, done: () => Promise<void>, confirmText?: string) =>
+  h("button", { type: "button", "data-toggle": "type" in target ? target.type : "queue", onclick: () => {
+    if (confirmText !== undefined && !confirm(confirmText)) return
+    void call(paused ? "resume" : "pause", target).then(done)
+  } }, paused ? "Resume" : "Pause")
+
+const byType = (stats: Stats, done: () => Promise<void>) => {
   const types = Object.keys(stats.counts.byType).sort()
   if (types.length === 0) return h("p", { class: "empty" }, "No tasks yet.")
   return h("table", { class: "grid" },
-    h("thead", {}, h("tr", {}, h("th", {}, "type"), ...statuses.map((s) => h("th", { class: "num" }, s)))),
+    h("thead", {}, h("tr", {}, h("th", {}, "type"), ...statuses.map((s) => h("th", { class: "num" }, s)), h("th", {}, ""))),
     h("tbody", {}, ...types.map((type) =>
-      h("tr", {}, h("td", {}, h("a", { href: `#/tasks?type=${encodeURIComponent(type)}` }, type)),
-        ...statuses.map((s) => h("td", { class: "num" }, stats.counts.byType[type]?.[s] ?? 0))))))
+      h("tr", { "data-type": type }, h("td", {}, h("a", { href: `#/tasks?type=${encodeURIComponent(type)}` }, type), stats.paused.types.includes(type) ? " (paused)" : ""),
+        ...statuses.map((s) => h("td", { class: "num" }, stats.counts.byType[type]?.[s] ?? 0)),
+        h("td", {}, toggle({ type }, stats.paused.types.includes(type), done))))))
 }
 
 const workers = (stats: Stats) =>
@@ -104,7 +112,9 @@ export const overview = (): View => {
       h("div", { class: "columns" }, h("section", {}, h("h2", {}, "Health"), health(stats)), h("section", {}, h("h2", {}, "Now"), numbers(stats))),
       h("section", {}, h("h2", {}, "Throughput, last hour"), history(stats)),
       h("section", {}, h("h2", {}, "Resource budget in use"), resources(stats)),
-      h("section", {}, h("h2", {}, "By type"), byType(stats)),
+      h("section", {}, h("h2", {}, "By type"), byType(stats, refresh),
+        h("p", {}, stats.paused.queue ? "The whole queue is paused: nothing new starts. " : "",
+          toggle({ queue: true }, stats.paused.queue, refresh, stats.paused.queue ? undefined : "Pause the whole queue? Running tasks finish; nothing new starts."), " the whole queue")),
       h("section", {}, h("h2", {}, "Worker threads"), workers(stats)),
       nodes(stats))
   }

@@ -87,9 +87,9 @@ export const tasks = (filters: Filters): View => {
     fill(root,
       h("h1", {}, "Tasks"),
       form,
-      h("table", { class: "grid rows" },
+      h("div", { class: "scroll" }, h("table", { class: "grid rows" },
         h("thead", {}, h("tr", {}, ...["id", "type", "status", "priority", "attempt", "key", "created"].map((c) => h("th", {}, c)))),
-        body),
+        body)),
       list.length === 0 ? h("p", { class: "empty" }, "No tasks match.") : null,
       more)
   }
