@@ -3,7 +3,10 @@
  * (stats, a first page of tasks, a filtered page, page 100 by keyset), timed over HTTP against a
  * real `troupe start`, next to the count over every task that stats used to run (the baseline,
  * on the same file); then the page itself in Debian's Chromium: from navigation to the
- * overview's cards, and to the task list's rows. Prints figures and the machine; asserts nothing.
+ * overview's cards, and to the task list's rows. Then live updates: no-op tasks submitted at
+ * ~5,000/s for 10 s to a server that runs them, the overview open: how fast the count it shows
+ * rises against the store's, how far behind it falls, and how long it takes to catch up.
+ * Prints figures and the machine; asserts nothing.
  *
  *   npm run build && node dist/bench/dashboard.js     (BENCH_DASHBOARD_TASKS=1000000)
  */
@@ -55,9 +58,11 @@ const fill = (file: string) =>
     }
   })))
 
-const start = (file: string) =>
+const handlers = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url))
+
+const start = (file: string, extra: ReadonlyArray<string> = []) =>
   new Promise<{ readonly url: string; readonly stop: () => Promise<void> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "start", "--port", "0", "--database", file], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [bin, "start", "--port", "0", "--database", file, ...extra], { stdio: ["ignore", "pipe", "pipe"] })
     let out = ""
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString()
@@ -77,6 +82,59 @@ const timed = async (runs: number, f: () => Promise<unknown>) => {
     ms.push(performance.now() - t0)
   }
   return median(ms)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** ~5,000 no-op tasks a second for 10 s, the overview open: the page's count against the store's. */
+const live = async (file: string) => {
+  const server = await start(file, ["--handlers", handlers, "--num-workers", "2"])
+  const browser = await chromium.launch({
+    executablePath: process.env["TROUPE_CHROMIUM"] ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+  })
+  try {
+    const rpc = (method: string, params: unknown = {}) =>
+      fetch(`${server.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) }).then((r) => r.json() as Promise<{ result?: unknown }>)
+    const stored = async () => ((await rpc("counts")).result as Record<string, number>)["completed"] ?? 0
+    const page = await browser.newPage()
+    await page.goto(`${server.url}/#/`)
+    await page.locator('[data-card="completed"]').waitFor()
+    const shown = async () => Number(await page.locator('[data-card="completed"] .n').textContent())
+    const samples: Array<{ t: number; store: number; page: number }> = []
+    let producing = true
+    const producer = (async () => {
+      const t0 = performance.now()
+      for (let k = 0; performance.now() - t0 < 10_000; k++) {
+        await rpc("submitMany", { tasks: Array.from({ length: 500 }, (_, i) => ({ type: "noopFiber", payload: { n: k * 500 + i } })) })
+        const due = t0 + (k + 1) * 100
+        if (due > performance.now()) await sleep(due - performance.now())
+      }
+      producing = false
+    })()
+    const t0 = performance.now()
+    while (producing) {
+      samples.push({ t: performance.now() - t0, store: await stored(), page: await shown() })
+      await sleep(250)
+    }
+    await producer
+    const total = await stored()
+    // Then until the page shows what the store has (or 10 s).
+    const end = performance.now()
+    while ((await shown()) < (await stored()) && performance.now() - end < 10_000) await sleep(50)
+    const caughtUp = performance.now() - end
+    const first = samples[1]!
+    const last = samples.at(-1)!
+    const seconds = (last.t - first.t) / 1000
+    console.log(
+      `live, overview open while no-op tasks complete: store ${((last.store - first.store) / seconds).toFixed(0)} completions/s, ` +
+        `page's count ${((last.page - first.page) / seconds).toFixed(0)}/s; most behind ${Math.max(...samples.map((s) => s.store - s.page))} tasks; ` +
+        `caught up ${caughtUp.toFixed(0)} ms after the last submit (${total.toLocaleString()} completed)`
+    )
+  } finally {
+    await browser.close()
+    await server.stop()
+  }
 }
 
 export const run = async () => {
@@ -130,6 +188,7 @@ export const run = async () => {
     } finally {
       await server.stop()
     }
+    await live(path.join(dir, "live.db"))
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
