@@ -138,6 +138,36 @@ const runningOn = async (database: string, server = adminUrl) => {
   }
 }
 
+/**
+ * Submits to `url` during an outage until it shows (three refused), ends it with `restore`, then
+ * until a submit is acknowledged again: the ids acknowledged, and how many were refused.
+ */
+const submitThroughOutage = async (url: string, log: string, restore: () => unknown) => {
+  const acknowledged: Array<string> = []
+  let refused = 0
+  await eventually(async () => {
+    const answer = await rpc(url, "submit", { type: "span", payload: { n: -1, ms: 5, log } })
+    if (answer.error === undefined) acknowledged.push((answer.result as { readonly id: string }).id)
+    else refused++
+    return refused
+  }, (n) => n > 2, 1000)
+  await restore()
+  const after = await eventually(async () => (await rpc(url, "submit", { type: "span", payload: { n: -2, ms: 5, log } })), (x) => x.error === undefined, 1000)
+  acknowledged.push((after.result as { readonly id: string }).id)
+  return { acknowledged, refused }
+}
+
+/** The nodes listen: a cancel sent to one stops an attempt running on another (leases of an hour: only the notification can do it). */
+const cancelAcrossNodes = async (cluster: Cluster) => {
+  const { database, log, nodes, url } = cluster
+  const [long] = await submitMany(nodes[0]!.url, [{ type: "span", payload: { n: 0, ms: 600_000, log }, options: { id: "long" } }])
+  const [running] = await eventually(() => runningOn(database, url), (rows) => rows.length === 1, 3000)
+  const other = nodes.find((node) => node.process.pid !== running!.pid)!
+  await eventually(() => Promise.resolve(attemptsIn(log).some((x) => x.id === "long")), (started) => started, 3000)
+  expect((await rpc(other.url, "cancel", { id: long })).error).toBeUndefined()
+  await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
+}
+
 const counts = async (url: string) => (await rpc(url, "counts")).result as Record<string, number> | undefined
 
 describe("nodes on one PostgreSQL database", () => {
@@ -232,7 +262,8 @@ describe("nodes on one PostgreSQL database", () => {
     }), 60_000)
 
   it("the database goes away mid-run (connections cut and refused): nodes reconnect, and every acknowledged task completes", () =>
-    withCluster(2, async ({ database, log, nodes, sql }) => {
+    withCluster(2, async (cluster) => {
+      const { database, log, nodes, sql } = cluster
       const [a, b] = nodes as [Server, Server]
       const first = await submitMany(a.url, Array.from({ length: 200 }, (_, i) => ({ type: "span", payload: { n: i, ms: 5, log } })))
       await eventually(() => counts(a.url), (n) => (n?.["completed"] ?? 0) > 20, 3000)
@@ -241,53 +272,27 @@ describe("nodes on one PostgreSQL database", () => {
       await sql.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`)
       await sql.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [database])
       // Submits during the outage fail with an error the caller sees, or are acknowledged only
-      // once durable: wait until one fails, so the outage was seen.
-      const acknowledged: Array<string> = []
-      let refused = 0
-      await eventually(async () => {
-        const answer = await rpc(b.url, "submit", { type: "span", payload: { n: -1, ms: 5, log } })
-        if (answer.error === undefined) acknowledged.push((answer.result as { readonly id: string }).id)
-        else refused++
-        return refused
-      }, (n) => n > 2, 1000)
-      await sql.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`)
-      // After: both nodes serve again, and everything acknowledged runs to completion.
-      const after = await eventually(async () => (await rpc(b.url, "submit", { type: "span", payload: { n: -2, ms: 5, log } })), (x) => x.error === undefined, 1000)
-      acknowledged.push((after.result as { readonly id: string }).id)
+      // once durable. After: both nodes serve again, and everything acknowledged runs to completion.
+      const { acknowledged, refused } = await submitThroughOutage(b.url, log, () => sql.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`))
       const all = [...first, ...acknowledged]
       await eventually(() => counts(a.url), (n) => n?.["completed"] === all.length, 6000)
       for (const id of acknowledged) expect((await rpc(a.url, "get", { id })).result).toMatchObject({ status: "completed" })
-      // The nodes listen again: a cancel sent to one stops an attempt on the other (leases of an
-      // hour: only the notification can do it).
-      const [long] = await submitMany(a.url, [{ type: "span", payload: { n: 0, ms: 600_000, log }, options: { id: "long" } }])
-      const [running] = await eventually(() => runningOn(database), (rows) => rows.length === 1, 3000)
-      const other = nodes.find((node) => node.process.pid !== running!.pid)!
-      await eventually(() => Promise.resolve(attemptsIn(log).some((x) => x.id === "long")), (started) => started, 3000)
-      expect((await rpc(other.url, "cancel", { id: long })).error).toBeUndefined()
-      await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
+      // The nodes listen again.
+      await cancelAcrossNodes(cluster)
       console.log(`database outage: ${refused} submit(s) refused during it, ${all.length} acknowledged tasks all completed`)
     }), 90_000)
   it("the PostgreSQL server crashes and restarts mid-run: nodes reconnect, every acknowledged task completes once, and listening resumes", async () => {
     // A server of the test's own: the shared one cannot be stopped under the other test files.
     const server = await privatePostgres()
     try {
-      await withCluster(2, async ({ database, log, nodes, url }) => {
+      await withCluster(2, async (cluster) => {
+        const { log, nodes } = cluster
         const [a, b] = nodes as [Server, Server]
         const first = await submitMany(a.url, Array.from({ length: 300 }, (_, i) => ({ type: "span", payload: { n: i, ms: 10, log } })))
         await eventually(() => counts(a.url), (n) => (n?.["completed"] ?? 0) > 30, 5000)
         // A crash (no checkpoint, recovery from the WAL at the next start), with attempts running.
         server.stop("immediate")
-        const acknowledged: Array<string> = []
-        let refused = 0
-        await eventually(async () => {
-          const answer = await rpc(b.url, "submit", { type: "span", payload: { n: -1, ms: 5, log } })
-          if (answer.error === undefined) acknowledged.push((answer.result as { readonly id: string }).id)
-          else refused++
-          return refused
-        }, (n) => n > 2, 1000)
-        server.start()
-        const after = await eventually(async () => (await rpc(b.url, "submit", { type: "span", payload: { n: -2, ms: 5, log } })), (x) => x.error === undefined, 1000)
-        acknowledged.push((after.result as { readonly id: string }).id)
+        const { acknowledged, refused } = await submitThroughOutage(b.url, log, () => server.start())
         const all = [...first, ...acknowledged]
         const done = await eventually(() => counts(a.url), (n) => n?.["completed"] === all.length, 15_000)
         expect(done).toMatchObject({ completed: all.length, failed: 0, running: 0, pending: 0 })
@@ -297,13 +302,8 @@ describe("nodes on one PostgreSQL database", () => {
         for (const x of attempts) if (x.how === "end") ends.set(x.id, (ends.get(x.id) ?? 0) + 1)
         expect(overlapsWithin(attempts, (x) => x.id)).toStrictEqual([])
         expect([...ends.values()].filter((k) => k !== 1)).toStrictEqual([])
-        // Listening resumed: a cancel sent to one node stops an attempt on the other.
-        const [long] = await submitMany(a.url, [{ type: "span", payload: { n: 0, ms: 600_000, log }, options: { id: "long" } }])
-        const [running] = await eventually(() => runningOn(database, url), (rows) => rows.length === 1, 3000)
-        const other = nodes.find((node) => node.process.pid !== running!.pid)!
-        await eventually(() => Promise.resolve(attemptsIn(log).some((x) => x.id === "long")), (started) => started, 3000)
-        expect((await rpc(other.url, "cancel", { id: long })).error).toBeUndefined()
-        await eventually(() => Promise.resolve(attemptsIn(log).find((x) => x.id === "long")?.how), (how) => how === "stop", 3000)
+        // Listening resumed.
+        await cancelAcrossNodes(cluster)
         console.log(`server crash: ${refused} submit(s) refused while it was down, ${all.length} acknowledged tasks all completed once`)
       }, { server: server.url })
     } finally {
