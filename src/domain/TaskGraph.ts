@@ -4,6 +4,8 @@ import { TaskStatus } from "./TaskStatus.js"
 
 /** Most tasks a graph holds (a page can draw that many; a larger DAG is cut, and says so). */
 export const maxNodes = 200
+/** Steps walked each way from the task. */
+export const maxDepth = 25
 
 /**
  * A task's dependency graph: the task, what it depends on (upstream, transitively) and what

@@ -16,14 +16,19 @@ const withAdmin = <A, E>(f: (sql: PgClient.PgClient) => Effect.Effect<A, E>) =>
   Effect.scoped(Effect.flatMap(Layer.build(PgClient.layer({ url: Redacted.make(adminUrl), maxConnections: 1 })), (context) =>
     f(Context.get(context, PgClient.PgClient))))
 
-/** A new, empty database for the scope (dropped when it closes, connections and all); its URL. */
-export const freshDatabase = Effect.map(
+/**
+ * A new, empty database for the scope (dropped when it closes, connections and all); its URL.
+ * `options`: what CREATE DATABASE is given besides the name (a collation, say).
+ */
+export const freshDatabaseWith = (options: string) => Effect.map(
   Effect.acquireRelease(
     Effect.orDie(withAdmin((sql) => {
       const name = `troupe_test_${process.pid}_${crypto.randomBytes(4).toString("hex")}`
-      return Effect.as(sql.unsafe(`CREATE DATABASE ${name}`), name)
+      return Effect.as(sql.unsafe(`CREATE DATABASE ${name} ${options}`), name)
     })),
     (name) => Effect.orDie(withAdmin((sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
   ),
   (name) => Redacted.make(adminUrl.replace(/\/[^/]*$/, `/${name}`))
 )
+
+export const freshDatabase = freshDatabaseWith("")

@@ -10,13 +10,18 @@ import { fileURLToPath } from "node:url"
 /** Where the bundle is: next to the compiled server (dist/), or under dist/ from the sources (tests). */
 const candidates = ["../../../dashboard/app.js", "../../../dist/dashboard/app.js"].map((p) => fileURLToPath(new URL(p, import.meta.url)))
 
-const bundle = Effect.cached(Effect.sync(() => {
-  const file = candidates.find((c) => fs.existsSync(c))
-  return file === undefined ? undefined : fs.readFileSync(file, "utf8")
-}))
+// Read once, on the first request (the file does not change while the server runs).
+let bundle: { readonly code: string | undefined } | undefined
+const read = Effect.sync(() => {
+  if (bundle === undefined) {
+    const file = candidates.find((c) => fs.existsSync(c))
+    bundle = { code: file === undefined ? undefined : fs.readFileSync(file, "utf8") }
+  }
+  return bundle.code
+})
 
 /** GET /dashboard/app.js: the bundle, or 503 saying how to build it. */
-export const script = Effect.flatMap(Effect.flatten(bundle), (code) =>
+export const script = Effect.flatMap(read, (code) =>
   Effect.succeed(
     code === undefined
       ? HttpServerResponse.text("the dashboard is not built: run npm run build", { status: 503 })

@@ -49,13 +49,19 @@ const failed = (e: unknown) => {
 
 const show = async () => {
   current?.dispose?.()
-  const view = route()
+  let view: View
+  try {
+    view = route()
+  } catch (e) {
+    current = undefined
+    return failed(e)
+  }
   current = view
   try {
     await view.refresh()
     if (current === view) fill(main, view.root)
   } catch (e) {
-    failed(e)
+    if (current === view) failed(e)
   }
   for (const a of document.querySelectorAll("nav a")) a.toggleAttribute("aria-current", location.hash.startsWith(a.getAttribute("href")!) && a.getAttribute("href") !== "#/" || (a.getAttribute("href") === "#/" && (location.hash === "" || location.hash === "#/")))
 }

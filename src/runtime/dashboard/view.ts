@@ -12,16 +12,33 @@ export interface View {
   readonly dispose?: () => void
 }
 
-/** Runs `f` at most once per `ms`, the last call winning (rows update, the server is not flooded). */
+/**
+ * Runs `f` at most once per `ms`, one run at a time (a slow answer is never drawn over a newer
+ * one): a call while it runs asks for one more run after it. Failures go to the console.
+ */
 export const throttle = (ms: number, f: () => Promise<void>) => {
   let timer: ReturnType<typeof setTimeout> | undefined
-  return () => {
-    if (timer !== undefined) return
-    timer = setTimeout(() => {
-      timer = undefined
-      void f()
-    }, ms)
+  let running = false
+  let again = false
+  const fire = () => {
+    timer = undefined
+    if (running) {
+      again = true
+      return
+    }
+    running = true
+    f().catch((e: unknown) => console.error(e)).finally(() => {
+      running = false
+      if (again) {
+        again = false
+        schedule()
+      }
+    })
   }
+  const schedule = () => {
+    if (timer === undefined) timer = setTimeout(fire, ms)
+  }
+  return schedule
 }
 
 /** Every status, in the order the pages show them (checked against the domain's list: none missing). */

@@ -173,9 +173,9 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
         params.push(query.type)
       }
       if (query.idPrefix !== undefined && query.idPrefix.length > 0) {
-        // A range on the id's unique index (ids are ASCII: TaskId's pattern), not LIKE.
-        where.push("id >= ? AND id < ?")
-        params.push(query.idPrefix, `${query.idPrefix}\u007f`)
+        const [condition, values] = dialect.functions.idPrefix(query.idPrefix)
+        where.push(condition)
+        params.push(...values)
       }
       if (query.afterSeq !== undefined) {
         where.push("seq > ?")

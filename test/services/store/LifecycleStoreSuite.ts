@@ -242,7 +242,7 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
         ["pending", "echo", 10, 1]
       ] satisfies Array<readonly [TaskStatus, string, number, number]>)
     }))
-      test("the counts the store keeps equal a count of its tasks after every kind of change, and after folding", Effect.gen(function*() {
+    test("the counts the store keeps equal a count of its tasks after every kind of change, and after folding", Effect.gen(function*() {
       const store = yield* TaskStore
       // What the tasks say, counted here, against what the store keeps.
       const counted = Effect.map(store.list({ limit: 1000 }), (tasks) => {
@@ -274,7 +274,7 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
       yield* same
       expect(yield* store.counts).toMatchObject({ pending: (yield* store.list({ status: ["pending"], limit: 100 })).length })
     }))
-      test("a task's graph: what it depends on and what depends on it, transitively, with statuses and the edges among them", Effect.gen(function*() {
+    test("a task's graph: what it depends on and what depends on it, transitively, with statuses and the edges among them", Effect.gen(function*() {
       const store = yield* TaskStore
       // 1 → 2 → 4 ← 3, 4 → 5; 6 stands apart.
       yield* store.insert([newTask(1), newTask(2, deps(1)), newTask(3), newTask(4, deps(2, 3)), newTask(5, deps(4)), newTask(6)])

@@ -92,7 +92,11 @@ const chooser = (types: TaskTypes) =>
 
 export const submit = (typeName: string | undefined): View => {
   const root = h("div", { class: "submit" })
+  let built = false
   const refresh = async () => {
+    // Built once: a reconnect or a lost event must not wipe what was typed.
+    if (built) return
+    built = true
     const types = await call("types", {})
     const type = types.find((t) => t.name === typeName)
     if (type === undefined) {

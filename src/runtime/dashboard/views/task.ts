@@ -28,7 +28,11 @@ export const task = (id: string): View => {
   const logs = h("ol", { class: "logs", "aria-live": "polite" })
   const problem = h("p", { class: "problem", role: "alert", hidden: true })
   const controller = new AbortController()
+  // The streams end with the task (and may drop): a refresh of a task that is not finished
+  // (after a retry, say) opens them again; the log resumes after its last line.
   let following = false
+  let watching = false
+  let lastLine: string | undefined
 
   const act = (label: string, run: () => Promise<unknown>, confirmText?: string) =>
     h("button", { type: "button", "data-action": label.toLowerCase(), onclick: () => {
@@ -49,8 +53,24 @@ export const task = (id: string): View => {
     void stream(`/logs?id=${encodeURIComponent(id)}&follow=true`, (frame) => {
       if (frame.event !== "Log") return
       const line = frame.data as Log
+      lastLine = frame.id ?? lastLine
       append(logs, [h("li", { class: `l-${line.level}` }, h("span", { class: "at" }, new Date(line.at).toISOString().slice(11, 23)), ` #${line.attempt} `, h("span", { class: "level" }, line.level), " ", line.message)])
-    }, controller.signal).catch(() => undefined)
+    }, controller.signal, lastLine).catch(() => undefined).finally(() => (following = false))
+  }
+
+  // Its own stream: status changes and progress, until it ends.
+  const watch = () => {
+    if (watching) return
+    watching = true
+    void stream(`/events?task=${encodeURIComponent(id)}`, (frame) => {
+      if (frame.event === "StatusChanged") void refresh().catch(() => undefined)
+      if (frame.event === "Progress") {
+        const p = frame.data as Progress
+        root.querySelector("progress")?.setAttribute("value", String(p.percent))
+        const text = root.querySelector(".progress .text")
+        if (text !== null) text.textContent = ` ${Math.round(p.percent)}%${p.description === null ? "" : ` ${p.description}`}`
+      }
+    }, controller.signal).catch(() => undefined).finally(() => (watching = false))
   }
 
   const refresh = async () => {
@@ -68,7 +88,7 @@ export const task = (id: string): View => {
       h("h1", {}, t.id, " ", badge(t.status)),
       h("div", { class: "actions" }, ...actionsOf(t, act)),
       problem,
-      h("div", { class: "progress" }, progress, ` ${Math.round(t.progress)}%`, t.description === null ? "" : ` ${t.description}`),
+      h("div", { class: "progress" }, progress, h("span", { class: "text" }, ` ${Math.round(t.progress)}%${t.description === null ? "" : ` ${t.description}`}`)),
       h("dl", { class: "fields" },
         ...field("type", t.type), ...field("priority", t.priority), ...field("attempt", `${t.attempt} of ${t.retry.maxAttempts}`),
         ...field("key", t.key ?? "–"), ...field("created", ago(t.createdAt)), ...field("started", ago(t.startedAt)),
@@ -86,16 +106,8 @@ export const task = (id: string): View => {
           h("strong", {}, (e.error as { readonly _tag?: string })._tag ?? "error"), " ", ago(e.at), json(e.error))))),
       h("section", {}, h("h2", {}, "Log"), logs))
     follow()
+    if (!ended.has(t.status)) watch()
   }
-
-  // Its own stream: status changes and progress, until it ends.
-  void stream(`/events?task=${encodeURIComponent(id)}`, (frame) => {
-    if (frame.event === "StatusChanged") void refresh()
-    if (frame.event === "Progress") {
-      const p = frame.data as Progress
-      root.querySelector("progress")?.setAttribute("value", String(p.percent))
-    }
-  }, controller.signal).catch(() => undefined)
 
   return { root, refresh, dispose: () => controller.abort() }
 }

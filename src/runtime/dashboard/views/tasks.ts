@@ -11,6 +11,7 @@ import type { View } from "../view.js"
 // show up on the first page.
 
 const PAGE = 50
+const MAX_ROWS = 500
 
 export interface Filters {
   readonly status: string | undefined
@@ -34,7 +35,7 @@ const hrefOf = (f: Filters) => {
 }
 
 const row = (t: TaskWire) =>
-  h("tr", { "data-task": t.id },
+  h("tr", { "data-task": t.id, "data-seq": t.seq },
     h("td", {}, h("a", { href: `#/task/${encodeURIComponent(t.id)}` }, t.id)),
     h("td", {}, t.type),
     h("td", { class: "status" }, badge(t.status)),
@@ -93,19 +94,32 @@ export const tasks = (filters: Filters): View => {
       list.length === 0 ? h("p", { class: "empty" }, "No tasks match.") : null,
       more)
   }
-  // New tasks that may match: the first page is read again (at most ~3 times a second).
+  // New tasks that may match: the first page is read again (at most ~3 times a second). When
+  // all of it is new, more may have come than a page: the list starts again from the newest
+  // rather than leave a hole. It keeps at most MAX_ROWS rows (the oldest go; "Older" pages on).
   const reload = throttle(300, async () => {
     const list = await call("list", params())
     const fresh = list.filter((t) => !shown.has(t.id))
+    if (fresh.length === list.length && list.length === PAGE) return refresh()
     for (const t of fresh) shown.add(t.id)
     body.prepend(...fresh.map(row))
+    while (body.rows.length > MAX_ROWS) {
+      const last = body.rows[body.rows.length - 1]!
+      shown.delete(last.dataset["task"] ?? "")
+      last.remove()
+    }
+    const bottom = body.rows[body.rows.length - 1]?.dataset["seq"]
+    if (bottom !== undefined) {
+      oldestSeq = Number(bottom)
+      more.hidden = false
+    }
   })
   const onEvent: View["onEvent"] = (frame) => {
     if (frame.event !== "StatusChanged") return
     const change = frame.data as StatusChanged
     const cell = body.querySelector(`tr[data-task="${CSS.escape(change.id)}"] td.status`)
     if (cell !== null) {
-      if (filters.status !== undefined && change.status !== filters.status) cell.closest("tr")?.classList.add("left")
+      cell.closest("tr")?.classList.toggle("left", filters.status !== undefined && change.status !== filters.status)
       fill(cell, badge(change.status))
     } else if ((filters.status === undefined || filters.status === change.status) && (filters.type === undefined || filters.type === change.type) &&
       (filters.idPrefix === undefined || change.id.startsWith(filters.idPrefix))) {

@@ -36,6 +36,9 @@ export const functions: SqlFunctions = {
   // The rows deleted are the ones this statement sees; deltas committed meanwhile stay, unfolded.
   compactCounts: `WITH folded AS (DELETE FROM task_counts RETURNING status, type, priority, n)
     INSERT INTO task_counts (status, type, priority, n) SELECT status, type, priority, sum(n) FROM folded GROUP BY status, type, priority HAVING sum(n) <> 0`,
+  // LIKE on tasks_id_prefix (text_pattern_ops): a range by bytes whatever the collation; in
+  // other collations a bytewise range would be wrong (they skip punctuation and control bytes).
+  idPrefix: (prefix) => ["id LIKE ?", [`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]],
   columnArrays: (columns) => `SELECT * FROM unnest(${columns.map((c) => `?::${arrayType(c)}[]`).join(", ")})`
 }
 

@@ -38,9 +38,10 @@ export const migrations: ReadonlyArray<Migration> = [
   [2, ...nodesMigration],
   // Deltas, one row per key per statement (statement triggers over the transition tables): no
   // row is updated in place, so nodes' transactions never wait on a counter.
+  // The triggers come before the backfill: creating them locks tasks against writes until the
+  // migration commits, so no write of a node still on the old version falls between the two.
   [3, "task_counts", [
     countsTable,
-    countsBackfill,
     `CREATE FUNCTION troupe_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
        INSERT INTO task_counts (status, type, priority, n) SELECT status, type, priority, count(*) FROM new_rows GROUP BY status, type, priority;
        RETURN NULL;
@@ -58,9 +59,11 @@ export const migrations: ReadonlyArray<Migration> = [
      END $$`,
     "CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_insert()",
     "CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_update()",
-    "CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_delete()"
+    "CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION troupe_count_delete()",
+    countsBackfill
   ]],
-  [4, "ready_since", [readySinceIndex]]
+  [4, "ready_since", [readySinceIndex]],
+  [5, "id_prefix", ["CREATE INDEX tasks_id_prefix ON tasks (id text_pattern_ops)"]]
 ]
 
 /**

@@ -2,7 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { NewTask } from "../../../domain/Task.js"
 import { InvalidDependency, QueueFull } from "../../../domain/TaskErrors.js"
-import { maxNodes } from "../../../domain/TaskGraph.js"
+import { maxDepth, maxNodes } from "../../../domain/TaskGraph.js"
 import type { TaskGraph } from "../../../domain/TaskGraph.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import type { TaskStatus } from "../../../domain/TaskStatus.js"
@@ -282,18 +282,20 @@ export const keyHeads = (keys: ReadonlyArray<string>): Sql<Array<Change>> =>
 
 /**
  * A task's dependency graph (domain/TaskGraph): upstream and downstream by recursive walks over
- * task_deps, at most `maxNodes` tasks (one more is read to tell that it was cut), then the edges
- * among them.
+ * task_deps (at most `maxDepth` steps each way), the nearest `maxNodes` tasks kept, the task
+ * itself first (one more is read to tell that it was cut), then the edges among them.
  */
 export const graph = (id: TaskId): Sql<TaskGraph> =>
   Effect.gen(function*() {
     const nodes = yield* run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus }>(
       `WITH RECURSIVE
-         up (id) AS (SELECT CAST(? AS TEXT) UNION SELECT d.dep_id FROM task_deps d JOIN up ON d.task_id = up.id),
-         down (id) AS (SELECT CAST(? AS TEXT) UNION SELECT d.task_id FROM task_deps d JOIN down ON d.dep_id = down.id),
-         linked (id) AS (SELECT id FROM (SELECT id FROM up UNION SELECT id FROM down) AS walked LIMIT ?)
-       SELECT t.id, t.type, t.status FROM tasks t JOIN linked ON t.id = linked.id`,
-      [id, id, maxNodes + 1]
+         up (id, depth) AS (SELECT CAST(? AS TEXT), 0 UNION SELECT d.dep_id, up.depth + 1 FROM task_deps d JOIN up ON d.task_id = up.id WHERE up.depth < ?),
+         down (id, depth) AS (SELECT CAST(? AS TEXT), 0 UNION SELECT d.task_id, down.depth + 1 FROM task_deps d JOIN down ON d.dep_id = down.id WHERE down.depth < ?),
+         linked (id, depth) AS (
+           SELECT id, min(depth) FROM (SELECT id, depth FROM up UNION ALL SELECT id, depth FROM down) AS walked
+           GROUP BY id ORDER BY min(depth), id LIMIT ?)
+       SELECT t.id, t.type, t.status FROM tasks t JOIN linked ON t.id = linked.id ORDER BY linked.depth, t.id`,
+      [id, maxDepth, id, maxDepth, maxNodes + 1]
     )
     const kept = nodes.slice(0, maxNodes)
     const ids = kept.map((n) => n.id)

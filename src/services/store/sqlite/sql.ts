@@ -93,6 +93,8 @@ export interface SqlFunctions {
    * per key; SQLite's keys whose count fell to zero removed.
    */
   readonly compactCounts: string
+  /** `id` starts with the prefix: the condition and its parameters, on an index of `id`. */
+  readonly idPrefix: (prefix: string) => readonly [condition: string, params: ReadonlyArray<string>]
 }
 
 export const sqliteFunctions: SqlFunctions = {
@@ -104,7 +106,9 @@ export const sqliteFunctions: SqlFunctions = {
   typeGate: null,
   forShare: null,
   columnArrays: null,
-  compactCounts: "DELETE FROM task_counts WHERE n = 0"
+  compactCounts: "DELETE FROM task_counts WHERE n = 0",
+  // A range on the id's unique index: SQLite compares text bytewise (ids are ASCII).
+  idPrefix: (prefix) => ["id >= ? AND id < ?", [prefix, `${prefix}\u007f`]]
 }
 
 export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {

@@ -10,7 +10,7 @@ import * as TaskId from "../../../../src/domain/TaskId.js"
 import { TaskStore } from "../../../../src/services/store/TaskStore.js"
 import type { StoreSignal } from "../../../../src/services/store/TaskStore.js"
 import { layerPostgres } from "../../../../src/services/store/TaskStorePostgres.js"
-import { freshDatabase } from "../../../support/postgres.js"
+import { freshDatabase, freshDatabaseWith } from "../../../support/postgres.js"
 import { lifecycleSuite } from "../LifecycleStoreSuite.js"
 import { newTask, suite } from "../TaskStoreSuite.js"
 
@@ -96,5 +96,15 @@ describe("nodes sharing one PostgreSQL database", () => {
       yield* Effect.promise(() => app.query("ROLLBACK"))
       const [inserted] = yield* store.insert([newTask(1, { idempotencyKey: "k" })])
       expect(inserted!.created).toBe(true)
+    })), 30_000)
+
+  it.live("an id prefix lists the same tasks under a collation that is not bytewise (ICU en-US)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabaseWith("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
+      const store = yield* Effect.map(Layer.build(layerPostgres({ url, maxConnections: 2 })), (context) => Context.get(context, TaskStore))
+      yield* store.insert([newTask(1), newTask(100), newTask(11), newTask(2), newTask(10, { id: TaskId.unsafeMake("task_1x") })])
+      expect((yield* store.list({ limit: 100, idPrefix: "task-1" })).map((t) => t.id).sort()).toStrictEqual(["task-1", "task-100", "task-11"])
+      // `_` is a character to match, not LIKE's wildcard.
+      expect((yield* store.list({ limit: 100, idPrefix: "task_" })).map((t) => t.id)).toStrictEqual(["task_1x"])
     })), 30_000)
 })
