@@ -5,7 +5,12 @@ import { TaskStatus } from "./TaskStatus.js"
 import { WorkerStats } from "./WorkerStats.js"
 
 /** Mean and 95th percentile of a duration over the stats window (null: no sample). */
-export const Summary = Schema.Struct({ mean: Schema.NullOr(Schema.Number), p95: Schema.NullOr(Schema.Number) })
+export const Summary = Schema.Struct({
+  mean: Schema.NullOr(Schema.Number),
+  p50: Schema.NullOr(Schema.Number),
+  p95: Schema.NullOr(Schema.Number),
+  p99: Schema.NullOr(Schema.Number)
+})
 export type Summary = typeof Summary.Type
 
 const ByStatus = Schema.Record({ key: TaskStatus, value: Schema.Number })
@@ -48,11 +53,11 @@ export const Stats = Schema.Struct({
 })
 export type Stats = typeof Stats.Type
 
-/** Mean and p95 (nearest rank) of the values. */
+/** Mean, p50, p95 and p99 (nearest rank) of the values. */
 export const summarize = (values: ReadonlyArray<number>): Summary => {
-  if (values.length === 0) return { mean: null, p95: null }
+  if (values.length === 0) return { mean: null, p50: null, p95: null, p99: null }
   const sorted = [...values].sort((a, b) => a - b)
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length
-  const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!
-  return { mean, p95 }
+  const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+  return { mean, p50: rank(0.5), p95: rank(0.95), p99: rank(0.99) }
 }

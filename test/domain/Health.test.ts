@@ -44,10 +44,10 @@ describe("Health.assess", () => {
 })
 
 describe("Stats.summarize", () => {
-  it("gives the mean and the nearest-rank 95th percentile", () => {
-    expect(Stats.summarize([])).toStrictEqual({ mean: null, p95: null })
+  it("gives the mean and the nearest-rank 50th, 95th and 99th percentiles", () => {
+    expect(Stats.summarize([])).toStrictEqual({ mean: null, p50: null, p95: null, p99: null })
     const values = Array.from({ length: 100 }, (_, i) => i + 1)
-    expect(Stats.summarize(values)).toStrictEqual({ mean: 50.5, p95: 95 })
-    expect(Stats.summarize([7])).toStrictEqual({ mean: 7, p95: 7 })
+    expect(Stats.summarize(values)).toStrictEqual({ mean: 50.5, p50: 50, p95: 95, p99: 99 })
+    expect(Stats.summarize([7])).toStrictEqual({ mean: 7, p50: 7, p95: 7, p99: 7 })
   })
 })

@@ -282,8 +282,8 @@ const stats = Command.make("stats", common, (o) =>
         `tasks       ${Render.counts(s.counts.byStatus)}`,
         `running     ${s.running}${s.paused.queue ? " (queue paused)" : ""}${s.paused.types.length > 0 ? ` (paused types: ${s.paused.types.join(", ")})` : ""}`,
         `throughput  ${s.throughput.perSecond.toFixed(1)}/s over ${Render.duration(s.throughput.windowMs)}: ${s.throughput.completed} completed, ${s.throughput.failed} failed`,
-        `run time    mean ${ms(s.runMs.mean)}, p95 ${ms(s.runMs.p95)}`,
-        `wait time   mean ${ms(s.waitMs.mean)}, p95 ${ms(s.waitMs.p95)}`,
+        `run time    mean ${ms(s.runMs.mean)}, p50 ${ms(s.runMs.p50)}, p95 ${ms(s.runMs.p95)}, p99 ${ms(s.runMs.p99)}`,
+        `wait time   mean ${ms(s.waitMs.mean)}, p50 ${ms(s.waitMs.p50)}, p95 ${ms(s.waitMs.p95)}, p99 ${ms(s.waitMs.p99)}`,
         `health      ${s.health.level}${s.health.reasons.length > 0 ? ` (${s.health.reasons.join("; ")})` : ""}`
       ]
       yield* Console.log(lines.join("\n"))

@@ -25,8 +25,8 @@ const numbers = (stats: Stats) =>
   h("dl", { class: "numbers" },
     h("dt", {}, "throughput"), h("dd", {}, `${stats.throughput.perSecond.toFixed(1)}/s`),
     h("dt", {}, `completed / failed (last ${Math.round(stats.throughput.windowMs / 1000)} s)`), h("dd", {}, `${stats.throughput.completed} / ${stats.throughput.failed}`),
-    h("dt", {}, "run time mean / p95"), h("dd", {}, `${ms(stats.runMs.mean)} / ${ms(stats.runMs.p95)}`),
-    h("dt", {}, "wait time mean / p95"), h("dd", {}, `${ms(stats.waitMs.mean)} / ${ms(stats.waitMs.p95)}`),
+    h("dt", {}, "run time p50 / p95 / p99"), h("dd", {}, `${ms(stats.runMs.p50)} / ${ms(stats.runMs.p95)} / ${ms(stats.runMs.p99)}`),
+    h("dt", {}, "wait time p50 / p95 / p99"), h("dd", {}, `${ms(stats.waitMs.p50)} / ${ms(stats.waitMs.p95)} / ${ms(stats.waitMs.p99)}`),
     h("dt", {}, "running here"), h("dd", {}, stats.running),
     h("dt", {}, "paused"), h("dd", {}, stats.paused.queue ? "the whole queue" : stats.paused.types.length > 0 ? stats.paused.types.join(", ") : "nothing"))
 
