@@ -292,5 +292,9 @@ export const lifecycleSuite = (name: string, layer: Layer.Layer<TaskStore, unkno
       expect((yield* of(1)).nodes).toStrictEqual(["task-1:pending", "task-2:blocked", "task-4:blocked", "task-5:blocked"])
       expect(yield* of(6)).toStrictEqual({ nodes: ["task-6:pending"], edges: [], truncated: false })
       expect((yield* store.graph(TaskId.unsafeMake("missing"))).nodes).toStrictEqual([])
+      // A fan-out wider than a graph holds: cut at 200, the task itself kept, the cut said.
+      yield* store.insert(Array.from({ length: 250 }, (_, i) => newTask(1000 + i, deps(6))))
+      const wide = yield* store.graph(id(6))
+      expect([wide.nodes.length, wide.truncated, wide.nodes.some((n) => n.id === id(6)), wide.edges.length]).toStrictEqual([200, true, true, 199])
     }))
   })

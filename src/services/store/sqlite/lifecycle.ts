@@ -281,27 +281,46 @@ export const keyHeads = (keys: ReadonlyArray<string>): Sql<Array<Change>> =>
     ))
 
 /**
- * A task's dependency graph (domain/TaskGraph): upstream and downstream by recursive walks over
- * task_deps (at most `maxDepth` steps each way), the nearest `maxNodes` tasks kept, the task
- * itself first (one more is read to tell that it was cut), then the edges among them.
+ * A task's dependency graph (domain/TaskGraph), walked a step at a time from the task: upstream
+ * by each task's own `depends_on` (read by id), downstream by task_deps (by its dependency, the
+ * primary key's first column), at most `maxDepth` steps each way, and no further once
+ * `maxNodes` tasks are found, so a task with 100,000 inputs costs a page of reads, not 100,000.
+ * Then each task's type and status; tasks deleted since are left out, with their edges.
  */
 export const graph = (id: TaskId): Sql<TaskGraph> =>
   Effect.gen(function*() {
-    const nodes = yield* run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus }>(
-      `WITH RECURSIVE
-         up (id, depth) AS (SELECT CAST(? AS TEXT), 0 UNION SELECT d.dep_id, up.depth + 1 FROM task_deps d JOIN up ON d.task_id = up.id WHERE up.depth < ?),
-         down (id, depth) AS (SELECT CAST(? AS TEXT), 0 UNION SELECT d.task_id, down.depth + 1 FROM task_deps d JOIN down ON d.dep_id = down.id WHERE down.depth < ?),
-         linked (id, depth) AS (
-           SELECT id, min(depth) FROM (SELECT id, depth FROM up UNION ALL SELECT id, depth FROM down) AS walked
-           GROUP BY id ORDER BY min(depth), id LIMIT ?)
-       SELECT t.id, t.type, t.status FROM tasks t JOIN linked ON t.id = linked.id ORDER BY linked.depth, t.id`,
-      [id, maxDepth, id, maxDepth, maxNodes + 1]
-    )
-    const kept = nodes.slice(0, maxNodes)
-    const ids = kept.map((n) => n.id)
-    const edges = ids.length < 2 ? [] : yield* run<{ readonly from: TaskId; readonly to: TaskId }>(
-      `SELECT dep_id AS "from", task_id AS "to" FROM task_deps WHERE dep_id IN ${tuple(ids.length)} AND task_id IN ${tuple(ids.length)}`,
-      [...ids, ...ids]
-    )
-    return { nodes: kept, edges, truncated: nodes.length > maxNodes }
+    const found = new Set<string>([id])
+    const edges: Array<{ readonly from: TaskId; readonly to: TaskId }> = []
+    let truncated = false
+    const reach = (next: Array<TaskId>, other: TaskId, edge: { readonly from: TaskId; readonly to: TaskId }) => {
+      if (!found.has(other)) {
+        if (found.size >= maxNodes) return (truncated = true)
+        found.add(other)
+        next.push(other)
+      }
+      edges.push(edge)
+      return false
+    }
+    let frontier: Array<TaskId> = [id]
+    for (let d = 0; d < maxDepth && frontier.length > 0 && !truncated; d++) {
+      const rows = yield* run<{ readonly id: TaskId; readonly depends_on: string | null }>(
+        `SELECT id, depends_on FROM tasks WHERE id IN ${tuple(frontier.length)}`, frontier)
+      const next: Array<TaskId> = []
+      for (const row of rows) {
+        for (const dep of JSON.parse(row.depends_on ?? "[]") as ReadonlyArray<TaskId>) if (reach(next, dep, { from: dep, to: row.id })) break
+      }
+      frontier = next
+    }
+    frontier = [id]
+    for (let d = 0; d < maxDepth && frontier.length > 0 && !truncated; d++) {
+      const rows = yield* run<{ readonly dep_id: TaskId; readonly task_id: TaskId }>(
+        `SELECT dep_id, task_id FROM task_deps WHERE dep_id IN ${tuple(frontier.length)} LIMIT ?`, [...frontier, maxNodes + 1])
+      const next: Array<TaskId> = []
+      for (const row of rows) if (reach(next, row.task_id, { from: row.dep_id, to: row.task_id })) break
+      frontier = next
+    }
+    const nodes = (yield* Effect.forEach(chunks([...found]), (chunk) =>
+      run<{ readonly id: TaskId; readonly type: string; readonly status: TaskStatus }>(`SELECT id, type, status FROM tasks WHERE id IN ${tuple(chunk.length)}`, chunk))).flat()
+    const kept = new Set(nodes.map((n) => n.id as string))
+    return { nodes, edges: edges.filter((e) => kept.has(e.from) && kept.has(e.to)), truncated }
   })
