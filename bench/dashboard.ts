@@ -84,15 +84,18 @@ const timed = async (runs: number, f: () => Promise<unknown>) => {
   return median(ms)
 }
 
+/** Debian's Chromium, headless, reaching nothing beyond this machine. */
+const launchOptions = {
+  executablePath: process.env["TROUPE_CHROMIUM"] ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** ~5,000 no-op tasks a second for 10 s, the overview open: the page's count against the store's. */
 const live = async (file: string) => {
   const server = await start(file, ["--handlers", handlers, "--num-workers", "2"])
-  const browser = await chromium.launch({
-    executablePath: process.env["TROUPE_CHROMIUM"] ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-  })
+  const browser = await chromium.launch(launchOptions)
   try {
     const rpc = (method: string, params: unknown = {}) =>
       fetch(`${server.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) }).then((r) => r.json() as Promise<{ result?: unknown }>)
@@ -162,10 +165,7 @@ export const run = async () => {
       const page100 = await timed(5, () => rpc("list", { limit: 50, newestFirst: true, beforeSeq: deep }))
       console.log(`API over HTTP, median of 5: stats ${stats.toFixed(1)} ms (counts kept by triggers; the GROUP BY over every task it replaced: ${baseline.toFixed(0)} ms) · ` +
         `first page ${first.toFixed(1)} ms · status+type filter ${filtered.toFixed(1)} ms · id prefix ${prefix.toFixed(1)} ms · page 100 ${page100.toFixed(1)} ms`)
-      const browser = await chromium.launch({
-        executablePath: process.env["TROUPE_CHROMIUM"] ?? "/usr/bin/chromium",
-        args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-      })
+      const browser = await chromium.launch(launchOptions)
       try {
         const overview: Array<number> = []
         const list: Array<number> = []

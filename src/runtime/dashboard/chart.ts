@@ -1,13 +1,7 @@
 // A bar chart as inline SVG (no chart library): one bar per minute, completed below failed,
 // scaled to the busiest minute, with the time axis at both ends.
 
-const SVG = "http://www.w3.org/2000/svg"
-
-const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>) => {
-  const element = document.createElementNS(SVG, tag)
-  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, String(value))
-  return element
-}
+import { svg } from "./dom.js"
 
 export interface Bar {
   readonly at: number

@@ -41,3 +41,10 @@ export const ms = (value: number | null): string => (value === null ? "–" : va
 
 /** Pretty JSON in a <pre>. */
 export const json = (value: unknown) => h("pre", { class: "json" }, JSON.stringify(value, null, 2) ?? "null")
+
+/** An SVG element with attributes (charts and the dependency graph). */
+export const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] => {
+  const element = document.createElementNS("http://www.w3.org/2000/svg", tag)
+  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, String(value))
+  return element
+}
