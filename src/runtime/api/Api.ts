@@ -55,7 +55,7 @@ export const api = {
   ),
   get: method("Reads one task.", params.get, Task, readErrors),
   list: method(
-    "Lists tasks, filtered by status, type and id prefix, oldest first a page at a time (afterSeq), or newest first (newestFirst, then beforeSeq).",
+    "Lists tasks, filtered by status, type, key and id prefix, oldest first a page at a time (afterSeq), or newest first (newestFirst, then beforeSeq).",
     params.list,
     Schema.Array(Task),
     storeErrors

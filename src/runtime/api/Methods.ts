@@ -31,6 +31,7 @@ const handlers: Handlers = {
       limit: p.limit ?? 100,
       ...(p.status === undefined ? {} : { status: p.status }),
       ...(p.type === undefined ? {} : { type: p.type }),
+      ...(p.key === undefined ? {} : { key: p.key }),
       ...(p.idPrefix === undefined ? {} : { idPrefix: p.idPrefix }),
       ...(p.afterSeq === undefined ? {} : { afterSeq: p.afterSeq }),
       ...(p.newestFirst === undefined ? {} : { newestFirst: p.newestFirst }),

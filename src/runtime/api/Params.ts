@@ -34,6 +34,7 @@ export const params = {
   list: Schema.Struct({
     status: Schema.optional(Schema.Array(TaskStatus)),
     type: Schema.optional(Schema.String),
+    key: Schema.optional(Schema.String),
     idPrefix: Schema.optional(Schema.String.pipe(Schema.maxLength(128))),
     limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
     afterSeq: Schema.optional(Schema.Number),

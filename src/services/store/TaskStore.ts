@@ -61,6 +61,8 @@ export interface Pauses {
 export interface ListQuery {
   readonly status?: ReadonlyArray<TaskStatus>
   readonly type?: string
+  /** Tasks of this actor key. */
+  readonly key?: string
   /** Tasks whose id starts with this. */
   readonly idPrefix?: string
   readonly limit: number

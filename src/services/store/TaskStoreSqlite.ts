@@ -172,6 +172,10 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
         where.push("type = ?")
         params.push(query.type)
       }
+      if (query.key !== undefined) {
+        where.push("key = ?")
+        params.push(query.key)
+      }
       if (query.idPrefix !== undefined && query.idPrefix.length > 0) {
         const [condition, values] = dialect.functions.idPrefix(query.idPrefix)
         where.push(condition)

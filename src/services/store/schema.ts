@@ -79,6 +79,12 @@ export const countsRead = "SELECT status, type, priority, CAST(sum(n) AS BIGINT)
  */
 export const readySinceIndex = "CREATE INDEX tasks_ready_since ON tasks (run_at) WHERE status = 'pending'"
 
+/**
+ * `list` by actor key, finished tasks included, newest or oldest first (tasks_key holds only
+ * unfinished ones: the key heads' index, kept small).
+ */
+export const keyListIndex = "CREATE INDEX tasks_key_list ON tasks (key, seq) WHERE key IS NOT NULL"
+
 export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [
   "CREATE TABLE nodes (owner TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, info TEXT NOT NULL)",
   "CREATE INDEX tasks_running_type ON tasks (type) WHERE status = 'running'"

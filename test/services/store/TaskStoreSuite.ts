@@ -358,6 +358,13 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       yield* store.insert([newTask(100), newTask(11)])
       expect((yield* store.list({ limit: 100, idPrefix: "task-1" })).map((t) => t.id)).toStrictEqual(["task-1", "task-100", "task-11"])
       expect(yield* store.list({ limit: 100, idPrefix: "task-x" })).toStrictEqual([])
+      // By actor key, finished tasks included, with the other filters.
+      yield* store.insert([newTask(200, { key: "acct-1" }), newTask(201, { key: "acct-2" }), newTask(202, { key: "acct-1", status: "delayed" })])
+      yield* store.claim([id(200)], lease("k"))
+      yield* store.complete([{ id: id(200), token: "k", result: null }], 2100)
+      expect((yield* store.list({ limit: 100, key: "acct-1", newestFirst: true })).map((t) => t.id)).toStrictEqual(["task-202", "task-200"])
+      expect((yield* store.list({ limit: 100, key: "acct-1", status: ["completed"] })).map((t) => t.id)).toStrictEqual(["task-200"])
+      expect(yield* store.list({ limit: 100, key: "acct-3" })).toStrictEqual([])
     }))
 
     test("counts reports every status", Effect.gen(function*() {

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex } from "../schema.js"
+import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex, keyListIndex } from "../schema.js"
 
 export { active, final, listed }
 
@@ -105,7 +105,8 @@ export const migrations: ReadonlyArray<Migration> = [
        UPDATE task_counts SET n = n - 1 WHERE status = OLD.status AND type = OLD.type AND priority = OLD.priority;
      END`
   ]],
-  [8, "ready_since", [readySinceIndex]]
+  [8, "ready_since", [readySinceIndex]],
+  [9, "key_list", [keyListIndex]]
 ]
 
 /**
