@@ -82,12 +82,13 @@ describe("EventFeed (GET /events)", () => {
       expect(new Set(seen.map((f) => f.id)).size).toBe(seen.length)
       expect(completions(seen)).toHaveLength(3)
 
-      // It left after the second frame (the first task's end): resuming gives the rest, then what comes live.
-      const resumed = yield* connect(seen[1]!.id)
+      // It left after the first task's end: resuming gives the rest, then what comes live.
+      const cut = seen.findIndex((f) => f.data["status"] === "completed")
+      const resumed = yield* connect(seen[cut]!.id)
       const unknown = yield* connect("0000-12")
       yield* drain(2, 3)
       const rest = received(resumed).frames
-      expect(rest.map((f) => f.id)).toEqual([...seen.slice(2), ...received(first).frames].map((f) => f.id))
+      expect(rest.map((f) => f.id)).toEqual([...seen.slice(cut + 1), ...received(first).frames].map((f) => f.id))
       expect(completions(rest)).toHaveLength(2 + 2)
       const gapped = received(unknown).frames
       expect(gapped[0]!.event).toBe("gap")

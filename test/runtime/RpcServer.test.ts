@@ -133,14 +133,15 @@ const readEvents = (lastEventId: string | undefined, enough: number) =>
 describe("GET /events over HTTP", () => {
   it.live("frames carry ids; a client that comes back with Last-Event-ID gets what it missed first", () =>
     Effect.gen(function*() {
-      const listening = yield* Effect.fork(readEvents(undefined, 2))
+      const listening = yield* Effect.fork(readEvents(undefined, 3))
       // The first client is connected once the feed has it (then the submit's events reach it).
       // Polled with a pause between looks: a tight loop would keep the HTTP exchange it waits for from running.
       yield* Effect.repeat(Effect.flatMap(EventFeed, (f) => f.clients), { schedule: Schedule.spaced("2 millis"), until: (n) => n === 1 })
       yield* post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit", params: { type: "echo", payload: { n: 1 } } }))
       const first = yield* Fiber.join(listening)
       expect(first.type).toContain("text/event-stream")
-      expect(first.frames.map((f) => f.event)).toEqual(["StatusChanged", "StatusChanged"])
+      // The task's arrival (pending), its start and its end.
+      expect(first.frames.map((f) => f.event)).toEqual(["StatusChanged", "StatusChanged", "StatusChanged"])
       const again = yield* readEvents(first.frames[0]!.id, 1)
       expect(again.frames[0]).toEqual(first.frames[1])
       const gap = yield* readEvents("feedbeef-3", 1)

@@ -10,6 +10,7 @@ import { InvalidPayload, UnknownTaskType } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as TaskIdModule from "../../domain/TaskId.js"
 import * as Trace from "../../domain/Trace.js"
+import type { TaskEvents } from "../events/TaskEvents.js"
 import type { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import type { Scheduler } from "../scheduler/Scheduler.js"
 import type { TaskStore } from "../store/TaskStore.js"
@@ -20,10 +21,12 @@ import * as Submission from "./Submission.js"
 import type { Config, EncodedItem, SubmitError, SubmitOptions, TaskQueue } from "./TaskQueue.js"
 
 // Submitting: every item validated synchronously first (the first bad one fails the whole
-// submit, nothing stored), then stored in one commit, then the scheduler told what is ready.
+// submit, nothing stored), then stored in one commit, then each new task's first status
+// published (subscribers of every event see tasks arrive) and the scheduler told what is ready.
 
 export interface Deps {
   readonly store: TaskStore["Type"]
+  readonly events: TaskEvents["Type"]
   readonly registry: Registry["Type"]
   readonly scheduler: Scheduler["Type"]
   readonly governor: ResourceGovernor["Type"]
@@ -31,7 +34,7 @@ export interface Deps {
   readonly tracing: boolean
 }
 
-export const make = ({ config, governor, registry, scheduler, store, tracing }: Deps) => Effect.gen(function*() {
+export const make = ({ config, events, governor, registry, scheduler, store, tracing }: Deps) => Effect.gen(function*() {
   const newId = TaskIdModule.makeGenerator()
 
   const unknownType = (name: string): UnknownTaskType | undefined =>
@@ -57,11 +60,15 @@ export const make = ({ config, governor, registry, scheduler, store, tracing }: 
     })
   }
 
-  /** Stores tasks and tells the scheduler what is ready or delayed. */
+  /** Stores tasks, publishes the new ones, and tells the scheduler what is ready or delayed. */
   const storeAndNotify = (news: ReadonlyArray<Submission.Prepared>) =>
     Effect.gen(function*() {
       if (news.some((t) => t.dependsOn.length > 0)) yield* Dependencies.checkAcyclic(news)
       const stored = yield* store.insert(news, config.maxQueueSize === undefined ? {} : { maxActive: config.maxQueueSize })
+      // Before the scheduler hears of them: a task's `pending` comes before its `running`.
+      const arrived = stored.flatMap((t, i) =>
+        t.created ? [{ _tag: "StatusChanged" as const, id: t.id, type: t.type, status: t.status, at: news[i]!.createdAt }] : [])
+      if (arrived.length > 0) yield* events.publish(arrived)
       const ready = stored.filter((t) => t.status === "pending")
       if (ready.length > 0) {
         yield* scheduler.notifyReady(

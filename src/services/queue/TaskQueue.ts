@@ -166,7 +166,7 @@ export const make = (config: Config) =>
     const governor = yield* ResourceGovernor
     const tracing = (yield* Telemetry).tracing
 
-    const submit = yield* Submitting.make({ store, registry, scheduler, governor, config, tracing })
+    const submit = yield* Submitting.make({ store, events, registry, scheduler, governor, config, tracing })
     const control = Control.make({ store, registry, scheduler, config, tracing })
     // The shared reads behind `await`, `watch` and `logs --follow` (its fibers live in the layer's scope).
     const remote = yield* RemoteFinals.make(store, events, config.pollIntervalMs, scheduler.runningHere)

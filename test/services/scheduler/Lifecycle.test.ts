@@ -226,7 +226,7 @@ describe("Control", () => {
   it.effect("logs --follow: stored lines, then live ones until the task ends; events carries them queue-wide", () =>
     Effect.gen(function*() {
       const queue = yield* TaskQueue
-      const all = yield* Effect.fork(Stream.runCollect(queue.events.pipe(Stream.take(6))))
+      const all = yield* Effect.fork(Stream.runCollect(queue.events.pipe(Stream.take(7))))
       yield* Effect.yieldNow()
       const id = yield* queue.submit(Slow, { n: 5, ms: 1000 }, { timeout: "500 millis", retry: { maxAttempts: 2, initialDelay: "1 second" } })
       yield* advance("700 millis", "100 millis")
@@ -240,7 +240,7 @@ describe("Control", () => {
       expect(resumed.map((l) => l.message)).toStrictEqual(["attempt 2"])
       const events = Chunk.toReadonlyArray(yield* Fiber.join(all))
       expect(events.map((e) => (e._tag === "StatusChanged" ? e.status : e._tag))).toStrictEqual(
-        ["running", "Log", "retrying", "running", "Log", "failed"]
+        ["pending", "running", "Log", "retrying", "running", "Log", "failed"]
       )
     }).pipe(Effect.provide(kit())))
 
