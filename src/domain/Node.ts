@@ -17,7 +17,12 @@ export const NodeInfo = Schema.Struct({
   /** Its worker threads (none for a node that runs only in-process handlers). */
   workers: Schema.Array(WorkerStats),
   /** Its memory as last sampled (null: not sampled yet). */
-  memory: Schema.NullOr(Schema.Struct({ usedShare: Schema.Number, freeMb: Schema.Number, underPressure: Schema.Boolean }))
+  memory: Schema.NullOr(Schema.Struct({ usedShare: Schema.Number, freeMb: Schema.Number, underPressure: Schema.Boolean })),
+  /**
+   * Attempts it ended per minute over the last hour, the minutes with any: [minute start (epoch
+   * ms), completed, failed]. Stats add every node's up for the cluster's chart.
+   */
+  history: Schema.optionalWith(Schema.Array(Schema.Tuple(Schema.Number, Schema.Number, Schema.Number)), { default: () => [] })
 })
 export type NodeInfo = typeof NodeInfo.Type
 
@@ -47,7 +52,7 @@ export interface NodeRow {
 
 const decodeInfo = Schema.decodeUnknownOption(Schema.parseJson(NodeInfo))
 
-const unknownInfo: NodeInfo = { host: "?", pid: 0, running: 0, perSecond: 0, workers: [], memory: null }
+const unknownInfo: NodeInfo = { host: "?", pid: 0, running: 0, perSecond: 0, workers: [], memory: null, history: [] }
 
 /** Whether a node heartbeated within `timeoutMs` of `now` (by its clock and the reader's: for display). */
 export const isAlive = (row: Pick<NodeRow, "seenAt">, now: number, timeoutMs: number) => row.seenAt >= now - timeoutMs

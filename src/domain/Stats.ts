@@ -24,7 +24,10 @@ export const Stats = Schema.Struct({
   counts: Schema.Struct({ byStatus: ByStatus, byType: SomeStatuses, byPriority: SomeStatuses }),
   /** Attempts that ended in the sliding window, in this process. */
   throughput: Schema.Struct({ windowMs: Schema.Number, completed: Schema.Number, failed: Schema.Number, perSecond: Schema.Number }),
-  /** Attempts ended in this process per minute over the last hour, oldest first. */
+  /**
+   * Attempts ended per minute over the last hour, oldest first: this process's, and every other
+   * node's on the store as its last heartbeat reported them (the whole cluster's).
+   */
   history: Schema.Array(Schema.Struct({ at: Schema.Number, completed: Schema.Number, failed: Schema.Number })),
   /**
    * The resource budget of this process (what tasks declare they need), what running attempts
@@ -60,4 +63,24 @@ export const summarize = (values: ReadonlyArray<number>): Summary => {
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length
   const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
   return { mean, p50: rank(0.5), p95: rank(0.95), p99: rank(0.99) }
+}
+
+type Minute = Stats["history"][number]
+
+/**
+ * This process's last hour (`own`: every minute, oldest first) with what other nodes reported
+ * ([minute, completed, failed], the minutes with ends); minutes outside the hour are left out.
+ */
+export const addHistories = (own: ReadonlyArray<Minute>, others: ReadonlyArray<ReadonlyArray<readonly [number, number, number]>>): Array<Minute> => {
+  const sum = own.map((m) => ({ ...m }))
+  const index = new Map(sum.map((m, i) => [m.at, i]))
+  for (const minutes of others) {
+    for (const [at, completed, failed] of minutes) {
+      const m = sum[index.get(at) ?? -1]
+      if (m === undefined) continue
+      m.completed += completed
+      m.failed += failed
+    }
+  }
+  return sum
 }

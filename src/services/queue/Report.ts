@@ -12,7 +12,8 @@ import type { Scheduler } from "../scheduler/Scheduler.js"
 import type { CountRow, TaskStore } from "../store/TaskStore.js"
 
 // Statistics and health: counts from the store; throughput, run and wait times and workers
-// from this process's scheduler (a producer-only process's no-op scheduler has none).
+// from this process's scheduler (a producer-only process's no-op scheduler has none); the last
+// hour's ends from every node (the others' from their heartbeats).
 
 type Store = typeof TaskStore.Service
 
@@ -93,7 +94,7 @@ export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
       at: now,
       counts: { byStatus: byStatusOf(rows), byType: groupBy(rows, (r) => r.type), byPriority: groupBy(rows, (r) => String(r.priority)) },
       throughput: { windowMs: window.windowMs, completed, failed, perSecond: (completed + failed) / (window.windowMs / 1000) },
-      history: window.history,
+      history: Stats.addHistories(window.history, nodes.filter((n) => n.id !== window.owner).map((n) => n.history)),
       resources: {
         capacity,
         inUse: { cpu: capacity.cpu - available.cpu, memoryMb: capacity.memoryMb - available.memoryMb, gpu: capacity.gpu - available.gpu },

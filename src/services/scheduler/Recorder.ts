@@ -54,6 +54,11 @@ export class Recorder {
     })
   }
 
+  /** The minutes of the last hour ending at `now` that had ends, as [at, completed, failed] (a heartbeat's share). */
+  recent(now: number): ReadonlyArray<readonly [number, number, number]> {
+    return this.history(now).flatMap((m) => (m.completed + m.failed > 0 ? [[m.at, m.completed, m.failed] as const] : []))
+  }
+
   storeError(at: number): void {
     this.storeErrorTimes.push(at)
     if (this.storeErrorTimes.length > 1000) this.storeErrorTimes = this.storeErrorTimes.slice(-1000)

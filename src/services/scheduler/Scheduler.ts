@@ -83,6 +83,8 @@ export interface Window {
   readonly running: number
   /** Attempts ended per minute over the last hour, oldest first. */
   readonly history: ReadonlyArray<Minute>
+  /** This node's owner in the nodes table (none: a producer-only process). */
+  readonly owner: string | undefined
 }
 
 /**
@@ -151,7 +153,8 @@ export const make = (options: Options) =>
         workers: workers.flat(),
         memory: memory.last === null
           ? null
-          : { usedShare: memory.last.usedShare, freeMb: memory.last.freeMb, underPressure: memory.underPressure }
+          : { usedShare: memory.last.usedShare, freeMb: memory.last.freeMb, underPressure: memory.underPressure },
+        history: state.recorder.recent(now)
       }
     })
 
@@ -220,7 +223,8 @@ export const make = (options: Options) =>
         ...state.recorder.window(now),
         history: state.recorder.history(now),
         windowMs: options.statsWindowMs,
-        running: state.inFlight.size
+        running: state.inFlight.size,
+        owner: options.owner
       })),
       workers: Effect.map(
         Effect.forEach(executors.all, (e) => e.workers),
@@ -247,6 +251,6 @@ export const layerNoop = (statsWindowMs = 60_000): Layer.Layer<Scheduler, never,
     refreshPauses: Effect.void,
     inFlight: Effect.succeed(0),
     runningHere: () => Effect.succeed([]),
-    window: Effect.map(Clock.currentTimeMillis, (now) => ({ samples: [], storeErrors: 0, windowMs: statsWindowMs, running: 0, history: new Recorder(statsWindowMs).history(now) })),
+    window: Effect.map(Clock.currentTimeMillis, (now) => ({ samples: [], storeErrors: 0, windowMs: statsWindowMs, running: 0, history: new Recorder(statsWindowMs).history(now), owner: undefined })),
     workers: Effect.succeed({ threads: false, workers: [] })
   })))

@@ -12,6 +12,7 @@ import { compose, fiberExecutors } from "../../../src/runtime/compose.js"
 import * as Telemetry from "../../../src/runtime/Telemetry.js"
 import * as TroupeConfig from "../../../src/runtime/TroupeConfig.js"
 import * as SystemMetrics from "../../../src/services/resources/SystemMetrics.js"
+import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
 import { TaskStore } from "../../../src/services/store/TaskStore.js"
 import * as TaskStoreSqlite from "../../../src/services/store/TaskStoreSqlite.js"
 import * as Handlers from "../../../src/workers/Handlers.js"
@@ -68,5 +69,26 @@ describe("nodes: who is dead", () => {
       const recovered = yield* s.get(task)
       expect([recovered.status, recovered.errors.map((e) => (e.error._tag === "AttemptLost" ? e.error.reason : e.error._tag))])
         .toStrictEqual(["retrying", ["nodeDead"]])
+    }).pipe(Effect.provide(runtime())))
+
+  it.effect("stats' last hour adds up every node's ends: this node's as they happen, the others' from their heartbeats", () =>
+    Effect.gen(function*() {
+      away.now = false
+      const s = yield* TaskStore
+      const queue = yield* TaskQueue
+      yield* advance("2 minutes", "1 second")
+      // The other node ended 5 attempts (2 failed) a minute ago and 4 this minute, by its heartbeat.
+      const minute = 2 * 60_000
+      yield* s.beat(other, -5000, minute, JSON.stringify({ ...JSON.parse(info), history: [[minute - 60_000, 3, 2], [minute, 4, 0]] }))
+      // This node runs 3.
+      yield* Effect.forEach([1, 2, 3], (n) => queue.submit(Noop, { n }))
+      yield* advance("2 seconds", "100 millis")
+      const stats = yield* queue.stats
+      expect(stats.nodes.map((n) => n.host).sort()).toContain("elsewhere")
+      expect(stats.history.slice(-2)).toStrictEqual([
+        { at: minute - 60_000, completed: 3, failed: 2 },
+        { at: minute, completed: 4 + 3, failed: 0 }
+      ])
+      expect(stats.history.reduce((n, m) => n + m.completed + m.failed, 0)).toBe(12)
     }).pipe(Effect.provide(runtime())))
 })

@@ -20,6 +20,8 @@ describe("Recorder", () => {
     expect(history.at(-1)).toStrictEqual({ at: at(130), completed: 1, failed: 0 })
     expect(history.find((m) => m.at === at(100))).toStrictEqual({ at: at(100), completed: 2, failed: 1 })
     expect(history.filter((m) => m.completed + m.failed > 0).length).toBe(2)
+    // What a heartbeat carries: the minutes with ends only.
+    expect(r.recent(at(130, 40))).toStrictEqual([[at(100), 2, 1], [at(130), 1, 0]])
   })
 
   it("drops minutes past the hour as new ones come", () => {
