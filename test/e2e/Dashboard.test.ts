@@ -14,6 +14,7 @@ import { eventually, operateHandlers, startServer } from "../support/process.js"
 const TOKEN = "dash-s3cret"
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-dashboard-"))
 const gateFile = path.join(dir, "gate-open")
+const gate2File = path.join(dir, "gate2-open")
 let server: Server
 let browser: Browser
 let closeBrowser: () => Promise<void>
@@ -35,6 +36,22 @@ const snap = async (page: Page, name: string) => {
   fs.mkdirSync(shots, { recursive: true })
   await page.screenshot({ path: path.join(shots, `${name}.png`) })
 }
+
+/** Presses Tab until the focused element matches `selector` (at most `max` times): the way a keyboard reaches it. */
+const tabTo = async (page: Page, selector: string, max = 60) => {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab")
+    if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) === true`)) return
+  }
+  throw new Error(`${selector} not reached with ${max} presses of Tab`)
+}
+
+/** Starts adding up the page's layout shifts (those not caused by the user's input), as Chromium reports them. */
+const measureShifts = (page: Page) =>
+  page.evaluate(`window.shifts = 0; new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (!e.hadRecentInput) window.shifts += e.value
+  }).observe({ type: "layout-shift" })`)
+const shifted = (page: Page) => page.evaluate("window.shifts")
 
 /** A page that has given the token (kept for the tab: sessionStorage). */
 const signedIn = async (hash = "#/") => {
@@ -201,6 +218,69 @@ describe("the dashboard in a real browser", () => {
     await page.locator('[data-toggle="queue"]').click()
     await page.getByText("The whole queue is paused").waitFor({ state: "detached" })
     expect((await call("stats") as { paused: { queue: boolean; types: Array<string> } }).paused).toStrictEqual({ queue: false, types: [] })
+    await page.close()
+  })
+
+  it("live rows do not move: status changes in place, tasks that come to match wait behind a bar; filter by key", async () => {
+    await call("submit", { type: "gate", payload: { file: gate2File }, options: { id: "gate-2", key: "acct-7" } })
+    const page = await signedIn("#/tasks")
+    await page.locator('tr[data-task="gate-2"] [data-status="running"]').waitFor()
+    await measureShifts(page)
+    const before = await page.locator("tr[data-task]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-task")))
+    await call("submitMany", { tasks: Array.from({ length: 3 }, (_, n) => ({ type: "echo", payload: { n }, options: { id: `keyed-${n}`, key: "acct-7" } })) })
+    await page.locator('button[data-news="3"]').waitFor()
+    fs.writeFileSync(gate2File, "")
+    await page.locator('tr[data-task="gate-2"] [data-status="completed"]').waitFor()
+    // The rows read stayed where they were; nothing on the page moved.
+    expect(await page.locator("tr[data-task]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-task")))).toStrictEqual(before)
+    expect(await shifted(page)).toBe(0)
+    await page.getByRole("button", { name: "3 more tasks match now · Show" }).click()
+    await page.locator('tr[data-task="keyed-2"]').waitFor()
+    expect(await page.locator("button[data-news]").getAttribute("data-news")).toBe("0")
+    // The key links to the key's tasks, finished ones included.
+    await page.locator('tr[data-task="gate-2"]').getByRole("link", { name: "acct-7" }).click()
+    await page.waitForFunction('location.hash.includes("key=acct-7") && document.querySelectorAll("tr[data-task]").length === 4')
+    expect(await page.locator("tr[data-task]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-task")))).toStrictEqual(["keyed-2", "keyed-1", "keyed-0", "gate-2"])
+    await page.close()
+  })
+
+  it("works from the keyboard alone, and live updates leave the focus where it is", async () => {
+    const page = await signedIn()
+    await page.getByRole("heading", { name: "Overview" }).waitFor()
+    // The focus on a type's Pause button survives the overview's live redraws; Enter toggles it.
+    await tabTo(page, 'button[data-toggle="echo"]')
+    const completed = Number(await page.locator('[data-card="completed"] .n').textContent())
+    await call("submitMany", { tasks: Array.from({ length: 4 }, (_, n) => ({ type: "echo", payload: { n } })) })
+    await page.locator('[data-card="completed"] .n').filter({ hasText: String(completed + 4) }).waitFor()
+    expect(await page.evaluate('document.activeElement?.getAttribute("data-toggle")')).toBe("echo")
+    await page.keyboard.press("Enter")
+    await page.locator('button[data-toggle="echo"]', { hasText: "Resume" }).waitFor()
+    expect(await page.evaluate("document.activeElement?.textContent")).toBe("Resume")
+    await page.keyboard.press("Enter")
+    await page.locator('button[data-toggle="echo"]', { hasText: "Pause" }).waitFor()
+    // From the menu to a task, and an action on it, with Tab and Enter only.
+    await tabTo(page, 'nav a[href="#/tasks"]')
+    await page.keyboard.press("Enter")
+    await page.getByRole("heading", { name: "Tasks" }).waitFor()
+    await page.locator('tr[data-task="fail-1"]').waitFor()
+    await tabTo(page, 'a[href="#/task/fail-1"]', 200)
+    await page.keyboard.press("Enter")
+    await page.locator('h1 [data-status="failed"]').waitFor()
+    await tabTo(page, 'button[data-action="retry"]')
+    await page.keyboard.press("Enter")
+    await eventually(() => call("get", { id: "fail-1" }) as Promise<{ errors: Array<unknown>; status: string }>, (t) => t.errors.length === 2 && t.status === "failed")
+    await page.close()
+  })
+
+  it("follows the system's light or dark colour scheme", async () => {
+    const page = await signedIn()
+    await page.getByRole("heading", { name: "Overview" }).waitFor()
+    const colours = () => page.evaluate("[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]")
+    await page.emulateMedia({ colorScheme: "light" })
+    expect(await colours()).toStrictEqual(["rgb(255, 255, 255)", "rgb(29, 33, 37)"])
+    await page.emulateMedia({ colorScheme: "dark" })
+    expect(await colours()).toStrictEqual(["rgb(17, 20, 24)", "rgb(230, 232, 235)"])
+    await snap(page, "overview-dark")
     await page.close()
   })
 

@@ -52,7 +52,8 @@ table.grid td:first-child{white-space:normal;overflow-wrap:anywhere}.num{text-al
 section,.scroll{overflow-x:auto}.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin-bottom:.8rem}
 input,select,button{font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:.25rem .5rem}
 button{cursor:pointer;background:var(--card)}button[data-action=cancel],button[data-action=delete]{color:var(--failed)}
-.actions{display:flex;gap:.5rem;margin-bottom:.8rem}.more{margin-top:.8rem}.empty{color:var(--muted)}.problem{color:var(--failed)}
+.actions{display:flex;gap:.5rem;margin-bottom:.8rem}
+button.news{display:block;width:100%;margin-bottom:.5rem;text-align:left;border-color:var(--accent);color:var(--accent)}button.news.idle{visibility:hidden}.more{margin-top:.8rem}.empty{color:var(--muted)}.problem{color:var(--failed)}
 pre.json{background:var(--card);padding:.6rem;border-radius:6px;overflow:auto;max-height:24rem;margin:.3rem 0}
 ol.logs{font:13px/1.4 ui-monospace,monospace;background:var(--card);padding:.6rem .6rem .6rem 2.5rem;border-radius:6px;max-height:28rem;overflow:auto}
 .logs .at{color:var(--muted)}.l-warn .level{color:var(--retrying)}.l-error .level{color:var(--failed)}

@@ -3,17 +3,33 @@
 export type Child = Node | string | number | null | undefined | false
 type Attrs = Record<string, string | number | boolean | undefined | ((event: Event) => void)>
 
+type Listeners = ReadonlyMap<string, (event: Event) => void>
+/** Each element's listeners given to `h`, so `patch` can move them onto the element it keeps. */
+const listenersOf = new WeakMap<Element, Listeners>()
+
 /** An element with attributes (`on…`: listeners; `true`: a bare attribute) and children. */
 export const h = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: ReadonlyArray<Child>): HTMLElementTagNameMap[K] => {
   const element = document.createElement(tag)
+  const listeners = new Map<string, (event: Event) => void>()
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue
-    if (typeof value === "function") element.addEventListener(name.slice(2).toLowerCase(), value)
+    if (typeof value === "function") listeners.set(name.slice(2).toLowerCase(), value)
     else element.setAttribute(name, value === true ? "" : String(value))
   }
+  if (listeners.size > 0) on(element, listeners)
   append(element, children)
   return element
 }
+
+/** Sets an element's listeners (one per event; `patch` swaps them for the new render's). */
+const on = (element: Element, listeners: Listeners) => {
+  const before = listenersOf.get(element)
+  for (const [event, f] of before ?? []) element.removeEventListener(event, f)
+  for (const [event, f] of listeners) element.addEventListener(event, f)
+  if (listeners.size > 0) listenersOf.set(element, listeners)
+  else listenersOf.delete(element)
+}
+
 
 export const append = (parent: Node, children: ReadonlyArray<Child>) => {
   for (const child of children) {
@@ -26,6 +42,47 @@ export const append = (parent: Node, children: ReadonlyArray<Child>) => {
 export const fill = (parent: Element, ...children: ReadonlyArray<Child>) => {
   parent.replaceChildren()
   append(parent, children)
+}
+
+/** What tells two renders of a row apart (rows keyed by task, type or worker). */
+const keyOf = (e: Element) => e.getAttribute("data-task") ?? e.getAttribute("data-type") ?? e.getAttribute("data-worker") ?? e.getAttribute("data-card")
+
+const sameKind = (live: Node, next: Node) =>
+  live.nodeName === next.nodeName && live.nodeType === next.nodeType &&
+  (!(live instanceof Element) || keyOf(live) === keyOf(next as Element))
+
+const morph = (live: Node, next: Node) => {
+  if (!(live instanceof Element) || !(next instanceof Element)) {
+    if (live.nodeValue !== next.nodeValue) live.nodeValue = next.nodeValue
+    return
+  }
+  for (const { name } of Array.from(live.attributes)) if (!next.hasAttribute(name)) live.removeAttribute(name)
+  for (const { name, value } of Array.from(next.attributes)) if (live.getAttribute(name) !== value) live.setAttribute(name, value)
+  on(live, listenersOf.get(next) ?? new Map())
+  morphChildren(live, next)
+}
+
+const morphChildren = (live: Node, next: Node) => {
+  const wanted = Array.from(next.childNodes)
+  wanted.forEach((node, i) => {
+    const current = live.childNodes[i]
+    if (current !== undefined && sameKind(current, node)) morph(current, node)
+    else live.insertBefore(node, current ?? null)
+  })
+  while (live.childNodes.length > wanted.length) live.lastChild!.remove()
+}
+
+/**
+ * Makes what `parent` holds look like `children` (a fresh render), changing only what differs:
+ * the elements that stay keep their focus and their place (no flicker, no layout shift where
+ * nothing changed size), which replacing them all would lose on every live update. The
+ * children must be new nodes: an element a view holds on to (a log it appends to) belongs
+ * outside what it patches.
+ */
+export const patch = (parent: Element, ...children: ReadonlyArray<Child>) => {
+  const next = document.createElement("div")
+  append(next, children)
+  morphChildren(parent, next)
 }
 
 /** A status as a badge whose colour the stylesheet gives by status. */

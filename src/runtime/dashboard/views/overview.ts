@@ -1,7 +1,7 @@
 import { call } from "../api.js"
 import { minutes } from "../chart.js"
 import type { ResultOf } from "../api.js"
-import { fill, h, ms } from "../dom.js"
+import { h, ms, patch } from "../dom.js"
 import { statuses, throttle } from "../view.js"
 import type { View } from "../view.js"
 
@@ -38,7 +38,7 @@ const history = (stats: Stats) => {
     h("p", { class: "legend" },
       h("span", { class: "key ok" }), ` completed ${done} `,
       h("span", { class: "key bad" }), ` failed ${failed}`,
-      ` · failure rate ${done + failed === 0 ? "–" : `${((failed / (done + failed)) * 100).toFixed(1)}%`} (this process, last hour)`))
+      ` · failure rate ${done + failed === 0 ? "–" : `${((failed / (done + failed)) * 100).toFixed(1)}%`} (${stats.nodes.length > 1 ? `all ${stats.nodes.length} nodes` : "this process"}, last hour)`))
 }
 
 const meter = (label: string, used: number, capacity: number, unit: string) =>
@@ -106,7 +106,7 @@ export const overview = (): View => {
   const root = h("div", { class: "overview" })
   const refresh = async () => {
     const stats = await call("stats", {})
-    fill(root,
+    patch(root,
       h("h1", {}, "Overview"),
       h("section", { class: "cards", "aria-label": "tasks by status" }, ...cards(stats)),
       h("div", { class: "columns" }, h("section", {}, h("h2", {}, "Health"), health(stats)), h("section", {}, h("h2", {}, "Now"), numbers(stats))),

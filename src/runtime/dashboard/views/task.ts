@@ -1,7 +1,7 @@
 import type { Log, Progress } from "../../../domain/Activity.js"
 import { call, RpcError, stream } from "../api.js"
 import type { TaskWire } from "../api.js"
-import { ago, append, badge, fill, h, json, ms } from "../dom.js"
+import { ago, append, badge, fill, h, json, ms, patch } from "../dom.js"
 import { draw } from "../graph.js"
 import type { View } from "../view.js"
 
@@ -24,9 +24,14 @@ const actionsOf = (t: TaskWire, act: (label: string, run: () => Promise<unknown>
 }
 
 export const task = (id: string): View => {
-  const root = h("div", { class: "task" })
-  const logs = h("ol", { class: "logs", "aria-live": "polite" })
+  // What a refresh redraws (patched: a focused button stays focused) around what it never
+  // touches: an action's error and the log, which grows as lines come.
+  const top = h("div")
   const problem = h("p", { class: "problem", role: "alert", hidden: true })
+  const details = h("div")
+  const logs = h("ol", { class: "logs", "aria-live": "polite" })
+  const logSection = h("section", { hidden: true }, h("h2", {}, "Log"), logs)
+  const root = h("div", { class: "task" }, top, problem, details, logSection)
   const controller = new AbortController()
   // The streams end with the task (and may drop): a refresh of a task that is not finished
   // (after a retry, say) opens them again; the log resumes after its last line.
@@ -80,14 +85,18 @@ export const task = (id: string): View => {
       t = await call("get", { id })
       graph = await call("graph", { id })
     } catch (e) {
-      if (e instanceof RpcError && e.data?._tag === "TaskNotFound") return fill(root, h("h1", {}, id), h("p", { class: "empty" }, "No such task (deleted, or never submitted)."))
+      if (e instanceof RpcError && e.data?._tag === "TaskNotFound") {
+        logSection.hidden = true
+        fill(details)
+        return patch(top, h("h1", {}, id), h("p", { class: "empty" }, "No such task (deleted, or never submitted)."))
+      }
       throw e
     }
     const progress = h("progress", { max: 100, value: t.progress, "aria-label": "progress" })
-    fill(root,
+    patch(top,
       h("h1", {}, t.id, " ", badge(t.status)),
-      h("div", { class: "actions" }, ...actionsOf(t, act)),
-      problem,
+      h("div", { class: "actions" }, ...actionsOf(t, act)))
+    patch(details,
       h("div", { class: "progress" }, progress, h("span", { class: "text" }, ` ${Math.round(t.progress)}%${t.description === null ? "" : ` ${t.description}`}`)),
       h("dl", { class: "fields" },
         ...field("type", t.type), ...field("priority", t.priority), ...field("attempt", `${t.attempt} of ${t.retry.maxAttempts}`),
@@ -103,8 +112,8 @@ export const task = (id: string): View => {
       ended.has(t.status) && t.status === "completed" ? h("section", {}, h("h2", {}, "Result"), json(t.result)) : null,
       t.errors.length === 0 ? null : h("section", {}, h("h2", {}, "Attempts that failed"),
         h("ol", { class: "errors" }, ...t.errors.map((e) => h("li", { value: e.attempt },
-          h("strong", {}, (e.error as { readonly _tag?: string })._tag ?? "error"), " ", ago(e.at), json(e.error))))),
-      h("section", {}, h("h2", {}, "Log"), logs))
+          h("strong", {}, (e.error as { readonly _tag?: string })._tag ?? "error"), " ", ago(e.at), json(e.error))))))
+    logSection.hidden = false
     follow()
     if (!ended.has(t.status)) watch()
   }

@@ -5,23 +5,25 @@ import { ago, badge, fill, h } from "../dom.js"
 import { statuses, throttle } from "../view.js"
 import type { View } from "../view.js"
 
-// Tasks: newest first, filtered by status, type and id prefix (the filters live in the URL, so
-// a filtered list can be linked to), paged back by sequence number (keyset: as fast on page 100
-// as on page 1). Rows follow their tasks' status changes as events come; new tasks that match
-// show up on the first page.
+// Tasks: newest first, filtered by status, type, actor key and id prefix (the filters live in
+// the URL, so a filtered list can be linked to), paged back by sequence number (keyset: as fast
+// on page 100 as on page 1). Rows follow their tasks' status changes as events come. Tasks that
+// come to match are not pushed in above the rows being read: a bar (its room always kept, so
+// nothing moves) says how many there are, and shows them on demand.
 
 const PAGE = 50
-const MAX_ROWS = 500
 
 export interface Filters {
   readonly status: string | undefined
   readonly type: string | undefined
+  readonly key: string | undefined
   readonly idPrefix: string | undefined
 }
 
 export const filtersOf = (query: URLSearchParams): Filters => ({
-  status: query.get("status") ?? undefined,
+  status: query.get("status") || undefined,
   type: query.get("type") || undefined,
+  key: query.get("key") || undefined,
   idPrefix: query.get("id") || undefined
 })
 
@@ -29,6 +31,7 @@ const hrefOf = (f: Filters) => {
   const q = new URLSearchParams()
   if (f.status !== undefined) q.set("status", f.status)
   if (f.type !== undefined) q.set("type", f.type)
+  if (f.key !== undefined) q.set("key", f.key)
   if (f.idPrefix !== undefined) q.set("id", f.idPrefix)
   const s = q.toString()
   return `#/tasks${s.length > 0 ? `?${s}` : ""}`
@@ -41,13 +44,18 @@ const row = (t: TaskWire) =>
     h("td", { class: "status" }, badge(t.status)),
     h("td", { class: "num" }, t.priority),
     h("td", { class: "num" }, t.attempt),
-    h("td", {}, t.key ?? ""),
+    h("td", {}, t.key === null ? "" : h("a", { href: hrefOf({ status: undefined, type: undefined, key: t.key, idPrefix: undefined }) }, t.key)),
     h("td", { class: "when" }, ago(t.createdAt)))
 
+const matches = (filters: Filters, change: StatusChanged) =>
+  (filters.status === undefined || filters.status === change.status) && (filters.type === undefined || filters.type === change.type) &&
+  (filters.idPrefix === undefined || change.id.startsWith(filters.idPrefix))
+
 export const tasks = (filters: Filters): View => {
-  const root = h("div", { class: "tasks" })
   const body = h("tbody")
+  const none = h("p", { class: "empty", hidden: true }, "No tasks match.")
   const more = h("button", { type: "button", class: "more", hidden: true }, "Older")
+  const news = h("button", { type: "button", class: "news", "data-news": 0, "aria-live": "polite" })
   let oldestSeq: number | undefined
   const shown = new Set<string>()
 
@@ -56,6 +64,7 @@ export const tasks = (filters: Filters): View => {
     newestFirst: true,
     ...(filters.status === undefined ? {} : { status: [filters.status as TaskWire["status"]] }),
     ...(filters.type === undefined ? {} : { type: filters.type }),
+    ...(filters.key === undefined ? {} : { key: filters.key }),
     ...(filters.idPrefix === undefined ? {} : { idPrefix: filters.idPrefix }),
     ...(beforeSeq === undefined ? {} : { beforeSeq })
   })
@@ -68,51 +77,52 @@ export const tasks = (filters: Filters): View => {
   }
   more.addEventListener("click", () => void page(oldestSeq).then((list) => body.append(...list.map(row))))
 
+  /** The bar: how many tasks match now that the rows do not show (room kept when there are none). */
+  const announce = (count: number, atLeast: boolean) => {
+    news.dataset["news"] = String(count)
+    news.textContent = count === 0 ? "No new tasks" : `${count}${atLeast ? "+" : ""} more ${count === 1 ? "task matches" : "tasks match"} now · Show`
+    news.classList.toggle("idle", count === 0)
+    news.disabled = count === 0
+  }
+
   const form = h("form", { class: "filters", role: "search", onsubmit: (e: Event) => {
     e.preventDefault()
     const data = new FormData(e.target as HTMLFormElement)
     const text = (name: string) => String(data.get(name) ?? "").trim() || undefined
-    location.hash = hrefOf({ status: text("status"), type: text("type"), idPrefix: text("id") })
+    location.hash = hrefOf({ status: text("status"), type: text("type"), key: text("key"), idPrefix: text("id") })
   } },
     h("label", {}, "status ",
       h("select", { name: "status" }, h("option", { value: "" }, "any"),
         ...statuses.map((s) => h("option", { value: s, selected: s === filters.status }, s)))),
     h("label", {}, "type ", h("input", { name: "type", value: filters.type ?? "", size: 12 })),
+    h("label", {}, "key ", h("input", { name: "key", value: filters.key ?? "", size: 12 })),
     h("label", {}, "id starts with ", h("input", { name: "id", value: filters.idPrefix ?? "", size: 16 })),
     h("button", { type: "submit" }, "Filter"))
+
+  const root = h("div", { class: "tasks" },
+    h("h1", {}, "Tasks"),
+    form,
+    news,
+    h("div", { class: "scroll" }, h("table", { class: "grid rows" },
+      h("thead", {}, h("tr", {}, ...["id", "type", "status", "priority", "attempt", "key", "created"].map((c) => h("th", {}, c)))),
+      body)),
+    none,
+    more)
 
   const refresh = async () => {
     shown.clear()
     const list = await page()
     fill(body, ...list.map(row))
-    fill(root,
-      h("h1", {}, "Tasks"),
-      form,
-      h("div", { class: "scroll" }, h("table", { class: "grid rows" },
-        h("thead", {}, h("tr", {}, ...["id", "type", "status", "priority", "attempt", "key", "created"].map((c) => h("th", {}, c)))),
-        body)),
-      list.length === 0 ? h("p", { class: "empty" }, "No tasks match.") : null,
-      more)
+    none.hidden = list.length > 0
+    announce(0, false)
   }
-  // New tasks that may match: the first page is read again (at most ~3 times a second). When
-  // all of it is new, more may have come than a page: the list starts again from the newest
-  // rather than leave a hole. It keeps at most MAX_ROWS rows (the oldest go; "Older" pages on).
-  const reload = throttle(300, async () => {
+  news.addEventListener("click", () => void refresh())
+  // Tasks that may have come to match: the first page is read again (at most ~3 times a second)
+  // and what it holds that the rows do not is counted.
+  const recount = throttle(300, async () => {
     const list = await call("list", params())
-    const fresh = list.filter((t) => !shown.has(t.id))
-    if (fresh.length === list.length && list.length === PAGE) return refresh()
-    for (const t of fresh) shown.add(t.id)
-    body.prepend(...fresh.map(row))
-    while (body.rows.length > MAX_ROWS) {
-      const last = body.rows[body.rows.length - 1]!
-      shown.delete(last.dataset["task"] ?? "")
-      last.remove()
-    }
-    const bottom = body.rows[body.rows.length - 1]?.dataset["seq"]
-    if (bottom !== undefined) {
-      oldestSeq = Number(bottom)
-      more.hidden = false
-    }
+    const fresh = list.filter((t) => !shown.has(t.id)).length
+    announce(fresh, fresh === list.length && list.length === PAGE)
   })
   const onEvent: View["onEvent"] = (frame) => {
     if (frame.event !== "StatusChanged") return
@@ -121,10 +131,11 @@ export const tasks = (filters: Filters): View => {
     if (cell !== null) {
       cell.closest("tr")?.classList.toggle("left", filters.status !== undefined && change.status !== filters.status)
       fill(cell, badge(change.status))
-    } else if ((filters.status === undefined || filters.status === change.status) && (filters.type === undefined || filters.type === change.type) &&
-      (filters.idPrefix === undefined || change.id.startsWith(filters.idPrefix))) {
-      reload()
+    } else if (matches(filters, change)) {
+      // (Events do not carry the key: with a key filter, the first page tells.)
+      recount()
     }
   }
+  announce(0, false)
   return { root, refresh, onEvent }
 }
