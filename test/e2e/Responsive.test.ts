@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { Server } from "../support/process.js"
+import { operateHandlers, startServer } from "../support/process.js"
+
+// The server keeps answering while it works: tasks that come due one after another (in-process
+// handlers, so nothing but the store and the scheduler's fibers runs) must not keep the event
+// loop from the HTTP API, the event stream or the dashboard. They did: the runtime's fibers woke
+// each other on microtasks for as long as the work lasted, and a request made meanwhile was
+// answered only after the last task (4–10 s later), or its kept-alive connection was reset.
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-responsive-"))
+let server: Server
+
+const call = async (method: string, params: unknown = {}) => {
+  const res = await fetch(`${server.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })
+  return (await res.json() as { result: unknown }).result
+}
+
+beforeAll(async () => {
+  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "1"])
+}, 60_000)
+
+afterAll(async () => {
+  server?.process.kill("SIGTERM")
+  if (server !== undefined) await server.exited
+  fs.rmSync(dir, { recursive: true, force: true })
+}, 60_000)
+
+describe("a busy server", () => {
+  it("answers while tasks come due one after another: a call made meanwhile sees the work under way", async () => {
+    // 20,000 no-op tasks due 4,000 a second, from 5 s from now (time to store them first).
+    const total = 20_000
+    const due = Date.now() + 5000
+    for (let from = 0; from < total; from += 5000) {
+      await call("submitMany", {
+        tasks: Array.from({ length: 5000 }, (_, i) => ({ type: "quick", payload: { n: from + i }, options: { runAt: due + Math.floor((from + i) / 4) } }))
+      })
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, due + 1000 - Date.now())))
+    // A second into the 5 s of work: answered while it runs, not after it ends.
+    const counts = await call("counts") as Record<string, number>
+    expect(counts["completed"]).toBeGreaterThan(0)
+    expect(counts["completed"]).toBeLessThan(total)
+    expect(counts["delayed"]).toBeGreaterThan(0)
+  }, 60_000)
+})
