@@ -3,9 +3,10 @@
  * (stats, a first page of tasks, a filtered page, page 100 by keyset), timed over HTTP against a
  * real `troupe start`, next to the count over every task that stats used to run (the baseline,
  * on the same file); then the page itself in Debian's Chromium: from navigation to the
- * overview's cards, and to the task list's rows. Then live updates: no-op tasks submitted at
- * ~5,000/s for 10 s to a server that runs them, the overview open: how fast the count it shows
- * rises against the store's, how far behind it falls, and how long it takes to catch up.
+ * overview's cards, and to the task list's rows. Then live updates: 50,000 no-op tasks stored
+ * ahead, due 5,000 a second, the overview and the task list open: how fast the count the
+ * overview shows rises against the store's, how far behind it falls, and how long the page and
+ * the list's rows take to catch up.
  * Prints figures and the machine; asserts nothing.
  *
  *   npm run build && node dist/bench/dashboard.js     (BENCH_DASHBOARD_TASKS=1000000)
@@ -92,7 +93,16 @@ const launchOptions = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** ~5,000 no-op tasks a second for 10 s, the overview open: the page's count against the store's. */
+const LIVE = Number(process.env["BENCH_DASHBOARD_LIVE"] ?? 50_000)
+const RATE = Number(process.env["BENCH_DASHBOARD_RATE"] ?? 5_000)
+
+/**
+ * Live: LIVE no-op tasks stored ahead with run-at times RATE a second apart (so they come due,
+ * run and complete at that rate, with no producer competing for the CPU), the overview and the
+ * task list (its newest 50 rows) open in Chromium. How fast the overview's count rises against
+ * the store's, how far behind it falls, and how long after the last completion the page and
+ * the list's rows show it.
+ */
 const live = async (file: string) => {
   const server = await start(file, ["--handlers", handlers, "--num-workers", "2"])
   const browser = await chromium.launch(launchOptions)
@@ -100,39 +110,42 @@ const live = async (file: string) => {
     const rpc = (method: string, params: unknown = {}) =>
       fetch(`${server.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) }).then((r) => r.json() as Promise<{ result?: unknown }>)
     const stored = async () => ((await rpc("counts")).result as Record<string, number>)["completed"] ?? 0
-    const page = await browser.newPage()
-    await page.goto(`${server.url}/#/`)
-    await page.locator('[data-card="completed"]').waitFor()
-    const shown = async () => Number(await page.locator('[data-card="completed"] .n').textContent())
+    const due = Date.now() + 10_000
+    for (let from = 0; from < LIVE; from += 5000) {
+      await rpc("submitMany", {
+        tasks: Array.from({ length: Math.min(5000, LIVE - from) }, (_, i) => ({ type: "noopFiber", payload: { n: from + i }, options: { runAt: due + Math.floor(((from + i) * 1000) / RATE) } }))
+      })
+    }
+    const overview = await browser.newPage()
+    await overview.goto(`${server.url}/#/`)
+    await overview.locator('[data-card="completed"]').waitFor()
+    const list = await browser.newPage()
+    await list.goto(`${server.url}/#/tasks`)
+    await list.locator("tr[data-task]").first().waitFor()
+    const shown = async () => Number(await overview.locator('[data-card="completed"] .n').textContent())
+    const rowsDone = () => list.locator('tr[data-task] [data-status="completed"]').count()
     const samples: Array<{ t: number; store: number; page: number }> = []
-    let producing = true
-    const producer = (async () => {
-      const t0 = performance.now()
-      for (let k = 0; performance.now() - t0 < 10_000; k++) {
-        await rpc("submitMany", { tasks: Array.from({ length: 500 }, (_, i) => ({ type: "noopFiber", payload: { n: k * 500 + i } })) })
-        const due = t0 + (k + 1) * 100
-        if (due > performance.now()) await sleep(due - performance.now())
-      }
-      producing = false
-    })()
+    await sleep(Math.max(0, due - Date.now() - 500))
     const t0 = performance.now()
-    while (producing) {
-      samples.push({ t: performance.now() - t0, store: await stored(), page: await shown() })
+    for (;;) {
+      const sample = { t: performance.now() - t0, store: await stored(), page: await shown() }
+      samples.push(sample)
+      if (sample.store >= LIVE) break
       await sleep(250)
     }
-    await producer
-    const total = await stored()
-    // Then until the page shows what the store has (or 10 s).
     const end = performance.now()
-    while ((await shown()) < (await stored()) && performance.now() - end < 10_000) await sleep(50)
-    const caughtUp = performance.now() - end
-    const first = samples[1]!
+    while ((await shown()) < LIVE && performance.now() - end < 10_000) await sleep(25)
+    const pageCaughtUp = performance.now() - end
+    while ((await rowsDone()) < 50 && performance.now() - end < 10_000) await sleep(25)
+    const rowsCaughtUp = performance.now() - end
+    const busy = samples.filter((s) => s.store > 0)
+    const first = busy[0]!
     const last = samples.at(-1)!
     const seconds = (last.t - first.t) / 1000
     console.log(
-      `live, overview open while no-op tasks complete: store ${((last.store - first.store) / seconds).toFixed(0)} completions/s, ` +
-        `page's count ${((last.page - first.page) / seconds).toFixed(0)}/s; most behind ${Math.max(...samples.map((s) => s.store - s.page))} tasks; ` +
-        `caught up ${caughtUp.toFixed(0)} ms after the last submit (${total.toLocaleString()} completed)`
+      `live, ${LIVE.toLocaleString()} no-op tasks due ${RATE.toLocaleString()}/s, the overview and the task list open: store ${((last.store - first.store) / seconds).toFixed(0)} completions/s, ` +
+        `overview's count ${((Math.min(last.page, LIVE) - first.page) / seconds).toFixed(0)}/s, at most ${Math.max(...samples.map((s) => s.store - s.page)).toLocaleString()} behind; ` +
+        `after the last completion the overview showed it in ${pageCaughtUp.toFixed(0)} ms, the list's 50 rows in ${rowsCaughtUp.toFixed(0)} ms`
     )
   } finally {
     await browser.close()
