@@ -16,17 +16,36 @@ export const turnMs = 10
  * fiber that suspends and is resumed starts again at 0: fibers that wake each other (the wake
  * timer, the writer, the dispatcher while tasks come due one after another) ran on microtasks
  * alone for as long as the work lasted, and no I/O was polled — the HTTP API and the dashboard
- * did not answer for the 4–10 s it took (docs/design.md). One runner for all of them, and a
- * turn of the event loop at least every `turnMs`.
+ * did not answer for the 4–10 s it took (docs/design.md). Here a run of microtasks that has
+ * gone on for `turnMs` since the event loop last turned yields with `setImmediate`. Whether the
+ * loop turned is told by a marker (a `setImmediate` of its own, pending while work runs): work
+ * that starts from an I/O callback after a turn (a child process's spawn, say) goes on in
+ * microtasks, as with Effect's scheduler, so what it starts is not put behind that I/O.
+ * Each fiber keeps its own runner (Effect's, which keeps AsyncLocalStorage apart per fiber).
  */
 export class ImmediateScheduler implements Scheduler.Scheduler {
-  private lastTurn = performance.now()
-  private readonly runner = new Scheduler.SchedulerRunner((depth, drain) => {
-    if (depth >= 2048 || performance.now() - this.lastTurn >= turnMs) {
-      setImmediate(() => {
-        this.lastTurn = performance.now()
-        drain(0)
-      })
+  /** When the current run of microtasks began (the first drain after the loop turned). */
+  private busySince = performance.now()
+  /** The loop turned since the marker was set: the next drain starts a new run. */
+  private turned = true
+  private markerSet = false
+  private readonly marker = () => {
+    this.markerSet = false
+    this.turned = true
+  }
+
+  private readonly getRunner = Scheduler.SchedulerRunner.cached((depth, drain) => {
+    const now = performance.now()
+    if (this.turned) {
+      this.turned = false
+      this.busySince = now
+    }
+    if (!this.markerSet) {
+      this.markerSet = true
+      setImmediate(this.marker)
+    }
+    if (depth >= 2048 || now - this.busySince >= turnMs) {
+      setImmediate(() => drain(0))
     } else {
       void Promise.resolve(undefined).then(() => drain(depth + 1))
     }
@@ -36,7 +55,7 @@ export class ImmediateScheduler implements Scheduler.Scheduler {
     return Scheduler.defaultShouldYield(fiber)
   }
 
-  scheduleTask(task: Scheduler.Task, priority: number): void {
-    this.runner.scheduleTask(task, priority)
+  scheduleTask(task: Scheduler.Task, priority: number, fiber?: RuntimeFiber<unknown, unknown>): void {
+    this.getRunner(fiber).scheduleTask(task, priority)
   }
 }

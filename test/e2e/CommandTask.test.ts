@@ -69,6 +69,17 @@ describe("command tasks", () => {
       ])
     }).pipe(Effect.provide(runtime(tempDir()))), 60_000)
 
+  it.live("a program that exits at once keeps all of its output, many of them at a time", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      // Output written before the readers subscribed was lost when Node saw the exit first.
+      const ids = yield* Effect.forEach(Array.from({ length: 40 }, (_, n) => n), (n) =>
+        queue.submit(CommandTask.Command, { argv: ["sh", "-c", `echo out-${n}; echo err-${n} >&2`] }), { concurrency: "unbounded" })
+      yield* Effect.forEach(ids, (id) => queue.await(CommandTask.Command, id), { discard: true })
+      const lines = yield* Effect.forEach(ids, (id) => logsOf(id))
+      expect(lines.map((l) => [...l].sort())).toStrictEqual(ids.map((_, n) => [["info", `out-${n}`], ["warn", `err-${n}`]]))
+    }).pipe(Effect.provide(runtime(tempDir()))), 60_000)
+
   it.live("a non-zero exit fails the attempt (one attempt by default) with the code and the last stderr line", () =>
     Effect.gen(function*() {
       const queue = yield* TaskQueue

@@ -44,7 +44,7 @@ export const fill = (parent: Element, ...children: ReadonlyArray<Child>) => {
   append(parent, children)
 }
 
-/** What tells two renders of a row apart (rows keyed by task, type or worker). */
+/** What tells two renders of a row apart (rows keyed by task, type, worker or status card). */
 const keyOf = (e: Element) => e.getAttribute("data-task") ?? e.getAttribute("data-type") ?? e.getAttribute("data-worker") ?? e.getAttribute("data-card")
 
 const sameKind = (live: Node, next: Node) =>
@@ -62,12 +62,29 @@ const morph = (live: Node, next: Node) => {
   morphChildren(live, next)
 }
 
+const keyed = (node: Node): string | null => (node instanceof Element ? keyOf(node) : null)
+
 const morphChildren = (live: Node, next: Node) => {
   const wanted = Array.from(next.childNodes)
+  const wantedKeys = new Set(wanted.map(keyed).filter((k) => k !== null))
   wanted.forEach((node, i) => {
-    const current = live.childNodes[i]
-    if (current !== undefined && sameKind(current, node)) morph(current, node)
-    else live.insertBefore(node, current ?? null)
+    let current: ChildNode | undefined = live.childNodes[i]
+    // A keyed row that is no longer wanted goes, rather than be made into the next one (which
+    // would redraw every row after it, and take the focus from a button in them).
+    while (current !== undefined && keyed(current) !== null && !wantedKeys.has(keyed(current)!)) {
+      current.remove()
+      current = live.childNodes[i]
+    }
+    if (current !== undefined && sameKind(current, node)) return morph(current, node)
+    // A keyed row further down (rows reordered) is moved up; anything else is new.
+    const key = keyed(node)
+    const later = key === null ? undefined : Array.from(live.childNodes).slice(i + 1).find((c) => keyed(c) === key && c.nodeName === node.nodeName)
+    if (later !== undefined) {
+      live.insertBefore(later, current ?? null)
+      morph(later, node)
+    } else {
+      live.insertBefore(node, current ?? null)
+    }
   })
   while (live.childNodes.length > wanted.length) live.lastChild!.remove()
 }

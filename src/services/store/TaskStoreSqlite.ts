@@ -195,7 +195,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     },
     ready: (limit, excludeTypes = []) =>
       onClient(Sql.run<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(
-        `SELECT id, type, priority, rank, seq, key, resources FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks")}` +
+        `SELECT id, type, priority, rank, seq, key, resources FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks", dialect.functions)}` +
           (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
           " ORDER BY rank, seq LIMIT ?",
         [...excludeTypes, Math.max(0, Math.floor(limit))]

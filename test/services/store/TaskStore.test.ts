@@ -86,6 +86,21 @@ describe("SQLite store", () => {
       expect(recorded.map((r) => r.id)).toStrictEqual(migrations.map(([id]) => id))
     }))
 
+  it.scoped("the key-head check of a claim reads the key's unfinished tasks only (tasks_key), not its whole history", () =>
+    Effect.gen(function*() {
+      const filename = yield* tempFile
+      yield* withStore(filename, Effect.void)
+      const plan = yield* Effect.provide(
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.unsafe<{ readonly detail: string }>(
+            `EXPLAIN QUERY PLAN SELECT id FROM tasks WHERE ${Sql.from("claim")} AND ${Sql.keyHead("tasks", Sql.sqliteFunctions)} ORDER BY rank, seq LIMIT 10`
+          )),
+        SqliteClient.layer({ filename })
+      )
+      // Without statistics SQLite took tasks_key_list (every keyed task, for list by key) as readily.
+      expect(plan.map((r) => r.detail)).toContain("SEARCH u USING INDEX tasks_key (key=?)")
+    }))
+
   it.scoped("a failing write fails alone: its partial changes roll back, the others in its transaction commit", () =>
     Effect.gen(function*() {
       const filename = yield* tempFile

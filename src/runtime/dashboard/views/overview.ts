@@ -30,6 +30,12 @@ const numbers = (stats: Stats) =>
     h("dt", {}, "running here"), h("dd", {}, stats.running),
     h("dt", {}, "paused"), h("dd", {}, stats.paused.queue ? "the whole queue" : stats.paused.types.length > 0 ? stats.paused.types.join(", ") : "nothing"))
 
+/** Whose ends the chart counts: every node's on the store (those that left are not in it). */
+const scope = (stats: Stats) => {
+  const alive = stats.nodes.filter((n) => n.alive).length
+  return alive === 0 ? "this process" : alive === 1 ? "1 node" : `${alive} nodes`
+}
+
 const history = (stats: Stats) => {
   const done = stats.history.reduce((n, m) => n + m.completed, 0)
   const failed = stats.history.reduce((n, m) => n + m.failed, 0)
@@ -38,7 +44,7 @@ const history = (stats: Stats) => {
     h("p", { class: "legend" },
       h("span", { class: "key ok" }), ` completed ${done} `,
       h("span", { class: "key bad" }), ` failed ${failed}`,
-      ` · failure rate ${done + failed === 0 ? "–" : `${((failed / (done + failed)) * 100).toFixed(1)}%`} (${stats.nodes.length > 1 ? `all ${stats.nodes.length} nodes` : "this process"}, last hour)`))
+      ` · failure rate ${done + failed === 0 ? "–" : `${((failed / (done + failed)) * 100).toFixed(1)}%`} (${scope(stats)}, last hour)`))
 }
 
 const meter = (label: string, used: number, capacity: number, unit: string) =>

@@ -41,7 +41,7 @@ const row = (t: TaskWire) =>
   h("tr", { "data-task": t.id, "data-seq": t.seq },
     h("td", {}, h("a", { href: `#/task/${encodeURIComponent(t.id)}` }, t.id)),
     h("td", {}, t.type),
-    h("td", { class: "status" }, badge(t.status)),
+    h("td", { class: "status", "data-at": t.updatedAt }, badge(t.status)),
     h("td", { class: "num" }, t.priority),
     h("td", { class: "num" }, t.attempt),
     h("td", {}, t.key === null ? "" : h("a", { href: hrefOf({ status: undefined, type: undefined, key: t.key, idPrefix: undefined }) }, t.key)),
@@ -55,7 +55,7 @@ export const tasks = (filters: Filters): View => {
   const body = h("tbody")
   const none = h("p", { class: "empty", hidden: true }, "No tasks match.")
   const more = h("button", { type: "button", class: "more", hidden: true }, "Older")
-  const news = h("button", { type: "button", class: "news", "data-news": 0, "aria-live": "polite" })
+  const news = h("button", { type: "button", class: "news", "data-news": 0 })
   let oldestSeq: number | undefined
   const shown = new Set<string>()
 
@@ -116,7 +116,10 @@ export const tasks = (filters: Filters): View => {
     none.hidden = list.length > 0
     announce(0, false)
   }
-  news.addEventListener("click", () => void refresh())
+  // Shown from the keyboard, the focus goes on to the newest row (the bar goes idle).
+  news.addEventListener("click", () => void refresh().then(() => {
+    if (document.activeElement === news || document.activeElement === document.body) body.querySelector("a")?.focus()
+  }))
   // Tasks that may have come to match: the first page is read again (at most ~3 times a second)
   // and what it holds that the rows do not is counted.
   const recount = throttle(300, async () => {
@@ -127,8 +130,12 @@ export const tasks = (filters: Filters): View => {
   const onEvent: View["onEvent"] = (frame) => {
     if (frame.event !== "StatusChanged") return
     const change = frame.data as StatusChanged
-    const cell = body.querySelector(`tr[data-task="${CSS.escape(change.id)}"] td.status`)
+    const cell = body.querySelector<HTMLElement>(`tr[data-task="${CSS.escape(change.id)}"] td.status`)
     if (cell !== null) {
+      // A change older than the one shown (a submit's `pending` can reach the stream after
+      // its `running`) changes nothing.
+      if (change.at < Number(cell.dataset["at"] ?? 0)) return
+      cell.dataset["at"] = String(change.at)
       cell.closest("tr")?.classList.toggle("left", filters.status !== undefined && change.status !== filters.status)
       fill(cell, badge(change.status))
     } else if (matches(filters, change)) {

@@ -39,6 +39,7 @@ export const functions: SqlFunctions = {
   // LIKE on tasks_id_prefix (text_pattern_ops): a range by bytes whatever the collation; in
   // other collations a bytewise range would be wrong (they skip punctuation and control bytes).
   idPrefix: (prefix) => ["id LIKE ?", [`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]],
+  keyIndex: "",
   columnArrays: (columns) => `SELECT * FROM unnest(${columns.map((c) => `?::${arrayType(c)}[]`).join(", ")})`
 }
 

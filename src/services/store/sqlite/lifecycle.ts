@@ -275,10 +275,11 @@ export const purge = (before: number, limit: number): Sql<number> =>
 /** The oldest unfinished task of each key, where it is pending. */
 export const keyHeads = (keys: ReadonlyArray<string>): Sql<Array<Change>> =>
   keys.length === 0 ? Effect.succeed([]) : perChunk(keys, (chunk) =>
-    run<ChangeRow>(
-      `SELECT ${changeColumns} FROM tasks WHERE key IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")}`,
-      chunk
-    ))
+    Effect.flatMap(Functions, (fn) =>
+      run<ChangeRow>(
+        `SELECT ${changeColumns} FROM tasks WHERE key IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks", fn)}`,
+        chunk
+      )))
 
 /**
  * A task's dependency graph (domain/TaskGraph), walked a step at a time from the task: upstream

@@ -95,6 +95,12 @@ export interface SqlFunctions {
   readonly compactCounts: string
   /** `id` starts with the prefix: the condition and its parameters, on an index of `id`. */
   readonly idPrefix: (prefix: string) => readonly [condition: string, params: ReadonlyArray<string>]
+  /**
+   * After `tasks u` in the key-head subquery: the index of unfinished keyed tasks. SQLite,
+   * without statistics, took the index of every keyed task (list by key) as readily, which
+   * walks a key's whole history on every claim; PostgreSQL weighs the two by size.
+   */
+  readonly keyIndex: string
 }
 
 export const sqliteFunctions: SqlFunctions = {
@@ -108,7 +114,8 @@ export const sqliteFunctions: SqlFunctions = {
   columnArrays: null,
   compactCounts: "DELETE FROM task_counts WHERE n = 0",
   // A range on the id's unique index: SQLite compares text bytewise (ids are ASCII).
-  idPrefix: (prefix) => ["id >= ? AND id < ?", [prefix, `${prefix}\u007f`]]
+  idPrefix: (prefix) => ["id >= ? AND id < ?", [prefix, `${prefix}\u007f`]],
+  keyIndex: "INDEXED BY tasks_key"
 }
 
 export class Functions extends Context.Reference<Functions>()("troupe/store/SqlFunctions", {
@@ -127,9 +134,9 @@ export const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r
  * The task (alias `table`) has no key, or is the oldest unfinished task of its key and no task
  * of the key runs (a manual retry can make an older task unfinished again while a newer one
  * runs): only then may it be offered or claimed. The subquery uses tasks_key (its WHERE text
- * is `active`).
+ * is `active`; `fn.keyIndex` says so where the planner needs telling).
  */
-export const keyHead = (table: string) =>
-  `(${table}.key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks u WHERE u.key = ${table}.key AND u.key IS NOT NULL AND u.${active} ` +
+export const keyHead = (table: string, fn: SqlFunctions) =>
+  `(${table}.key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks u ${fn.keyIndex} WHERE u.key = ${table}.key AND u.key IS NOT NULL AND u.${active} ` +
   `AND (u.seq < ${table}.seq OR u.status = 'running')))`
 

@@ -97,7 +97,7 @@ const claimAny = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, excluded: Rea
     const [set, params] = claimSet(lease)
     const notExcluded = excluded.length === 0 ? "" : ` AND type NOT IN ${tuple(excluded.length)}`
     return run<Rows.ClaimRow>(
-      `UPDATE tasks ${set} WHERE ${fn.claimable(`id IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks")}${notExcluded}`)}
+      `UPDATE tasks ${set} WHERE ${fn.claimable(`id IN ${tuple(chunk.length)} AND ${from("claim")} AND ${keyHead("tasks", fn)}${notExcluded}`)}
        RETURNING ${Rows.claimColumns}`,
       [...params, ...chunk, ...excluded]
     )
@@ -113,7 +113,7 @@ const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: str
     const [set, params] = claimSet(lease)
     return run<Rows.ClaimRow>(
       `UPDATE tasks ${set} WHERE id IN (
-         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND type = ? AND ${from("claim")} AND ${keyHead("tasks")}
+         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND type = ? AND ${from("claim")} AND ${keyHead("tasks", fn)}
          ORDER BY rank, seq
          LIMIT (SELECT CASE WHEN count(*) >= ? THEN 0 ELSE ? - count(*) END FROM tasks WHERE type = ? AND status = ${to("claim")})${fn.skipLocked})
        RETURNING ${Rows.claimColumns}`,
