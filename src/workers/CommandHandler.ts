@@ -7,7 +7,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import * as Scheduler from "effect/Scheduler"
 import * as Stream from "effect/Stream"
 import * as CommandTask from "../domain/CommandTask.js"
 import type { LogLevel, TaskContext, TaskHandler } from "../domain/TaskDefinition.js"
@@ -117,28 +116,19 @@ const build = (payload: CommandTask.CommandPayload): PlatformCommand.Command => 
 const run = (payload: CommandTask.CommandPayload, ctx: TaskContext, grace: Duration.Duration) =>
   Effect.gen(function*() {
     const program = payload.argv[0]
+    const proc: CommandExecutor.Process = yield* PlatformCommand.start(build(payload)).pipe(
+      Effect.mapError((e) => new CommandTask.CommandFailed({ reason: "spawn", exitCode: null, message: `cannot start ${program}: ${e.message}` }))
+    )
+    yield* track(proc.pid)
     let lastError = ""
     const forward = (level: LogLevel) => (line: string) => {
       if (level === "warn" && line.trim().length > 0) lastError = line
       return ctx.log(level, line)
     }
-    // The readers must be listening before the event loop turns after the spawn: when Node sees
-    // the program exit, it sets its unread stdout and stderr flowing, and what a reader that
-    // subscribes later would have read is gone (a quick program's whole output, lost in ~1 run
-    // of 4 here). Effect's default scheduler goes on from the spawn's callback in microtasks to
-    // the readers' first step; the runtime's own yields to the event loop when it has been busy
-    // for a while (ImmediateScheduler), so this part runs on the default one.
-    const { err, out, proc } = yield* Effect.withScheduler(Effect.gen(function*() {
-      const proc: CommandExecutor.Process = yield* PlatformCommand.start(build(payload)).pipe(
-        Effect.mapError((e) => new CommandTask.CommandFailed({ reason: "spawn", exitCode: null, message: `cannot start ${program}: ${e.message}` }))
-      )
-      yield* track(proc.pid)
-      // Scoped, not children: interrupting the attempt must not stop the readers before the
-      // group has ended, or the program's last words (a cleanup message on SIGTERM) are lost.
-      const out = yield* Effect.forkScoped(lines(proc.stdout, forward("info")))
-      const err = yield* Effect.forkScoped(lines(proc.stderr, forward("warn")))
-      return { err, out, proc }
-    }), Scheduler.defaultScheduler)
+    // Scoped, not children: interrupting the attempt must not stop the readers before the
+    // group has ended, or the program's last words (a cleanup message on SIGTERM) are lost.
+    const out = yield* Effect.forkScoped(lines(proc.stdout, forward("info")))
+    const err = yield* Effect.forkScoped(lines(proc.stderr, forward("warn")))
     const drained = Effect.asVoid(Fiber.joinAll([out, err]))
     const exited = Effect.ignore(proc.exitCode)
     // Runs before the readers are interrupted and before the platform's own release

@@ -9,6 +9,7 @@ import { Command } from "./Command.js"
 import type { Done } from "./Command.js"
 import * as Control from "./Control.js"
 import * as Dispatch from "./Dispatch.js"
+import * as Turn from "./turn.js"
 import * as Plan from "./Plan.js"
 import type { Env } from "./State.js"
 
@@ -56,6 +57,7 @@ export const run = (env: Env): Effect.Effect<never> =>
       // Dispatch while there is work and room; what arrives meanwhile (room back, attempts
       // ended, new tasks) is applied between turns, in order.
       while (yield* Dispatch.step(env)) {
+        yield* Turn.maybeYield
         const more = yield* Queue.takeAll(env.state.commands)
         if (Chunk.isNonEmpty(more)) yield* applyAll(env, more)
       }

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Control from "../Control.js"
+import * as Turn from "../turn.js"
 import type { Env } from "../State.js"
 
 // Maintenance: the wake-up timer. It only reads the store and sends the dispatcher commands.
@@ -18,6 +19,8 @@ export const run = (env: Env) =>
       if (Option.isSome(next) && next.value <= now) {
         const woken = yield* env.store.wakeDue(now)
         if (woken > 0) yield* Control.wake(env.state, true)
+        // Due one after another, tasks can keep this loop going: the event loop gets its turns.
+        yield* Turn.maybeYield
         continue
       }
       const wait = Option.match(next, {

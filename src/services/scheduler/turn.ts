@@ -1,0 +1,42 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+
+// Giving the event loop its turn. The runtime's fibers wake one another (the dispatcher, the
+// group-commit writer, handlers in fibers, the wake timer) in microtasks; while work lasts they
+// can go on so for seconds, and Effect's scheduler counts its yields per fiber, restarting the
+// count whenever one resumes: no I/O is polled meanwhile. Draining 100,000 ready no-op tasks
+// kept the HTTP API (and a plain node:http server in the same process) from answering for 10 s.
+// The loops that keep that work going call `maybeYield` each round: once the loop has not
+// turned for `budgetMs`, they wait for the next turn (a timer: pending I/O is polled first).
+// Yielding here, at a known point of our own loops, and not in the scheduler under every fiber:
+// code that creates an emitter and listens to it a few steps later (a child process's output,
+// a worker thread's exit) relies on no turn in between (a scheduler that yielded anywhere lost
+// command output and hung shutdowns; docs/design.md).
+
+const budgetMs = 10
+
+/** When the event loop last turned, as a marker `setImmediate` saw it. */
+let lastTurn = performance.now()
+let markerSet = false
+const marker = () => {
+  markerSet = false
+  lastTurn = performance.now()
+}
+
+// A sleep of nothing: a timer on the live clock (the loop turns, I/O is polled), nothing at all
+// under TestClock (a test's fibers are not left waiting on the real event loop).
+const nextTurn = Effect.zipRight(Effect.sleep(Duration.zero), Effect.sync(() => {
+  lastTurn = performance.now()
+}))
+
+/** Waits for the event loop's next turn if it has not turned for a while; at once otherwise. */
+export const maybeYield: Effect.Effect<void> = Effect.suspend(() => {
+  if (performance.now() - lastTurn < budgetMs) {
+    if (!markerSet) {
+      markerSet = true
+      setImmediate(marker)
+    }
+    return Effect.void
+  }
+  return nextTurn
+})
