@@ -10,6 +10,7 @@ import type { AttemptError, InvalidDependency, QueueFull, StoreError, TaskNotFou
 import type { TaskId } from "../../domain/TaskId.js"
 import type { TaskStatus } from "../../domain/TaskStatus.js"
 import type { StatusChanged } from "../events/TaskEvents.js"
+import type { ScheduleRow } from "./sqlite/schedules.js"
 
 /** What `insert` reports per task: enough to schedule it. */
 export interface Inserted extends ReadyRef {
@@ -224,6 +225,14 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly nodes: Effect.Effect<ReadonlyArray<NodeRow>, StoreError>
   /** Forgets nodes: one that stopped cleanly, or a dead one whose attempts were recovered. */
   readonly removeNodes: (owners: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /** Stores a schedule, replacing one of the same name. */
+  readonly putSchedule: (row: ScheduleRow) => Effect.Effect<void, StoreError>
+  /** Removes a schedule; false when there was none of that name. */
+  readonly removeSchedule: (name: string) => Effect.Effect<boolean, StoreError>
+  /** Every schedule, by name. */
+  readonly schedules: Effect.Effect<ReadonlyArray<ScheduleRow>, StoreError>
+  /** Moves a schedule's next occurrence from `from` to `to`; false when another process moved it first. */
+  readonly advanceSchedule: (name: string, from: number, to: number) => Effect.Effect<boolean, StoreError>
   /**
    * What processes sharing the store said after a write (PostgreSQL's LISTEN/NOTIFY, every
    * node's, this one's included; on SQLite it never emits: processes on one file poll):

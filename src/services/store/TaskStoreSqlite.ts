@@ -17,6 +17,7 @@ import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
 import { countsRead } from "./schema.js"
 import * as Nodes from "./sqlite/nodes.js"
+import * as Schedules from "./sqlite/schedules.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Sql from "./sqlite/sql.js"
 import * as Statements from "./sqlite/statements.js"
@@ -248,6 +249,10 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     beat: (owner, startedAt, now, info) => group.write(Nodes.beat(owner, startedAt, now, info)),
     nodes: onClient(Nodes.list),
     removeNodes: (owners) => owners.length === 0 ? Effect.void : group.write(Nodes.remove(owners)),
+    putSchedule: (row) => group.write(Schedules.put(row)),
+    removeSchedule: (name) => group.write(Schedules.remove(name)),
+    schedules: onClient(Schedules.list),
+    advanceSchedule: (name, from, to) => group.write(Schedules.advance(name, from, to)),
     signals: signals === undefined ? Stream.never : signals.heard
   })
   return untraced(service)

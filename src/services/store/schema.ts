@@ -85,6 +85,11 @@ export const readySinceIndex = "CREATE INDEX tasks_ready_since ON tasks (run_at)
  */
 export const keyListIndex = "CREATE INDEX tasks_key_list ON tasks (key, seq) WHERE key IS NOT NULL"
 
+/** Schedules (domain/TaskSchedule.ts): one row per name; the same text on both engines. */
+export const schedulesTable =
+  "CREATE TABLE schedules (name TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, cron TEXT, every_ms BIGINT, timezone TEXT, " +
+  "misfire TEXT NOT NULL, options TEXT NOT NULL, next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)"
+
 export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [
   "CREATE TABLE nodes (owner TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, info TEXT NOT NULL)",
   "CREATE INDEX tasks_running_type ON tasks (type) WHERE status = 'running'"

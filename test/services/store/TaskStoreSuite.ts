@@ -367,6 +367,26 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(yield* store.list({ limit: 100, key: "acct-3" })).toStrictEqual([])
     }))
 
+    test("schedules: stored by name (a second put replaces), the next occurrence moved only from the value read, removed", Effect.gen(function*() {
+      const store = yield* TaskStore
+      const row = {
+        name: "nightly", type: "echo", payload: JSON.stringify({ n: 1 }), cron: "0 3 * * *", everyMs: null, timezone: "Europe/Berlin",
+        misfire: "once", options: JSON.stringify({ priority: "high" }), nextAt: 5000, createdAt: 1000, updatedAt: 1000
+      }
+      yield* store.putSchedule(row)
+      yield* store.putSchedule({ ...row, name: "hourly", cron: null, everyMs: 3_600_000, timezone: null, nextAt: 7000 })
+      expect((yield* store.schedules).map((r) => [r.name, r.nextAt, r.everyMs])).toStrictEqual([["hourly", 7000, 3_600_000], ["nightly", 5000, null]])
+      // Two processes fire the same occurrence: one moves it.
+      expect(yield* store.advanceSchedule("nightly", 5000, 9000)).toBe(true)
+      expect(yield* store.advanceSchedule("nightly", 5000, 9000)).toBe(false)
+      yield* store.putSchedule({ ...row, payload: JSON.stringify({ n: 2 }), nextAt: 6000, createdAt: 2000, updatedAt: 2000 })
+      const [, nightly] = yield* store.schedules
+      expect([nightly!.payload, nightly!.nextAt, nightly!.createdAt, nightly!.timezone]).toStrictEqual([JSON.stringify({ n: 2 }), 6000, 2000, "Europe/Berlin"])
+      expect(yield* store.removeSchedule("nightly")).toBe(true)
+      expect(yield* store.removeSchedule("nightly")).toBe(false)
+      expect((yield* store.schedules).map((r) => r.name)).toStrictEqual(["hourly"])
+    }))
+
     test("counts reports every status", Effect.gen(function*() {
       const store = yield* TaskStore
       const empty = yield* store.counts
