@@ -272,6 +272,19 @@ describe("the dashboard in a real browser", () => {
     await page.close()
   })
 
+  it("lists the schedules on the overview, and removes one after a confirmation", async () => {
+    await call("schedule", { name: "nightly", type: "echo", payload: { n: 1 }, options: { cron: "0 3 * * *", timezone: "Europe/Berlin" } })
+    const page = await signedIn()
+    const row = page.locator('tr[data-schedule="nightly"]')
+    await row.waitFor()
+    expect(await row.textContent()).toContain("cron 0 3 * * * (Europe/Berlin)")
+    page.once("dialog", (dialog) => void dialog.accept())
+    await row.getByRole("button", { name: "Unschedule" }).click()
+    await row.waitFor({ state: "detached" })
+    expect(await call("schedules")).toStrictEqual([])
+    await page.close()
+  })
+
   it("follows the system's light or dark colour scheme", async () => {
     const page = await signedIn()
     await page.getByRole("heading", { name: "Overview" }).waitFor()

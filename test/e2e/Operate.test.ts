@@ -177,6 +177,29 @@ describe("troupe start + the CLI", () => {
     expect((await cli(server.url, ["health"])).code).toBe(0)
   }, 60_000)
 
+  it("schedule, schedules and unschedule: occurrences stored once each, bad schedules refused with the reason", async () => {
+    const made = await cli(server.url, ["schedule", "tick", "echo", `{"n": 7}`, "--every", "1 second"])
+    expect(made.code).toBe(0)
+    expect(made.stdout).toMatch(/tick\s+echo\s+every 1\.0 s\s+run once/)
+    const listed = json((await cli(server.url, ["schedules", "--json"])).stdout) as Array<{ name: string; type: string; everyMs: number }>
+    expect(listed.map((s) => [s.name, s.type, s.everyMs])).toStrictEqual([["tick", "echo", 1000]])
+    // Occurrences arrive as tasks of the type, each with its own occurrence key.
+    const ticks = await eventually(
+      async () => ((await rpc(server.url, "list", { type: "echo", limit: 1000 })).result as Array<{ idempotencyKey: string | null; status: string }>)
+        .filter((t) => t.idempotencyKey?.startsWith("troupe:schedule:tick:") === true),
+      (ts) => ts.length >= 2 && ts.every((t) => t.status === "completed")
+    )
+    expect(new Set(ticks.map((t) => t.idempotencyKey)).size).toBe(ticks.length)
+    const removed = await cli(server.url, ["unschedule", "tick"])
+    expect([removed.code, removed.stdout.trim()]).toStrictEqual([0, "unscheduled tick"])
+    expect((await cli(server.url, ["unschedule", "tick"])).stdout.trim()).toBe("no schedule named tick: nothing changed")
+    const bad = await cli(server.url, ["schedule", "nightly", "echo", `{"n": 1}`, "--cron", "0 25 * * *"])
+    expect(bad.code).toBe(5)
+    expect(bad.stderr).toContain(`InvalidSchedule: schedule "nightly": cron "0 25 * * *"`)
+    const both = await cli(server.url, ["schedule", "nightly", "echo", "--cron", "0 3 * * *", "--every", "1 hour"])
+    expect(both.stderr).toContain("give exactly one of cron (an expression) or every (an interval)")
+  }, 60_000)
+
   it("pause and resume a task type", async () => {
     expect((await cli(server.url, ["pause", "--type", "echo"])).code).toBe(0)
     const { id } = json((await cli(server.url, ["submit", "echo", `{"n": 1}`, "--json"])).stdout) as { id: string }

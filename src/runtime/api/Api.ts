@@ -9,6 +9,7 @@ import { Task } from "../../domain/Task.js"
 import {
   InvalidDependency,
   InvalidPayload,
+  InvalidSchedule,
   InvalidTransition,
   QueueFull,
   StoreError,
@@ -18,6 +19,7 @@ import {
 import { TaskEvent } from "../../domain/TaskEvent.js"
 import { TaskId } from "../../domain/TaskId.js"
 import { TaskGraph } from "../../domain/TaskGraph.js"
+import { TaskSchedule } from "../../domain/TaskSchedule.js"
 import { TaskType } from "../../domain/TaskType.js"
 import { TaskStatus } from "../../domain/TaskStatus.js"
 import { params } from "./Params.js"
@@ -71,7 +73,15 @@ export const api = {
   health: method("healthy, warning, critical or offline, with the reasons.", params.health, Health, storeErrors),
   workers: method("The worker threads: state, heap, current task, tasks done, recycles.", params.workers, Stats.fields.workers, storeErrors),
   graph: method("A task's dependencies upstream and downstream, with each one's status (at most 200 tasks).", params.graph, TaskGraph, readErrors),
-  types: method("The task types the server runs: where, defaults, and each payload's JSON Schema.", params.types, Schema.Array(TaskType), [] as const)
+  types: method("The task types the server runs: where, defaults, and each payload's JSON Schema.", params.types, Schema.Array(TaskType), [] as const),
+  schedule: method(
+    "Submits a task again and again, by a cron expression (in a time zone) or every so often; each occurrence once across processes. Replaces a schedule of the same name.",
+    params.schedule,
+    TaskSchedule,
+    [InvalidSchedule, InvalidPayload, UnknownTaskType, StoreError] as const
+  ),
+  unschedule: method("Removes a schedule (the tasks it submitted stay).", params.unschedule, Schema.Struct({ removed: Schema.Boolean }), storeErrors),
+  schedules: method("Every schedule, by name, with its next occurrence.", params.schedules, Schema.Array(TaskSchedule), storeErrors)
 } as const
 
 export type Api = typeof api

@@ -26,7 +26,8 @@ export const applicationCodes: Readonly<Record<string, number>> = {
   ResourceUnsatisfiable: -32007,
   TaskFailed: -32008,
   TaskCancelled: -32009,
-  StoreError: -32010
+  StoreError: -32010,
+  InvalidSchedule: -32011
 }
 
 export const Id = Schema.Union(Schema.String, Schema.Number, Schema.Null)

@@ -52,7 +52,10 @@ const handlers: Handlers = {
   health: (_, queue) => queue.health,
   workers: (_, queue) => Effect.map(queue.stats, (s) => s.workers),
   graph: (p, queue) => queue.graph(p.id),
-  types: (_, queue) => Effect.succeed(queue.types)
+  types: (_, queue) => Effect.succeed(queue.types),
+  schedule: (p, queue) => queue.scheduleEncoded(p.name, p.type, p.payload, p.options),
+  unschedule: (p, queue) => Effect.map(queue.unschedule(p.name), (removed) => ({ removed })),
+  schedules: (_, queue) => queue.schedules
 }
 
 const encodeError = Schema.encodeUnknownEither(Api.Errors)

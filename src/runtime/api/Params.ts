@@ -1,6 +1,7 @@
 import * as Schema from "effect/Schema"
 import { SubmitOptions } from "../../domain/SubmitOptions.js"
 import { TaskId } from "../../domain/TaskId.js"
+import { ScheduleName, ScheduleOptions } from "../../domain/TaskSchedule.js"
 import { TaskStatus } from "../../domain/TaskStatus.js"
 
 // The params of every JSON-RPC method, defined once: the server decodes calls with them and the
@@ -53,5 +54,8 @@ export const params = {
   health: Schema.Struct({}),
   workers: Schema.Struct({}),
   graph: ById,
-  types: Schema.Struct({})
+  types: Schema.Struct({}),
+  schedule: Schema.Struct({ name: ScheduleName, type: Schema.String, payload: PayloadParam, options: ScheduleOptions }),
+  unschedule: Schema.Struct({ name: Schema.String }),
+  schedules: Schema.Struct({})
 } as const

@@ -51,6 +51,22 @@ export const tasks = (list: ReadonlyArray<TaskView>, now: number): string =>
     ])
   )
 
+/** Schedules: when each recurs and its next occurrence. */
+export const schedules = (
+  list: ReadonlyArray<{ readonly name: string; readonly type: string; readonly cron: string | null; readonly everyMs: number | null; readonly timezone: string | null; readonly misfire: string; readonly nextAt: number }>,
+  now: number
+): string =>
+  list.length === 0 ? "no schedules" : table(
+    ["NAME", "TYPE", "WHEN", "MISSED", "NEXT"],
+    list.map((s) => [
+      s.name,
+      s.type,
+      s.cron !== null ? `cron ${s.cron}${s.timezone === null ? "" : ` (${s.timezone})`}` : `every ${duration(s.everyMs ?? 0)}`,
+      s.misfire === "skip" ? "skipped" : "run once",
+      `${new Date(s.nextAt).toISOString().slice(0, 19).replace("T", " ")} UTC (in ${duration(Math.max(0, s.nextAt - now))})`
+    ])
+  )
+
 /** The detail view of one task. */
 export const task = (t: TaskView, now: number): string => {
   const rows: Array<[string, string]> = [

@@ -45,7 +45,8 @@ export const fill = (parent: Element, ...children: ReadonlyArray<Child>) => {
 }
 
 /** What tells two renders of a row apart (rows keyed by task, type, worker or status card). */
-const keyOf = (e: Element) => e.getAttribute("data-task") ?? e.getAttribute("data-type") ?? e.getAttribute("data-worker") ?? e.getAttribute("data-card")
+const keyOf = (e: Element) =>
+  e.getAttribute("data-task") ?? e.getAttribute("data-type") ?? e.getAttribute("data-worker") ?? e.getAttribute("data-card") ?? e.getAttribute("data-schedule")
 
 const sameKind = (live: Node, next: Node) =>
   live.nodeName === next.nodeName && live.nodeType === next.nodeType &&

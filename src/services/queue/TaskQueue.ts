@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -8,6 +9,8 @@ import type * as Health from "../../domain/Health.js"
 import * as Resources from "../../domain/Resources.js"
 import type { Stats } from "../../domain/Stats.js"
 import type { TaskGraph } from "../../domain/TaskGraph.js"
+import * as Problems from "../../domain/Problems.js"
+import type * as TaskSchedule from "../../domain/TaskSchedule.js"
 import * as TaskType from "../../domain/TaskType.js"
 import type { SubmitOptions } from "../../domain/SubmitOptions.js"
 import type { Task } from "../../domain/Task.js"
@@ -15,6 +18,7 @@ import type * as TaskDefinition from "../../domain/TaskDefinition.js"
 import {
   InvalidDependency,
   InvalidPayload,
+  InvalidSchedule,
   InvalidTransition,
   QueueFull,
   StoreError,
@@ -31,6 +35,7 @@ import { Registry } from "./Registry.js"
 import { ResourceGovernor } from "../resources/ResourceGovernor.js"
 import { Scheduler } from "../scheduler/Scheduler.js"
 import * as Report from "./Report.js"
+import * as Schedules from "./Schedules.js"
 import * as RemoteFinals from "./RemoteFinals.js"
 import * as Outcome from "./Outcome.js"
 import * as Streams from "./Streams.js"
@@ -155,7 +160,26 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   readonly types: ReadonlyArray<TaskType.TaskType>
   /** Healthy, warning, critical or offline, with the reasons. */
   readonly health: Effect.Effect<Health.Health>
+  /**
+   * Submits the task again and again, by a cron expression (in a time zone) or every so often,
+   * each occurrence once however many processes share the store (docs: Schedules). Replaces a
+   * schedule of the same name. Fired by every process whose handlers know the type.
+   */
+  readonly schedule: <P, PI, S, SI, F, FI>(
+    name: string,
+    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,
+    payload: P,
+    options: TaskSchedule.ScheduleOptions
+  ) => Effect.Effect<TaskSchedule.TaskSchedule, ScheduleError>
+  /** `schedule` by type name with an encoded payload (CLI, HTTP). */
+  readonly scheduleEncoded: (name: string, type: string, payload: unknown, options: TaskSchedule.ScheduleOptions) => Effect.Effect<TaskSchedule.TaskSchedule, ScheduleError>
+  /** Removes a schedule (tasks it submitted stay); false when there was none of that name. */
+  readonly unschedule: (name: string) => Effect.Effect<boolean, StoreError>
+  /** Every schedule, by name, with its next occurrence. */
+  readonly schedules: Effect.Effect<ReadonlyArray<TaskSchedule.TaskSchedule>, StoreError>
 }>() {}
+
+export type ScheduleError = InvalidSchedule | InvalidPayload | UnknownTaskType | StoreError
 
 export const make = (config: Config) =>
   Effect.gen(function*() {
@@ -180,6 +204,10 @@ export const make = (config: Config) =>
       statsWindowMs: config.statsWindowMs,
       nodeTimeoutMs: config.nodeTimeoutMs ?? 10_000
     }
+    // Schedules fire in the layer's scope, in every process that knows some task type.
+    const schedules = yield* Schedules.make({ store, registry, submit: submit.submitManyEncoded, pollIntervalMs: config.pollIntervalMs })
+    yield* Effect.forkScoped(schedules.run)
+
     const provided = <A, E>(stream: Stream.Stream<A, E, TaskEvents | TaskStore>) =>
       stream.pipe(Stream.provideService(TaskEvents, events), Stream.provideService(TaskStore, store))
 
@@ -208,7 +236,15 @@ export const make = (config: Config) =>
       stats: Report.stats(reportInputs),
       graph: (id) => Effect.zipRight(store.get(id), store.graph(id)),
       types: registry.names.flatMap((name) => Option.toArray(Option.map(registry.definition(name), TaskType.of))),
-      health: Report.health(reportInputs)
+      health: Report.health(reportInputs),
+      schedule: (name, definition, payload, options) =>
+        Either.match(definition.encodePayload(payload), {
+          onLeft: (e) => Effect.fail(new InvalidPayload({ taskType: definition.name, message: Problems.message(e, "payload") })),
+          onRight: (encoded) => schedules.put(name, definition.name, encoded, options)
+        }),
+      scheduleEncoded: schedules.put,
+      unschedule: schedules.remove,
+      schedules: schedules.list
     })
   })
 

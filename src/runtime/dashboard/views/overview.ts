@@ -108,10 +108,37 @@ const nodes = (stats: Stats) =>
             h("td", { class: "num" }, n.running), h("td", { class: "num" }, `${n.perSecond.toFixed(1)}/s`), h("td", { class: "num" }, n.workers.length),
             h("td", {}, n.memory === null ? "–" : `${Math.round(n.memory.usedShare * 100)}%${n.memory.underPressure ? " (pressure)" : ""}`))))))
 
+type Schedules = ResultOf<"schedules">
+
+/** An interval in the largest whole unit: "15 min", "2 h", "90 s". */
+const interval = (value: number) => {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["min", 60_000], ["s", 1000]] as const) {
+    if (value % size === 0) return `${value / size} ${unit}`
+  }
+  return `${value} ms`
+}
+
+const when = (s: Schedules[number]) =>
+  s.cron !== null ? `cron ${s.cron}${s.timezone === null ? "" : ` (${s.timezone})`}` : `every ${interval(s.everyMs ?? 0)}`
+
+const schedules = (list: Schedules, done: () => Promise<void>) =>
+  list.length === 0
+    ? h("p", { class: "empty" }, "No schedules (TaskQueue.schedule, the schedule method, or troupe schedule).")
+    : h("table", { class: "grid" },
+      h("thead", {}, h("tr", {}, ...["name", "type", "when", "missed", "next", ""].map((c) => h("th", {}, c)))),
+      h("tbody", {}, ...list.map((s) =>
+        h("tr", { "data-schedule": s.name },
+          h("td", {}, s.name), h("td", {}, h("a", { href: `#/tasks?type=${encodeURIComponent(s.type)}` }, s.type)), h("td", {}, when(s)),
+          h("td", {}, s.misfire === "skip" ? "skipped" : "run once"),
+          h("td", {}, new Date(s.nextAt).toLocaleString()),
+          h("td", {}, h("button", { type: "button", "data-unschedule": s.name, onclick: () => {
+            if (confirm(`Remove the schedule ${s.name}? The tasks it submitted stay.`)) void call("unschedule", { name: s.name }).then(done)
+          } }, "Unschedule"))))))
+
 export const overview = (): View => {
   const root = h("div", { class: "overview" })
   const refresh = async () => {
-    const stats = await call("stats", {})
+    const [stats, scheduled] = await Promise.all([call("stats", {}), call("schedules", {})])
     patch(root,
       h("h1", {}, "Overview"),
       h("section", { class: "cards", "aria-label": "tasks by status" }, ...cards(stats)),
@@ -121,6 +148,7 @@ export const overview = (): View => {
       h("section", {}, h("h2", {}, "By type"), byType(stats, refresh),
         h("p", {}, stats.paused.queue ? "The whole queue is paused: nothing new starts. " : "",
           toggle({ queue: true }, stats.paused.queue, refresh, stats.paused.queue ? undefined : "Pause the whole queue? Running tasks finish; nothing new starts."), " the whole queue")),
+      h("section", {}, h("h2", {}, "Schedules"), schedules(scheduled, refresh)),
       h("section", {}, h("h2", {}, "Worker threads"), workers(stats)),
       nodes(stats))
   }
