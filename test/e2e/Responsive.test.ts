@@ -1,9 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import type { Server } from "../support/process.js"
-import { operateHandlers, startServer } from "../support/process.js"
+import { describe, expect, it } from "@effect/vitest"
+import { rpc, serverForFile } from "../support/process.js"
 
 // The server keeps answering while it works: tasks that come due one after another, or a
 // backlog draining (in-process handlers, so nothing but the store and the runtime's fibers
@@ -12,23 +8,8 @@ import { operateHandlers, startServer } from "../support/process.js"
 // and a request made meanwhile was answered only after the last task (4–10 s later), or its
 // kept-alive connection was reset.
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-responsive-"))
-let server: Server
-
-const call = async (method: string, params: unknown = {}) => {
-  const res = await fetch(`${server.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })
-  return (await res.json() as { result: unknown }).result
-}
-
-beforeAll(async () => {
-  server = await startServer(["--handlers", operateHandlers, "--database", path.join(dir, "q.db"), "--num-workers", "1"])
-}, 60_000)
-
-afterAll(async () => {
-  server?.process.kill("SIGTERM")
-  if (server !== undefined) await server.exited
-  fs.rmSync(dir, { recursive: true, force: true })
-}, 60_000)
+const server = serverForFile("troupe-responsive-")
+const call = async (method: string, params: unknown = {}) => (await rpc(server.url, method, params)).result
 
 describe("a busy server", () => {
   it("answers while tasks come due one after another: a call made meanwhile sees the work under way", async () => {

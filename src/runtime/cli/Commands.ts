@@ -83,6 +83,17 @@ const submitOptions = {
   wait: Options.boolean("wait").pipe(Options.withDescription("show the task's progress until it ends; the exit code tells how it ended"))
 }
 
+/** A payload argument as JSON ({} when absent). */
+const payloadOf = (text: Option.Option<string>) =>
+  Option.match(text, {
+    onNone: () => Effect.succeed<unknown>({}),
+    onSome: (json) =>
+      Effect.try({
+        try: (): unknown => JSON.parse(json),
+        catch: (e) => new CliExit({ code: ExitCode.usage, message: `payload is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
+      })
+  })
+
 const parsePriority = (p: string): string | number => (/^-?\d+$/.test(p) ? Number(p) : p)
 
 const durationParam = (d: string): string | number => (/^\d+(\.\d+)?$/.test(d) ? Number(d) : d)
@@ -114,14 +125,7 @@ const submitParams = (o: Command.Command.ParseConfig<typeof submitOptions>) =>
       return { type: "command", payload, options }
     }
     if (Option.isNone(o.type)) return yield* new CliExit({ code: ExitCode.usage, message: "submit needs a task type (or --command)" })
-    const payload = yield* Option.match(o.payload, {
-      onNone: () => Effect.succeed<unknown>({}),
-      onSome: (text) =>
-        Effect.try({
-          try: (): unknown => JSON.parse(text),
-          catch: (e) => new CliExit({ code: ExitCode.usage, message: `payload is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
-        })
-    })
+    const payload = yield* payloadOf(o.payload)
     return { type: o.type.value, payload, options }
   })
 
@@ -337,14 +341,7 @@ const schedule = Command.make("schedule", {
 }, (o) =>
   withClient(o, (client) =>
     Effect.gen(function*() {
-      const payload = yield* Option.match(o.payload, {
-        onNone: () => Effect.succeed<unknown>({}),
-        onSome: (text) =>
-          Effect.try({
-            try: (): unknown => JSON.parse(text),
-            catch: (e) => new CliExit({ code: ExitCode.usage, message: `payload is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
-          })
-      })
+      const payload = yield* payloadOf(o.payload)
       const options = {
         ...Option.match(o.cron, { onNone: () => ({}), onSome: (cron) => ({ cron }) }),
         ...Option.match(o.every, { onNone: () => ({}), onSome: (every) => ({ every: durationParam(every) }) }),
