@@ -105,17 +105,17 @@ export class UnknownTaskType extends Schema.TaggedError<UnknownTaskType>()("Unkn
   }
 }
 
-/** The payload (or a submit option) does not match the definition. Nothing was stored. */
 /** A schedule that cannot be kept: no rule, a bad cron expression or time zone, a name that is not one. */
 export class InvalidSchedule extends Schema.TaggedError<InvalidSchedule>()("InvalidSchedule", {
-  name: Schema.String,
+  schedule: Schema.String,
   reason: Schema.String
 }) {
   override get message() {
-    return `schedule ${JSON.stringify(this.name)}: ${this.reason}`
+    return `schedule ${JSON.stringify(this.schedule)}: ${this.reason}`
   }
 }
 
+/** The payload (or a submit option) does not match the definition. Nothing was stored. */
 export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
   taskType: Schema.String,
   message: Schema.String

@@ -85,10 +85,15 @@ export const rule = (options: Pick<ScheduleOptions, "cron" | "every" | "timezone
     return Either.left("give exactly one of cron (an expression) or every (an interval)")
   }
   if (options.cron !== undefined) {
-    return Either.mapBoth(Cron.parse(options.cron, options.timezone ?? "UTC"), {
-      onLeft: (e) => `cron ${JSON.stringify(options.cron)}${options.timezone === undefined ? "" : ` in ${options.timezone}`}: ${e.message}`,
-      onRight: (cron) => ({ _tag: "Cron" as const, cron })
-    })
+    const what = `cron ${JSON.stringify(options.cron)}${options.timezone === undefined ? "" : ` in ${options.timezone}`}`
+    return Either.flatMap(
+      Either.mapBoth(Cron.parse(options.cron, options.timezone ?? "UTC"), {
+        onLeft: (e) => `${what}: ${e.message}`,
+        onRight: (cron) => ({ _tag: "Cron" as const, cron })
+      }),
+      // A date that never comes (30 February): Effect's Cron gives up searching with a throw.
+      (r) => Either.try({ try: () => (nextAfter(r, anchor), r), catch: () => `${what} never matches a date` })
+    )
   }
   if (options.timezone !== undefined) return Either.left("timezone applies to cron expressions only, not to every")
   const ms = Duration.toMillis(Duration.decode(options.every!))
@@ -96,9 +101,18 @@ export const rule = (options: Pick<ScheduleOptions, "cron" | "every" | "timezone
   return Either.right({ _tag: "Every", ms, anchor })
 }
 
-/** The first occurrence strictly after `t`. */
-export const nextAfter = (r: Rule, t: number): number =>
-  r._tag === "Cron" ? Cron.next(r.cron, new Date(t)).getTime() : r.anchor + (Math.floor((t - r.anchor) / r.ms) + 1) * r.ms
+/**
+ * The first occurrence strictly after `t`. Inside the hour a time zone repeats when its clocks
+ * go back, Effect's `Cron.next` maps wall-clock times to their first instance, which can be
+ * before `t`: those were run at their first instance, so the search moves on past them.
+ */
+export const nextAfter = (r: Rule, t: number): number => {
+  if (r._tag === "Every") return r.anchor + (Math.floor((t - r.anchor) / r.ms) + 1) * r.ms
+  for (let from = t; ; from += 15 * 60_000) {
+    const next = Cron.next(r.cron, new Date(from)).getTime()
+    if (next > t) return next
+  }
+}
 
 /** Windows searched back from `t` for a cron's latest occurrence, smallest first. */
 const windows = [60_000, 3_600_000, 86_400_000, 32 * 86_400_000, 367 * 86_400_000, Number.POSITIVE_INFINITY]

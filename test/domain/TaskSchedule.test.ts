@@ -26,6 +26,10 @@ describe("TaskSchedule", () => {
     expect(occurrences(daily, at("2026-10-23T12:00:00Z"), at("2026-10-27T12:00:00Z"))).toStrictEqual([
       "2026-10-24T00:30:00.000Z", "2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z", "2026-10-27T01:30:00.000Z"
     ])
+    // Asked from inside the repeated hour (02:15 the second time): the next is after it, not before.
+    expect(iso(TaskSchedule.nextAfter(daily, at("2026-10-25T01:15:00Z")))).toBe("2026-10-26T01:30:00.000Z")
+    const quarterly = ruleOf({ cron: "*/15 * * * *", timezone: "Europe/Berlin" })
+    expect(TaskSchedule.nextAfter(quarterly, at("2026-10-25T01:20:00Z"))).toBeGreaterThan(at("2026-10-25T01:20:00Z"))
     // Hourly over the day of 25 October in Berlin: 24 wall-clock hours, 25 real ones; one run each.
     const hourly = ruleOf({ cron: "0 * * * *", timezone: "Europe/Berlin" })
     expect(occurrences(hourly, at("2026-10-24T21:59:59Z"), at("2026-10-25T22:59:59Z"))).toHaveLength(24)
@@ -61,6 +65,7 @@ describe("TaskSchedule", () => {
     expect(message({ cron: "0 * * * *", every: "1 hour" })).toBe("give exactly one of cron (an expression) or every (an interval)")
     expect(message({ cron: "0 * * *" })).toBe(`cron "0 * * *": Invalid number of segments in cron expression`)
     expect(message({ cron: "0 * * * *", timezone: "Mars/Olympus" })).toBe(`cron "0 * * * *" in Mars/Olympus: Invalid time zone in cron expression`)
+    expect(message({ cron: "0 0 30 2 *" })).toBe(`cron "0 0 30 2 *" never matches a date`)
     expect(message({ every: "10 millis" })).toBe("every must be at least 1 second (got 10 ms)")
     expect(message({ every: "1 hour", timezone: "UTC" })).toBe("timezone applies to cron expressions only, not to every")
   })

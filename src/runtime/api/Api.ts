@@ -107,7 +107,7 @@ export const streams = {
 } as const
 
 /** Every typed error the API answers with, by tag (the client decodes `error.data` with it). */
-export const Errors = Schema.Union(...submitErrors, TaskNotFound, InvalidTransition)
+export const Errors = Schema.Union(...submitErrors, TaskNotFound, InvalidTransition, InvalidSchedule)
 
 /**
  * The method's params decoded, or what is wrong with them (one line per problem). The cast

@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -30,6 +31,17 @@ export interface Deps {
 }
 
 const ScheduleName = Schema.decodeUnknownEither(TaskSchedule.ScheduleName)
+
+/**
+ * Options as they go on the wire: durations as milliseconds (a Duration, or nanoseconds as a
+ * bigint, do not survive JSON; JSON.stringify would see a Duration's own toJSON first).
+ */
+const wire = (value: unknown): unknown =>
+  Duration.isDuration(value) ? Duration.toMillis(value)
+  : typeof value === "bigint" ? Duration.toMillis(Duration.nanos(value))
+  : Array.isArray(value) ? value.map(wire)
+  : typeof value === "object" && value !== null ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wire(v)]))
+  : value
 
 /** The submit options of each occurrence: what ScheduleOptions holds besides its rule. */
 const occurrenceOptions = ({ cron: _c, every: _e, misfire: _m, timezone: _t, ...submit }: TaskSchedule.ScheduleOptions) => submit
@@ -67,28 +79,36 @@ export const make = ({ pollIntervalMs, registry, store, submit }: Deps) =>
     const put = (name: string, type: string, payload: unknown, options: TaskSchedule.ScheduleOptions) =>
       Effect.gen(function*() {
         if (Either.isLeft(ScheduleName(name))) {
-          return yield* new InvalidSchedule({ name, reason: "a name is 1 to 128 letters, digits, or _ . : -" })
+          return yield* new InvalidSchedule({ schedule: name, reason: "a name is 1 to 128 letters, digits, or _ . : -" })
         }
         const now = yield* Clock.currentTimeMillis
         const rule = TaskSchedule.rule(options, now)
-        if (Either.isLeft(rule)) return yield* new InvalidSchedule({ name, reason: rule.left })
+        if (Either.isLeft(rule)) return yield* new InvalidSchedule({ schedule: name, reason: rule.left })
         const definition = registry.definition(type)
         if (Option.isNone(definition) && registry.names.length > 0) return yield* new UnknownTaskType({ taskType: type, known: registry.names })
         if (Option.isSome(definition)) {
           const checked = definition.value.validateEncoded(payload)
           if (Either.isLeft(checked)) return yield* new InvalidPayload({ taskType: type, message: Problems.message(checked.left, "payload") })
         }
+        const cron = options.cron ?? null
+        const everyMs = rule.right._tag === "Every" ? rule.right.ms : null
+        const timezone = options.timezone ?? null
+        // Declared again with the same type and rule (an app declaring its schedules at every
+        // start): it keeps its next occurrence and anchor, so what came due while the app was
+        // down still fires (misfire policy) and an `every` is not pushed back by each restart.
+        const before = (yield* store.schedules).find((r) => r.name === name)
+        const same = before !== undefined && before.type === type && before.cron === cron && before.everyMs === everyMs && before.timezone === timezone
         const row: ScheduleRow = {
           name,
           type,
           payload: JSON.stringify(payload),
-          cron: options.cron ?? null,
-          everyMs: rule.right._tag === "Every" ? rule.right.ms : null,
-          timezone: options.timezone ?? null,
+          cron,
+          everyMs,
+          timezone,
           misfire: options.misfire ?? "once",
-          options: JSON.stringify(occurrenceOptions(options)),
-          nextAt: TaskSchedule.nextAfter(rule.right, now),
-          createdAt: now,
+          options: JSON.stringify(wire(occurrenceOptions(options))),
+          nextAt: same ? before.nextAt : TaskSchedule.nextAfter(rule.right, now),
+          createdAt: same ? before.createdAt : now,
           updatedAt: now
         }
         yield* store.putSchedule(row)
@@ -118,12 +138,20 @@ export const make = ({ pollIntervalMs, registry, store, submit }: Deps) =>
             payload: JSON.parse(row.payload) as unknown,
             options: { ...options, runAt: at, idempotencyKey: TaskSchedule.occurrenceKey(row.name, at) }
           }))
-          // A store error leaves the occurrence due (fired again next time, the same task by its
-          // key); an occurrence the type refuses now (its Schema changed) is reported and passed.
-          yield* submit(items).pipe(Effect.catchIf(
-            (e): e is Exclude<SubmitError, StoreError> => e._tag !== "StoreError",
-            (e) => Effect.logWarning(`schedule ${row.name}: the occurrence at ${new Date(fire[0]!).toISOString()} was not submitted: ${e.message}`)
-          ))
+          // A store error, or a full queue, leaves the occurrence due (fired again later, the
+          // same task by its key); one the type refuses now (its Schema changed) is reported
+          // and passed.
+          const refused = yield* submit(items).pipe(
+            Effect.as(false),
+            Effect.catchIf(
+              (e): e is Exclude<SubmitError, StoreError> => e._tag !== "StoreError",
+              (e) =>
+                e._tag === "QueueFull"
+                  ? Effect.as(Effect.logWarning(`schedule ${row.name}: ${e.message}; trying again`), true)
+                  : Effect.as(Effect.logWarning(`schedule ${row.name}: the occurrence at ${new Date(fire[0]!).toISOString()} was not submitted: ${e.message}`), false)
+            )
+          )
+          if (refused) return now + pollIntervalMs
         }
         if (next === row.nextAt) return next
         return (yield* store.advanceSchedule(row.name, row.nextAt, next)) ? next : now
@@ -135,15 +163,21 @@ export const make = ({ pollIntervalMs, registry, store, submit }: Deps) =>
       let earliest = Number.POSITIVE_INFINITY
       for (const row of yield* store.schedules) {
         if (Option.isNone(registry.definition(row.type))) continue
-        earliest = Math.min(earliest, yield* fireOne(row, now))
+        // One schedule's failure (other than the store's) does not hold up the others.
+        const next = yield* fireOne(row, now).pipe(
+          Effect.catchAllDefect((defect) => Effect.as(Effect.logWarning(`schedule ${row.name} could not be fired`, defect), now + pollIntervalMs))
+        )
+        earliest = Math.min(earliest, next)
       }
       return earliest
     })
 
     const loop = Effect.gen(function*() {
       for (;;) {
+        // Whatever fails (the store away, or a defect) is reported and tried again after the
+        // poll interval: the loop itself never ends.
         const earliest = yield* fireDue.pipe(
-          Effect.catchAll((e) => Effect.as(Effect.logWarning(`schedules: ${e.message}; trying again`), Number.POSITIVE_INFINITY))
+          Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("schedules could not be fired; trying again", Cause.squash(cause)), Number.POSITIVE_INFINITY))
         )
         const now = yield* Clock.currentTimeMillis
         const wait = Math.min(earliest - now, pollIntervalMs)

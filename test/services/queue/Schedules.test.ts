@@ -101,8 +101,11 @@ describe("schedules", () => {
       // Down for five hours: 02:00 to 06:00 missed.
       yield* TestClock.adjust("5 hours")
       yield* inProcess(file, Effect.gen(function*() {
-        yield* advance("1 minute", "1 second")
         const queue = yield* TaskQueue
+        // The app declares its schedules again as it starts: the same rule keeps its place.
+        yield* queue.schedule("once", Job, { n: 1 }, { every: "1 hour" })
+        yield* queue.schedule("skip", Job, { n: 2 }, { every: "1 hour", misfire: "skip" })
+        yield* advance("1 minute", "1 second")
         // Each task names its occurrence (the key); the one run late runs when fired (06:30).
         const stored = (yield* queue.list({ limit: 100 })).map((t) => [t.idempotencyKey, iso(t.runAt)])
         expect(stored.sort()).toStrictEqual([
@@ -121,12 +124,14 @@ describe("schedules", () => {
       const file = yield* tempFile
       yield* TestClock.setTime(at("2026-01-01T00:00:00Z"))
       yield* inProcess(file, Effect.zipRight(
-        Effect.flatMap(TaskQueue, (q) => q.schedule("minutely", Job, { n: 1 }, { every: "1 minute" })),
+        Effect.flatMap(TaskQueue, (q) => q.schedule("minutely", Job, { n: 1 }, { every: "1 minute", timeout: Duration.minutes(5) })),
         inProcess(file, Effect.gen(function*() {
           yield* advance("1 hour", "5 seconds")
           const seen = yield* occurrences
           expect(seen).toHaveLength(60)
           expect(new Set(seen.map((o) => o.at)).size).toBe(60)
+          // Options given as Effect values reach each occurrence (stored as milliseconds).
+          expect(new Set((yield* Effect.flatMap(TaskQueue, (q) => q.list({ limit: 100 }))).map((t) => t.timeoutMs))).toStrictEqual(new Set([300_000]))
         }))
       ))
     }))
