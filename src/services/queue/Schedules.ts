@@ -74,7 +74,7 @@ export const make = ({ pollIntervalMs, registry, store, submit }: Deps) =>
     /**
      * Stores a schedule (replacing one of the same name) with an encoded payload: its name and
      * rule checked, then the type and payload as a submit would. Its first occurrence is the
-     * first after now.
+     * first after now, unless the same type and rule were stored under that name already.
      */
     const put = (name: string, type: string, payload: unknown, options: TaskSchedule.ScheduleOptions) =>
       Effect.gen(function*() {
