@@ -45,6 +45,21 @@ export const Stats = Schema.Struct({
   /** Attempts running in this process now. */
   running: Schema.Number,
   paused: Schema.Struct({ queue: Schema.Boolean, types: Schema.Array(Schema.String) }),
+  /**
+   * Rate limits spending their allowance now (across the cluster, as the store holds them): per
+   * bucket (a type, or `type/key` when per key), how many may start now of `limit` per `perMs`,
+   * and when the next may start (`at` when one may now). Idle buckets, whose whole allowance is
+   * there, are left out; at most 100.
+   */
+  rateLimits: Schema.Array(Schema.Struct({
+    bucket: Schema.String,
+    type: Schema.String,
+    rateKey: Schema.NullOr(Schema.String),
+    limit: Schema.Number,
+    perMs: Schema.Number,
+    available: Schema.Number,
+    opensAt: Schema.Number
+  })),
   /** Worker threads, with how long each has been up (ms). */
   workers: Schema.Array(Schema.Struct({ ...WorkerStats.fields, uptimeMs: Schema.Number })),
   /**

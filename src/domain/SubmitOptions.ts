@@ -27,6 +27,11 @@ export const SubmitOptions = Schema.Struct({
   timeout: optional(DurationInput),
   /** Actor key: tasks with the same key run one at a time, in order. */
   key: optional(Schema.String),
+  /**
+   * Rate key: the allowance the task counts in when its type's rate limit is per key (an API
+   * quota per account); ignored by a type without one.
+   */
+  rateKey: optional(Schema.String),
   /** A second submit with the same key returns the first task instead of a new one. */
   idempotencyKey: optional(Schema.String),
   /** Tasks that must complete first (ids already stored, or of the same submitMany). */

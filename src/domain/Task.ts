@@ -31,6 +31,8 @@ export class Task extends Schema.Class<Task>("Task")({
   /** Submission order, strictly increasing per store. */
   seq: Schema.Number,
   key: Schema.NullOr(Schema.String),
+  /** The allowance it counts in when its type's rate limit is per key. */
+  rateKey: Schema.optionalWith(Schema.String, { exact: true }),
   idempotencyKey: Schema.NullOr(Schema.String),
   createdAt: Schema.Number,
   updatedAt: Schema.Number,
@@ -63,6 +65,8 @@ export interface NewTask {
   readonly runAt: number
   readonly rank: number
   readonly key: string | null
+  /** The allowance it counts in when its type's rate limit is per key. */
+  readonly rateKey?: string
   readonly idempotencyKey: string | null
   readonly createdAt: number
   /** Tasks that must complete first (the store makes the task `blocked` until they have). */
@@ -82,6 +86,8 @@ export interface ReadyRef {
   readonly seq: number
   /** Actor key: the store offers only the oldest unfinished task of a key as ready. */
   readonly key: string | null
+  /** The allowance it counts in when its type's rate limit is per key. */
+  readonly rateKey?: string
   /** What it needs while it runs (admission by the ResourceGovernor); null: nothing. */
   readonly resources: Amounts | null
 }

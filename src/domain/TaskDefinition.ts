@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import * as Problems from "./Problems.js"
 import type * as Activity from "./Activity.js"
 import * as Priority from "./Priority.js"
+import * as RateLimit from "./RateLimit.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as Outcome from "./Outcome.js"
 import { HandlerFailure, TaskDefect } from "./TaskErrors.js"
@@ -47,6 +48,11 @@ export interface Options<P, PI, S, SI, F, FI> {
   readonly resources?: Resources
   readonly execution?: Execution
   readonly concurrency?: number
+  /**
+   * At most so many starts per interval, across every process sharing the store; tasks over it
+   * wait (pending) rather than fail. `byKey`: per rate key (the submit option `rateKey`).
+   */
+  readonly rateLimit?: RateLimit.RateLimitInput
 }
 
 /** A named, typed task type, shared by the submitting side and the handler side. */
@@ -63,6 +69,7 @@ export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unk
   readonly resources: Resources
   readonly execution: Execution
   readonly concurrency: Option.Option<number>
+  readonly rateLimit: Option.Option<RateLimit.RateLimit>
   /** Pairs this definition with the Effect that runs it. */
   readonly handler: (run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F>) => TaskHandler
 }
@@ -88,6 +95,8 @@ export interface Any {
   readonly resources: Resources
   readonly execution: Execution
   readonly concurrency: Option.Option<number>
+  /** Starts per interval, held by the store (None: no limit). */
+  readonly rateLimit: Option.Option<RateLimit.RateLimit>
 }
 
 /**
@@ -121,6 +130,10 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     RetryPolicy.makeEither(options.retry ?? {}),
     (e) => new Error(`TaskDefinition.make("${name}"): invalid retry policy: ${e.message}`)
   )
+  const rateLimit = options.rateLimit === undefined ? Option.none() : Option.some(Either.getOrThrowWith(
+    RateLimit.make(options.rateLimit),
+    (message) => new Error(`TaskDefinition.make("${name}"): invalid rate limit: ${message}`)
+  ))
   const definition: TaskDefinition<P, PI, S, SI, F, FI> = {
     _tag: "TaskDefinition",
     name,
@@ -135,6 +148,7 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     resources: options.resources ?? {},
     execution: options.execution ?? "thread",
     concurrency: Option.fromNullable(options.concurrency),
+    rateLimit,
     encodePayload: Problems.encodeUnknownEither(options.payload),
     validateEncoded: (encoded) => Either.flatMap(Problems.decodeUnknownEither(options.payload)(encoded), Schema.encodeEither(options.payload)),
     payloadJsonSchema: jsonSchemaOf(options.payload),

@@ -12,6 +12,8 @@ export const TaskType = Schema.Struct({
   priority: Schema.Number,
   /** Most attempts running at once, across the cluster; null: no limit. */
   concurrency: Schema.NullOr(Schema.Number),
+  /** Starts allowed per interval (per rate key when `byKey`), across the cluster; null: no limit. */
+  rateLimit: Schema.NullOr(Schema.Struct({ limit: Schema.Number, perMs: Schema.Number, byKey: Schema.Boolean })),
   /** JSON Schema (draft 7) of the payload; null when its Schema has no JSON Schema form. */
   payload: Schema.NullOr(Schema.Unknown)
 })
@@ -22,5 +24,6 @@ export const of = (definition: TaskDefinition.Any): TaskType => ({
   execution: definition.execution,
   priority: definition.priority,
   concurrency: Option.getOrNull(definition.concurrency),
+  rateLimit: Option.getOrNull(definition.rateLimit),
   payload: Option.getOrNull(definition.payloadJsonSchema())
 })

@@ -5,6 +5,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as os from "node:os"
 import * as Schema from "effect/Schema"
+import type { RateLimit } from "../domain/RateLimit.js"
 import * as Activity from "../services/events/Activity.js"
 import * as Executors from "../services/pool/Executors.js"
 import * as FiberExecutor from "../services/pool/FiberExecutor.js"
@@ -77,6 +78,15 @@ const typeLimits = (handlers: Handlers.Handlers) => {
   return (type: string) => limits.get(type)
 }
 
+/** Rate limits from the definitions (`rateLimit`). */
+const rateLimits = (handlers: Handlers.Handlers) => {
+  const limits = new Map<string, RateLimit>()
+  for (const [name, h] of handlers.byName) {
+    if (Option.isSome(h.definition.rateLimit)) limits.set(name, h.definition.rateLimit.value)
+  }
+  return (type: string) => limits.get(type)
+}
+
 /** Wires store, events, registry, activity, executors, scheduler and client together. */
 export const compose = (
   config: TroupeConfig,
@@ -117,6 +127,7 @@ export const compose = (
     pollIntervalMs: ms(config.pollInterval),
     targetBatchMs: ms(config.targetBatch),
     typeLimit: typeLimits(handlers),
+    rateLimit: rateLimits(handlers),
     retentionMs: ms(config.retention),
     statsWindowMs: ms(config.statsWindow),
     shutdownTimeoutMs: ms(config.shutdownTimeout),

@@ -72,6 +72,7 @@ const submitOptions = {
   timeout: Options.text("timeout").pipe(Options.withDescription(`per-attempt timeout ("5 minutes")`), Options.optional),
   id: Options.text("id").pipe(Options.withDescription("choose the task id"), Options.optional),
   key: Options.text("key").pipe(Options.withDescription("actor key: one task per key at a time, in order"), Options.optional),
+  rateKey: Options.text("rate-key").pipe(Options.withDescription("the allowance it counts in when its type's rate limit is per key"), Options.optional),
   idempotencyKey: Options.text("idempotency-key").pipe(Options.optional),
   dependsOn: Options.text("depends-on").pipe(Options.withDescription("a task that must complete first (repeatable)"), Options.repeated),
   command: Options.text("command").pipe(
@@ -106,6 +107,7 @@ const submitParams = (o: Command.Command.ParseConfig<typeof submitOptions>) =>
       ...Option.match(o.timeout, { onNone: () => ({}), onSome: (d) => ({ timeout: durationParam(d) }) }),
       ...Option.match(o.id, { onNone: () => ({}), onSome: (id) => ({ id }) }),
       ...Option.match(o.key, { onNone: () => ({}), onSome: (key) => ({ key }) }),
+      ...Option.match(o.rateKey, { onNone: () => ({}), onSome: (rateKey) => ({ rateKey }) }),
       ...Option.match(o.idempotencyKey, { onNone: () => ({}), onSome: (idempotencyKey) => ({ idempotencyKey }) }),
       ...(o.dependsOn.length === 0 ? {} : { dependsOn: o.dependsOn })
     }
@@ -291,6 +293,16 @@ const stats = Command.make("stats", common, (o) =>
         `health      ${s.health.level}${s.health.reasons.length > 0 ? ` (${s.health.reasons.join("; ")})` : ""}`
       ]
       yield* Console.log(lines.join("\n"))
+      // Rate limits spending their allowance (tasks over them wait): how much is left, and when more.
+      if (s.rateLimits.length > 0) {
+        yield* Console.log(Render.table(
+          ["RATE LIMIT", "LIMIT", "AVAILABLE", "NEXT START"],
+          s.rateLimits.map((r) => [
+            r.bucket, `${r.limit} per ${Render.duration(r.perMs)}`, String(r.available),
+            r.opensAt <= s.at ? "now" : `in ${Render.duration(r.opensAt - s.at)}`
+          ])
+        ))
+      }
       if (s.workers.length > 0) {
         yield* Console.log(Render.table(
           ["WORKER", "STATE", "DONE", "FAILED", "HEAP", "UP"],
@@ -312,7 +324,7 @@ const stats = Command.make("stats", common, (o) =>
           ])
         ))
       }
-    }))).pipe(Command.withDescription("counts, throughput, run and wait times, workers, nodes"))
+    }))).pipe(Command.withDescription("counts, throughput, run and wait times, rate limits, workers, nodes"))
 
 const watch = Command.make("watch", { ...common, id: Args.text({ name: "task-id" }).pipe(Args.optional) }, (o) =>
   withClient(o, (client) => {

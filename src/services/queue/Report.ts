@@ -1,3 +1,4 @@
+import * as RateLimit from "../../domain/RateLimit.js"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -106,6 +107,15 @@ export const stats = (inputs: Inputs): Effect.Effect<Stats.Stats, StoreError> =>
       waitMs: Stats.summarize(window.samples.map((s) => s.waitMs)),
       running: window.running,
       paused,
+      rateLimits: (yield* inputs.store.rateBuckets({ busyAt: now, limit: 100 })).map((b) => ({
+        bucket: b.bucket,
+        type: b.type,
+        rateKey: b.rateKey,
+        limit: b.limit.limit,
+        perMs: b.limit.perMs,
+        available: RateLimit.allowance(b.limit, b.starts, now),
+        opensAt: RateLimit.opensAt(b.limit, b.starts, now)
+      })),
       workers: workers.map((w) => ({ ...w, uptimeMs: Math.max(0, now - w.startedAt) })),
       nodes,
       health: yield* health(inputs)

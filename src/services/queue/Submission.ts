@@ -70,6 +70,9 @@ export const prepare = (
   if (options.key !== undefined && (options.key.length === 0 || options.key.length > 256)) {
     return invalid("key must be 1 to 256 characters")
   }
+  if (options.rateKey !== undefined && (options.rateKey.length === 0 || options.rateKey.length > 256)) {
+    return invalid("rateKey must be 1 to 256 characters")
+  }
   const requirements = decodeRequirements(options.resources ?? definition.resources)
   if (Either.isLeft(requirements)) return invalid(`resources: ${requirements.left.message}`)
   const need = Resources.amounts(requirements.right)
@@ -84,6 +87,7 @@ export const prepare = (
     runAt,
     rank: Rank.rank(runAt, priority, agingStepMs),
     key: options.key ?? null,
+    ...(options.rateKey === undefined ? {} : { rateKey: options.rateKey }),
     idempotencyKey: options.idempotencyKey ?? null,
     createdAt: now,
     dependsOn,

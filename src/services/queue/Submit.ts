@@ -72,7 +72,7 @@ export const make = ({ config, events, governor, registry, scheduler, store, tra
       const ready = stored.filter((t) => t.status === "pending")
       if (ready.length > 0) {
         yield* scheduler.notifyReady(
-          ready.map((t) => ({ id: t.id, type: t.type, priority: t.priority, rank: t.rank, seq: t.seq, key: t.key, resources: t.resources }))
+          ready.map(({ created: _, status: __, ...ref }) => ref)
         )
       }
       if (stored.some((t) => t.status === "delayed")) yield* scheduler.notifyDelayed

@@ -52,6 +52,8 @@ export type Command = Data.TaggedEnum<{
   Ended: { readonly sent: Sent; readonly settled: Settled | undefined; readonly interrupted: boolean }
   /** Room may have opened on this executor (a worker started, a batch ended). */
   RoomOpened: { readonly executor: Executor }
+  /** A rate-limit bucket held back until now may start tasks again. */
+  RateOpened: { readonly bucket: string }
   /** Memory pressure reopened admission. */
   Admitting: {}
   /** The pause gates as just read from the store. */

@@ -8,6 +8,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
+import * as RateLimit from "../../domain/RateLimit.js"
 import * as Resources from "../../domain/Resources.js"
 import type { Executor, Reservation } from "../pool/Executor.js"
 import type { Permit } from "../resources/ResourceGovernor.js"
@@ -44,7 +45,7 @@ export const step = (env: Env): Effect.Effect<boolean> =>
           yield* Effect.forkIn(Effect.zipRight(env.governor.awaitAdmitting, Control.send(state, Command.Admitting())), env.scope)
           return false
         case "Refill":
-          Plan.refilled(state, env.options, yield* env.store.ready(env.options.mailboxCapacity, next.excluded))
+          Plan.refilled(state, env.options, yield* env.store.ready(env.options.mailboxCapacity, next.excluded, next.excludedBuckets))
           refilled = true
           continue
         case "Reserve":
@@ -109,12 +110,15 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
       token: taken.token,
       expiresAt: now + env.options.leaseDurationMs,
       now,
-      limits: taken.limits
+      limits: taken.limits,
+      rates: taken.rates
     }).pipe(
       Effect.tapError(() => giveBack(env, taken.ids, taken.token)),
       Effect.ensuring(Effect.sync(() => Plan.claimEnded(state, taken.ids)))
     )
     Plan.claimedOfLimits(state, taken, claimed)
+    const short = Plan.shortBuckets(taken, claimed)
+    if (short.length > 0) yield* holdRates(env, short, now)
     if (!Arr.isNonEmptyReadonlyArray(claimed)) {
       if (permit !== undefined) yield* releaseResources(env, permit)
       yield* reservation.cancel
@@ -135,6 +139,24 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
       )
     )
     return true
+  })
+
+/**
+ * Buckets a claim came back short of: those whose allowance the store says is spent are held
+ * back until it reopens, when a timer (on the Clock: TestClock moves it in tests) tells the
+ * dispatcher. Short for another reason (a task cancelled meanwhile, a gate held by another
+ * node): nothing to hold.
+ */
+const holdRates = (env: Env, short: ReadonlyArray<string>, now: number) =>
+  Effect.gen(function*() {
+    for (const bucket of yield* env.store.rateBuckets({ buckets: short })) {
+      const until = RateLimit.opensAt(bucket.limit, bucket.starts, now)
+      if (until <= now || !Plan.rateHeld(env.state, bucket.bucket, until)) continue
+      yield* Effect.forkIn(
+        Effect.zipRight(Effect.sleep(Duration.millis(until - now)), Control.send(env.state, Command.RateOpened({ bucket: bucket.bucket }))),
+        env.scope
+      )
+    }
   })
 
 /**

@@ -36,6 +36,7 @@ export const apply = (env: Env, command: Command): Effect.Effect<void> =>
     Ended: ({ interrupted, sent, settled }) => Dispatch.ended(env, sent, settled, interrupted),
     RoomOpened: ({ executor }) =>
       Effect.sync(() => Plan.roomOpened(env.state, executor)),
+    RateOpened: ({ bucket }) => Effect.sync(() => Plan.rateOpened(env.state, env.options, bucket)),
     Admitting: () =>
       Effect.sync(() => {
         env.state.watchingAdmission = false

@@ -3,7 +3,8 @@ import type { ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { Attempt, Books, Rules, World } from "./plan/Books.js"
 import { countBy, laneOf } from "./plan/Books.js"
-import { blockedTypes, isBlocked, park, unpark } from "./plan/Gates.js"
+import type { RateLimit } from "../../domain/RateLimit.js"
+import { blockedBuckets, blockedTypes, gateOf, rateOf, park, unpark } from "./plan/Gates.js"
 
 // The dispatcher's decisions, as plain synchronous functions of its books: rank order, type
 // limits, actor keys, pauses, the resource reservation, crash isolation, batch sizing and
@@ -15,7 +16,7 @@ import { blockedTypes, isBlocked, park, unpark } from "./plan/Gates.js"
 // nothing starved or lost).
 
 export * from "./plan/Books.js"
-export { applyPauses, blockedTypes, changes, isBlocked, ready, storeChanged } from "./plan/Gates.js"
+export { applyPauses, blockedTypes, changes, isBlocked, rateHeld, rateOpened, ready, storeChanged } from "./plan/Gates.js"
 export type { Scheduled } from "./plan/Gates.js"
 export * from "./plan/Resources.js"
 
@@ -29,8 +30,8 @@ export type Next<E> =
   | { readonly _tag: "Wait" }
   /** Memory pressure closed admission: watch for it to reopen (once), then wait. */
   | { readonly _tag: "WatchAdmission" }
-  /** Read the store's best page (leaving out these types) and `refilled` it. */
-  | { readonly _tag: "Refill"; readonly excluded: ReadonlyArray<string> }
+  /** Read the store's best page (leaving out these types and per-key buckets) and `refilled` it. */
+  | { readonly _tag: "Refill"; readonly excluded: ReadonlyArray<string>; readonly excludedBuckets: ReadonlyArray<string> }
   /** The best task's type is blocked: it was set aside; decide again. */
   | { readonly _tag: "Parked" }
   /**
@@ -59,16 +60,19 @@ export const next = <E>(books: Books<E>, rules: Rules, world: World<E>, admittin
       if (mailbox.size === 0) return wait
     } else {
       const excluded = blockedTypes(books, rules)
-      books.lastExcluded = new Set(excluded)
-      return { _tag: "Refill", excluded }
+      const excludedBuckets = blockedBuckets(books)
+      books.lastExcluded = new Set([...excluded, ...excludedBuckets])
+      return { _tag: "Refill", excluded, excludedBuckets }
     }
   }
   const top = mailbox.peek()
   if (top === undefined) return wait
-  // A type that is paused or at its limit does not hold up the others: set its task aside.
-  if (isBlocked(books, rules, top.type)) {
+  // A type that is paused or at its limit (or a rate key whose allowance is spent) does not
+  // hold up the others: set its task aside.
+  const gate = gateOf(books, rules, top)
+  if (gate !== undefined) {
     mailbox.take()
-    park(books, top)
+    park(books, top, gate)
     return { _tag: "Parked" }
   }
   const executor = world.executorFor(top.type)
@@ -128,6 +132,10 @@ export interface Taken {
   readonly limits: ReadonlyMap<string, number>
   /** How many tasks of each limited type the batch asks for. */
   readonly asked: ReadonlyMap<string, number>
+  /** The rate limits of the batch's buckets that have one, for the store to take from. */
+  readonly rates: ReadonlyMap<string, RateLimit>
+  /** The bucket of each task of a rate-limited type. */
+  readonly buckets: ReadonlyMap<TaskId, string>
 }
 
 /**
@@ -152,6 +160,7 @@ export const take = <E>(
   const depth = mailbox.exhaustive ? mailbox.size : Number.MAX_SAFE_INTEGER
   const n = permit ? 1 : Math.max(1, Math.min(capacity - lane.tasks, maxBatch, Math.ceil(depth / Math.max(1, slots))))
   const ids: Array<TaskId> = []
+  const refs: Array<ReadyRef> = []
   const perType = new Map<string, number>()
   let planned = 0
   // A task suspected of crashing its thread runs with nothing queued behind it, so a crash is
@@ -163,7 +172,7 @@ export const take = <E>(
     if (ids.length > 0 && ref.resources !== null) break
     const limit = rules.typeLimit(ref.type)
     const inBatch = perType.get(ref.type) ?? 0
-    if (books.pausedTypes.has(ref.type)) break
+    if (gateOf(books, rules, ref) !== undefined) break
     if (limit !== undefined && (books.typeRunning.get(ref.type) ?? 0) + inBatch >= limit) break
     const alone = books.isolate.has(ref.id)
     if (alone && ids.length > 0) break
@@ -174,6 +183,7 @@ export const take = <E>(
     planned += estimate ?? Number.POSITIVE_INFINITY
     mailbox.take()
     ids.push(ref.id)
+    refs.push(ref)
     perType.set(ref.type, inBatch + 1)
     books.claiming.add(ref.id)
     if (alone) {
@@ -183,9 +193,17 @@ export const take = <E>(
     }
   }
   const limits = new Map<string, number>()
+  const rates = new Map<string, RateLimit>()
+  const buckets = new Map<TaskId, string>()
   for (const type of perType.keys()) {
     const limit = rules.typeLimit(type)
     if (limit !== undefined) limits.set(type, limit)
+  }
+  for (const ref of refs) {
+    const rate = rateOf(rules, ref)
+    if (rate === undefined) continue
+    rates.set(rate.bucket, rate.limit)
+    buckets.set(ref.id, rate.bucket)
   }
   return {
     ids,
@@ -193,8 +211,23 @@ export const take = <E>(
     plannedMs: planned,
     short: planned <= rules.targetBatchMs && !permit && !isolated,
     limits,
-    asked: new Map([...perType].filter(([type]) => limits.has(type)))
+    asked: new Map([...perType].filter(([type]) => limits.has(type))),
+    rates,
+    buckets
   }
+}
+
+/**
+ * The claim committed: the rate-limit buckets of which fewer were claimed than asked (their
+ * allowance may be spent: the store says until when).
+ */
+export const shortBuckets = (taken: Taken, claimed: ReadonlyArray<Attempt>): Array<string> => {
+  if (taken.buckets.size === 0) return []
+  const asked = new Map<string, number>()
+  countBy(asked, taken.buckets.values(), 1)
+  const got = new Map<string, number>()
+  countBy(got, claimed.map((t) => taken.buckets.get(t.id) ?? null), 1)
+  return [...asked].filter(([bucket, n]) => (got.get(bucket) ?? 0) < n).map(([bucket]) => bucket)
 }
 
 /**

@@ -8,6 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as os from "node:os"
+import type { RateLimit } from "../../domain/RateLimit.js"
 import type { NodeInfo } from "../../domain/Node.js"
 import type { ReadyRef } from "../../domain/Task.js"
 import type { StoreError } from "../../domain/TaskErrors.js"
@@ -53,6 +54,8 @@ export interface Options {
   readonly targetBatchMs: number
   /** Most attempts of a type running at once, across every process sharing the store (undefined: no limit). */
   readonly typeLimit: (type: string) => number | undefined
+  /** Starts per interval of a type (or of each rate key of it), held by the store (undefined: none). */
+  readonly rateLimit?: (type: string) => RateLimit | undefined
   /** Final tasks older than this are purged with their logs; 0 keeps them forever. */
   readonly retentionMs: number
   /** Sliding window of throughput, run/wait times and health. */

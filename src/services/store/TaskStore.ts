@@ -3,6 +3,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { Log } from "../../domain/Activity.js"
+import type { RateLimit, Starts } from "../../domain/RateLimit.js"
 import type { NodeRow } from "../../domain/Node.js"
 import type { Claimed, Leased, NewTask, ReadyRef, Task } from "../../domain/Task.js"
 import type { TaskGraph } from "../../domain/TaskGraph.js"
@@ -85,6 +86,21 @@ export interface LeaseGrant {
    * only as many as the limit leaves once every node's running attempts are counted.
    */
   readonly limits?: ReadonlyMap<string, number>
+  /**
+   * Rate limits of buckets among the ids (domain/RateLimit: a type, or `type/key` per rate key):
+   * of each bucket the claim takes, best first, only as many as its allowance at `now` leaves,
+   * and records what it took, in the same transaction.
+   */
+  readonly rates?: ReadonlyMap<string, RateLimit>
+}
+
+/** A rate-limit bucket as the store holds it: the limit it was last claimed under, and its recent starts. */
+export interface RateBucket {
+  readonly bucket: string
+  readonly type: string
+  readonly rateKey: string | null
+  readonly limit: RateLimit
+  readonly starts: Starts
 }
 
 /** One attempt's success, presented with its lease token. */
@@ -143,7 +159,12 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
    * The best `limit` pending tasks, by rank then seq, leaving out `excludeTypes` and every
    * task of an actor key but the key's oldest unfinished one.
    */
-  readonly ready: (limit: number, excludeTypes?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
+  readonly ready: (
+    limit: number,
+    excludeTypes?: ReadonlyArray<string>,
+    /** Rate-limit buckets per key (`type/key`) to leave out: those tasks only, not their type's others. */
+    excludeBuckets?: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
   /** The oldest unfinished task of each key, where it is pending (it may run now). */
   readonly keyHeads: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ReadyRef>, StoreError>
   /** A task's dependencies upstream and downstream, with their statuses (empty for no such task). */
@@ -225,6 +246,13 @@ export class TaskStore extends Context.Tag("troupe/TaskStore")<TaskStore, {
   readonly nodes: Effect.Effect<ReadonlyArray<NodeRow>, StoreError>
   /** Forgets nodes: one that stopped cleanly, or a dead one whose attempts were recovered. */
   readonly removeNodes: (owners: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /**
+   * Rate-limit buckets by name: these, or the `limit` first of those with starts still counting
+   * at `busyAt` (the others have their whole allowance).
+   */
+  readonly rateBuckets: (
+    filter: { readonly buckets: ReadonlyArray<string> } | { readonly busyAt: number; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<RateBucket>, StoreError>
   /** Stores a schedule, replacing one of the same name. */
   readonly putSchedule: (row: ScheduleRow) => Effect.Effect<void, StoreError>
   /** Removes a schedule; false when there was none of that name. */

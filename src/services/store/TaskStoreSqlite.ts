@@ -8,7 +8,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
-import type { NewTask, ReadyRef } from "../../domain/Task.js"
+import * as RateLimit from "../../domain/RateLimit.js"
+import type { NewTask } from "../../domain/Task.js"
 import { StoreError, TaskNotFound } from "../../domain/TaskErrors.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import * as Activity from "./sqlite/activity.js"
@@ -17,6 +18,7 @@ import * as Lifecycle from "./sqlite/lifecycle.js"
 import * as Migrations from "./sqlite/migrations.js"
 import { countsRead } from "./schema.js"
 import * as Nodes from "./sqlite/nodes.js"
+import * as RateLimits from "./sqlite/rateLimits.js"
 import * as Schedules from "./sqlite/schedules.js"
 import * as Rows from "./sqlite/rows.js"
 import * as Sql from "./sqlite/sql.js"
@@ -130,13 +132,13 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
         for (let i = 0; i < existing.length; i += 400) {
           const chunk = existing.slice(i, i + 400)
           const keys = chunk.flatMap((t) => (t.idempotencyKey === null ? [] : [t.idempotencyKey]))
-          const rows = yield* onClient(Sql.run<Omit<Inserted, "created" | "resources"> & { readonly idempotency_key: string | null; readonly resources: string | null }>(
-            `SELECT id, type, status, priority, rank, seq, key, idempotency_key, resources FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
+          const rows = yield* onClient(Sql.run<Rows.RefRow & { readonly status: TaskStatus.TaskStatus; readonly idempotency_key: string | null }>(
+            `SELECT ${Rows.readyColumns}, status, idempotency_key FROM tasks WHERE id IN (${chunk.map(() => "?").join(", ")})` +
               (keys.length > 0 ? ` OR idempotency_key IN (${keys.map(() => "?").join(", ")})` : ""),
             [...chunk.map((t) => t.id), ...keys]
           ))
-          for (const { idempotency_key, resources, ...row } of rows) {
-            const found: Inserted = { ...row, resources: Rows.decodeResources(resources), created: false }
+          for (const { idempotency_key, status, ...row } of rows) {
+            const found: Inserted = { ...Rows.toRef(row), status, created: false }
             byId.set(row.id, found)
             if (idempotency_key !== null) byKey.set(idempotency_key, found)
           }
@@ -145,7 +147,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
           const row = inserted.get(t.id)
           if (row !== undefined && isCreated[i]) {
             const status = (statuses.get(t.id) ?? t.status) as TaskStatus.TaskStatus
-            return Effect.succeed({ id: t.id, type: t.type, status, priority: t.priority, rank: t.rank, seq: row.seq, key: t.key, resources: t.resources, created: true })
+            return Effect.succeed({ id: t.id, type: t.type, status, priority: t.priority, rank: t.rank, seq: row.seq, key: t.key, resources: t.resources, ...(t.rateKey === undefined ? {} : { rateKey: t.rateKey }), created: true })
           }
           const found = (t.idempotencyKey === null ? undefined : byKey.get(t.idempotencyKey)) ?? byId.get(t.id)
           return found === undefined
@@ -194,13 +196,17 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
       const order = query.newestFirst === true ? "seq DESC" : "seq"
       return selectTasks(`${where.length > 0 ? where.join(" AND ") : "1 = 1"} ORDER BY ${order} LIMIT ?`, params)
     },
-    ready: (limit, excludeTypes = []) =>
-      onClient(Sql.run<Omit<ReadyRef, "resources"> & { readonly resources: string | null }>(
-        `SELECT id, type, priority, rank, seq, key, resources FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks", dialect.functions)}` +
+    ready: (limit, excludeTypes = [], excludeBuckets = []) => {
+      // A bucket per rate key (`type/key`) held at its limit: its tasks only, not the type's others.
+      const buckets = excludeBuckets.map(RateLimit.partsOf)
+      return onClient(Sql.run<Rows.RefRow>(
+        `SELECT ${Rows.readyColumns} FROM tasks WHERE ${Statements.from("claim")} AND ${Statements.keyHead("tasks", dialect.functions)}` +
           (excludeTypes.length > 0 ? ` AND type NOT IN (${excludeTypes.map(() => "?").join(", ")})` : "") +
+          buckets.map(() => " AND NOT (type = ? AND COALESCE(rate_key, '') = ?)").join("") +
           " ORDER BY rank, seq LIMIT ?",
-        [...excludeTypes, Math.max(0, Math.floor(limit))]
-      )).pipe(Effect.map((rows) => rows.map((r): ReadyRef => ({ ...r, resources: Rows.decodeResources(r.resources) })))),
+        [...excludeTypes, ...buckets.flatMap((b) => [b.type, b.rateKey ?? ""]), Math.max(0, Math.floor(limit))]
+      )).pipe(Effect.map((rows) => rows.map(Rows.toRef)))
+    },
     keyHeads: (keys) => onClient(Lifecycle.keyHeads(keys)),
     graph: (id) => onClient(Lifecycle.graph(id)),
     claim: (ids, lease) =>
@@ -249,6 +255,7 @@ export const make = (dialect: Dialect): Effect.Effect<TaskStore["Type"], StoreEr
     beat: (owner, startedAt, now, info) => group.write(Nodes.beat(owner, startedAt, now, info)),
     nodes: onClient(Nodes.list),
     removeNodes: (owners) => owners.length === 0 ? Effect.void : group.write(Nodes.remove(owners)),
+    rateBuckets: (buckets) => onClient(RateLimits.list(buckets)),
     putSchedule: (row) => group.write(Schedules.put(row)),
     removeSchedule: (name) => group.write(Schedules.remove(name)),
     schedules: onClient(Schedules.list),

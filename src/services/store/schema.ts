@@ -90,6 +90,18 @@ export const schedulesTable =
   "CREATE TABLE schedules (name TEXT PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL, cron TEXT, every_ms BIGINT, timezone TEXT, " +
   "misfire TEXT NOT NULL, options TEXT NOT NULL, next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)"
 
+/**
+ * Rate limits: a task's rate key (the allowance it counts in when its type's limit is per key),
+ * and one row per bucket with its starts of the last interval (JSON [instant, count] pairs, see
+ * domain/RateLimit.ts), when it is idle again, and the limit it was last claimed under (for
+ * stats on any node).
+ */
+export const rateLimitsMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["rate_limits", [
+  "ALTER TABLE tasks ADD COLUMN rate_key TEXT",
+  "CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, type TEXT NOT NULL, rate_key TEXT, lim INTEGER NOT NULL, " +
+  "per_ms BIGINT NOT NULL, starts TEXT NOT NULL, idle_at BIGINT NOT NULL)"
+]]
+
 export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [
   "CREATE TABLE nodes (owner TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, info TEXT NOT NULL)",
   "CREATE INDEX tasks_running_type ON tasks (type) WHERE status = 'running'"

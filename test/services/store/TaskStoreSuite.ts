@@ -193,6 +193,51 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect((yield* store.claim([id(3), id(4), id(5)], { ...lease("later"), limits })).map((c) => c.id)).toStrictEqual(["task-5"])
     }))
 
+    test("a claim takes of a rate-limited bucket only what its allowance leaves, best first, and the store keeps the starts", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([
+        ...[1, 2, 3, 4, 5].map((n) => newTask(n, { type: "api", rank: 100 - n })),
+        newTask(6), newTask(7)
+      ])
+      const perSecond = { limit: 3, perMs: 1000, byKey: false }
+      const rates = new Map([["api", perSecond]])
+      // Three of five; the unlimited tasks pass.
+      const first = yield* store.claim([id(1), id(2), id(6), id(3), id(4), id(5), id(7)], { ...lease("a", 2000), rates })
+      expect(first.map((c) => c.id)).toStrictEqual(["task-6", "task-3", "task-4", "task-5", "task-7"])
+      expect(yield* store.claim([id(1), id(2)], { ...lease("b", 2500), rates })).toStrictEqual([])
+      expect(yield* store.rateBuckets({ buckets: ["api"] })).toStrictEqual([
+        { bucket: "api", type: "api", rateKey: null, limit: perSecond, starts: [[2000, 3]] }
+      ])
+      expect((yield* store.rateBuckets({ busyAt: 2999, limit: 10 })).map((b) => b.bucket)).toStrictEqual(["api"])
+      expect(yield* store.rateBuckets({ busyAt: 3000, limit: 10 })).toStrictEqual([])
+      // A second later the allowance is whole again.
+      expect((yield* store.claim([id(1), id(2)], { ...lease("c", 3000), rates })).map((c) => c.id)).toStrictEqual(["task-1", "task-2"])
+    }))
+
+    test("a rate limit per key: each rate key's tasks take from their own allowance, and the type's concurrency limit still holds", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([
+        ...[1, 2, 3].map((n) => newTask(n, { type: "api", rateKey: "acct-a", rank: n })),
+        ...[4, 5, 6].map((n) => newTask(n, { type: "api", rateKey: "acct-b", rank: n })),
+        newTask(7, { type: "api", rank: 7 })
+      ])
+      const perKey = { limit: 2, perMs: 1000, byKey: true }
+      const rates = new Map([["api/acct-a", perKey], ["api/acct-b", perKey], ["api/", perKey]])
+      const claimed = yield* store.claim([1, 2, 3, 4, 5, 6, 7].map(id), { ...lease("a"), rates, limits: new Map([["api", 5]]) })
+      // Two of a's, two of b's, and the one without a key in its own bucket: five, the type's limit.
+      expect(claimed.map((c) => c.id).sort()).toStrictEqual(["task-1", "task-2", "task-4", "task-5", "task-7"])
+      expect((yield* store.get(id(1))).rateKey).toBe("acct-a")
+      expect((yield* store.get(id(7))).rateKey).toBeUndefined()
+      expect((yield* store.ready(10)).map((r) => [r.id, r.rateKey])).toStrictEqual([["task-3", "acct-a"], ["task-6", "acct-b"]])
+      // A spent key's tasks can be left out of a ready page, its type's others kept.
+      expect((yield* store.ready(10, [], ["api/acct-a"])).map((r) => r.id)).toStrictEqual(["task-6"])
+      expect((yield* store.rateBuckets({ busyAt: 2000, limit: 10 })).map((b) => [b.bucket, b.rateKey, b.starts])).toStrictEqual([
+        ["api/", null, [[2000, 1]]],
+        ["api/acct-a", "acct-a", [[2000, 2]]],
+        ["api/acct-b", "acct-b", [[2000, 2]]]
+      ])
+    }))
+
     test("concurrent claims of one task: exactly one wins", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1)])

@@ -1,3 +1,4 @@
+import type { RateLimit } from "../../../domain/RateLimit.js"
 import type { Claimed, ReadyRef } from "../../../domain/Task.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import type { Mailbox } from "../Mailbox.js"
@@ -11,6 +12,8 @@ export type Attempt = Pick<Claimed, "id" | "type" | "key" | "token">
 export interface Rules {
   /** Most attempts of a type running at once, across every process sharing the store (undefined: no limit). */
   readonly typeLimit: (type: string) => number | undefined
+  /** Starts per interval of a type (or of each rate key of it), held by the store (undefined: none). */
+  readonly rateLimit?: (type: string) => RateLimit | undefined
   /** Size of the in-memory ready mailbox. */
   readonly mailboxCapacity: number
   /** Aim for batches that take about this long, so long tasks go one at a time. */
@@ -52,11 +55,14 @@ export interface Books<E> {
   readonly isolate: Set<TaskId>
   /** Attempts running in this process, by type (per-type limits). */
   readonly typeRunning: Map<string, number>
-  /** Ready tasks set aside because their type is paused or at its limit. */
+  /**
+   * Ready tasks set aside, by what holds them: their type (paused, at its limit) or their
+   * rate-limit bucket per key (`type/key`).
+   */
   readonly parked: Map<string, Array<ReadyRef>>
   /** Attempts running in this process, by actor key: a key's next task waits for its end. */
   readonly keyRunning: Map<string, number>
-  /** Types the last refill left out of its page (their tasks may be in the store). */
+  /** Types and per-key buckets the last refill left out of its page (their tasks may be in the store). */
   lastExcluded: ReadonlySet<string>
   /** Cancelled while running here: their `cancelled` event waits for the attempt to end. */
   readonly cancelling: Set<TaskId>
@@ -77,6 +83,11 @@ export interface Books<E> {
    * back short): held back until the store may have changed (a wake-up) or one ends here.
    */
   readonly heldElsewhere: Set<string>
+  /**
+   * Rate-limit buckets (a type, or `type/key`) whose allowance the store found spent, until
+   * when: held back until then (a timer tells the dispatcher).
+   */
+  readonly rateHeld: Map<string, number>
   tokenCounter: number
 }
 
@@ -101,6 +112,7 @@ export const makeBooks = <E>(mailbox: Mailbox, inFlight: Map<TaskId, string>): B
   watchingRoom: new Set(),
   pausedTypes: new Set(),
   heldElsewhere: new Set(),
+  rateHeld: new Map(),
   tokenCounter: 0
 })
 

@@ -1,3 +1,4 @@
+import * as RateLimit from "../../../domain/RateLimit.js"
 import type { ReadyRef } from "../../../domain/Task.js"
 import type { Change, Pauses } from "../../store/TaskStore.js"
 import type { Books, Rules } from "./Books.js"
@@ -11,42 +12,70 @@ import { offer } from "./Books.js"
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Whether tasks of `type` may not start now: the type is paused, or at its concurrency limit
- * here or across the nodes sharing the store.
+ * Whether tasks of `type` may not start now: the type is paused, at its concurrency limit here
+ * or across the nodes sharing the store, or its rate limit's allowance is spent.
  */
 export const isBlocked = <E>(books: Books<E>, rules: Rules, type: string): boolean => {
-  if (books.pausedTypes.has(type) || books.heldElsewhere.has(type)) return true
+  if (books.pausedTypes.has(type) || books.heldElsewhere.has(type) || books.rateHeld.has(type)) return true
   const limit = rules.typeLimit(type)
   return limit !== undefined && (books.typeRunning.get(type) ?? 0) >= limit
+}
+
+/** The rate-limit bucket a task's starts count in, with its limit, if its type has a rate limit. */
+export const rateOf = (rules: Rules, ref: Pick<ReadyRef, "type" | "rateKey">): { readonly bucket: string; readonly limit: RateLimit.RateLimit } | undefined => {
+  const limit = rules.rateLimit?.(ref.type)
+  return limit === undefined ? undefined : { bucket: RateLimit.bucketOf(ref.type, ref.rateKey, limit), limit }
+}
+
+/**
+ * What holds a ready task back now, if anything: its type (see `isBlocked`), or its bucket when
+ * its type's rate limit is per key and that key's allowance is spent.
+ */
+export const gateOf = <E>(books: Books<E>, rules: Rules, ref: ReadyRef): string | undefined => {
+  if (isBlocked(books, rules, ref.type)) return ref.type
+  if (books.rateHeld.size === 0) return undefined
+  const bucket = rateOf(rules, ref)?.bucket
+  return bucket !== undefined && books.rateHeld.has(bucket) ? bucket : undefined
+}
+
+/** Whether a gate (a type, or a per-key bucket `type/key`) still holds its tasks back. */
+const holds = <E>(books: Books<E>, rules: Rules, gate: string): boolean => {
+  const { rateKey, type } = RateLimit.partsOf(gate)
+  return isBlocked(books, rules, type) || (rateKey !== undefined && books.rateHeld.has(gate))
 }
 
 /** Types whose tasks the store should leave out of a ready page. */
 export const blockedTypes = <E>(books: Books<E>, rules: Rules): Array<string> => {
   const out = new Set([...books.pausedTypes, ...books.heldElsewhere])
   for (const type of books.typeRunning.keys()) if (isBlocked(books, rules, type)) out.add(type)
+  for (const bucket of books.rateHeld.keys()) if (RateLimit.partsOf(bucket).rateKey === undefined) out.add(bucket)
   return [...out]
 }
 
+/** Per-key buckets whose tasks the store should leave out of a ready page (their type's others stay). */
+export const blockedBuckets = <E>(books: Books<E>): Array<string> =>
+  [...books.rateHeld.keys()].filter((bucket) => RateLimit.partsOf(bucket).rateKey !== undefined)
+
 /**
- * Sets a ready task aside until its type may run again. Bounded: past the mailbox's capacity
- * the task just stays in the store (the refill that follows the unblocking brings it).
+ * Sets a ready task aside until its gate opens. Bounded: past the mailbox's capacity the task
+ * just stays in the store (the refill that follows the unblocking brings it).
  */
-export const park = <E>(books: Books<E>, ref: ReadyRef) => {
-  let list = books.parked.get(ref.type)
-  if (list === undefined) books.parked.set(ref.type, list = [])
+export const park = <E>(books: Books<E>, ref: ReadyRef, gate: string) => {
+  let list = books.parked.get(gate)
+  if (list === undefined) books.parked.set(gate, list = [])
   if (list.length < books.mailbox.capacity) list.push(ref)
 }
 
-/** Puts back the parked tasks of types that may run again; the store may hold more of them. */
+/** Puts back the parked tasks whose gates opened; the store may hold more of them. */
 export const unpark = <E>(books: Books<E>, rules: Rules) => {
   let any = false
-  // A type the last refill left out may have tasks in the store only: look again.
-  for (const type of books.lastExcluded) {
-    if (!isBlocked(books, rules, type)) any = true
+  // A type or bucket the last refill left out may have tasks in the store only: look again.
+  for (const gate of books.lastExcluded) {
+    if (!holds(books, rules, gate)) any = true
   }
-  for (const [type, refs] of books.parked) {
-    if (isBlocked(books, rules, type)) continue
-    books.parked.delete(type)
+  for (const [gate, refs] of books.parked) {
+    if (holds(books, rules, gate)) continue
+    books.parked.delete(gate)
     for (const ref of refs) offer(books, ref)
     any = true
   }
@@ -62,6 +91,23 @@ export const storeChanged = <E>(books: Books<E>, rules: Rules) => {
   if (books.heldElsewhere.size === 0) return
   books.heldElsewhere.clear()
   unpark(books, rules)
+}
+
+/**
+ * A rate-limit bucket's allowance is spent until `until` (as the store said after a short
+ * claim): held back until then. True when the caller must start the timer that reopens it.
+ */
+export const rateHeld = <E>(books: Books<E>, bucket: string, until: number): boolean => {
+  const fresh = !books.rateHeld.has(bucket)
+  books.rateHeld.set(bucket, until)
+  return fresh
+}
+
+/** A held bucket's time came: its tasks may be claimed again. */
+export const rateOpened = <E>(books: Books<E>, rules: Rules, bucket: string) => {
+  books.rateHeld.delete(bucket)
+  unpark(books, rules)
+  books.mailbox.markStale()
 }
 
 /** Applies the pause gates as read from the store; what was resumed may run again. */

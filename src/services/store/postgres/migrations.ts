@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex, keyListIndex, schedulesTable, taskColumns } from "../schema.js"
+import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex, keyListIndex, schedulesTable, rateLimitsMigration, taskColumns } from "../schema.js"
 
 /** A column of the tasks table in PostgreSQL's types. */
 const pgType = { text: "TEXT", int: "INTEGER", time: "BIGINT", real: "DOUBLE PRECISION" } as const
@@ -65,7 +65,8 @@ export const migrations: ReadonlyArray<Migration> = [
   [4, "ready_since", [readySinceIndex]],
   [5, "id_prefix", ["CREATE INDEX tasks_id_prefix ON tasks (id text_pattern_ops)"]],
   [6, "key_list", [keyListIndex]],
-  [7, "schedules", [schedulesTable]]
+  [7, "schedules", [schedulesTable]],
+  [8, ...rateLimitsMigration]
 ]
 
 /**

@@ -8,7 +8,8 @@ import type { TaskId } from "../../../domain/TaskId.js"
 import type { TaskStatus } from "../../../domain/TaskStatus.js"
 import type { Applied, Change } from "../TaskStore.js"
 import { final, listed } from "./migrations.js"
-import { changeColumns, decodeResources } from "./rows.js"
+import { changeColumns, toRef } from "./rows.js"
+import type { RefRow } from "./rows.js"
 import { chunks, from, Functions, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
 import type { SqlFunctions } from "./sql.js"
 import type { Connection, Sql } from "./sql.js"
@@ -18,18 +19,11 @@ import type { Connection, Sql } from "./sql.js"
 // with the change that caused it.
 
 
-interface ChangeRow {
-  readonly id: string
-  readonly type: string
-  readonly priority: number
-  readonly rank: number
-  readonly seq: number
-  readonly key: string | null
+interface ChangeRow extends RefRow {
   readonly status: TaskStatus
-  readonly resources: string | null
 }
 
-const toChange = (row: ChangeRow): Change => ({ ...row, id: row.id as TaskId, resources: decodeResources(row.resources) })
+const toChange = ({ status, ...row }: ChangeRow): Change => ({ ...toRef(row), status })
 
 const perChunk = <A>(items: ReadonlyArray<A>, f: (chunk: ReadonlyArray<A>) => Sql<ReadonlyArray<ChangeRow>>): Sql<Array<Change>> =>
   Effect.map(Effect.forEach(chunks(items), f), (rows) => rows.flat().map(toChange))

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { applyNewer } from "../migrate.js"
 import type { Migration } from "../migrate.js"
-import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex, keyListIndex, schedulesTable } from "../schema.js"
+import { active, countsBackfill, countsTable, final, listed, nodesMigration, readySinceIndex, keyListIndex, schedulesTable, rateLimitsMigration } from "../schema.js"
 
 export { active, final, listed }
 
@@ -107,7 +107,8 @@ export const migrations: ReadonlyArray<Migration> = [
   ]],
   [8, "ready_since", [readySinceIndex]],
   [9, "key_list", [keyListIndex]],
-  [10, "schedules", [schedulesTable]]
+  [10, "schedules", [schedulesTable]],
+  [11, ...rateLimitsMigration]
 ]
 
 /**

@@ -2,7 +2,7 @@ import * as Schema from "effect/Schema"
 import { RetryPolicy } from "../../../domain/RetryPolicy.js"
 import { AttemptError } from "../../../domain/TaskErrors.js"
 import { Lease, Task } from "../../../domain/Task.js"
-import type { Claimed, Leased, NewTask } from "../../../domain/Task.js"
+import type { Claimed, Leased, NewTask, ReadyRef } from "../../../domain/Task.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import type { TaskStatus } from "../../../domain/TaskStatus.js"
 import type { Amounts } from "../../../domain/Resources.js"
@@ -21,6 +21,7 @@ export interface TaskRow {
   readonly run_at: number
   readonly rank: number
   readonly key: string | null
+  readonly rate_key: string | null
   readonly idempotency_key: string | null
   readonly created_at: number
   readonly updated_at: number
@@ -42,7 +43,7 @@ export interface TaskRow {
 /** The columns written by an insert, in order. */
 export const insertColumns = [
   "id", "type", "payload", "priority", "status", "retry", "timeout_ms", "run_at", "rank", "key",
-  "idempotency_key", "created_at", "updated_at", "depends_on", "resources", "trace_parent"
+  "idempotency_key", "created_at", "updated_at", "depends_on", "resources", "trace_parent", "rate_key"
 ] as const
 
 /** Resource requirements are stored as [cpu, memoryMb, gpu], or NULL for none. */
@@ -78,7 +79,8 @@ export const insertValues = (t: NewTask): ReadonlyArray<string | number | null> 
   t.runAt, t.rank, t.key, t.idempotencyKey, t.createdAt, t.createdAt,
   t.dependsOn.length === 0 ? null : JSON.stringify(t.dependsOn),
   encodeResources(t.resources),
-  t.traceParent
+  t.traceParent,
+  t.rateKey ?? null
 ]
 
 const decodeRetry = Schema.decodeUnknownSync(RetryPolicy)
@@ -115,6 +117,7 @@ export const toTask = (row: TaskRow, retry: (json: string) => RetryPolicy): Task
     rank: row.rank,
     seq: row.seq,
     key: row.key,
+    ...rateKeyOf(row.rate_key),
     idempotencyKey: row.idempotency_key,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -179,7 +182,33 @@ export const toLeased = (row: LeasedRow, retry: (json: string) => RetryPolicy): 
 })
 
 /** The columns that describe a change (Change / ReadyRef). */
-export const changeColumns = "id, type, priority, rank, seq, key, status, resources"
+export const changeColumns = "id, type, priority, rank, seq, key, status, resources, rate_key"
+
+/** The columns of a ReadyRef. */
+export const readyColumns = "id, type, priority, rank, seq, key, resources, rate_key"
+
+/** A ReadyRef (or Change) as a row holds it. */
+export interface RefRow {
+  readonly id: string
+  readonly type: string
+  readonly priority: number
+  readonly rank: number
+  readonly seq: number
+  readonly key: string | null
+  readonly resources: string | null
+  readonly rate_key: string | null
+}
+
+/** A rate key as the domain carries it: present only when the task has one. */
+export const rateKeyOf = (rateKey: string | null): { readonly rateKey?: string } => (rateKey === null ? {} : { rateKey })
+
+/** A ReadyRef from its row. */
+export const toRef = ({ rate_key, resources, ...row }: RefRow): ReadyRef => ({
+  ...row,
+  id: row.id as TaskId,
+  resources: decodeResources(resources),
+  ...rateKeyOf(rate_key)
+})
 
 /** Encodes an attempt error for the errors JSON array. */
 export const encodeError = Schema.encodeSync(Schema.parseJson(AttemptError))

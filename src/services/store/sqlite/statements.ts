@@ -5,7 +5,9 @@ import type { TaskId } from "../../../domain/TaskId.js"
 import * as TaskStatus from "../../../domain/TaskStatus.js"
 import type { StatusChanged } from "../../events/TaskEvents.js"
 import type { Applied, Completion, Ends, Failure, LeaseGrant, Release } from "../TaskStore.js"
+import * as RateLimit from "../../../domain/RateLimit.js"
 import * as Lifecycle from "./lifecycle.js"
+import * as RateLimits from "./rateLimits.js"
 import * as Rows from "./rows.js"
 import { chunks, chunkSize, from, Functions, ids, keyHead, run, to, tuple, tuples } from "./sql.js"
 import type { Connection, Sql } from "./sql.js"
@@ -121,9 +123,41 @@ const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: str
     )
   })
 
-/** Whether `claim` runs one statement: no type limit to count, one chunk of ids. */
+/**
+ * Claims these ids of one rate-limit bucket (a type, or a type's tasks of one rate key), best
+ * first, as many as the bucket's allowance at `now` leaves — and the type's concurrency limit,
+ * if it has one, once every running attempt is counted — then records what it took. Under the
+ * bucket's gate, so two nodes do not both take the last start.
+ */
+const claimRated = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, bucket: string, rate: RateLimit.RateLimit, concurrency: number | undefined) =>
+  Effect.gen(function*() {
+    const { type, rateKey } = RateLimit.partsOf(bucket)
+    const starts = yield* RateLimits.startsOf(bucket)
+    let n = RateLimit.allowance(rate, starts, lease.now)
+    if (n > 0 && concurrency !== undefined) {
+      const running = yield* run<{ readonly n: number }>(`SELECT count(*) AS n FROM tasks WHERE type = ? AND status = ${to("claim")}`, [type])
+      n = Math.min(n, Math.max(0, concurrency - Number(running[0]?.n ?? 0)))
+    }
+    if (n === 0) return []
+    const fn = yield* Functions
+    const [set, params] = claimSet(lease)
+    const ofKey = rateKey === undefined ? "" : " AND COALESCE(rate_key, '') = ?"
+    const rows = yield* run<Rows.ClaimRow>(
+      `UPDATE tasks ${set} WHERE id IN (
+         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND type = ?${ofKey} AND ${from("claim")} AND ${keyHead("tasks", fn)}
+         ORDER BY rank, seq LIMIT ?${fn.skipLocked})
+       RETURNING ${Rows.claimColumns}`,
+      [...params, ...chunk, type, ...(rateKey === undefined ? [] : [rateKey]), n]
+    )
+    if (rows.length > 0) {
+      yield* RateLimits.record(bucket, type, rateKey === "" ? undefined : rateKey, rate, RateLimit.after(rate, starts, lease.now, rows.length))
+    }
+    return rows
+  })
+
+/** Whether `claim` runs one statement: no type limit to count, no rate to take from, one chunk of ids. */
 export const claimIsSingle = (taskIds: ReadonlyArray<TaskId>, lease: LeaseGrant) =>
-  (lease.limits?.size ?? 0) === 0 && taskIds.length <= chunkSize
+  (lease.limits?.size ?? 0) === 0 && (lease.rates?.size ?? 0) === 0 && taskIds.length <= chunkSize
 
 /**
  * Claims the listed pending tasks that may run now (their key's head), skipping those another
@@ -136,17 +170,30 @@ export const claim = (
   retry: (json: string) => Claimed["retry"]
 ): Effect.Effect<Array<Claimed>, SqlError, Connection> =>
   Effect.gen(function*() {
+    const rates = [...(lease.rates ?? [])]
+    const rated = new Set(rates.map(([bucket]) => RateLimit.partsOf(bucket).type))
     const limits = [...(lease.limits ?? [])]
     const fn = yield* Functions
     const gate = fn.typeGate
-    // The limited types whose gate this transaction holds (all of them where writers take turns).
-    const gated = gate === null ? limits : yield* Effect.filter(limits, ([type]) =>
-      Effect.map(run<{ readonly ok: boolean }>(gate, [type]), (rows) => rows[0]?.ok === true))
-    const excluded = limits.map(([type]) => type)
+    // Whether this transaction holds the gate of every name given (always, where writers take turns).
+    const holds = (names: ReadonlyArray<string>) =>
+      gate === null ? Effect.succeed(true) : Effect.reduce(names, true, (ok, name) =>
+        ok ? Effect.map(run<{ readonly ok: boolean }>(gate, [name]), (rows) => rows[0]?.ok === true) : Effect.succeed(false))
+    // The limited types whose gate this transaction holds; a type that also has a rate limit is
+    // claimed by its buckets, which count its running attempts.
+    const gated = yield* Effect.filter(limits.filter(([type]) => !rated.has(type)), ([type]) => holds([type]))
+    const gatedRates = yield* Effect.filter(rates, ([bucket]) => {
+      const { type } = RateLimit.partsOf(bucket)
+      return holds(bucket === type || lease.limits?.has(type) !== true ? [bucket] : [bucket, type])
+    })
+    const excluded = [...new Set([...limits.map(([type]) => type), ...rated])]
     const results: Array<ReadonlyArray<Rows.ClaimRow>> = []
     for (const chunk of chunks(taskIds)) {
       results.push(yield* claimAny(chunk, lease, excluded))
       for (const [type, limit] of gated) results.push(yield* claimLimited(chunk, lease, type, limit))
+      for (const [bucket, rate] of gatedRates) {
+        results.push(yield* claimRated(chunk, lease, bucket, rate, lease.limits?.get(RateLimit.partsOf(bucket).type)))
+      }
     }
     // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
     // id was claimed once and is returned once).

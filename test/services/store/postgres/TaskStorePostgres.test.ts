@@ -55,6 +55,26 @@ describe("nodes sharing one PostgreSQL database", () => {
       expect(running.map((t) => t.id).sort()).toStrictEqual(["task-0", "task-2", "task-4"])
     })), 60_000)
 
+  it.live("claims racing on two nodes never take more than a rate limit's allowance", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const [a, b] = yield* twoNodes
+      yield* a.insert(Array.from({ length: 40 }, (_, n) => newTask(n, { type: "api", rank: n })))
+      const ids = Array.from({ length: 40 }, (_, n) => TaskId.unsafeMake(`task-${n}`))
+      const rates = new Map([["api", { limit: 7, perMs: 1000, byKey: false }]])
+      const claimAt = (i: number, now: number) =>
+        (i % 2 === 0 ? a : b).claim(ids, { owner: `node-${i % 2}`, token: `t${now}-${i}`, expiresAt: 60_000, now, rates })
+      // Twenty claims at once, half on each node, each asking for every task.
+      const racing = (yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) => claimAt(i, 2000), { concurrency: "unbounded" })).flat()
+      expect(new Set(racing.map((c) => c.id)).size).toBe(racing.length)
+      expect(racing.length).toBeLessThanOrEqual(7)
+      // What the racing claims left (a claim that found the gate held takes nothing), a later claim takes; then nothing more that second.
+      yield* claimAt(0, 2500)
+      expect((yield* a.list({ status: ["running"], limit: 100 })).length).toBe(7)
+      expect(yield* claimAt(1, 2999)).toStrictEqual([])
+      // The next second: seven more.
+      expect((yield* claimAt(1, 3000)).length).toBe(7)
+    })), 60_000)
+
   it.live("each write tells the other nodes what it concerns: ready work, a later due time, a cancel or a pause gate", () =>
     Effect.scoped(Effect.gen(function*() {
       const [a, b] = yield* twoNodes
