@@ -9,6 +9,23 @@ import { spin } from "./spin.js"
 export const Noop = TaskDefinition.make("noop", { payload: Schema.Struct({ n: Schema.Int }) })
 /** Does nothing, in-process. */
 export const NoopFiber = TaskDefinition.make("noopFiber", { payload: Schema.Struct({ n: Schema.Int }), execution: "fiber" })
+/** NoopFiber under a rate limit that never binds (its bookkeeping's cost): for the whole type, and per rate key. */
+export const NoopRated = TaskDefinition.make("noopRated", {
+  payload: Schema.Struct({ n: Schema.Int }),
+  execution: "fiber",
+  rateLimit: { limit: 1_000_000, per: "1 second" }
+})
+export const NoopRatedByKey = TaskDefinition.make("noopRatedByKey", {
+  payload: Schema.Struct({ n: Schema.Int }),
+  execution: "fiber",
+  rateLimit: { limit: 1_000_000, per: "1 second", byKey: true }
+})
+/** NoopFiber at most 2,000 a second (a limit that binds). */
+export const NoopCapped = TaskDefinition.make("noopCapped", {
+  payload: Schema.Struct({ n: Schema.Int }),
+  execution: "fiber",
+  rateLimit: { limit: 2000, per: "1 second" }
+})
 /** Returns the wall-clock instant (ms, shared across threads) at which the handler started. */
 export const Stamp = TaskDefinition.make("stamp", { payload: Schema.Struct({ n: Schema.Int }), success: Schema.Number })
 /** Stamp in-process (a fiber of the node's main thread), as the peers run their handlers. */
@@ -30,6 +47,9 @@ const wallNow = () => performance.timeOrigin + performance.now()
 export default Handlers.make(
   Noop.handler(() => Effect.void),
   NoopFiber.handler(() => Effect.void),
+  NoopRated.handler(() => Effect.void),
+  NoopRatedByKey.handler(() => Effect.void),
+  NoopCapped.handler(() => Effect.void),
   Stamp.handler(() => Effect.sync(wallNow)),
   StampFiber.handler(() => Effect.sync(wallNow)),
   Hold.handler(() => Effect.sleep("1 hour")),

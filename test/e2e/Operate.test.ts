@@ -200,6 +200,24 @@ describe("troupe start + the CLI", () => {
     expect(both.stderr).toContain("give exactly one of cron (an expression) or every (an interval)")
   }, 60_000)
 
+  it("a rate limit per key: --rate-key, the waiting task pending, and stats saying when the next may start", async () => {
+    const submit = async (key: string) =>
+      (json((await cli(server.url, ["submit", "quota", `{"n": 1}`, "--rate-key", key, "--json"])).stdout) as { id: string }).id
+    const first = await submit("acct-1")
+    const second = await submit("acct-1")
+    const other = await submit("acct-2")
+    const status = (id: string) => rpc(server.url, "get", { id }).then((r) => (r.result as { status: string }).status)
+    await eventually(async () => [await status(first), await status(other)], (s) => s.every((x) => x === "completed"))
+    expect(await status(second)).toBe("pending")
+    const stats = await cli(server.url, ["stats"])
+    expect(stats.stdout).toMatch(/RATE LIMIT\s+LIMIT\s+AVAILABLE\s+NEXT START/)
+    expect(stats.stdout).toMatch(/quota\/acct-1\s+1 per 1h00m\s+0\s+in 5\dm/)
+    expect(stats.stdout).toMatch(/quota\/acct-2\s+1 per 1h00m\s+0/)
+    expect((await cli(server.url, ["cancel", second])).code).toBe(0)
+    const bad = await cli(server.url, ["submit", "quota", `{"n": 1}`, "--rate-key", ""])
+    expect(bad.stderr).toContain("rateKey must be 1 to 256 characters")
+  }, 60_000)
+
   it("pause and resume a task type", async () => {
     expect((await cli(server.url, ["pause", "--type", "echo"])).code).toBe(0)
     const { id } = json((await cli(server.url, ["submit", "echo", `{"n": 1}`, "--json"])).stdout) as { id: string }

@@ -99,7 +99,7 @@ export const schedulesTable =
 export const rateLimitsMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["rate_limits", [
   "ALTER TABLE tasks ADD COLUMN rate_key TEXT",
   "CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, type TEXT NOT NULL, rate_key TEXT, lim INTEGER NOT NULL, " +
-  "per_ms BIGINT NOT NULL, starts TEXT NOT NULL, idle_at BIGINT NOT NULL)"
+  "per_ms DOUBLE PRECISION NOT NULL, starts TEXT NOT NULL, idle_at DOUBLE PRECISION NOT NULL)"
 ]]
 
 export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [

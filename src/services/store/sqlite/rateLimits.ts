@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as RateLimit from "../../../domain/RateLimit.js"
 import type { RateBucket } from "../TaskStore.js"
-import { run, tuple } from "./sql.js"
+import { run, tuple, tuples } from "./sql.js"
 
 // The rate_limits table: one row per bucket (domain/RateLimit), written by the claims that take
 // from it, in their transaction, and read for stats and for when a held bucket reopens.
@@ -40,15 +40,13 @@ export const list = (filter: { readonly buckets: ReadonlyArray<string> } | { rea
     (rows) => rows.map(toBucket)
   )
 
-/** A bucket's recent starts (none for a bucket never claimed from). */
-export const startsOf = (bucket: string) =>
-  Effect.map(run<{ readonly starts: string }>("SELECT starts FROM rate_limits WHERE bucket = ?", [bucket]), (rows) =>
-    rows[0] === undefined ? [] : decodeStarts(rows[0].starts))
-
-/** Records a bucket's recent starts and the limit it was claimed under. */
-export const record = (bucket: string, type: string, rateKey: string | undefined, limit: RateLimit.RateLimit, starts: RateLimit.Starts) =>
-  Effect.asVoid(run(
-    `INSERT INTO rate_limits (bucket, type, rate_key, lim, per_ms, starts, idle_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+/** Records buckets' recent starts and the limit each was claimed under, in one statement. */
+export const record = (buckets: ReadonlyArray<{ readonly bucket: string; readonly limit: RateLimit.RateLimit; readonly starts: RateLimit.Starts }>) =>
+  buckets.length === 0 ? Effect.void : Effect.asVoid(run(
+    `INSERT INTO rate_limits (bucket, type, rate_key, lim, per_ms, starts, idle_at) VALUES ${tuples(buckets.length, 7)}
      ON CONFLICT (bucket) DO UPDATE SET lim = excluded.lim, per_ms = excluded.per_ms, starts = excluded.starts, idle_at = excluded.idle_at`,
-    [bucket, type, rateKey ?? null, limit.limit, limit.perMs, JSON.stringify(starts), RateLimit.idleAt(limit, starts)]
+    buckets.flatMap(({ bucket, limit, starts }) => {
+      const { rateKey, type } = RateLimit.partsOf(bucket)
+      return [bucket, type, rateKey === undefined || rateKey === "" ? null : rateKey, limit.limit, limit.perMs, JSON.stringify(starts), RateLimit.idleAt(limit, starts)]
+    })
   ))

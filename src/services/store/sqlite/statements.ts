@@ -89,6 +89,13 @@ export const insertTasks = (tasks: ReadonlyArray<NewTask>, maxActive: number | u
 export const insertIsSingle = (tasks: ReadonlyArray<NewTask>, maxActive: number | undefined) =>
   tasks.length === 1 && tasks[0]!.dependsOn.length === 0 && maxActive === undefined
 
+/**
+ * The type condition of a claim that lists its ids: written so that no index on type can serve
+ * it (SQLite otherwise took `tasks_type` and walked every task of the type, finished ones
+ * included, per claim — 20,000 rows for a batch of 50; the ids' own index finds the few rows).
+ */
+const ofType = "type || '' = ?"
+
 const claimSet = (lease: LeaseGrant) =>
   [`SET status = ${to("claim")}, attempt = attempt + 1, started_at = ?, updated_at = ?, lease_owner = ?, lease_token = ?, lease_expires_at = ?`,
     [lease.now, lease.now, lease.owner, lease.token, lease.expiresAt]] as const
@@ -115,7 +122,7 @@ const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: str
     const [set, params] = claimSet(lease)
     return run<Rows.ClaimRow>(
       `UPDATE tasks ${set} WHERE id IN (
-         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND type = ? AND ${from("claim")} AND ${keyHead("tasks", fn)}
+         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND ${ofType} AND ${from("claim")} AND ${keyHead("tasks", fn)}
          ORDER BY rank, seq
          LIMIT (SELECT CASE WHEN count(*) >= ? THEN 0 ELSE ? - count(*) END FROM tasks WHERE type = ? AND status = ${to("claim")})${fn.skipLocked})
        RETURNING ${Rows.claimColumns}`,
@@ -125,15 +132,14 @@ const claimLimited = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, type: str
 
 /**
  * Claims these ids of one rate-limit bucket (a type, or a type's tasks of one rate key), best
- * first, as many as the bucket's allowance at `now` leaves — and the type's concurrency limit,
- * if it has one, once every running attempt is counted — then records what it took. Under the
- * bucket's gate, so two nodes do not both take the last start.
+ * first, as many as the bucket's allowance at `now` leaves (given its recent `starts`) — and the
+ * type's concurrency limit, if it has one, once every running attempt is counted. Under the
+ * bucket's gate, so two nodes do not both take the last start; the caller records what it took.
  */
-const claimRated = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, bucket: string, rate: RateLimit.RateLimit, concurrency: number | undefined) =>
+const claimRated = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, bucket: string, allowance: number, concurrency: number | undefined) =>
   Effect.gen(function*() {
     const { type, rateKey } = RateLimit.partsOf(bucket)
-    const starts = yield* RateLimits.startsOf(bucket)
-    let n = RateLimit.allowance(rate, starts, lease.now)
+    let n = allowance
     if (n > 0 && concurrency !== undefined) {
       const running = yield* run<{ readonly n: number }>(`SELECT count(*) AS n FROM tasks WHERE type = ? AND status = ${to("claim")}`, [type])
       n = Math.min(n, Math.max(0, concurrency - Number(running[0]?.n ?? 0)))
@@ -142,17 +148,40 @@ const claimRated = (chunk: ReadonlyArray<TaskId>, lease: LeaseGrant, bucket: str
     const fn = yield* Functions
     const [set, params] = claimSet(lease)
     const ofKey = rateKey === undefined ? "" : " AND COALESCE(rate_key, '') = ?"
-    const rows = yield* run<Rows.ClaimRow>(
+    return yield* run<Rows.ClaimRow>(
       `UPDATE tasks ${set} WHERE id IN (
-         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND type = ?${ofKey} AND ${from("claim")} AND ${keyHead("tasks", fn)}
+         SELECT id FROM tasks WHERE id IN ${tuple(chunk.length)} AND ${ofType}${ofKey} AND ${from("claim")} AND ${keyHead("tasks", fn)}
          ORDER BY rank, seq LIMIT ?${fn.skipLocked})
        RETURNING ${Rows.claimColumns}`,
       [...params, ...chunk, type, ...(rateKey === undefined ? [] : [rateKey]), n]
     )
-    if (rows.length > 0) {
-      yield* RateLimits.record(bucket, type, rateKey === "" ? undefined : rateKey, rate, RateLimit.after(rate, starts, lease.now, rows.length))
+  })
+
+/** Claims of rate-limited buckets: their recent starts read once, claimed chunk by chunk, what was taken recorded once. */
+const claimAllRated = (
+  chunked: ReadonlyArray<ReadonlyArray<TaskId>>,
+  lease: LeaseGrant,
+  rates: ReadonlyArray<readonly [string, RateLimit.RateLimit]>
+) =>
+  Effect.gen(function*() {
+    if (rates.length === 0) return []
+    const starts = new Map((yield* RateLimits.list({ buckets: rates.map(([bucket]) => bucket) })).map((b) => [b.bucket, b.starts] as const))
+    const taken = new Map<string, number>()
+    const results: Array<ReadonlyArray<Rows.ClaimRow>> = []
+    for (const chunk of chunked) {
+      for (const [bucket, rate] of rates) {
+        const before = taken.get(bucket) ?? 0
+        const allowance = RateLimit.allowance(rate, RateLimit.after(rate, starts.get(bucket) ?? [], lease.now, before), lease.now)
+        const rows = yield* claimRated(chunk, lease, bucket, allowance, lease.limits?.get(RateLimit.partsOf(bucket).type))
+        if (rows.length > 0) taken.set(bucket, before + rows.length)
+        results.push(rows)
+      }
     }
-    return rows
+    yield* RateLimits.record(rates.flatMap(([bucket, limit]) => {
+      const count = taken.get(bucket)
+      return count === undefined ? [] : [{ bucket, limit, starts: RateLimit.after(limit, starts.get(bucket) ?? [], lease.now, count) }]
+    }))
+    return results
   })
 
 /** Whether `claim` runs one statement: no type limit to count, no rate to take from, one chunk of ids. */
@@ -188,13 +217,12 @@ export const claim = (
     })
     const excluded = [...new Set([...limits.map(([type]) => type), ...rated])]
     const results: Array<ReadonlyArray<Rows.ClaimRow>> = []
-    for (const chunk of chunks(taskIds)) {
+    const chunked = chunks(taskIds)
+    for (const chunk of chunked) {
       results.push(yield* claimAny(chunk, lease, excluded))
       for (const [type, limit] of gated) results.push(yield* claimLimited(chunk, lease, type, limit))
-      for (const [bucket, rate] of gatedRates) {
-        results.push(yield* claimRated(chunk, lease, bucket, rate, lease.limits?.get(RateLimit.partsOf(bucket).type)))
-      }
     }
+    results.push(...yield* claimAllRated(chunked, lease, gatedRates))
     // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
     // id was claimed once and is returned once).
     const byId = new Map(results.flat().map((row) => [row.id, row] as const))
