@@ -11,10 +11,10 @@ import { TaskQueue } from "../src/services/queue/TaskQueue.js"
  * Submits `count` tasks (submitMany in chunks of 1,000), then waits until all completed;
  * returns the wall time per task in ms, from the first submit to the last completion.
  */
-export const submitAndDrain = (
-  definition: TaskDefinition.Any,
+export const submitAndDrain = <P, PI, S, SI, F, FI, N extends string>(
+  definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI, N>,
   count: number,
-  payload: (i: number) => unknown,
+  payload: (i: number) => P,
   options: (i: number) => SubmitOptions = () => ({})
 ) =>
   Effect.gen(function*() {

@@ -19,7 +19,9 @@ import { tmpDb } from "./raw.js"
 
 const handlersModule = fileURLToPath(new URL("./e2eHandlers.js", import.meta.url))
 
-const drain = (definition: TaskDefinition.Any, count: number, options: (i: number) => SubmitOptions = () => ({})) =>
+type Noop = TaskDefinition.TaskDefinition<{ readonly n: number }, { readonly n: number }, void, void, never, never, string>
+
+const drain = (definition: Noop, count: number, options: (i: number) => SubmitOptions = () => ({})) =>
   Effect.runPromise(Effect.provide(
     Effect.map(submitAndDrain(definition, count, (n) => ({ n }), options), (msPerTask) => 1000 / msPerTask),
     Troupe.layer({ database: tmpDb(), handlersModule, workers: 2, shutdownTimeout: 0 })

@@ -6,11 +6,13 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { TaskQueue } from "../src/services/queue/TaskQueue.js"
+import type { Submit } from "../src/services/queue/TaskQueue.js"
 import { AlwaysBroken, Analyze, FetchPage, FlakyUpload, Report, Thumbnail, Transcode } from "./tasks.js"
 
 const priorities = ["low", "normal", "high", "critical"] as const
 
-type Item = Parameters<typeof TaskQueue.Service["submitMany"]>[0][number]
+/** An item of any of the workload's types, each checked against its own definition. */
+type Item = Submit<typeof Transcode | typeof Thumbnail | typeof Analyze | typeof Report | typeof FetchPage | typeof FlakyUpload | typeof AlwaysBroken>
 
 /** The mixed workload, deterministic per run tag (ids of the analyses the report waits for). */
 export const items = (run: string, options: { readonly transcodes: number }): Array<Item> => {

@@ -70,12 +70,30 @@ const used = (starts: Starts) => starts.reduce((n, [, count]) => n + count, 0)
 export const allowance = (limit: RateLimit, starts: Starts, now: number): number =>
   Math.max(0, limit.limit - used(live(limit, starts, now)))
 
-/** The bucket's starts after `count` more started at `now` (those no longer counting dropped). */
+/**
+ * Starts are recorded in slots of a 500th of the interval (1 ms at least), the instant rounded
+ * up: a start counts for at most that much longer than its interval — never less — and a
+ * bucket's row holds at most ~500 pairs however long its interval and however many claims.
+ */
+const slotOf = (limit: RateLimit, now: number) => {
+  const width = Math.max(1, limit.perMs / 500)
+  return Math.ceil(now / width) * width
+}
+
+/**
+ * The bucket's starts after `count` more started at `now` (those no longer counting dropped).
+ * Kept in instant order even when a claim taken at an earlier instant commits after a later one.
+ */
 export const after = (limit: RateLimit, starts: Starts, now: number, count: number): Starts => {
   const kept = live(limit, starts, now)
   if (count === 0) return kept
-  const last = kept.at(-1)
-  return last !== undefined && last[0] === now ? [...kept.slice(0, -1), [now, last[1] + count]] : [...kept, [now, count]]
+  const at = slotOf(limit, now)
+  const i = kept.findIndex(([t]) => t >= at)
+  if (i < 0) return [...kept, [at, count]]
+  const found = kept[i]!
+  return found[0] === at
+    ? [...kept.slice(0, i), [at, found[1] + count], ...kept.slice(i + 1)]
+    : [...kept.slice(0, i), [at, count], ...kept.slice(i)]
 }
 
 /** When the next start is allowed: `now` if one is allowed already (as the oldest starts stop counting). */
@@ -91,7 +109,7 @@ export const opensAt = (limit: RateLimit, starts: Starts, now: number): number =
 }
 
 /** When a bucket with these starts has its whole allowance again (its newest start stops counting). */
-export const idleAt = (limit: RateLimit, starts: Starts): number => (starts.at(-1)?.[0] ?? 0) + limit.perMs
+export const idleAt = (limit: RateLimit, starts: Starts): number => Math.max(0, ...starts.map(([at]) => at)) + limit.perMs
 
 /** "10 per 1s", "3 per 1m per key": for listings. */
 export const describe = (limit: RateLimit): string =>

@@ -56,10 +56,12 @@ export interface Options<P, PI, S, SI, F, FI> {
 }
 
 /** A named, typed task type, shared by the submitting side and the handler side. */
-export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unknown, F = unknown, FI = unknown>
+export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unknown, F = unknown, FI = unknown, N extends string = string>
   extends Any
 {
   readonly _tag: "TaskDefinition"
+  /** The type's name, as a literal type: task references (TaskRef) tell definitions apart by it. */
+  readonly name: N
   readonly payload: Schema.Schema<P, PI>
   readonly success: Schema.Schema<S, SI>
   readonly failure: Schema.Schema<F, FI>
@@ -109,7 +111,7 @@ export interface TaskHandler {
   readonly execute: (taskId: TaskId, payload: unknown, ctx: TaskContext) => Effect.Effect<Outcome.Outcome>
 }
 
-export type Payload<D> = D extends TaskDefinition<infer P, infer _PI, infer _S, infer _SI, infer _F, infer _FI> ? P : never
+export type Payload<D> = D extends TaskDefinition<infer P, infer _PI, infer _S, infer _SI, infer _F, infer _FI, infer _N> ? P : never
 export type Success<D> = D extends TaskDefinition<infer _P, infer _PI, infer S, infer _SI, infer _F, infer _FI> ? S : never
 export type Failure<D> = D extends TaskDefinition<infer _P, infer _PI, infer _S, infer _SI, infer F, infer _FI> ? F : never
 
@@ -119,10 +121,10 @@ const NAME = /^[A-Za-z0-9_.:-]{1,128}$/
  * Defines a task type. Invalid static options (a bad name, a retry policy out of range) are a
  * programming error and throw when the module loads, before anything runs.
  */
-export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
-  name: string,
+export const make = <P, PI, S = void, SI = void, F = never, FI = never, const N extends string = string>(
+  name: N,
   options: Options<P, PI, S, SI, F, FI>
-): TaskDefinition<P, PI, S, SI, F, FI> => {
+): TaskDefinition<P, PI, S, SI, F, FI, N> => {
   if (!NAME.test(name)) {
     throw new Error(`TaskDefinition.make: invalid name "${name}" (letters, digits, _ . : - ; at most 128)`)
   }
@@ -134,7 +136,7 @@ export const make = <P, PI, S = void, SI = void, F = never, FI = never>(
     RateLimit.make(options.rateLimit),
     (message) => new Error(`TaskDefinition.make("${name}"): invalid rate limit: ${message}`)
   ))
-  const definition: TaskDefinition<P, PI, S, SI, F, FI> = {
+  const definition: TaskDefinition<P, PI, S, SI, F, FI, N> = {
     _tag: "TaskDefinition",
     name,
     payload: options.payload,

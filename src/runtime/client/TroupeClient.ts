@@ -12,6 +12,7 @@ import * as Problems from "../../domain/Problems.js"
 import type { RetryPolicyInput } from "../../domain/RetryPolicy.js"
 import type { Task } from "../../domain/Task.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
+import * as TaskRef from "../../domain/TaskRef.js"
 import { EventsOverflow, InvalidPayload, TaskNotFound } from "../../domain/TaskErrors.js"
 import type { StoreError, TaskCancelled, TaskFailed } from "../../domain/TaskErrors.js"
 import type { TaskEvent } from "../../domain/TaskEvent.js"
@@ -44,19 +45,19 @@ export interface Options {
 
 export class TroupeClient extends Context.Tag("troupe/TroupeClient")<TroupeClient, {
   /** Validates the payload here, then stores the task there; its id once durable. */
-  readonly submit: <P, PI, S, SI, F, FI>(
-    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,
+  readonly submit: <P, PI, S, SI, F, FI, N extends string>(
+    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI, N>,
     payload: P,
     options?: SubmitOptions
-  ) => Effect.Effect<TaskId, Failure<"submit"> | CallError>
-  /** Validates every item here, then stores them all in one commit there; nothing on error. */
-  readonly submitMany: (
-    items: ReadonlyArray<{ readonly definition: TaskDefinition.Any; readonly payload: unknown; readonly options?: SubmitOptions }>
-  ) => Effect.Effect<ReadonlyArray<TaskId>, Failure<"submitMany"> | CallError>
+  ) => Effect.Effect<TaskRef.RefOf<P, PI, S, SI, F, FI, N>, Failure<"submit"> | CallError>
+  /** Validates every item here (each against its own definition), then stores them all in one commit there; nothing on error. */
+  readonly submitMany: <const Ds extends ReadonlyArray<TaskDefinition.Any>>(
+    items: TaskRef.Items<Ds>
+  ) => Effect.Effect<TaskRef.Refs<Ds>, Failure<"submitMany"> | CallError>
   /** Waits for the task to end (over its event stream); the typed success or failure, as TaskQueue.await. */
-  readonly await: <P, PI, S, SI, F, FI>(
-    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,
-    id: TaskId
+  readonly await: <P, PI, S, SI, F, FI, N extends string>(
+    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI, N>,
+    id: TaskRef.RefOf<P, PI, S, SI, F, FI, N>
   ) => Effect.Effect<S, F | TaskFailed | TaskCancelled | TaskNotFound | StoreError | EventsOverflow | CallError>
   readonly get: (id: TaskId) => Effect.Effect<Task, Failure<"get"> | CallError>
   readonly list: (query?: Params<"list">) => Effect.Effect<ReadonlyArray<Task>, Failure<"list"> | CallError>
@@ -160,11 +161,11 @@ export const make = Effect.gen(function*() {
 
   return TroupeClient.of({
     submit: (definition, payload, options) =>
-      Effect.flatMap(encodeItem(definition, payload, options), (item) => Effect.map(call("submit", item), (r) => r.id)),
-    submitMany: (items) =>
+      Effect.flatMap(encodeItem(definition, payload, options), (item) => Effect.map(call("submit", item), (r) => TaskRef.unsafeOf(r.id))),
+    submitMany: <const Ds extends ReadonlyArray<TaskDefinition.Any>>(items: TaskRef.Items<Ds>) =>
       Effect.flatMap(
-        Effect.forEach(items, (i) => encodeItem(i.definition, i.payload, i.options)),
-        (tasks) => Effect.map(call("submitMany", { tasks }), (r) => r.ids)
+        Effect.forEach(items as ReadonlyArray<TaskRef.AnyItem>, (i) => encodeItem(i.definition, i.payload, i.options)),
+        (tasks) => Effect.map(call("submitMany", { tasks }), (r) => r.ids as TaskRef.Refs<Ds>)
       ),
     // Watching again after an overflow starts from a fresh snapshot: it ends at once if the task has.
     await: (definition, id) =>

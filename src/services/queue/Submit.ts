@@ -1,11 +1,11 @@
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Problems from "../../domain/Problems.js"
 import type * as Resources from "../../domain/Resources.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
+import type * as TaskRef from "../../domain/TaskRef.js"
 import { InvalidPayload, UnknownTaskType } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import * as TaskIdModule from "../../domain/TaskId.js"
@@ -18,7 +18,7 @@ import * as Coalesce from "./Coalesce.js"
 import * as Dependencies from "./Dependencies.js"
 import type { Registry } from "./Registry.js"
 import * as Submission from "./Submission.js"
-import type { Config, EncodedItem, SubmitError, SubmitOptions, TaskQueue } from "./TaskQueue.js"
+import type { Config, EncodedItem, SubmitError, SubmitOptions } from "./TaskQueue.js"
 
 // Submitting: every item validated synchronously first (the first bad one fails the whole
 // submit, nothing stored), then stored in one commit, then each new task's first status
@@ -114,7 +114,7 @@ export const make = ({ config, events, governor, registry, scheduler, store, tra
 
   // Runs once per submitted task under a burst of single submits: written without a generator
   // (Effect.gen allocates an iterator and a step object per yield, ~5 KiB a submit, measured).
-  const submitMany: Context.Tag.Service<TaskQueue>["submitMany"] = (items) =>
+  const submitMany = (items: ReadonlyArray<TaskRef.AnyItem>): Effect.Effect<ReadonlyArray<TaskId>, SubmitError> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const news = prepareAll(items, now)
       return Either.isLeft(news) ? Effect.fail(news.left) : store_(news.right)

@@ -15,6 +15,7 @@ import * as TaskType from "../../domain/TaskType.js"
 import type { SubmitOptions } from "../../domain/SubmitOptions.js"
 import type { Task } from "../../domain/Task.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
+import * as TaskRef from "../../domain/TaskRef.js"
 import {
   InvalidDependency,
   InvalidPayload,
@@ -63,12 +64,13 @@ export type Target =
   | { readonly type: string }
   | { readonly queue: true }
 
-/** One item of a `submitMany`. */
-export interface Submit<D extends TaskDefinition.TaskDefinition<never, never, unknown, unknown, unknown, unknown>> {
-  readonly definition: D
-  readonly payload: TaskDefinition.Payload<D>
-  readonly options?: SubmitOptions
-}
+/**
+ * One item of a `submitMany`, of a definition or (given a union) of one of several: build a
+ * mixed list as `Array<Submit<typeof A | typeof B>>` and each item is checked against its own.
+ */
+export type Submit<D> = TaskRef.ItemOf<D>
+
+export type { TaskRef } from "../../domain/TaskRef.js"
 
 export type SubmitError =
   | InvalidPayload
@@ -99,16 +101,17 @@ export interface Config {
  * process (a producer-only app), polling the store for other processes' progress.
  */
 export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
-  /** Validates and stores one task; returns its id once durable. */
-  readonly submit: <P, PI, S, SI, F, FI>(
-    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,
+  /** Validates and stores one task; returns its id (tied to the definition: TaskRef) once durable. */
+  readonly submit: <P, PI, S, SI, F, FI, N extends string>(
+    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI, N>,
     payload: P,
     options?: SubmitOptions
-  ) => Effect.Effect<TaskId, SubmitError>
-  /** Validates every item first, then stores them all in one commit; nothing is stored on error. */
-  readonly submitMany: (
-    items: ReadonlyArray<{ readonly definition: TaskDefinition.Any; readonly payload: unknown; readonly options?: SubmitOptions }>
-  ) => Effect.Effect<ReadonlyArray<TaskId>, SubmitError>
+  ) => Effect.Effect<TaskRef.RefOf<P, PI, S, SI, F, FI, N>, SubmitError>
+  /**
+   * Validates every item first (each payload against its own item's definition, in the types
+   * too), then stores them all in one commit; nothing is stored on error. The ids in order.
+   */
+  readonly submitMany: <const Ds extends ReadonlyArray<TaskDefinition.Any>>(items: TaskRef.Items<Ds>) => Effect.Effect<TaskRef.Refs<Ds>, SubmitError>
   /** Submits by type name with an encoded payload (CLI, HTTP); the type must be registered. */
   readonly submitEncoded: (type: string, payload: unknown, options?: SubmitOptions) => Effect.Effect<TaskId, SubmitError>
   /** Several by type name, every one checked first, then one commit; nothing is stored on error. */
@@ -118,9 +121,10 @@ export class TaskQueue extends Context.Tag("troupe/TaskQueue")<TaskQueue, {
   /** Lists tasks, filtered by status and type, oldest first, a page at a time. */
   readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Task>, StoreError>
   /** Waits for the task to end; the typed success, or its typed failure / TaskFailed / TaskCancelled. */
-  readonly await: <P, PI, S, SI, F, FI>(
-    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,
-    id: TaskId
+  readonly await: <P, PI, S, SI, F, FI, N extends string>(
+    definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI, N>,
+    /** What `submit` returned for this definition, or a plain id. */
+    id: TaskRef.RefOf<P, PI, S, SI, F, FI, N>
   ) => Effect.Effect<S, F | TaskFailed | TaskCancelled | TaskNotFound | StoreError>
   /** Number of tasks in each status. */
   readonly counts: Effect.Effect<Readonly<Record<TaskStatus.TaskStatus, number>>, StoreError>
@@ -213,8 +217,9 @@ export const make = (config: Config) =>
 
     return TaskQueue.of({
       submit: (definition, payload, options) =>
-        Effect.map(submit.submitMany([{ definition, payload, ...(options ? { options } : {}) }]), (ids) => ids[0]!),
-      submitMany: submit.submitMany,
+        Effect.map(submit.submitMany([{ definition, payload, ...(options ? { options } : {}) }]), (ids) => TaskRef.unsafeOf(ids[0]!)),
+      submitMany: <const Ds extends ReadonlyArray<TaskDefinition.Any>>(items: TaskRef.Items<Ds>) =>
+        Effect.map(submit.submitMany(items), (ids) => ids as TaskRef.Refs<Ds>),
       submitEncoded: submit.submitEncoded,
       submitManyEncoded: submit.submitManyEncoded,
       get: store.get,

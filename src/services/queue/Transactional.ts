@@ -6,6 +6,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Problems from "../../domain/Problems.js"
 import type * as TaskDefinition from "../../domain/TaskDefinition.js"
+import * as TaskRef from "../../domain/TaskRef.js"
 import { InvalidPayload, StoreError } from "../../domain/TaskErrors.js"
 import type { InvalidDependency, QueueFull } from "../../domain/TaskErrors.js"
 import type { TaskId } from "../../domain/TaskId.js"
@@ -26,11 +27,7 @@ import type { SubmitOptions } from "./TaskQueue.js"
 export type TransactionalError = InvalidPayload | InvalidDependency | QueueFull | StoreError
 
 /** Options as for TaskQueue.submit; priority aging uses `agingStep` (default 30 s, as the runtime's). */
-export interface Item {
-  readonly definition: TaskDefinition.Any
-  readonly payload: unknown
-  readonly options?: SubmitOptions
-}
+export type Item<D = TaskDefinition.Any> = TaskRef.ItemOf<D>
 
 const storeError = (e: SqlError) =>
   new StoreError({
@@ -44,9 +41,15 @@ const storeError = (e: SqlError) =>
  * that transaction commits. Returns their ids in order; an id or idempotency key already
  * present gives the existing task's id.
  */
-export const submitMany = (
-  items: ReadonlyArray<Item>,
+export const submitMany = <const Ds extends ReadonlyArray<TaskDefinition.Any>>(
+  items: TaskRef.Items<Ds>,
   agingStepMs = 30_000
+): Effect.Effect<TaskRef.Refs<Ds>, TransactionalError, SqlClient.SqlClient> =>
+  Effect.map(insertMany(items, agingStepMs), (ids) => ids as TaskRef.Refs<Ds>)
+
+const insertMany = (
+  items: ReadonlyArray<TaskRef.AnyItem>,
+  agingStepMs: number
 ): Effect.Effect<ReadonlyArray<TaskId>, TransactionalError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
@@ -86,9 +89,9 @@ export const submitMany = (
   })
 
 /** One task, as `submitMany`. */
-export const submit = <P, PI, S, SI, F, FI>(
-  definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI>,
+export const submit = <P, PI, S, SI, F, FI, N extends string>(
+  definition: TaskDefinition.TaskDefinition<P, PI, S, SI, F, FI, N>,
   payload: P,
   options?: SubmitOptions
-): Effect.Effect<TaskId, TransactionalError, SqlClient.SqlClient> =>
-  Effect.map(submitMany([{ definition, payload, ...(options === undefined ? {} : { options }) }]), (ids) => ids[0]!)
+): Effect.Effect<TaskRef.RefOf<P, PI, S, SI, F, FI, N>, TransactionalError, SqlClient.SqlClient> =>
+  Effect.map(insertMany([{ definition, payload, ...(options === undefined ? {} : { options }) }], 30_000), (ids) => TaskRef.unsafeOf(ids[0]!))

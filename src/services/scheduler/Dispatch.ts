@@ -116,9 +116,9 @@ const claim = (env: Env, executor: Executor, reservation: Reservation, permit: P
       Effect.tapError(() => giveBack(env, taken.ids, taken.token)),
       Effect.ensuring(Effect.sync(() => Plan.claimEnded(state, taken.ids)))
     )
-    Plan.claimedOfLimits(state, taken, claimed)
     const short = Plan.shortBuckets(taken, claimed)
     if (short.length > 0) yield* holdRates(env, short, now)
+    Plan.claimedOfLimits(state, taken, claimed)
     if (!Arr.isNonEmptyReadonlyArray(claimed)) {
       if (permit !== undefined) yield* releaseResources(env, permit)
       yield* reservation.cancel
@@ -157,7 +157,11 @@ const holdRates = (env: Env, short: ReadonlyArray<string>, now: number) =>
         env.scope
       )
     }
-  })
+  }).pipe(
+    // The claim has committed: its tasks must still reach their batch. Unread, nothing is held
+    // (the next claim of those buckets comes back short and reads again).
+    Effect.catchAllCause((cause) => Effect.logWarning("could not read rate-limit buckets after a claim", Cause.squash(cause)))
+  )
 
 /**
  * A claim that failed may still have committed (its answer lost with the connection): its rows

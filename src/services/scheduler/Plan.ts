@@ -3,7 +3,7 @@ import type { ReadyRef } from "../../domain/Task.js"
 import type { TaskId } from "../../domain/TaskId.js"
 import type { Attempt, Books, Rules, World } from "./plan/Books.js"
 import { countBy, laneOf } from "./plan/Books.js"
-import type { RateLimit } from "../../domain/RateLimit.js"
+import * as RateLimit from "../../domain/RateLimit.js"
 import { blockedBuckets, blockedTypes, gateOf, rateOf, park, unpark } from "./plan/Gates.js"
 
 // The dispatcher's decisions, as plain synchronous functions of its books: rank order, type
@@ -101,6 +101,10 @@ export const refilled = <E>(books: Books<E>, rules: Rules, page: ReadonlyArray<R
     ...books.claiming,
     ...books.waitingForResources.map((r) => r.id)
   ])
+  // Tasks of held per-key buckets the read could not leave out (past maxExcludedBuckets) stay parked.
+  for (const [gate, refs] of books.parked) {
+    if (RateLimit.partsOf(gate).rateKey !== undefined) for (const ref of refs) skip.add(ref.id)
+  }
   books.mailbox.merge(page, skip, rules.mailboxCapacity)
 }
 
@@ -133,7 +137,7 @@ export interface Taken {
   /** How many tasks of each limited type the batch asks for. */
   readonly asked: ReadonlyMap<string, number>
   /** The rate limits of the batch's buckets that have one, for the store to take from. */
-  readonly rates: ReadonlyMap<string, RateLimit>
+  readonly rates: ReadonlyMap<string, RateLimit.RateLimit>
   /** The bucket of each task of a rate-limited type. */
   readonly buckets: ReadonlyMap<TaskId, string>
 }
@@ -193,7 +197,7 @@ export const take = <E>(
     }
   }
   const limits = new Map<string, number>()
-  const rates = new Map<string, RateLimit>()
+  const rates = new Map<string, RateLimit.RateLimit>()
   const buckets = new Map<TaskId, string>()
   for (const type of perType.keys()) {
     const limit = rules.typeLimit(type)
@@ -232,12 +236,21 @@ export const shortBuckets = (taken: Taken, claimed: ReadonlyArray<Attempt>): Arr
 
 /**
  * The claim committed: a limited type of which fewer were claimed than asked is at its limit
- * across the nodes (or another node took the tasks): held back until the store changes.
+ * across the nodes (or another node took the tasks): held back until the store changes. Tasks
+ * left because their rate-limit bucket is now held (`rateHeld`, read first) do not count: one
+ * spent rate key must not hold back its type's other keys.
  */
 export const claimedOfLimits = <E>(books: Books<E>, taken: Taken, claimed: ReadonlyArray<Attempt>) => {
   if (taken.asked.size === 0) return
   const got = new Map<string, number>()
   countBy(got, claimed.map((t) => t.type), 1)
+  if (books.rateHeld.size > 0 && taken.buckets.size > 0) {
+    // Count the rate-held ones as if they had been claimed.
+    const claimedIds = new Set(claimed.map((t) => t.id))
+    for (const [id, bucket] of taken.buckets) {
+      if (!claimedIds.has(id) && books.rateHeld.has(bucket)) countBy(got, [RateLimit.partsOf(bucket).type], 1)
+    }
+  }
   for (const [type, asked] of taken.asked) if ((got.get(type) ?? 0) < asked) books.heldElsewhere.add(type)
 }
 

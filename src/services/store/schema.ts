@@ -93,13 +93,14 @@ export const schedulesTable =
 /**
  * Rate limits: a task's rate key (the allowance it counts in when its type's limit is per key),
  * and one row per bucket with its starts of the last interval (JSON [instant, count] pairs, see
- * domain/RateLimit.ts), when it is idle again, and the limit it was last claimed under (for
- * stats on any node).
+ * domain/RateLimit.ts), when it is idle again (stats list the busy ones; retention deletes the
+ * idle ones), and the limit it was last claimed under (for stats on any node).
  */
 export const rateLimitsMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["rate_limits", [
   "ALTER TABLE tasks ADD COLUMN rate_key TEXT",
   "CREATE TABLE rate_limits (bucket TEXT PRIMARY KEY, type TEXT NOT NULL, rate_key TEXT, lim INTEGER NOT NULL, " +
-  "per_ms DOUBLE PRECISION NOT NULL, starts TEXT NOT NULL, idle_at DOUBLE PRECISION NOT NULL)"
+  "per_ms DOUBLE PRECISION NOT NULL, starts TEXT NOT NULL, idle_at DOUBLE PRECISION NOT NULL)",
+  "CREATE INDEX rate_limits_idle ON rate_limits (idle_at)"
 ]]
 
 export const nodesMigration: readonly [name: string, statements: ReadonlyArray<string>] = ["nodes", [

@@ -32,7 +32,7 @@ describe("Plan: limits held by other nodes", () => {
     // again, its tasks included.
     Plan.storeChanged(books, rules)
     expect(Plan.isBlocked(books, rules, "limited")).toBe(false)
-    expect(Plan.next(books, rules, world, true, false)).toStrictEqual({ _tag: "Refill", excluded: [] })
+    expect(Plan.next(books, rules, world, true, false)).toStrictEqual({ _tag: "Refill", excluded: [], excludedBuckets: [] })
   })
 
   it("a full claim holds nothing back", () => {
@@ -41,5 +41,47 @@ describe("Plan: limits held by other nodes", () => {
     const taken = Plan.take(books, rules, world, "fibers", "me", false)
     Plan.claimedOfLimits(books, taken, [{ id: TaskId.unsafeMake("t1"), type: "limited", key: null, token: taken.token }])
     expect(Plan.isBlocked(books, rules, "limited")).toBe(false)
+  })
+})
+
+describe("Plan: rate limits", () => {
+  const perKey = { limit: 1, perMs: 1000, byKey: true }
+  const rules: Plan.Rules = {
+    typeLimit: (t) => (t === "api" ? 10 : undefined),
+    rateLimit: (t) => (t === "api" ? perKey : undefined),
+    mailboxCapacity: 16,
+    targetBatchMs: 10
+  }
+  const world: Plan.World<"fibers"> = { executorFor: () => "fibers", room: () => ({ capacity: 8, slots: 1 }), maxBatch: () => 8 }
+  const keyed = (n: number, rateKey: string): ReadyRef => ({ ...ref(n, "api"), rateKey })
+
+  it("a spent rate key is held until it reopens: its tasks set aside and left out of reads, the type's other keys go on", () => {
+    const books = Plan.makeBooks<"fibers">(new Mailbox(16), new Map())
+    Plan.refilled(books, rules, [keyed(1, "a"), keyed(2, "a"), keyed(3, "b")])
+    // Timed as short: a batch may hold several.
+    books.typeMs.set("api", 1)
+    const taken = Plan.take(books, rules, world, "fibers", "me", false)
+    expect([taken.ids, [...taken.rates.keys()]]).toStrictEqual([["t1", "t2", "t3"], ["api/a", "api/b"]])
+    Plan.claimEnded(books, taken.ids)
+    // The store took one of a's (its allowance) and b's.
+    const claimed = [{ id: TaskId.unsafeMake("t1"), type: "api", key: null, token: taken.token }, { id: TaskId.unsafeMake("t3"), type: "api", key: null, token: taken.token }]
+    expect(Plan.shortBuckets(taken, claimed)).toStrictEqual(["api/a"])
+    expect(Plan.rateHeld(books, "api/a", 1000)).toBe(true)
+    Plan.claimedOfLimits(books, taken, claimed)
+    // Not the whole type: the task left behind is a's, held for its rate.
+    expect(Plan.isBlocked(books, rules, "api")).toBe(false)
+    // a's tasks are left out of the next read by bucket, the type is not.
+    Plan.refilled(books, rules, [keyed(2, "a"), keyed(4, "b")])
+    expect(Plan.next(books, rules, world, true, true)._tag).toBe("Parked")
+    const next = Plan.next(books, rules, world, true, true)
+    expect(next._tag === "Reserve" ? next.top.id : next._tag).toBe("t4")
+    books.mailbox.markStale()
+    expect(Plan.next(books, rules, world, true, false)).toStrictEqual({ _tag: "Refill", excluded: [], excludedBuckets: ["api/a"] })
+    // Reopened: the store is read again, a's tasks no longer left out, and a's task comes first.
+    Plan.rateOpened(books, rules, "api/a")
+    expect(Plan.next(books, rules, world, true, false)).toStrictEqual({ _tag: "Refill", excluded: [], excludedBuckets: [] })
+    Plan.refilled(books, rules, [keyed(2, "a"), keyed(4, "b")])
+    const again = Plan.next(books, rules, world, true, true)
+    expect(again._tag === "Reserve" ? again.top.id : again._tag).toBe("t2")
   })
 })

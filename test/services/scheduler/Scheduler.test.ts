@@ -190,7 +190,8 @@ describe("Scheduler", () => {
       expect(badPriority._tag).toBe("InvalidPayload")
       const mixed = yield* Effect.flip(queue.submitMany([
         { definition: Record, payload: { n: 1 } },
-        { definition: Record, payload: { n: "bad" } }
+        // The types refuse it; a JavaScript caller (or a cast) can still send it.
+        { definition: Record, payload: { n: "bad" } as unknown as { n: number } }
       ]))
       expect(mixed._tag).toBe("InvalidPayload")
       const counts = yield* queue.counts

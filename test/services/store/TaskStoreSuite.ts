@@ -212,6 +212,11 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       expect(yield* store.rateBuckets({ busyAt: 3000, limit: 10 })).toStrictEqual([])
       // A second later the allowance is whole again.
       expect((yield* store.claim([id(1), id(2)], { ...lease("c", 3000), rates })).map((c) => c.id)).toStrictEqual(["task-1", "task-2"])
+      // Retention forgets a bucket once it is idle (no row: the whole allowance, as before).
+      yield* store.purge(3999, 100)
+      expect((yield* store.rateBuckets({ buckets: ["api"] })).length).toBe(1)
+      yield* store.purge(4001, 100)
+      expect(yield* store.rateBuckets({ buckets: ["api"] })).toStrictEqual([])
     }))
 
     test("a rate limit per key: each rate key's tasks take from their own allowance, and the type's concurrency limit still holds", Effect.gen(function*() {

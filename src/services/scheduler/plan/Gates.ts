@@ -52,9 +52,22 @@ export const blockedTypes = <E>(books: Books<E>, rules: Rules): Array<string> =>
   return [...out]
 }
 
+/**
+ * Most per-key buckets a ready read leaves out by name (each is a condition of the query, two
+ * parameters): past this many, the tasks of the others come back and are set aside again here
+ * (`refilled` skips what is parked), rather than the query outgrowing the engine's limits.
+ */
+export const maxExcludedBuckets = 200
+
 /** Per-key buckets whose tasks the store should leave out of a ready page (their type's others stay). */
-export const blockedBuckets = <E>(books: Books<E>): Array<string> =>
-  [...books.rateHeld.keys()].filter((bucket) => RateLimit.partsOf(bucket).rateKey !== undefined)
+export const blockedBuckets = <E>(books: Books<E>): Array<string> => {
+  const out: Array<string> = []
+  for (const bucket of books.rateHeld.keys()) {
+    if (out.length >= maxExcludedBuckets) break
+    if (RateLimit.partsOf(bucket).rateKey !== undefined) out.push(bucket)
+  }
+  return out
+}
 
 /**
  * Sets a ready task aside until its gate opens. Bounded: past the mailbox's capacity the task

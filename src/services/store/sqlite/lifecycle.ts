@@ -263,7 +263,15 @@ export const purge = (before: number, limit: number): Sql<number> =>
       `DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE ${final} AND finished_at < ? LIMIT ?) RETURNING id`,
       [before, limit]
     ),
-    (rows) => Effect.as(forget(ids(rows)), rows.length)
+    (rows) =>
+      Effect.as(
+        Effect.zipRight(
+          forget(ids(rows)),
+          // Rate-limit buckets idle since then: a bucket with no row has its whole allowance, as they do.
+          run("DELETE FROM rate_limits WHERE bucket IN (SELECT bucket FROM rate_limits WHERE idle_at < ? LIMIT ?)", [before, limit])
+        ),
+        rows.length
+      )
   )
 
 /** The oldest unfinished task of each key, where it is pending. */
