@@ -111,6 +111,18 @@ export interface Claimed {
    * dispatch span's when the scheduler traces (the attempt's span is its child).
    */
   readonly traceParent: string | null
+  /**
+   * The results of the tasks it depends on (all completed before it could run), in the order
+   * of its `dependsOn`; absent when it has none. A dependency deleted since is left out.
+   */
+  readonly inputs?: ReadonlyArray<Input>
+}
+
+/** A dependency's result, as a claim hands it to the handler (still encoded). */
+export interface Input {
+  readonly id: TaskId
+  readonly type: string
+  readonly result: unknown
 }
 
 /** A running attempt as a lease recovery finds it: the claim, and who holds its lease. */

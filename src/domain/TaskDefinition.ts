@@ -14,6 +14,7 @@ import * as RetryPolicy from "./RetryPolicy.js"
 import * as Outcome from "./Outcome.js"
 import { HandlerFailure, TaskDefect } from "./TaskErrors.js"
 import type { TaskId } from "./TaskId.js"
+import type { TaskRef } from "./TaskRef.js"
 
 /** Where a task type's handler runs: on a worker thread (default) or as a fiber in-process. */
 export type Execution = "thread" | "fiber"
@@ -29,6 +30,21 @@ export interface TaskContext {
   readonly progress: (percent: number, description?: string) => Effect.Effect<void>
   /** Appends a line to the task's log. */
   readonly log: (level: LogLevel, message: string) => Effect.Effect<void>
+  /**
+   * The result of a task this one depends on (`dependsOn`), decoded by its definition. A task
+   * runs only once all its dependencies completed (one that failed or was cancelled fails it
+   * with DependencyFailed instead), so the result is there. Asking for a task that is not one
+   * of its dependencies of that definition is a bug in the handler: the attempt dies
+   * (TaskDefect) saying which ones there are.
+   */
+  readonly dependency: <P, PI, S, SI, F, FI, N extends string>(
+    definition: TaskDefinition<P, PI, S, SI, F, FI, N>,
+    id: TaskRef<TaskDefinition<P, PI, S, SI, F, FI, N>>
+  ) => Effect.Effect<S>
+  /** The results of its dependencies of this definition, in the order of `dependsOn` (a fan-in). */
+  readonly dependencies: <P, PI, S, SI, F, FI, N extends string>(
+    definition: TaskDefinition<P, PI, S, SI, F, FI, N>
+  ) => Effect.Effect<ReadonlyArray<S>>
 }
 
 /** Declared resource needs (enforced by the ResourceGovernor). */

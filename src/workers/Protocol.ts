@@ -1,6 +1,7 @@
 import { WorkerError } from "@effect/platform/WorkerError"
 import * as Schema from "effect/Schema"
 import * as Activity from "../domain/Activity.js"
+import type { Claimed } from "../domain/Task.js"
 import { AttemptFailure } from "../domain/TaskErrors.js"
 import { FinishedSpanWire } from "../domain/Trace.js"
 
@@ -16,9 +17,23 @@ export const WireTask = Schema.Struct({
   timeoutMs: Schema.NullOr(Schema.Number),
   priority: Schema.Number,
   /** The dispatch span's W3C traceparent when tracing is on: the attempt's span is its child. */
-  trace: Schema.NullOr(Schema.String)
+  trace: Schema.NullOr(Schema.String),
+  /** Its dependencies' results (`ctx.dependency`), in the order of its `dependsOn`; absent when none. */
+  inputs: Schema.optionalWith(Schema.Array(Schema.Struct({ id: Schema.String, type: Schema.String, result: Schema.Unknown })), { exact: true })
 })
 export type WireTask = typeof WireTask.Type
+
+/** A claimed task as it goes to an executor. */
+export const wireTask = (t: Claimed): WireTask => ({
+  id: t.id,
+  type: t.type,
+  payload: t.payload,
+  attempt: t.attempt,
+  timeoutMs: t.timeoutMs,
+  priority: t.priority,
+  trace: t.traceParent,
+  ...(t.inputs === undefined ? {} : { inputs: t.inputs })
+})
 
 /**
  * Runs a batch of tasks in one request (FIELD-NOTES.md: one request per task costs 165–250 µs,

@@ -6,6 +6,7 @@ import { HandlerNotFound } from "../domain/TaskErrors.js"
 import * as TaskId from "../domain/TaskId.js"
 import type { Handlers } from "./Handlers.js"
 import { names } from "./Handlers.js"
+import * as Inputs from "./inputs.js"
 import type { WireTask } from "./Protocol.js"
 
 /**
@@ -82,7 +83,8 @@ export const runTask = (handlers: Handlers, task: WireTask, emit: Emit): Effect.
             at: clock.unsafeCurrentTimeMillis()
           })
         )
-      )
+      ),
+    ...Inputs.make(task.id, task.inputs ?? [])
   }
   return handler.execute(taskId, task.payload, ctx)
 }

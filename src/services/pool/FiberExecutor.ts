@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import type { ActivitySink, Executor } from "./Executor.js"
 import * as BatchRun from "../../workers/BatchRun.js"
 import type { Handlers } from "../../workers/Handlers.js"
+import * as Protocol from "../../workers/Protocol.js"
 import * as RunTask from "../../workers/runTask.js"
 
 export interface Options {
@@ -30,15 +31,7 @@ export const make = (handlers: Handlers, options: Options): Executor => {
   const run: Executor["run"] = (tasks) => {
     const batch = BatchRun.make(
       handlers,
-      tasks.map((task) => ({
-        id: task.id,
-        type: task.type,
-        payload: task.payload,
-        attempt: task.attempt,
-        timeoutMs: task.timeoutMs,
-        priority: task.priority,
-        trace: task.traceParent
-      })),
+      tasks.map(Protocol.wireTask),
       { emit, tracing: options.tracing }
     )
     return BatchRun.registered(registry, batch, Effect.timed(batch.run)).pipe(

@@ -83,15 +83,7 @@ export const runOn = (pool: Pool, slot: Slot.Slot, batch: ReadonlyArray<Claimed>
     // The tasks come from the store and are valid: skip re-validating them here.
     const request = new Protocol.RunBatch({
       batch: entry.batch,
-      tasks: batch.map((t) => ({
-        id: t.id,
-        type: t.type,
-        payload: t.payload,
-        attempt: t.attempt,
-        timeoutMs: t.timeoutMs,
-        priority: t.priority,
-        trace: t.traceParent
-      }))
+      tasks: batch.map(Protocol.wireTask)
     }, { disableValidation: true })
     const sent = entry.withdrawn === undefined ? thread.worker.executeEffect(request) : Effect.raceFirst(
       thread.worker.executeEffect(request),

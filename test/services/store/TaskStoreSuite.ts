@@ -243,6 +243,19 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
       ])
     }))
 
+    test("a claim hands a task its dependencies' results, in the order of its dependsOn", Effect.gen(function*() {
+      const store = yield* TaskStore
+      yield* store.insert([newTask(1), newTask(2, { type: "other" })])
+      yield* store.claim([id(1), id(2)], lease("t"))
+      yield* store.complete([{ id: id(1), token: "t", result: { words: 4 } }, { id: id(2), token: "t", result: "two" }], 3000)
+      yield* store.insert([newTask(3, { dependsOn: [id(2), id(1)] }), newTask(4)])
+      const claimed = yield* store.claim([id(3), id(4)], lease("u", 4000))
+      expect(claimed.map((c) => [c.id, c.inputs])).toStrictEqual([
+        ["task-3", [{ id: "task-2", type: "other", result: "two" }, { id: "task-1", type: "echo", result: { words: 4 } }]],
+        ["task-4", undefined]
+      ])
+    }))
+
     test("concurrent claims of one task: exactly one wins", Effect.gen(function*() {
       const store = yield* TaskStore
       yield* store.insert([newTask(1)])

@@ -137,7 +137,7 @@ export const toTask = (row: TaskRow, retry: (json: string) => RetryPolicy): Task
   }, { disableValidation: true })
 
 /** The columns a claim returns. */
-export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at, key, trace_parent"
+export const claimColumns = "id, type, payload, priority, attempt, retry, timeout_ms, rank, created_at, run_at, key, trace_parent, depends_on"
 
 export interface ClaimRow {
   readonly id: string
@@ -152,6 +152,7 @@ export interface ClaimRow {
   readonly run_at: number
   readonly key: string | null
   readonly trace_parent: string | null
+  readonly depends_on: string | null
 }
 
 export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) => RetryPolicy): Claimed => ({
@@ -169,6 +170,10 @@ export const toClaimed = (row: ClaimRow, token: string, retry: (json: string) =>
   token,
   traceParent: row.trace_parent
 })
+
+/** The ids a claimed row depends on, in order (none: empty). */
+export const dependsOnOf = (row: Pick<ClaimRow, "depends_on">): ReadonlyArray<TaskId> =>
+  row.depends_on === null ? [] : JSON.parse(row.depends_on) as Array<TaskId>
 
 /** A running attempt's row with its lease (recoveries). */
 export interface LeasedRow extends ClaimRow {

@@ -1,6 +1,6 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import type { Claimed, NewTask } from "../../../domain/Task.js"
+import type { Claimed, Input, NewTask } from "../../../domain/Task.js"
 import type { TaskId } from "../../../domain/TaskId.js"
 import * as TaskStatus from "../../../domain/TaskStatus.js"
 import type { StatusChanged } from "../../events/TaskEvents.js"
@@ -226,13 +226,38 @@ export const claim = (
     // RETURNING order is unspecified: restore the order the scheduler asked for (a repeated
     // id was claimed once and is returned once).
     const byId = new Map(results.flat().map((row) => [row.id, row] as const))
-    return taskIds.flatMap((id) => {
+    const rows = taskIds.flatMap((id) => {
       const row = byId.get(id)
       if (row === undefined) return []
       byId.delete(id)
-      return [Rows.toClaimed(row, lease.token, retry)]
+      return [row]
+    })
+    const inputs = yield* inputsOf(rows)
+    return rows.map((row): Claimed => {
+      const claimed = Rows.toClaimed(row, lease.token, retry)
+      const deps = Rows.dependsOnOf(row)
+      return deps.length === 0 ? claimed : { ...claimed, inputs: deps.flatMap((id) => inputs.get(id) ?? []) }
     })
   })
+
+/**
+ * The results of the dependencies of claimed tasks, by id: they completed before the tasks
+ * could run (a dependency that did not fails its dependents instead). Read in the claim's
+ * transaction, only for tasks that have dependencies.
+ */
+const inputsOf = (rows: ReadonlyArray<Rows.ClaimRow>): Effect.Effect<Map<string, Input>, SqlError, Connection> => {
+  const deps = [...new Set(rows.flatMap(Rows.dependsOnOf))]
+  if (deps.length === 0) return Effect.succeed(new Map())
+  return Effect.map(
+    Effect.forEach(chunks(deps), (chunk) =>
+      run<{ readonly id: string; readonly type: string; readonly result: string | null }>(
+        `SELECT id, type, result FROM tasks WHERE id IN ${tuple(chunk.length)} AND status = ${to("complete")}`,
+        chunk
+      )),
+    (found) =>
+      new Map(found.flat().map((r) => [r.id, { id: r.id as TaskId, type: r.type, result: r.result === null ? null : JSON.parse(r.result) }] as const))
+  )
+}
 
 const clearLease = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
 
