@@ -89,7 +89,12 @@ export interface TaskDefinition<P = unknown, PI = unknown, S = unknown, SI = unk
   readonly concurrency: Option.Option<number>
   readonly rateLimit: Option.Option<RateLimit.RateLimit>
   /** Pairs this definition with the Effect that runs it. */
-  readonly handler: (run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F>) => TaskHandler
+  /**
+   * Pairs this definition with the Effect that runs it. The Effect may require services (`R`):
+   * a handlers module provides them per worker thread (`Handlers.provide`), and an app gives
+   * its own to in-process handlers (`Troupe.layer({ handlers })` then requires them).
+   */
+  readonly handler: <R = never>(run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F, R>) => TaskHandler<R>
 }
 
 /**
@@ -121,10 +126,10 @@ export interface Any {
  * A definition paired with its handler, as registered in a handlers module. `execute` takes
  * the encoded payload and returns an encoded Outcome, so executors never see the types.
  */
-export interface TaskHandler {
+export interface TaskHandler<R = never> {
   readonly _tag: "TaskHandler"
   readonly definition: Any
-  readonly execute: (taskId: TaskId, payload: unknown, ctx: TaskContext) => Effect.Effect<Outcome.Outcome>
+  readonly execute: (taskId: TaskId, payload: unknown, ctx: TaskContext) => Effect.Effect<Outcome.Outcome, never, R>
 }
 
 export type Payload<D> = D extends TaskDefinition<infer P, infer _PI, infer _S, infer _SI, infer _F, infer _FI, infer _N> ? P : never
@@ -193,9 +198,9 @@ const jsonSchemaOf = (schema: Schema.Schema.Any) => {
 const describe = (cause: Cause.Cause<unknown>): string => Cause.pretty(cause).split("\n")[0] ?? "unknown defect"
 
 /** decode payload → run → encode success or typed failure; defects become TaskDefect. */
-const makeExecute = <P, PI, S, SI, F, FI>(
+const makeExecute = <P, PI, S, SI, F, FI, R>(
   definition: TaskDefinition<P, PI, S, SI, F, FI>,
-  run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F>
+  run: (payload: P, ctx: TaskContext) => Effect.Effect<S, F, R>
 ) => {
   // Schemas run synchronously (Either) on this hot path; payload and result schemas must not
   // need async transformations.
@@ -203,7 +208,7 @@ const makeExecute = <P, PI, S, SI, F, FI>(
   const encodeSuccess = Schema.encodeEither(definition.success)
   const encodeFailure = Schema.encodeEither(definition.failure)
   const failed = (id: TaskId, error: Outcome.Failed["error"]) => new Outcome.Failed({ id, error }, { disableValidation: true })
-  return (taskId: TaskId, payload: unknown, ctx: TaskContext): Effect.Effect<Outcome.Outcome> => {
+  return (taskId: TaskId, payload: unknown, ctx: TaskContext): Effect.Effect<Outcome.Outcome, never, R> => {
     const decoded = decodePayload(payload)
     if (Either.isLeft(decoded)) {
       return Effect.succeed(failed(taskId, new TaskDefect({ reason: "decode", message: `payload: ${decoded.left.message}` })))

@@ -16,7 +16,7 @@ import * as WorkerPool from "../services/pool/WorkerPool.js"
 import * as CommandHandler from "../workers/CommandHandler.js"
 import * as Handlers from "../workers/Handlers.js"
 import * as HandlersModules from "../workers/HandlersModules.js"
-import { compose, fiberExecutors, messageOf, TroupeStartError } from "./compose.js"
+import { compose, fiberExecutors, inProcessServices, messageOf, TroupeStartError } from "./compose.js"
 import type { Services } from "./compose.js"
 import * as Telemetry from "./Telemetry.js"
 import * as TroupeConfig from "./TroupeConfig.js"
@@ -30,11 +30,15 @@ const durationKeys = [
 ] as const
 type DurationKeys = typeof durationKeys[number]
 
-export interface Options
+export interface Options<R = never>
   extends Partial<Omit<TroupeConfig.TroupeConfig, DurationKeys> & Record<DurationKeys, Duration.DurationInput>>
 {
-  /** The handlers registry, when the app imports it itself; otherwise `handlersModule` is imported (a list is merged). */
-  readonly handlers?: Handlers.Handlers
+  /**
+   * The handlers registry, when the app imports it itself; otherwise `handlersModule` is
+   * imported (a list is merged). Its in-process handlers may require the app's services (`R`):
+   * the runtime's layer then requires them too.
+   */
+  readonly handlers?: Handlers.Handlers<R>
   /** Where machine readings come from (default: the host and its cgroup, SystemMetrics.layerLive). */
   readonly metrics?: Layer.Layer<SystemMetrics.SystemMetrics>
   /** OpenTelemetry tracing and metrics (default: off); see Telemetry.layer. */
@@ -47,8 +51,8 @@ export interface Options
  */
 export const loadHandlers = (
   config: TroupeConfig.TroupeConfig,
-  handlers?: Handlers.Handlers
-): Effect.Effect<Handlers.Handlers, TroupeStartError> => {
+  handlers?: Handlers.Any
+): Effect.Effect<Handlers.Any, TroupeStartError> => {
   const builtIn = config.allowCommands ? [CommandHandler.handlers({ grace: config.interruptGrace })] : []
   const load = handlers !== undefined
     ? HandlersModules.load(undefined, [handlers, ...builtIn])
@@ -60,7 +64,7 @@ const poolSize = (workers: TroupeConfig.TroupeConfig["workers"]) =>
   workers === "auto" ? os.availableParallelism() : workers
 
 /** Routes each type to worker threads, or to fibers when its definition says `execution: "fiber"`. */
-export const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Handlers.Handlers) =>
+export const threadExecutors = <R>(config: TroupeConfig.TroupeConfig, handlers: Handlers.Handlers<R>) =>
   Layer.scoped(
     Executors.Executors,
     Effect.gen(function*() {
@@ -69,7 +73,8 @@ export const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Han
       const fiber = FiberExecutor.make(handlers, {
         concurrency: config.fiberConcurrency,
         onActivity: activity.sink,
-        tracing: telemetry.tracing
+        tracing: telemetry.tracing,
+        services: yield* inProcessServices(handlers)
       })
       if (config.handlersModule === undefined) {
         return yield* Effect.fail(new TroupeStartError({
@@ -107,12 +112,12 @@ export const threadExecutors = (config: TroupeConfig.TroupeConfig, handlers: Han
   )
 
 /** Builds the runtime from a full configuration. */
-export const fromConfig = (
+export const fromConfig = <R = never>(
   config: TroupeConfig.TroupeConfig,
-  handlers?: Handlers.Handlers,
+  handlers?: Handlers.Handlers<R>,
   metrics: Layer.Layer<SystemMetrics.SystemMetrics> = SystemMetrics.layerLive,
   telemetry: Layer.Layer<Telemetry.Telemetry, TroupeStartError | Telemetry.TelemetryUnavailable> = Telemetry.layerOff
-): Layer.Layer<Services, TroupeStartError> => {
+): Layer.Layer<Services, TroupeStartError, R> => {
   const loaded = loadHandlers(config, handlers)
   // A postgres:// URL selects PostgreSQL; anything else is a SQLite file.
   const store: Layer.Layer<TaskStore, TroupeStartError> = (Database.isPostgres(config.database)
@@ -121,13 +126,15 @@ export const fromConfig = (
   ).pipe(Layer.mapError((e) => new TroupeStartError({ message: `store ${Database.describe(config.database)}: ${messageOf(e)}` })))
   return Layer.unwrapEffect(Effect.map(loaded, (handlers) => {
     const needsThreads = [...handlers.byName.values()].some((h) => h.definition.execution === "thread")
-    const executors = needsThreads ? threadExecutors(config, handlers) : fiberExecutors(config, handlers)
+    // Loaded by path, or merged with the built-in types: the app's own registry's requirements.
+    const typed = handlers as Handlers.Handlers<R>
+    const executors = needsThreads ? threadExecutors(config, typed) : fiberExecutors(config, typed)
     return compose(config, handlers, store, executors, metrics, telemetry)
   }))
 }
 
 /** The runtime with explicit options over the defaults. */
-export const layer = (options: Options = {}): Layer.Layer<Services, TroupeStartError> => {
+export const layer = <R = never>(options: Options<R> = {}): Layer.Layer<Services, TroupeStartError, R> => {
   const { handlers, metrics, telemetry, ...rest } = options
   const durations = Object.fromEntries(
     durationKeys.map((key) => [key, Duration.decode(rest[key] ?? TroupeConfig.defaults[key])])
@@ -149,7 +156,7 @@ export const telemetryConfig: Layer.Layer<Telemetry.Telemetry, TroupeStartError>
  * The runtime configured from TROUPE_* environment variables, with telemetry from the
  * standard OTEL_* ones (Telemetry.layerConfig: off unless an OTLP endpoint is set).
  */
-export const layerConfig = (handlers?: Handlers.Handlers): Layer.Layer<Services, TroupeStartError> =>
+export const layerConfig = <R = never>(handlers?: Handlers.Handlers<R>): Layer.Layer<Services, TroupeStartError, R> =>
   Layer.unwrapEffect(
     TroupeConfig.config.pipe(
       Effect.mapError((e) => new TroupeStartError({ message: `configuration: ${e.message}` })),

@@ -30,11 +30,11 @@ export interface TestOptions {
  * scripted (SystemMetrics.layerScripted) so memory pressure happens on cue. For an app's own
  * tests of its task flows; not for production.
  */
-export const layer = (
-  handlers: Handlers.Handlers,
+export const layer = <R = never>(
+  handlers: Handlers.Handlers<R>,
   options: Partial<Omit<TroupeConfig.TroupeConfig, "database" | "handlersModule" | "allowCommands">> = {},
   test: TestOptions = {}
-): Layer.Layer<Services, TroupeStartError> => {
+): Layer.Layer<Services, TroupeStartError, R> => {
   // No GPU probe (a child process) in tests unless asked for; at the end of a test, running
   // tasks are interrupted at once rather than awaited (TestClock would not move).
   const config = {

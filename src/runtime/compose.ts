@@ -1,3 +1,4 @@
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -5,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as os from "node:os"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import type { RateLimit } from "../domain/RateLimit.js"
 import * as Activity from "../services/events/Activity.js"
 import * as Executors from "../services/pool/Executors.js"
@@ -46,18 +48,36 @@ export const messageOf = (e: unknown): string =>
     ? (e as { message: string }).message
     : String(e)
 
+/**
+ * The services in-process handlers run with: the app's (what it provided the runtime's layer:
+ * `R`) and, when some types run in-process, what the handlers modules provide (built once here,
+ * released with the runtime; each worker thread builds its own).
+ */
+export const inProcessServices = <R>(handlers: Handlers.Handlers<R>): Effect.Effect<Context.Context<unknown>, TroupeStartError, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    // The whole context the runtime's layer is built in: the app's services among it.
+    const app = (yield* Effect.context<R>()) as Context.Context<unknown>
+    const inProcess = [...handlers.byName.values()].some((h) => h.definition.execution === "fiber")
+    if (handlers.layer === undefined || !inProcess) return app
+    const own = yield* Layer.build(handlers.layer).pipe(
+      Effect.mapError((e) => new TroupeStartError({ message: `the handlers' services (Handlers.provide) could not be built: ${messageOf(e)}` }))
+    )
+    return Context.merge(app, own)
+  })
+
 /** Every task type in-process (the test kit, or apps without thread tasks). */
-export const fiberExecutors = (
+export const fiberExecutors = <R>(
   config: TroupeConfig,
-  handlers: Handlers.Handlers
-): Layer.Layer<Executors.Executors, never, Activity.Activity> =>
-  Layer.effect(
+  handlers: Handlers.Handlers<R>
+): Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity | R> =>
+  Layer.scoped(
     Executors.Executors,
-    Effect.map(Effect.zip(Activity.Activity, Telemetry), ([activity, telemetry]) => {
+    Effect.map(Effect.all([Activity.Activity, Telemetry, inProcessServices(handlers)]), ([activity, telemetry, services]) => {
       const fiber = FiberExecutor.make(handlers, {
         concurrency: config.fiberConcurrency,
         onActivity: activity.sink,
-        tracing: telemetry.tracing
+        tracing: telemetry.tracing,
+        services
       })
       const missing = Executors.missing(Handlers.names(handlers))
       return Executors.Executors.of({
@@ -70,7 +90,7 @@ export const fiberExecutors = (
   )
 
 /** Per-type concurrency limits from the definitions (`concurrency`). */
-const typeLimits = (handlers: Handlers.Handlers) => {
+const typeLimits = (handlers: Handlers.Any) => {
   const limits = new Map<string, number>()
   for (const [name, h] of handlers.byName) {
     if (Option.isSome(h.definition.concurrency)) limits.set(name, h.definition.concurrency.value)
@@ -79,7 +99,7 @@ const typeLimits = (handlers: Handlers.Handlers) => {
 }
 
 /** Rate limits from the definitions (`rateLimit`). */
-const rateLimits = (handlers: Handlers.Handlers) => {
+const rateLimits = (handlers: Handlers.Any) => {
   const limits = new Map<string, RateLimit>()
   for (const [name, h] of handlers.byName) {
     if (Option.isSome(h.definition.rateLimit)) limits.set(name, h.definition.rateLimit.value)
@@ -88,14 +108,14 @@ const rateLimits = (handlers: Handlers.Handlers) => {
 }
 
 /** Wires store, events, registry, activity, executors, scheduler and client together. */
-export const compose = (
+export const compose = <R = never>(
   config: TroupeConfig,
-  handlers: Handlers.Handlers,
+  handlers: Handlers.Any,
   store: Layer.Layer<TaskStore, TroupeStartError>,
-  executors: Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity>,
+  executors: Layer.Layer<Executors.Executors, TroupeStartError, R>,
   metrics: Layer.Layer<SystemMetrics.SystemMetrics>,
   telemetry: Layer.Layer<Telemetry, TroupeStartError | { readonly _tag: "TelemetryUnavailable"; readonly message: string }>
-): Layer.Layer<Services, TroupeStartError> => {
+): Layer.Layer<Services, TroupeStartError, Exclude<R, Activity.Activity>> => {
   const ms = Duration.toMillis
   const owner = LeaseOwners.make()
   const base = Layer.mergeAll(store, TaskEvents.layer, Registry.layer(handlers))

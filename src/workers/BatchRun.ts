@@ -11,6 +11,7 @@
  * again). Time comes from Clock, so TestClock drives it in-process.
  */
 import type * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -36,6 +37,8 @@ export interface Options {
    * tracer, parented to it (AttemptSpan). Off: no span is created.
    */
   readonly tracing?: boolean | undefined
+  /** The services the handlers require (their module's layer, built for this thread; the app's, in-process). */
+  readonly services?: Context.Context<unknown> | undefined
 }
 
 /** One batch, ready to run. */
@@ -63,7 +66,7 @@ export const interrupted = (id: string, message: string): Outcome.Outcome =>
 
 const signalled = () => Deferred.unsafeMake<void>(FiberId.none)
 
-export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options: Options): BatchRun => {
+export const make = (handlers: Handlers<unknown>, tasks: ReadonlyArray<WireTask>, options: Options): BatchRun => {
   const n = tasks.length
   const outcomes: Array<Outcome.Outcome | undefined> = new Array(n)
   /** The next task to start (or the one running). */
@@ -142,7 +145,7 @@ export const make = (handlers: Handlers, tasks: ReadonlyArray<WireTask>, options
         current = i
         startedAt = clock.unsafeCurrentTimeMillis()
         options.onStart?.(i, task, startedAt)
-        let run = RunTask.runTask(handlers, task, options.emit)
+        let run = RunTask.runTask(handlers, task, options.emit, options.services)
         const attempt = tracer === undefined ? undefined : AttemptSpan.start(tracer, task, clock.unsafeCurrentTimeNanos())
         if (attempt !== undefined) {
           span = attempt

@@ -158,4 +158,4 @@ export const make = (options: Options): TaskHandler => {
 }
 
 /** A registry holding only the `command` type, to merge with the app's handlers. */
-export const handlers = (options: Options): Handlers.Handlers => Handlers.make(make(options))
+export const handlers = (options: Options): Handlers.Any => Handlers.make(make(options))

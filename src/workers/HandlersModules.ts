@@ -19,13 +19,13 @@ export const list = (modules: Modules): ReadonlyArray<string> =>
 
 const toUrl = (path: string): string => (path.startsWith("file:") ? path : pathToFileURL(path).href)
 
-const loadOne = (path: string): Effect.Effect<Handlers.Handlers, HandlersLoadError> =>
+const loadOne = (path: string): Effect.Effect<Handlers.Any, HandlersLoadError> =>
   Effect.tryPromise({
     try: () => import(toUrl(path)) as Promise<{ readonly default?: unknown }>,
     catch: (cause) => new HandlersLoadError({ message: `cannot load handlers module ${path}: ${String(cause)}` })
   }).pipe(
     Effect.filterOrFail(
-      (mod): mod is { readonly default: Handlers.Handlers } => Handlers.isHandlers(mod.default),
+      (mod): mod is { readonly default: Handlers.Any } => Handlers.isHandlers(mod.default),
       () => new HandlersLoadError({ message: `handlers module ${path} must default-export Handlers.make(...)` })
     ),
     Effect.map((mod) => mod.default)
@@ -34,8 +34,8 @@ const loadOne = (path: string): Effect.Effect<Handlers.Handlers, HandlersLoadErr
 /** Loads every module and merges them with `extra`; a task name defined twice is refused. */
 export const load = (
   modules: Modules,
-  extra: ReadonlyArray<Handlers.Handlers> = []
-): Effect.Effect<Handlers.Handlers, HandlersLoadError> =>
+  extra: ReadonlyArray<Handlers.Any> = []
+): Effect.Effect<Handlers.Any, HandlersLoadError> =>
   Effect.forEach(list(modules), loadOne).pipe(
     Effect.flatMap((loaded) =>
       Either.match(Handlers.merge([...loaded, ...extra]), {

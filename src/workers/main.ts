@@ -9,16 +9,20 @@ import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as WorkerThreads from "node:worker_threads"
 import * as Outcome from "../domain/Outcome.js"
 import * as TaskId from "../domain/TaskId.js"
 import * as ActivityOutbox from "./ActivityOutbox.js"
 import * as BatchRun from "./BatchRun.js"
+import type * as Handlers from "./Handlers.js"
 import * as HandlersModules from "./HandlersModules.js"
 import * as Protocol from "./Protocol.js"
 import * as SpanRecorder from "./SpanRecorder.js"
@@ -30,9 +34,21 @@ const data = WorkerThreads.workerData as Protocol.WorkerData
 // thread's entrypoint: the pool receives the thread's own error as its start failure (a runner
 // that failed to build would just exit, and be respawned until the start timeout). The
 // documented bridge: the thread's entrypoint runs its program.
-const handlers = await Effect.runPromise(
+// The services the modules provide their handlers (Handlers.provide) are built here too, once
+// for this thread, in a scope closed when the runner stops (the thread retired, recycled or
+// shut down): a layer that cannot be built fails the thread's start with its own error.
+const services = Effect.runSync(Scope.make())
+const [handlers, context] = await Effect.runPromise(
   HandlersModules.load(data.handlersModules).pipe(
-    Effect.catchAll((e) => Effect.die(new Error(e.message)))
+    Effect.catchAll((e) => Effect.die(new Error(e.message))),
+    Effect.flatMap((handlers): Effect.Effect<readonly [Handlers.Any, Context.Context<unknown> | undefined]> =>
+      handlers.layer === undefined
+        ? Effect.succeed([handlers, undefined])
+        : Layer.buildWithScope(handlers.layer, services).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.die(new Error(`the services of ${data.handlersModules.join(", ")} (Handlers.provide) could not be built: ${Cause.pretty(cause).split("\n")[0]}`))),
+          Effect.map((context) => [handlers, context])
+        ))
   )
 ).catch((defect: unknown) => {
   throw Runtime.isFiberFailure(defect) ? Cause.squash(defect[Runtime.FiberFailureCauseId]) : defect
@@ -76,7 +92,8 @@ const runner = Layer.unwrapScoped(Effect.gen(function*() {
         onStart: state === undefined
           ? undefined
           : (index, task, startedAt) => ThreadState.writeTask(state, request.batch, index, startedAt, task.timeoutMs),
-        tracing
+        tracing,
+        services: context
       })
       const run = Effect.timed(traced(batch.run)).pipe(
         state === undefined ? (e) => e : Effect.ensuring(Effect.sync(() => ThreadState.writeIdle(state))),
@@ -92,5 +109,6 @@ const runner = Layer.unwrapScoped(Effect.gen(function*() {
   })
 })).pipe(Layer.provide(NodeWorkerRunner.layer))
 
-// The documented bridge: a thread's entrypoint runs its program.
-WorkerRunner.launch(runner).pipe(NodeRuntime.runMain)
+// The documented bridge: a thread's entrypoint runs its program. The runner returns when it is
+// told to stop; then the handlers' services are released.
+WorkerRunner.launch(runner).pipe(Effect.ensuring(Scope.close(services, Exit.void)), NodeRuntime.runMain)

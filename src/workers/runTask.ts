@@ -1,3 +1,4 @@
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Activity from "../domain/Activity.js"
 import * as Outcome from "../domain/Outcome.js"
@@ -40,7 +41,12 @@ export const logOnly: Emit = (item) => {
  * 0–100 and descriptions and messages are cut to the Activity limits; log lines are numbered
  * from 1 per attempt; every item is stamped with Clock time.
  */
-export const runTask = (handlers: Handlers, task: WireTask, emit: Emit): Effect.Effect<Outcome.Outcome> => {
+export const runTask = (
+  handlers: Handlers<unknown>,
+  task: WireTask,
+  emit: Emit,
+  services: Context.Context<unknown> | undefined
+): Effect.Effect<Outcome.Outcome> => {
   const handler = handlers.byName.get(task.type)
   if (handler === undefined) {
     return Effect.succeed(
@@ -86,5 +92,8 @@ export const runTask = (handlers: Handlers, task: WireTask, emit: Emit): Effect.
       ),
     ...Inputs.make(task.id, task.inputs ?? [])
   }
-  return handler.execute(taskId, task.payload, ctx)
+  const run = handler.execute(taskId, task.payload, ctx)
+  // The services its module (and, in-process, the app) provided; with none, a handler that
+  // requires one dies saying which (the types of a module loaded by path are not checked).
+  return services === undefined ? run as Effect.Effect<Outcome.Outcome> : Effect.provide(run, services)
 }

@@ -1,3 +1,4 @@
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -14,6 +15,8 @@ export interface Options {
   readonly onActivity?: ActivitySink | undefined
   /** Each attempt runs under a `troupe.attempt` span (telemetry on). */
   readonly tracing?: boolean | undefined
+  /** The services the handlers require: the app's and their modules' (Handlers.provide). */
+  readonly services?: Context.Context<unknown> | undefined
 }
 
 /**
@@ -24,7 +27,7 @@ export interface Options {
  * ones come one per batch, and up to `concurrency` batches run at once. Timeouts and cancel
  * interrupt the handler where it runs (finalizers run), under Clock/TestClock.
  */
-export const make = (handlers: Handlers, options: Options): Executor => {
+export const make = (handlers: Handlers<unknown>, options: Options): Executor => {
   const registry = BatchRun.makeRegistry()
   const sink = options.onActivity
   const emit: RunTask.Emit = sink === undefined ? RunTask.logOnly : (item) => sink([item])
@@ -32,7 +35,7 @@ export const make = (handlers: Handlers, options: Options): Executor => {
     const batch = BatchRun.make(
       handlers,
       tasks.map(Protocol.wireTask),
-      { emit, tracing: options.tracing }
+      { emit, tracing: options.tracing, services: options.services }
     )
     return BatchRun.registered(registry, batch, Effect.timed(batch.run)).pipe(
       Effect.map(([duration, outcomes]) => ({ outcomes, busyMs: Duration.toMillis(duration) }))
