@@ -4,17 +4,22 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { serverForFile } from "../support/process.js"
 
 // The examples run as a reader of the README runs them: the compiled program in a process of
 // its own (npm test builds first), its output checked.
 
 const dist = fileURLToPath(new URL("../../dist/examples/", import.meta.url))
 
-const run = (script: string, args: ReadonlyArray<string>) =>
+const exec = (file: string, args: ReadonlyArray<string>) =>
   new Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    execFile(process.execPath, [path.join(dist, script), ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
   })
+
+const run = (script: string, args: ReadonlyArray<string>) => exec(process.execPath, [path.join(dist, script), ...args])
+
+const python = fileURLToPath(new URL("../../examples/python/troupe_client.py", import.meta.url))
 
 describe("examples", () => {
   it("wordCount: map tasks on worker threads, a reduce that reads their results", async () => {
@@ -33,8 +38,41 @@ describe("examples", () => {
     }
   }, 90_000)
 
+  it("services: a per-thread SQLite connection for thread handlers, the app's mailer for in-process ones", async () => {
+    const result = await run("services/main.js", [])
+    expect(result.code).toBe(0)
+    const out = result.stdout.trim().split("\n")
+    expect(out.map((l) => l.replace(/worker thread \d+/, "worker thread N"))).toStrictEqual([
+      "o1: 3.70 (priced on worker thread N); mailed customer@example.test: order o1 is priced",
+      "o2: 7.80 (priced on worker thread N); mailed customer@example.test: order o2 is priced",
+      "o3: 11.50 (priced on worker thread N); mailed customer@example.test: order o3 is priced"
+    ])
+  }, 90_000)
+
   it("wordCount without files says how to run it", async () => {
     const result = await run("wordCount/main.js", [])
     expect([result.code, result.stderr.trim()]).toStrictEqual([2, "usage: node dist/examples/wordCount/main.js FILE..."])
+  })
+})
+
+describe("the Python client (standard library only) against a real server", () => {
+  const server = serverForFile("troupe-python-")
+
+  it("submits a task and watches it to its end: the id first, status, progress and log lines, then the result", async () => {
+    const result = await exec("python3", [python, "--url", server.url, "submit", "talk", `{"lines": 2}`, "--wait"])
+    expect(result.code).toBe(0)
+    const out = result.stdout.trim().split("\n")
+    expect(out[0]).toMatch(/^[0-9a-f]{12}-[0-9a-f]{16}$/)
+    expect(out).toEqual(expect.arrayContaining(["status running", "progress 100% line 2", "log info line 1", "log warn line 2", "status completed"]))
+    expect(JSON.parse(out.at(-1)!)).toStrictEqual({ status: "completed", result: 2 })
+    const got = await exec("python3", [python, "--url", server.url, "get", out[0]!])
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: out[0], type: "talk", status: "completed", result: 2 })
+  }, 60_000)
+
+  it("a bad payload comes back as troupe's typed error, with what to change", async () => {
+    const result = await exec("python3", [python, "--url", server.url, "submit", "echo", `{"n": "seven"}`])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("error: InvalidPayload: ")
+    expect(result.stderr).toContain("payload.n")
   })
 })
