@@ -49,6 +49,18 @@ describe("examples", () => {
     ])
   }, 90_000)
 
+  it("media: segments encoded by a program with their progress, then joined by a command task that depends on them all", async () => {
+    const result = await run("media/main.js", ["3"])
+    expect(result.code).toBe(0)
+    const out = result.stdout.trim().split("\n")
+    expect(out.filter((l) => l.endsWith(" encoded")).sort()).toStrictEqual(["segment 1/3 encoded", "segment 2/3 encoded", "segment 3/3 encoded"])
+    expect(out.filter((l) => / {2}segment \d: 100%$/.test(l)).length).toBe(3)
+    expect(out.slice(-2)).toStrictEqual([
+      "joined 3 segments (273 bytes) into holiday.mp4, exit code 0",
+      "concat log: concatenated 3 segments into <dir>/holiday.mp4"
+    ])
+  }, 90_000)
+
   it("wordCount without files says how to run it", async () => {
     const result = await run("wordCount/main.js", [])
     expect([result.code, result.stderr.trim()]).toStrictEqual([2, "usage: node dist/examples/wordCount/main.js FILE..."])
