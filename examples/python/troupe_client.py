@@ -98,6 +98,8 @@ def main(argv):
     submit.add_argument("--wait", action="store_true")
     get = commands.add_parser("get", help="print a task as JSON")
     get.add_argument("id")
+    watch = commands.add_parser("watch", help="watch a task until it ends")
+    watch.add_argument("id")
     args = parser.parse_args(argv)
 
     troupe = Troupe(args.url, os.environ.get("TROUPE_TOKEN"))
@@ -105,11 +107,17 @@ def main(argv):
         if args.command == "get":
             print(json.dumps(troupe.get(args.id), indent=2))
             return 0
-        options = {"priority": args.priority} if args.priority else {}
-        task_id = troupe.submit(args.type, json.loads(args.payload), **options)
-        print(task_id, flush=True)
-        if not args.wait:
-            return 0
+        if args.command == "watch":
+            task_id = args.id
+        else:
+            options = {}
+            if args.priority:
+                # A name ("high") or a number ("5").
+                options["priority"] = int(args.priority) if args.priority.lstrip("-").isdigit() else args.priority
+            task_id = troupe.submit(args.type, json.loads(args.payload), **options)
+            print(task_id, flush=True)
+            if not args.wait:
+                return 0
         for event in troupe.watch(task_id):
             if event["_tag"] == "StatusChanged":
                 print(f"status {event['status']}", flush=True)

@@ -116,6 +116,8 @@ export interface Claimed {
    * of its `dependsOn`; absent when it has none. A dependency deleted since is left out.
    */
   readonly inputs?: ReadonlyArray<Input>
+  /** Dependencies whose results are no longer stored (deleted, or purged by retention since they completed). */
+  readonly missingInputs?: ReadonlyArray<TaskId>
 }
 
 /** A dependency's result, as a claim hands it to the handler (still encoded). */

@@ -74,7 +74,7 @@ export const threadExecutors = <R>(config: TroupeConfig.TroupeConfig, handlers: 
         concurrency: config.fiberConcurrency,
         onActivity: activity.sink,
         tracing: telemetry.tracing,
-        services: yield* inProcessServices(handlers)
+        services: yield* inProcessServices(handlers, false)
       })
       if (config.handlersModule === undefined) {
         return yield* Effect.fail(new TroupeStartError({

@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -6,7 +7,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as os from "node:os"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import * as CommandTask from "../domain/CommandTask.js"
 import type { RateLimit } from "../domain/RateLimit.js"
 import * as Activity from "../services/events/Activity.js"
 import * as Executors from "../services/pool/Executors.js"
@@ -50,17 +53,26 @@ export const messageOf = (e: unknown): string =>
 
 /**
  * The services in-process handlers run with: the app's (what it provided the runtime's layer:
- * `R`) and, when some types run in-process, what the handlers modules provide (built once here,
- * released with the runtime; each worker thread builds its own).
+ * `R`) and, when some of the app's types run in this process (`allInProcess`: every type, as in
+ * the test kit), what the handlers modules provide (built once here, released with the runtime;
+ * each worker thread builds its own). Not the layer's own scope or span: a handler's scoped
+ * resources and spans stay its attempt's.
  */
-export const inProcessServices = <R>(handlers: Handlers.Handlers<R>): Effect.Effect<Context.Context<unknown>, TroupeStartError, R | Scope.Scope> =>
+export const inProcessServices = <R>(
+  handlers: Handlers.Handlers<R>,
+  allInProcess: boolean
+): Effect.Effect<Context.Context<unknown>, TroupeStartError, R | Scope.Scope> =>
   Effect.gen(function*() {
     // The whole context the runtime's layer is built in: the app's services among it.
-    const app = (yield* Effect.context<R>()) as Context.Context<unknown>
-    const inProcess = [...handlers.byName.values()].some((h) => h.definition.execution === "fiber")
+    const built = (yield* Effect.context<R>()) as Context.Context<unknown>
+    const app = Context.omit(Scope.Scope, Tracer.ParentSpan)(built) as Context.Context<unknown>
+    // The built-in command type runs in-process but needs nothing of the modules.
+    const inProcess = allInProcess ||
+      [...handlers.byName.values()].some((h) => h.definition.execution === "fiber" && h.definition.name !== CommandTask.name)
     if (handlers.layer === undefined || !inProcess) return app
     const own = yield* Layer.build(handlers.layer).pipe(
-      Effect.mapError((e) => new TroupeStartError({ message: `the handlers' services (Handlers.provide) could not be built: ${messageOf(e)}` }))
+      Effect.catchAllCause((cause) =>
+        Effect.fail(new TroupeStartError({ message: `the handlers' services (Handlers.provide) could not be built: ${messageOf(Cause.squash(cause))}` })))
     )
     return Context.merge(app, own)
   })
@@ -72,7 +84,7 @@ export const fiberExecutors = <R>(
 ): Layer.Layer<Executors.Executors, TroupeStartError, Activity.Activity | R> =>
   Layer.scoped(
     Executors.Executors,
-    Effect.map(Effect.all([Activity.Activity, Telemetry, inProcessServices(handlers)]), ([activity, telemetry, services]) => {
+    Effect.map(Effect.all([Activity.Activity, Telemetry, inProcessServices(handlers, true)]), ([activity, telemetry, services]) => {
       const fiber = FiberExecutor.make(handlers, {
         concurrency: config.fiberConcurrency,
         onActivity: activity.sink,

@@ -19,7 +19,9 @@ export const WireTask = Schema.Struct({
   /** The dispatch span's W3C traceparent when tracing is on: the attempt's span is its child. */
   trace: Schema.NullOr(Schema.String),
   /** Its dependencies' results (`ctx.dependency`), in the order of its `dependsOn`; absent when none. */
-  inputs: Schema.optionalWith(Schema.Array(Schema.Struct({ id: Schema.String, type: Schema.String, result: Schema.Unknown })), { exact: true })
+  inputs: Schema.optionalWith(Schema.Array(Schema.Struct({ id: Schema.String, type: Schema.String, result: Schema.Unknown })), { exact: true }),
+  /** Dependencies whose results are no longer stored. */
+  missingInputs: Schema.optionalWith(Schema.Array(Schema.String), { exact: true })
 })
 export type WireTask = typeof WireTask.Type
 
@@ -32,7 +34,8 @@ export const wireTask = (t: Claimed): WireTask => ({
   timeoutMs: t.timeoutMs,
   priority: t.priority,
   trace: t.traceParent,
-  ...(t.inputs === undefined ? {} : { inputs: t.inputs })
+  ...(t.inputs === undefined ? {} : { inputs: t.inputs }),
+  ...(t.missingInputs === undefined ? {} : { missingInputs: t.missingInputs })
 })
 
 /**

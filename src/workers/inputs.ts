@@ -20,10 +20,23 @@ const decode = <S, SI>(taskId: string, input: Input, success: Schema.Schema<S, S
     onRight: (value) => Effect.succeed(value)
   })
 
-/** `ctx.dependency` and `ctx.dependencies` over a task's inputs. */
-export const make = (taskId: string, inputs: ReadonlyArray<Input>): Pick<TaskContext, "dependency" | "dependencies"> => ({
+const gone = (taskId: string, missing: ReadonlyArray<string>) =>
+  Effect.dieMessage(
+    `task ${taskId}: the results of its dependencies ${missing.join(", ")} are no longer stored (deleted, or purged by retention since they completed)`
+  )
+
+/**
+ * `ctx.dependency` and `ctx.dependencies` over a task's inputs. Results no longer stored are
+ * not silently left out: a fan-in over fewer results than it depends on would be wrong.
+ */
+export const make = (
+  taskId: string,
+  inputs: ReadonlyArray<Input>,
+  missing: ReadonlyArray<string>
+): Pick<TaskContext, "dependency" | "dependencies"> => ({
   dependency: (definition, id) =>
     Effect.suspend(() => {
+      if (missing.includes(id)) return gone(taskId, [id])
       const input = inputs.find((i) => i.id === id)
       if (input === undefined || input.type !== definition.name) {
         return Effect.dieMessage(
@@ -33,5 +46,7 @@ export const make = (taskId: string, inputs: ReadonlyArray<Input>): Pick<TaskCon
       return decode(taskId, input, definition.success)
     }),
   dependencies: (definition) =>
-    Effect.forEach(inputs.filter((i) => i.type === definition.name), (input) => decode(taskId, input, definition.success))
+    missing.length > 0
+      ? gone(taskId, missing)
+      : Effect.forEach(inputs.filter((i) => i.type === definition.name), (input) => decode(taskId, input, definition.success))
 })

@@ -90,7 +90,7 @@ export const runTask = (
           })
         )
       ),
-    ...Inputs.make(task.id, task.inputs ?? [])
+    ...Inputs.make(task.id, task.inputs ?? [], task.missingInputs ?? [])
   }
   const run = handler.execute(taskId, task.payload, ctx)
   // The services its module (and, in-process, the app) provided; with none, a handler that

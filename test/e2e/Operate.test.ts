@@ -211,7 +211,7 @@ describe("troupe start + the CLI", () => {
     expect(await status(second)).toBe("pending")
     const stats = await cli(server.url, ["stats"])
     expect(stats.stdout).toMatch(/RATE LIMIT\s+LIMIT\s+AVAILABLE\s+NEXT START/)
-    expect(stats.stdout).toMatch(/quota\/acct-1\s+1 per 1h00m\s+0\s+in 5\dm/)
+    expect(stats.stdout).toMatch(/quota\/acct-1\s+1 per 1h00m\s+0\s+in (59m\d+s|1h00m)/)
     expect(stats.stdout).toMatch(/quota\/acct-2\s+1 per 1h00m\s+0/)
     expect((await cli(server.url, ["cancel", second])).code).toBe(0)
     const bad = await cli(server.url, ["submit", "quota", `{"n": 1}`, "--rate-key", ""])

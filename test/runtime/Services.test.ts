@@ -52,6 +52,18 @@ describe("handlers with services", () => {
       fs.rmSync(dir, { recursive: true, force: true })
     }), 60_000)
 
+  it.effect("in the test kit (every type in-process) the module's services are built in this process", () =>
+    Effect.gen(function*() {
+      const queue = yield* TaskQueue
+      const first = yield* queue.await(Tally, yield* queue.submit(Tally, { n: 1 }))
+      const second = yield* queue.await(Tally, yield* queue.submit(Tally, { n: 2 }))
+      expect([first.counter.startsWith("main#"), first.counter === second.counter, [first.n, second.n]]).toStrictEqual([true, true, [1, 2]])
+    }).pipe(Effect.provide(Layer.unwrapEffect(Effect.sync(() => {
+      // No acquisition log for this one.
+      delete process.env["TROUPE_SERVICES_LOG"]
+      return TroupeTest.layer(handlers)
+    })))))
+
   class Greetings extends Context.Tag("test/Greetings")<Greetings, { readonly greet: (name: string) => string }>() {}
   const Greet = TaskDefinition.make("greet", { payload: Schema.Struct({ name: Schema.String }), success: Schema.String, execution: "fiber" })
   const own = Handlers.make(Greet.handler(({ name }) => Effect.map(Greetings, (g) => g.greet(name))))

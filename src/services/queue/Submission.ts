@@ -65,7 +65,8 @@ export const prepare = (
   for (const dep of options.dependsOn ?? []) {
     const decoded = decodeId(dep)
     if (Either.isLeft(decoded)) return invalid(`dependsOn: ${decoded.left.message}`)
-    dependsOn.push(decoded.right)
+    // A dependency named twice is one dependency (its result is read once).
+    if (!dependsOn.includes(decoded.right)) dependsOn.push(decoded.right)
   }
   if (options.key !== undefined && (options.key.length === 0 || options.key.length > 256)) {
     return invalid("key must be 1 to 256 characters")

@@ -254,6 +254,11 @@ export const suite = (name: string, layer: Layer.Layer<TaskStore, unknown>) =>
         ["task-3", [{ id: "task-2", type: "other", result: "two" }, { id: "task-1", type: "echo", result: { words: 4 } }]],
         ["task-4", undefined]
       ])
+      // A dependency deleted since it completed: named as missing, not silently left out.
+      yield* store.insert([newTask(5, { dependsOn: [id(1), id(2)] })])
+      yield* store.remove([id(1)])
+      const [five] = yield* store.claim([id(5)], lease("v", 5000))
+      expect([five?.inputs?.map((i) => i.id), five?.missingInputs]).toStrictEqual([["task-2"], ["task-1"]])
     }))
 
     test("concurrent claims of one task: exactly one wins", Effect.gen(function*() {

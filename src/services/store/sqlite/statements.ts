@@ -236,7 +236,9 @@ export const claim = (
     return rows.map((row): Claimed => {
       const claimed = Rows.toClaimed(row, lease.token, retry)
       const deps = Rows.dependsOnOf(row)
-      return deps.length === 0 ? claimed : { ...claimed, inputs: deps.flatMap((id) => inputs.get(id) ?? []) }
+      if (deps.length === 0) return claimed
+      const missing = deps.filter((id) => !inputs.has(id))
+      return { ...claimed, inputs: deps.flatMap((id) => inputs.get(id) ?? []), ...(missing.length === 0 ? {} : { missingInputs: missing }) }
     })
   })
 
