@@ -22,3 +22,24 @@ export const spiedRuntime = (
   const config = { ...TroupeConfig.defaults, gpu: 0, shutdownTimeout: Duration.zero, ...overrides }
   return compose(config, handlers, store, fiberExecutors(config, handlers), SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
 }
+
+/**
+ * The whole runtime in-process on a SQLite file (or `:memory:`), as one process of several
+ * sharing it, with its periodic duties (heartbeats, samples, progress flushes) spaced out: tests
+ * that move TestClock by hours or days would otherwise run each of them at every step.
+ */
+export const fileRuntime = (database: string, handlers: Handlers.Handlers, pollInterval: Duration.Duration) => {
+  const config = {
+    ...TroupeConfig.defaults,
+    gpu: 0,
+    shutdownTimeout: Duration.zero,
+    database,
+    pollInterval,
+    leaseDuration: Duration.hours(3),
+    nodeTimeout: Duration.hours(1),
+    memorySampleEvery: Duration.hours(1),
+    progressFlush: Duration.hours(1)
+  }
+  return compose(config, handlers, Layer.orDie(TaskStoreSqlite.layerSqlite({ filename: database })), fiberExecutors(config, handlers),
+    SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
+}

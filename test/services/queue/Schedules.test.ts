@@ -8,14 +8,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
-import { compose, fiberExecutors } from "../../../src/runtime/compose.js"
-import * as Telemetry from "../../../src/runtime/Telemetry.js"
-import * as TroupeConfig from "../../../src/runtime/TroupeConfig.js"
-import * as SystemMetrics from "../../../src/services/resources/SystemMetrics.js"
 import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
-import * as TaskStoreSqlite from "../../../src/services/store/TaskStoreSqlite.js"
 import * as Handlers from "../../../src/workers/Handlers.js"
 import { advance } from "../../support/clock.js"
+import { fileRuntime } from "../../support/runtime.js"
 
 // Schedules under TestClock, on SQLite (in memory, or a file a restart or a second process
 // opens): occurrences over a simulated day, a time zone's DST change, a restart in the middle
@@ -33,21 +29,7 @@ const tempFile = Effect.acquireRelease(
  * A process on the file: the whole runtime (scheduler, queue, schedules). Its periodic duties
  * (heartbeats, polls, samples) spaced out: days go by in these tests, a step a minute.
  */
-const runtime = (database: string) => {
-  const config = {
-    ...TroupeConfig.defaults,
-    gpu: 0,
-    shutdownTimeout: Duration.zero,
-    database,
-    pollInterval: Duration.minutes(30),
-    leaseDuration: Duration.hours(3),
-    nodeTimeout: Duration.hours(1),
-    memorySampleEvery: Duration.hours(1),
-    progressFlush: Duration.hours(1)
-  }
-  return compose(config, handlers, Layer.orDie(TaskStoreSqlite.layerSqlite({ filename: database })), fiberExecutors(config, handlers),
-    SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
-}
+const runtime = (database: string) => fileRuntime(database, handlers, Duration.minutes(30))
 
 /** Runs `body` in a process on the file that stops afterwards. */
 const inProcess = <A, E>(database: string, body: Effect.Effect<A, E, TaskQueue>) =>

@@ -10,14 +10,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as TaskDefinition from "../../../src/domain/TaskDefinition.js"
-import { compose, fiberExecutors } from "../../../src/runtime/compose.js"
-import * as Telemetry from "../../../src/runtime/Telemetry.js"
-import * as TroupeConfig from "../../../src/runtime/TroupeConfig.js"
 import { TaskQueue } from "../../../src/services/queue/TaskQueue.js"
-import * as SystemMetrics from "../../../src/services/resources/SystemMetrics.js"
-import * as TaskStoreSqlite from "../../../src/services/store/TaskStoreSqlite.js"
 import * as Handlers from "../../../src/workers/Handlers.js"
 import { advance } from "../../support/clock.js"
+import { fileRuntime } from "../../support/runtime.js"
 
 // Rate limits under TestClock on the whole runtime (SQLite): so many starts per interval, held by
 // the store. Each handler notes when it started (the Clock is TestClock's), so the tests check
@@ -61,21 +57,7 @@ const makeHandlers = (log: ReturnType<typeof makeLog>) => {
   return { Api, PerAccount, Free, Slow, handlers }
 }
 
-const runtime = (database: string, handlers: Handlers.Handlers) => {
-  const config = {
-    ...TroupeConfig.defaults,
-    gpu: 0,
-    shutdownTimeout: Duration.zero,
-    database,
-    pollInterval: Duration.seconds(30),
-    leaseDuration: Duration.hours(1),
-    nodeTimeout: Duration.hours(1),
-    memorySampleEvery: Duration.hours(1),
-    progressFlush: Duration.hours(1)
-  }
-  return compose(config, handlers, Layer.orDie(TaskStoreSqlite.layerSqlite({ filename: database })), fiberExecutors(config, handlers),
-    SystemMetrics.layerScripted([{}]), Telemetry.layerOff)
-}
+const runtime = (database: string, handlers: Handlers.Handlers) => fileRuntime(database, handlers, Duration.seconds(30))
 
 /** The most starts in any window of `perMs` (a window opening at each start). */
 const mostIn = (times: ReadonlyArray<number>, perMs: number) =>
