@@ -115,6 +115,8 @@ describe("troupe start + the CLI", () => {
     const failed = await cli(server.url, ["submit", "fail", "{}", "--wait"])
     expect(failed.code).toBe(10)
     expect(failed.stdout).toContain("it never works")
+    // The id first, so a task followed with --wait can be found again after a Ctrl-C.
+    expect(failed.stdout.split("\n")[0]).toMatch(/^[0-9a-f]{12}-[0-9a-f]{16}$/)
   }, 120_000)
 
   it("bad input gets its documented exit code and a clear message; the server stays up", async () => {
@@ -216,6 +218,30 @@ describe("troupe start + the CLI", () => {
     expect((await cli(server.url, ["cancel", second])).code).toBe(0)
     const bad = await cli(server.url, ["submit", "quota", `{"n": 1}`, "--rate-key", ""])
     expect(bad.stderr).toContain("rateKey must be 1 to 256 characters")
+  }, 60_000)
+
+  it("list: newest first by default, --oldest the other way, --active only unfinished tasks", async () => {
+    const ids: Array<string> = []
+    for (const n of [1, 2, 3]) ids.push((json((await cli(server.url, ["submit", "echo", `{"n": ${n}}`, "--json"])).stdout) as { id: string }).id)
+    await eventually(() => rpc(server.url, "get", { id: ids[2] }), (r) => (r.result as { status: string }).status === "completed")
+    const listed = async (args: ReadonlyArray<string>) =>
+      (json((await cli(server.url, ["list", "--type", "echo", "--json", ...args])).stdout) as Array<{ id: string }>).map((t) => t.id)
+    const newest = await listed(["--limit", "3"])
+    expect(newest).toStrictEqual([...ids].reverse())
+    expect((await listed(["--oldest", "--limit", "1000"])).slice(-3)).toStrictEqual(ids)
+    expect(await listed(["--active"])).toStrictEqual([])
+    const page = await cli(server.url, ["list", "--type", "echo", "--limit", "2"])
+    expect(page.stdout).toMatch(/… more: --before \d+/)
+    const both = await cli(server.url, ["list", "--active", "--status", "pending"])
+    expect([both.code, both.stderr.trim()]).toStrictEqual([2, "troupe: give --active or --status, not both"])
+  }, 60_000)
+
+  it("pause and resume say when nothing changed", async () => {
+    expect((await cli(server.url, ["resume", "--queue"])).stdout.trim()).toBe("the queue was not paused: nothing changed")
+    expect((await cli(server.url, ["pause", "--type", "talk"])).stdout.trim()).toBe("paused type talk")
+    expect((await cli(server.url, ["pause", "--type", "talk"])).stdout.trim()).toBe("type talk was already paused: nothing changed")
+    expect((await cli(server.url, ["resume", "--type", "talk"])).stdout.trim()).toBe("resumed type talk")
+    expect((await cli(server.url, ["resume", "--type", "talk"])).stdout.trim()).toBe("type talk was not paused: nothing changed")
   }, 60_000)
 
   it("pause and resume a task type", async () => {

@@ -12,6 +12,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Log } from "../../domain/Activity.js"
+import * as TaskStatus from "../../domain/TaskStatus.js"
 import * as Client from "../client/Http.js"
 import * as JsonRpc from "../api/JsonRpc.js"
 import * as Api from "../api/Api.js"
@@ -165,8 +166,10 @@ const submit = Command.make("submit", submitOptions, (o) =>
       if (Either.isLeft(checked)) return yield* new CliExit({ code: ExitCode.usage, message: checked.left })
       const result = yield* client.call("submit", params)
       const { id } = yield* decode(Api.api.submit.success, result)
+      // The id first, --wait or not: after a Ctrl-C the task can still be found.
+      if (!o.json) yield* Console.log(id)
       if (o.wait) return yield* waitFor(client, id, o.json)
-      yield* o.json ? printJson({ id }) : Console.log(id)
+      if (o.json) yield* printJson({ id })
     }))).pipe(Command.withDescription("submit a task (prints its id), or with --wait follow it to the end"))
 
 // ---- status, list ---------------------------------------------------------------------------
@@ -184,23 +187,32 @@ const list = Command.make("list", {
   ...common,
   status: Options.text("status").pipe(Options.withDescription("only tasks in this status (repeatable)"), Options.repeated),
   type: Options.text("type").pipe(Options.withDescription("only tasks of this type"), Options.optional),
+  active: Options.boolean("active").pipe(Options.withDescription("only unfinished tasks (waiting, running, paused)")),
+  oldest: Options.boolean("oldest").pipe(Options.withDescription("oldest first (default: newest first)")),
   limit: Options.integer("limit").pipe(Options.withDefault(50), Options.withDescription("at most this many (1–1000)")),
-  after: Options.integer("after").pipe(Options.withDescription("the page after this sequence number"), Options.optional)
+  after: Options.integer("after").pipe(Options.withDescription("with --oldest: the page after this sequence number"), Options.optional),
+  before: Options.integer("before").pipe(Options.withDescription("the page before this sequence number"), Options.optional)
 }, (o) =>
   withClient(o, (client) =>
     Effect.gen(function*() {
+      if (o.active && o.status.length > 0) {
+        return yield* new CliExit({ code: ExitCode.usage, message: "give --active or --status, not both" })
+      }
+      const status = o.active ? TaskStatus.all.filter((s) => !TaskStatus.isFinal(s)) : o.status
       const result = yield* client.call("list", {
         limit: o.limit,
-        ...(o.status.length === 0 ? {} : { status: o.status }),
+        ...(status.length === 0 ? {} : { status }),
         ...Option.match(o.type, { onNone: () => ({}), onSome: (type) => ({ type }) }),
-        ...Option.match(o.after, { onNone: () => ({}), onSome: (afterSeq) => ({ afterSeq }) })
+        ...(o.oldest ? {} : { newestFirst: true }),
+        ...Option.match(o.after, { onNone: () => ({}), onSome: (afterSeq) => ({ afterSeq }) }),
+        ...Option.match(o.before, { onNone: () => ({}), onSome: (beforeSeq) => ({ beforeSeq }) })
       })
       if (o.json) return yield* printJson(result)
       const tasks = yield* decode(Api.api.list.success, result)
       yield* Console.log(Render.tasks(tasks, yield* Clock.currentTimeMillis))
       const last = (yield* decode(Schema.Array(Schema.Struct({ seq: Schema.Number })), result)).at(-1)
-      if (tasks.length === o.limit && last !== undefined) yield* Console.log(`… more: --after ${last.seq}`)
-    }))).pipe(Command.withDescription("list tasks, oldest first, a page at a time"))
+      if (tasks.length === o.limit && last !== undefined) yield* Console.log(`… more: ${o.oldest ? "--oldest --after" : "--before"} ${last.seq}`)
+    }))).pipe(Command.withDescription("list tasks, newest first (--oldest: oldest first), a page at a time"))
 
 // ---- control --------------------------------------------------------------------------------
 
@@ -227,13 +239,29 @@ const target = (o: Command.Command.ParseConfig<typeof targetOptions>, verb: stri
   )
 }
 
+/** Whether the target is paused now (read before a pause or resume, to say when nothing changed). */
+const pausedNow = (client: Client.Client["Type"], params: { readonly id?: string; readonly type?: string; readonly queue?: boolean }) =>
+  params.id !== undefined
+    ? Effect.map(client.call("get", { id: params.id }), (task) => (task as { readonly status: string }).status === "paused")
+    : Effect.map(client.call("stats"), (stats) => {
+      const paused = (stats as { readonly paused: { readonly queue: boolean; readonly types: ReadonlyArray<string> } }).paused
+      return params.type !== undefined ? paused.types.includes(params.type) : paused.queue
+    })
+
 const pauseOrResume = (verb: "pause" | "resume", description: string) =>
   Command.make(verb, targetOptions, (o) =>
     withClient(o, (client) =>
       Effect.gen(function*() {
         const t = yield* target(o, verb)
+        const before = yield* pausedNow(client, t.params)
         yield* client.call(verb, t.params)
-        yield* done(o.json, `${verb === "pause" ? "paused" : "resumed"} ${t.what}`)
+        const unchanged = before === (verb === "pause")
+        yield* done(
+          o.json,
+          unchanged
+            ? `${t.what} was ${verb === "pause" ? "already paused" : "not paused"}: nothing changed`
+            : `${verb === "pause" ? "paused" : "resumed"} ${t.what}`
+        )
       }))).pipe(Command.withDescription(description))
 
 const retry = Command.make("retry", { ...common, id: taskId }, (o) =>
