@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Server } from "../support/process.js"
@@ -334,6 +335,8 @@ describe("troupe start without handlers", () => {
   it("warns that nothing submitted will run here", () =>
     withServer(["--database", path.join(dir, "bare.db")], {}, async (bare) => {
       expect(bare.output()).toContain("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
+      // The worker count as resolved on this machine, not "auto".
+      expect(bare.output()).toContain(` · workers ${os.availableParallelism()} (auto: one per core) · `)
     }), 60_000)
 })
 

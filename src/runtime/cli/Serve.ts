@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as os from "node:os"
 import { pathToFileURL } from "node:url"
 import { Registry } from "../../services/queue/Registry.js"
 import * as SystemMetrics from "../../services/resources/SystemMetrics.js"
@@ -97,6 +98,10 @@ const progress = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.forkScoped(Live.view(Stream.retry(queue.events, Schedule.forever), queue.counts, { tty: Live.isTty() }))
 }))
 
+/** The worker threads as resolved: "auto" says how many it came to on this machine. */
+const workersOf = (workers: TroupeConfig.TroupeConfig["workers"]) =>
+  workers === "auto" ? `${os.availableParallelism()} (auto: one per core)` : typeof workers === "object" ? `${workers.min}-${workers.max}` : String(workers)
+
 const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>
   Layer.effectDiscard(Effect.gen(function*() {
     const address = yield* HttpServer.addressWith(Effect.succeed)
@@ -105,7 +110,7 @@ const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, teleme
     yield* Console.log(`troupe listening on ${where} (about: GET /api · JSON-RPC: POST /rpc, described at GET /openrpc.json · events: GET /events · logs: GET /logs · health: GET /health)`)
     yield* Console.log(`dashboard: ${where}/`)
     yield* Console.log(
-      `store ${Database.describe(config.database)} · workers ${typeof config.workers === "object" ? `${config.workers.min}-${config.workers.max}` : config.workers}` +
+      `store ${Database.describe(config.database)} · workers ${workersOf(config.workers)}` +
         ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
         ` · ${Token.describe(token)} · ${Telemetry.describe(telemetry)}`
     )
