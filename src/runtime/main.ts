@@ -25,7 +25,11 @@ const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   return ExitCode.error
 }
 
-Cli.run(process.argv).pipe(
+// Help is laid out here for 80 columns (cli/Help.ts) rather than by @effect/cli.
+const help = Cli.help(process.argv.slice(2))
+const main = help === undefined ? Cli.run(process.argv) : Effect.sync(() => void process.stdout.write(help))
+
+main.pipe(
   Effect.tapError((e) =>
     Effect.sync(() => {
       // @effect/cli already printed validation errors with the help text; add the command or

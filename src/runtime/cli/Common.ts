@@ -72,3 +72,4 @@ export const events = (client: Client.Client["Type"], path: string) =>
     Stream.filterMap(Schema.decodeUnknownOption(Live.EventView))
   )
 
+

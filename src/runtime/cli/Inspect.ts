@@ -14,6 +14,7 @@ import { CliExit, ExitCode } from "./ExitCode.js"
 import * as Live from "./Live.js"
 import * as Render from "./Render.js"
 import { common, decode, events, printJson, taskId, withClient } from "./Common.js"
+import { repeatable } from "./repeatable.js"
 import { waitFor } from "./Submit.js"
 
 // Reading the queue: one task, a page of tasks, a task's logs, health, stats, live progress.
@@ -29,7 +30,7 @@ export const status = Command.make("status", { ...common, id: taskId }, (o) =>
 
 export const list = Command.make("list", {
   ...common,
-  status: Options.text("status").pipe(Options.withDescription("only tasks in this status (repeatable)"), Options.repeated),
+  status: repeatable(Options.text("status").pipe(Options.withDescription("only tasks in this status (repeatable)"))),
   type: Options.text("type").pipe(Options.withDescription("only tasks of this type"), Options.optional),
   active: Options.boolean("active").pipe(Options.withDescription("only unfinished tasks (waiting, running, paused)")),
   oldest: Options.boolean("oldest").pipe(Options.withDescription("oldest first (default: newest first)")),

@@ -2,6 +2,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import { repeatable } from "./repeatable.js"
 
 // `troupe start`: the runtime (store, scheduler, pool, governor) with the JSON-RPC server, until
 // SIGINT/SIGTERM. Flags override the TROUPE_* environment, which overrides the defaults. Only
@@ -9,10 +10,9 @@ import * as Effect from "effect/Effect"
 // other commands do not pay for it.
 
 export const options = {
-  handlers: Options.text("handlers").pipe(
-    Options.withDescription("compiled handlers module (default-exports Handlers.make(...)); repeatable (env TROUPE_HANDLERS, comma-separated)"),
-    Options.repeated
-  ),
+  handlers: repeatable(Options.text("handlers").pipe(
+    Options.withDescription("compiled handlers module (default-exports Handlers.make(...)); repeatable (env TROUPE_HANDLERS, comma-separated)")
+  )),
   host: Options.text("host").pipe(
     Options.withFallbackConfig(Config.string("TROUPE_HOST").pipe(Config.withDefault("127.0.0.1"))),
     Options.withDescription("address to serve on (anything but loopback needs --token)")

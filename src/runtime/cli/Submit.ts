@@ -15,6 +15,7 @@ import * as Live from "./Live.js"
 import * as Render from "./Render.js"
 import { splitCommand } from "./splitCommand.js"
 import { common, decode, durationParam, events, parsePriority, payloadOf, printJson, withClient } from "./Common.js"
+import { repeatable } from "./repeatable.js"
 
 // `troupe submit`: one task (or a program, with --command), and with --wait its progress to the end.
 
@@ -28,8 +29,8 @@ const submitOptions = {
   id: Options.text("id").pipe(Options.withDescription("choose the task id"), Options.optional),
   key: Options.text("key").pipe(Options.withDescription("actor key: one task per key at a time, in order"), Options.optional),
   rateKey: Options.text("rate-key").pipe(Options.withDescription("the allowance it counts in when its type's rate limit is per key"), Options.optional),
-  idempotencyKey: Options.text("idempotency-key").pipe(Options.optional),
-  dependsOn: Options.text("depends-on").pipe(Options.withDescription("a task that must complete first (repeatable)"), Options.repeated),
+  idempotencyKey: Options.text("idempotency-key").pipe(Options.withDescription("submitting again with the same key returns the first task"), Options.optional),
+  dependsOn: repeatable(Options.text("depends-on").pipe(Options.withDescription("a task that must complete first (repeatable)"))),
   command: Options.text("command").pipe(
     Options.withDescription(`run a program as a "command" task (argv split like a shell, no shell features; the server needs --allow-commands)`),
     Options.optional
