@@ -1,10 +1,8 @@
-import * as TaskId from "../../src/domain/TaskId.js"
-import { describe, expect, it, vi } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Cli from "../../src/runtime/cli/Cli.js"
-import * as Live from "../../src/runtime/cli/Live.js"
 import * as Render from "../../src/runtime/cli/Render.js"
 import { splitCommand } from "../../src/runtime/cli/splitCommand.js"
 import * as Suggest from "../../src/runtime/cli/Suggest.js"
@@ -63,45 +61,6 @@ describe("Server-Sent Events", () => {
         ["Progress", { _tag: "Progress", percent: 40 }],
         ["error", { _tag: "TaskNotFound", message: "no task" }],
         ["end", {}]
-      ])
-    }))
-})
-
-describe("Live view", () => {
-  it("tracks running tasks and their progress; ended ones leave the bars", () => {
-    const state = new Live.State()
-    state.apply({ _tag: "StatusChanged", id: TaskId.unsafeMake("a"), type: "transcode", status: "running", at: 0 })
-    state.apply({ _tag: "StatusChanged", id: TaskId.unsafeMake("b"), type: "thumb", status: "running", at: 0 })
-    state.apply({ _tag: "Progress", taskId: "a", attempt: 1, percent: 50, description: "segment 10/20", at: 0 })
-    state.apply({ _tag: "StatusChanged", id: TaskId.unsafeMake("b"), type: "thumb", status: "failed", at: 1 })
-    const lines = Live.frame(state, { running: 1, failed: 1 })
-    expect(lines[0]).toBe("queue: running 1, failed 1 · since start: 0 completed, 1 failed, 0 cancelled")
-    expect(lines.slice(1)).toEqual(["  transcode a  [############............]  50%  segment 10/20"])
-    expect(state.notes).toEqual(["failed thumb b"])
-  })
-
-  it.effect("following one task prints its stored lines first, then live ones, each once; returns the final status", () =>
-    Effect.gen(function*() {
-      const written: Array<string> = []
-      const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-        written.push(String(chunk))
-        return true
-      })
-      const log = (n: number) => ({ _tag: "Log" as const, taskId: "a", attempt: 1, n, level: "info" as const, message: `line ${n}`, at: 0 })
-      const events = Stream.fromIterable<Live.EventView>([
-        { _tag: "StatusChanged", id: TaskId.unsafeMake("a"), type: "command", status: "running", at: 0 },
-        log(2),
-        log(3),
-        { _tag: "StatusChanged", id: TaskId.unsafeMake("a"), type: "command", status: "completed", at: 1 }
-      ])
-      // Lines 1 and 2 were stored before the stream was open; 2 also arrives live.
-      const backlog = Effect.succeed([1, 2].map(log))
-      const status = yield* Live.follow(events, { tty: false, id: "a", backlog }).pipe(Effect.ensuring(Effect.sync(() => spy.mockRestore())))
-      expect(status).toBe("completed")
-      expect(written.join("").split("\n").filter((l) => l.startsWith("#"))).toEqual([
-        "#1    1 info  line 1",
-        "#1    2 info  line 2",
-        "#1    3 info  line 3"
       ])
     }))
 })

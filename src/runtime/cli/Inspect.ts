@@ -11,7 +11,9 @@ import { Log } from "../../domain/Activity.js"
 import * as TaskStatus from "../../domain/TaskStatus.js"
 import * as Api from "../api/Api.js"
 import { CliExit, ExitCode } from "./ExitCode.js"
+import * as Board from "./Board.js"
 import * as Live from "./Live.js"
+import * as Screen from "./Screen.js"
 import * as Render from "./Render.js"
 import { common, decode, events, printJson, taskId, withClient } from "./Common.js"
 import { repeatable } from "./repeatable.js"
@@ -140,6 +142,7 @@ export const watch = Command.make("watch", { ...common, id: Args.text({ name: "t
     if (Option.isSome(o.id)) return waitFor(client, o.id.value, o.json)
     if (o.json) return Stream.runForEach(client.events("/events"), (e) => Console.log(JSON.stringify(e.data)))
     const counts = Effect.flatMap(client.call("counts"), (u) => decode(Schema.Record({ key: Schema.String, value: Schema.Number }), u))
-    return Live.view(events(client, "/events"), counts, { tty: Live.isTty() })
+    const running = Effect.flatMap(client.call("list", { status: ["running"], limit: Board.snapshotLimit }), (u) => decode(Api.api.list.success, u))
+    return Live.view(events(client, "/events"), Board.snapshot(counts, running), { screen: Screen.stdout() })
   })).pipe(Command.withDescription("live progress bars of running tasks (one task: until it ends; --json: events as JSON lines)"))
 

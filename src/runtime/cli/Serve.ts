@@ -1,5 +1,4 @@
 import * as HttpServer from "@effect/platform/HttpServer"
-import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -18,7 +17,12 @@ import * as Database from "../database.js"
 import * as Troupe from "../Troupe.js"
 import * as TroupeConfig from "../TroupeConfig.js"
 import { CliExit, ExitCode } from "./ExitCode.js"
+import * as TaskStatus from "../../domain/TaskStatus.js"
+import { version } from "../version.js"
+import * as Board from "./Board.js"
+import * as Help from "./Help.js"
 import * as Live from "./Live.js"
+import * as Screen from "./Screen.js"
 import type { StartOptions } from "./Start.js"
 
 // What `troupe start` runs, loaded only when it runs (cli/Start.ts defines its flags).
@@ -49,19 +53,19 @@ const configure = (o: StartOptions) =>
  * A second SIGINT/SIGTERM while shutting down exits at once (acknowledged tasks are durable).
  * Installed around the whole launch so it outlives the runtime's finalizers (the drain).
  */
-const signals = (shutdownTimeout: Duration.Duration) =>
+const signals = (shutdownTimeout: Duration.Duration, say: (line: string) => void) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       let seen = 0
       const onSignal = (signal: NodeJS.Signals) => {
         seen++
         if (seen === 1) {
-          process.stderr.write(
-            `\n${signal}: stopping — no new tasks are claimed; running ones get up to ${Duration.format(shutdownTimeout)}, then go back to the queue. ` +
-              `${signal} again exits at once.\n`
+          say(
+            `${signal}: stopping — no new tasks are claimed; running ones get up to ${Duration.format(shutdownTimeout)}, then go back to the queue. ` +
+              `${signal} again exits at once.`
           )
         } else {
-          process.stderr.write(`${signal} again: exiting now. Tasks still running run again when troupe next starts here (in a new container: once their lease expires).\n`)
+          say(`${signal} again: exiting now. Tasks still running run again when troupe next starts here (in a new container: once their lease expires).`)
           process.exit(130)
         }
       }
@@ -77,7 +81,7 @@ const signals = (shutdownTimeout: Duration.Duration) =>
 
 /** Imports a workload module and runs its default export once, in the background. */
 const workload = (path: string) =>
-  Layer.scopedDiscard(Effect.gen(function*() {
+  Effect.gen(function*() {
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(path).href) as Promise<{ readonly default?: unknown }>,
       catch: (e) => new Troupe.TroupeStartError({ message: `cannot load workload ${path}: ${String(e)}` })
@@ -90,38 +94,66 @@ const workload = (path: string) =>
       Effect.tapErrorCause((cause) => Effect.logError("workload failed", cause)),
       Effect.ignore
     ))
-  }))
+  })
 
 /** Live progress of this process's tasks in the terminal. */
-const progress = Layer.scopedDiscard(Effect.gen(function*() {
-  const queue = yield* TaskQueue
-  yield* Effect.forkScoped(Live.view(Stream.retry(queue.events, Schedule.forever), queue.counts, { tty: Live.isTty() }))
-}))
+const progress = (screen: Screen.Screen) =>
+  Effect.gen(function*() {
+    const queue = yield* TaskQueue
+    const snapshot = Board.snapshot(queue.counts, queue.list({ status: ["running"], limit: Board.snapshotLimit }))
+    yield* Effect.forkScoped(Live.view(Stream.retry(queue.events, Schedule.forever), snapshot, { screen }))
+  })
 
 /** The worker threads as resolved: "auto" says how many it came to on this machine. */
 const workersOf = (workers: TroupeConfig.TroupeConfig["workers"]) =>
   workers === "auto" ? `${os.availableParallelism()} (auto: one per core)` : typeof workers === "object" ? `${workers.min}-${workers.max}` : String(workers)
 
-const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig) =>
-  Layer.effectDiscard(Effect.gen(function*() {
+/** What the store held when this process started: "new", or what it resumes. */
+const found = (counts: Readonly<Record<string, number>>) => {
+  const unfinished = TaskStatus.all.filter((s) => !TaskStatus.isFinal(s)).reduce((n, s) => n + (counts[s] ?? 0), 0)
+  const finished = TaskStatus.finals.reduce((n, s) => n + (counts[s] ?? 0), 0)
+  if (unfinished + finished === 0) return { unfinished, said: "new and empty" }
+  return { unfinished, said: `resuming ${unfinished} unfinished task${unfinished === 1 ? "" : "s"} (${finished} finished kept)` }
+}
+
+const label = (name: string, value: string) => Help.wrap(value, " ".repeat(14), `  ${name.padEnd(12)}`)
+
+/** What `troupe start` tells on start-up, each line within 80 columns. */
+const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, telemetry: Telemetry.EnvConfig, workloadPath: string | undefined) =>
+  Effect.gen(function*() {
     const address = yield* HttpServer.addressWith(Effect.succeed)
     const registry = yield* Registry
+    const queue = yield* TaskQueue
+    const store = found(yield* Effect.orElseSucceed(queue.counts, () => ({})))
     const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `unix:${address.path}`
-    yield* Console.log(`troupe listening on ${where} (about: GET /api · JSON-RPC: POST /rpc, described at GET /openrpc.json · events: GET /events · logs: GET /logs · health: GET /health)`)
-    yield* Console.log(`dashboard: ${where}/`)
-    yield* Console.log(
-      `store ${Database.describe(config.database)} · workers ${workersOf(config.workers)}` +
-        ` · task types: ${registry.names.join(", ") || "none"} · commands ${config.allowCommands ? "on" : "off"}` +
-        ` · ${Token.describe(token)} · ${Telemetry.describe(telemetry)}`
-    )
-    if (registry.names.length === 0) {
-      yield* Console.log("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
-    }
-    yield* Console.log(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`)
+    return [
+      `troupe ${version} listening on ${where}`,
+      ...label("dashboard", `${where}/`),
+      ...label("API", `POST ${where}/rpc (JSON-RPC; described at GET /openrpc.json) · GET /api`),
+      ...label("streams", "GET /events · GET /logs · GET /health"),
+      ...label("store", `${Database.describe(config.database)}: ${store.said}`),
+      ...(workloadPath === undefined ? [] : label("workload", `${workloadPath}${store.unfinished > 0 ? ", submitted on top of them" : ""}`)),
+      ...label("workers", workersOf(config.workers)),
+      ...label("task types", registry.names.join(", ") || "none: no handlers module (--handlers or TROUPE_HANDLERS), so tasks can be submitted but none runs here"),
+      ...label("access", `${Token.describe(token)} · commands ${config.allowCommands ? "on" : "off"} · ${Telemetry.describe(telemetry)}`),
+      ...Help.wrap(`Ctrl-C stops gracefully (running tasks get ${Duration.format(config.shutdownTimeout)}); a second Ctrl-C exits at once.`, "")
+    ]
+  })
+
+/**
+ * What runs once the server is up, in this order: the banner (what the store held before the
+ * workload adds to it), the workload, the live progress view.
+ */
+const startup = (o: StartOptions, config: TroupeConfig.TroupeConfig, token: Token.Resolved, telemetry: Telemetry.EnvConfig, screen: Screen.Screen) =>
+  Layer.scopedDiscard(Effect.gen(function*() {
+    const workloadPath = Option.getOrUndefined(o.workload)
+    screen.print(yield* banner(token, config, telemetry, workloadPath))
+    if (workloadPath !== undefined) yield* workload(workloadPath)
+    if (o.progress) yield* progress(screen)
   }))
 
 /** The whole server as one layer: runtime, API, banner, optional workload and progress view. */
-export const layer = (o: StartOptions) =>
+export const layer = (o: StartOptions, screen: Screen.Screen = Screen.stdout()) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const config = yield* configure(o)
     const token = yield* Token.fromFlagOrEnv(o.token)
@@ -132,12 +164,7 @@ export const layer = (o: StartOptions) =>
     const telemetry = yield* Effect.mapError(Telemetry.config, (e) => usage(`telemetry configuration: ${e.message}`))
     const runtime = Troupe.fromConfig(config, undefined, SystemMetrics.layerLive, Telemetry.layerOtlp(telemetry))
     const server = Server.layer({ host: o.host, port: o.port, token: token.token })
-    const extras = Layer.mergeAll(
-      banner(token, config, telemetry),
-      Option.match(o.workload, { onNone: () => Layer.empty, onSome: workload }),
-      o.progress ? progress : Layer.empty
-    )
-    return extras.pipe(
+    return startup(o, config, token, telemetry, screen).pipe(
       Layer.provide(server),
       Layer.provideMerge(runtime)
     )
@@ -147,8 +174,13 @@ export const layer = (o: StartOptions) =>
 export const run = (o: StartOptions) =>
   Effect.gen(function*() {
     const config = yield* configure(o)
-    yield* signals(config.shutdownTimeout)
-    return yield* Layer.launch(layer(o))
+    // With --progress, every line this process prints goes through the screen: log lines land
+    // above the live region instead of being erased by its next frame.
+    const screen = Screen.stdout()
+    yield* signals(config.shutdownTimeout, (line) =>
+      o.progress ? screen.print(Help.wrap(line, "", "", screen.columns)) : process.stderr.write(`\n${line}\n`))
+    const launch = Layer.launch(layer(o, screen))
+    return yield* o.progress ? Screen.routeLogs(screen)(launch) : launch
   }).pipe(
     Effect.scoped,
     Effect.catchTag("TroupeStartError", (e) => Effect.fail(new CliExit({ code: ExitCode.cannotStart, message: `cannot start: ${e.message}` })))

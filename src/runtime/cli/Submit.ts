@@ -11,7 +11,8 @@ import * as Client from "../client/Http.js"
 import * as JsonRpc from "../api/JsonRpc.js"
 import * as Api from "../api/Api.js"
 import { CliExit, ExitCode } from "./ExitCode.js"
-import * as Live from "./Live.js"
+import * as Follow from "./Follow.js"
+import { isLive, Screen } from "./Screen.js"
 import * as Render from "./Render.js"
 import { splitCommand } from "./splitCommand.js"
 import { common, decode, durationParam, events, parsePriority, payloadOf, printJson, withClient } from "./Common.js"
@@ -81,7 +82,8 @@ const finalCode = (status: string | undefined) =>
 export const waitFor = (client: Client.Client["Type"], id: string, json: boolean) =>
   Effect.gen(function*() {
     const backlog = Effect.flatMap(client.call("logs", { id }), (lines) => decode(Api.api.logs.success, lines))
-    const status = yield* Live.follow(events(client, `/events?task=${encodeURIComponent(id)}`), { tty: !json && Live.isTty(), id, backlog })
+    const screen = new Screen(process.stdout, !json && isLive())
+    const status = yield* Follow.follow(events(client, `/events?task=${encodeURIComponent(id)}`), { screen, id, backlog })
     const task = yield* Effect.flatMap(client.call("get", { id }), (u) => decode(Api.api.get.success, u))
     const now = yield* Clock.currentTimeMillis
     yield* json ? printJson(task) : Console.log(Render.task(task, now))
