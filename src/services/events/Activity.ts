@@ -41,8 +41,9 @@ export interface Counters {
 export class Activity extends Context.Tag("troupe/Activity")<Activity, {
   readonly sink: ActivitySink
   /**
-   * Waits until everything reported so far is stored and published: the scheduler passes it
-   * before committing outcomes, so a task's log lines always come before its final status.
+   * Waits until everything reported so far is stored and published, progress included: the
+   * scheduler passes it before committing outcomes, so a task's log lines always come before
+   * its final status, and its final state holds its last progress report.
    */
   readonly barrier: Effect.Effect<void>
   readonly counters: Effect.Effect<Counters>
@@ -96,17 +97,15 @@ export const make = (options: Options) =>
       for (const item of taken) if (item._tag === "Barrier") yield* Deferred.succeed(item.done, undefined)
     }).pipe(Effect.forever)
 
-    const flushProgress = Effect.gen(function*() {
-      yield* Effect.sleep(Duration.millis(options.progressFlushMs))
-      if (dirty.size === 0) return
+    /** Stores the latest progress of each task that reported some since the last time. */
+    const storeProgress = Effect.suspend(() => {
+      if (dirty.size === 0) return Effect.void
       const items = [...dirty.values()].map((p) => ({ id: p.taskId as TaskId, percent: p.percent, description: p.description }))
       dirty.clear()
-      yield* store.setProgress(items)
-      counters.progressStored += items.length
-    }).pipe(
-      Effect.catchAllCause((cause) => Effect.logError("could not record progress", Cause.squash(cause))),
-      Effect.forever
-    )
+      return Effect.tap(store.setProgress(items), () => { counters.progressStored += items.length })
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("could not record progress", Cause.squash(cause))))
+
+    const flushProgress = Effect.zipRight(Effect.sleep(Duration.millis(options.progressFlushMs)), storeProgress).pipe(Effect.forever)
 
     yield* Effect.forkScoped(drain)
     yield* Effect.forkScoped(flushProgress)
@@ -121,10 +120,15 @@ export const make = (options: Options) =>
           pending += items.length
           return Queue.offerAll(inbox, items)
         }),
-      barrier: Effect.suspend(() =>
-        pending === 0
-          ? Effect.void
-          : Effect.flatMap(Deferred.make<void>(), (done) => Effect.zipRight(Queue.offer(inbox, { _tag: "Barrier", done }), Deferred.await(done)))
+      // The progress too: a task's stored state when it ends holds its last report (stored only
+      // while it runs), not the one of the last periodic flush.
+      barrier: Effect.zipRight(
+        Effect.suspend(() =>
+          pending === 0
+            ? Effect.void
+            : Effect.flatMap(Deferred.make<void>(), (done) => Effect.zipRight(Queue.offer(inbox, { _tag: "Barrier", done }), Deferred.await(done)))
+        ),
+        storeProgress
       ),
       counters: Effect.sync(() => ({ ...counters }))
     })
