@@ -8,9 +8,11 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Client from "../client/Http.js"
+import * as Api from "../api/Api.js"
 import * as Token from "../api/Token.js"
 import { CliExit, ExitCode, fromClientError } from "./ExitCode.js"
 import * as Live from "./Live.js"
+import type * as Render from "./Render.js"
 
 // What every client command shares: the server address and token flags, the client, JSON
 // output, and the parsing of payloads, priorities and durations.
@@ -73,3 +75,11 @@ export const events = (client: Client.Client["Type"], path: string) =>
   )
 
 
+
+/** What is paused as a whole, or undefined when the server cannot say (it is only a hint). */
+export const pauses = (client: Client.Client["Type"]): Effect.Effect<Render.Paused | undefined> =>
+  client.call("stats").pipe(
+    Effect.flatMap((u) => decode(Api.api.stats.success, u)),
+    Effect.map((s) => s.paused),
+    Effect.orElseSucceed(() => undefined)
+  )

@@ -15,7 +15,8 @@ import * as Board from "./Board.js"
 import * as Live from "./Live.js"
 import * as Screen from "./Screen.js"
 import * as Render from "./Render.js"
-import { common, decode, events, printJson, taskId, withClient } from "./Common.js"
+import { common, decode, events, pauses, printJson, taskId, withClient } from "./Common.js"
+import * as Help from "./Help.js"
 import { repeatable } from "./repeatable.js"
 import { waitFor } from "./Submit.js"
 
@@ -27,7 +28,7 @@ export const status = Command.make("status", { ...common, id: taskId }, (o) =>
       const result = yield* client.call("get", { id: o.id })
       if (o.json) return yield* printJson(result)
       const task = yield* decode(Api.api.get.success, result)
-      yield* Console.log(Render.task(task, yield* Clock.currentTimeMillis))
+      yield* Console.log(Render.task(task, yield* Clock.currentTimeMillis, yield* pauses(client)))
     }))).pipe(Command.withDescription("show one task"))
 
 export const list = Command.make("list", {
@@ -56,9 +57,12 @@ export const list = Command.make("list", {
       })
       if (o.json) return yield* printJson(result)
       const tasks = yield* decode(Api.api.list.success, result)
-      yield* Console.log(Render.tasks(tasks, yield* Clock.currentTimeMillis))
+      const paused = yield* pauses(client)
+      yield* Console.log(Render.tasks(tasks, yield* Clock.currentTimeMillis, paused))
       const last = (yield* decode(Schema.Array(Schema.Struct({ seq: Schema.Number })), result)).at(-1)
       if (tasks.length === o.limit && last !== undefined) yield* Console.log(`… more: ${o.oldest ? "--oldest --after" : "--before"} ${last.seq}`)
+      const note = paused === undefined ? undefined : Render.pausedNote(paused)
+      if (note !== undefined) yield* Console.log(Help.wrap(note, "  ", "").join("\n"))
     }))).pipe(Command.withDescription("list tasks, newest first (--oldest: oldest first), a page at a time"))
 
 export const logs = Command.make("logs", {
@@ -95,13 +99,15 @@ export const stats = Command.make("stats", common, (o) =>
       const result = yield* client.call("stats")
       if (o.json) return yield* printJson(result)
       const s = yield* decode(Api.api.stats.success, result)
+      // One `running` (the store's count), each line within 80 columns.
+      const row = (label: string, value: string) => Help.wrap(value, " ".repeat(12), label.padEnd(12))
       const lines = [
-        `tasks       ${Render.counts(s.counts.byStatus)}`,
-        `running     ${s.running}${s.paused.queue ? " (queue paused)" : ""}${s.paused.types.length > 0 ? ` (paused types: ${s.paused.types.join(", ")})` : ""}`,
-        `throughput  ${s.throughput.perSecond.toFixed(1)}/s over ${Render.duration(s.throughput.windowMs)}: ${s.throughput.completed} completed, ${s.throughput.failed} failed`,
-        `run time    mean ${ms(s.runMs.mean)}, p50 ${ms(s.runMs.p50)}, p95 ${ms(s.runMs.p95)}, p99 ${ms(s.runMs.p99)}`,
-        `wait time   mean ${ms(s.waitMs.mean)}, p50 ${ms(s.waitMs.p50)}, p95 ${ms(s.waitMs.p95)}, p99 ${ms(s.waitMs.p99)}`,
-        `health      ${s.health.level}${s.health.reasons.length > 0 ? ` (${s.health.reasons.join("; ")})` : ""}`
+        ...row("tasks", Render.counts(s.counts.byStatus)),
+        ...row("paused", Render.pausedNote(s.paused) ?? "nothing"),
+        ...row("throughput", `${s.throughput.perSecond.toFixed(1)}/s over ${Render.duration(s.throughput.windowMs)}: ${s.throughput.completed} completed, ${s.throughput.failed} failed`),
+        ...row("run time", `mean ${ms(s.runMs.mean)}, p50 ${ms(s.runMs.p50)}, p95 ${ms(s.runMs.p95)}, p99 ${ms(s.runMs.p99)}`),
+        ...row("wait time", `mean ${ms(s.waitMs.mean)}, p50 ${ms(s.waitMs.p50)}, p95 ${ms(s.waitMs.p95)}, p99 ${ms(s.waitMs.p99)}`),
+        ...row("health", `${s.health.level}${s.health.reasons.length > 0 ? ` (${s.health.reasons.join("; ")})` : ""}`)
       ]
       yield* Console.log(lines.join("\n"))
       // Rate limits spending their allowance (tasks over them wait): how much is left, and when more.

@@ -36,14 +36,38 @@ export const ago = (at: number, now: number): string => `${duration(Math.max(0, 
 
 const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`)
 
-/** The list view: one row per task. */
-export const tasks = (list: ReadonlyArray<TaskView>, now: number): string =>
+/** What is paused as a whole: the queue, task types (stats' `paused`). */
+export interface Paused {
+  readonly queue: boolean
+  readonly types: ReadonlyArray<string>
+}
+
+const waiting: ReadonlyArray<string> = ["pending", "delayed", "retrying", "blocked"]
+
+/** Why a waiting task does not start although it could: its queue or its type is paused. */
+export const heldBy = (t: Pick<TaskView, "status" | "type">, paused: Paused | undefined): string | undefined =>
+  paused === undefined || !waiting.includes(t.status) ? undefined
+  : paused.queue ? "queue paused"
+  : paused.types.includes(t.type) ? "type paused"
+  : undefined
+
+/** What is paused, and how to undo it; undefined when nothing is. */
+export const pausedNote = (paused: Paused): string | undefined => {
+  const what = [
+    ...(paused.queue ? ["the queue (troupe resume --queue)"] : []),
+    ...paused.types.map((t) => `type ${t} (troupe resume --type ${t})`)
+  ]
+  return what.length === 0 ? undefined : `paused: ${what.join(", ")}; their waiting tasks do not start`
+}
+
+/** The list view: one row per task; a waiting task held by a pause says so. */
+export const tasks = (list: ReadonlyArray<TaskView>, now: number, paused?: Paused): string =>
   list.length === 0 ? "no tasks" : table(
     ["ID", "TYPE", "STATUS", "PRI", "ATTEMPT", "PROGRESS", "UPDATED"],
     list.map((t) => [
       t.id,
       t.type,
-      t.status,
+      heldBy(t, paused) === undefined ? t.status : `${t.status} (${heldBy(t, paused)})`,
       String(t.priority),
       String(t.attempt),
       t.status === "running" || t.progress > 0 ? `${t.progress.toFixed(0)}%` : "",
@@ -68,11 +92,12 @@ export const schedules = (
   )
 
 /** The detail view of one task. */
-export const task = (t: TaskView, now: number): string => {
+export const task = (t: TaskView, now: number, paused?: Paused): string => {
+  const held = heldBy(t, paused)
   const rows: Array<[string, string]> = [
     ["id", t.id],
     ["type", t.type],
-    ["status", t.status],
+    ["status", held === undefined ? t.status : `${t.status}, held: ${held === "queue paused" ? "the queue is paused (troupe resume --queue)" : `its type is paused (troupe resume --type ${t.type})`}`],
     ["priority", String(t.priority)],
     ["attempt", String(t.attempt)]
   ]
