@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as TaskStatus from "../../domain/TaskStatus.js"
 import type { EventView } from "./Live.js"
 import * as Render from "./Render.js"
 import type { Screen } from "./Screen.js"
@@ -59,9 +60,10 @@ export const follow = <E1, E2>(events: Stream.Stream<EventView, E1>, options: Fo
       }
       screen.region(bar())
     })
-    // The first event (the task's status when the stream opened) before the stored lines; a
-    // live log line after them.
+    // The first event (the task's status when the stream opened) before the stored lines, unless
+    // the task had already ended: its lines were written before its end. A live log line after them.
+    const logsFirst = (e: EventView) => e._tag === "Log" || (e._tag === "StatusChanged" && TaskStatus.isFinal(e.status))
     yield* Stream.runForEach(events, (e) =>
-      e._tag === "Log" ? Effect.zipRight(printBacklog, handle(e)) : Effect.zipRight(handle(e), printBacklog))
+      logsFirst(e) ? Effect.zipRight(printBacklog, handle(e)) : Effect.zipRight(handle(e), printBacklog))
     return status
   }).pipe(Effect.ensuring(Effect.sync(() => options.screen.clear())))
