@@ -251,6 +251,14 @@ describe("troupe start + the CLI", () => {
     const stats = await rpc(server.url, "stats")
     expect((stats.result as { paused: { types: Array<string> } }).paused.types).toContain("echo")
     expect(((await rpc(server.url, "get", { id })).result as { status: string }).status).toBe("pending")
+    // Where an operator looks: the task's row and a note in list, its status, the stats.
+    const list = (await cli(server.url, ["list", "--type", "echo", "--active"])).stdout
+    expect(list).toMatch(new RegExp(`${id}\\s+echo\\s+pending \\(type paused\\)`))
+    expect(list).toContain("paused: type echo (troupe resume --type echo)")
+    expect((await cli(server.url, ["status", id])).stdout).toMatch(/status +pending, held: its type is paused \(troupe resume --type echo\)/)
+    const human = (await cli(server.url, ["stats"])).stdout
+    expect(human).toMatch(/^paused +type echo \(troupe resume --type echo\)/m)
+    expect(human.split("\n").filter((l) => /^running\b/.test(l))).toEqual([])
     expect((await cli(server.url, ["resume", "--type", "echo"])).code).toBe(0)
     await eventually(() => rpc(server.url, "get", { id }), (r) => (r.result as { status: string }).status === "completed")
   }, 120_000)
@@ -334,9 +342,11 @@ describe("troupe start refuses", () => {
 describe("troupe start without handlers", () => {
   it("warns that nothing submitted will run here", () =>
     withServer(["--database", path.join(dir, "bare.db")], {}, async (bare) => {
-      expect(bare.output()).toContain("warning: no handlers module (--handlers or TROUPE_HANDLERS): tasks can be submitted, but none runs here")
+      expect(bare.output().replace(/\s+/g, " ")).toContain("task types none: no handlers module (--handlers or TROUPE_HANDLERS), so tasks can be submitted but none runs here")
       // The worker count as resolved on this machine, not "auto".
-      expect(bare.output()).toContain(` · workers ${os.availableParallelism()} (auto: one per core) · `)
+      expect(bare.output()).toMatch(new RegExp(`\\n {2}workers +${os.availableParallelism()} \\(auto: one per core\\)\\n`))
+      // Each line of the banner within 80 columns.
+      expect(bare.output().split("\n").filter((l) => l.length > 80)).toEqual([])
     }), 60_000)
 })
 

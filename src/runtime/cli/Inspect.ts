@@ -62,7 +62,7 @@ export const list = Command.make("list", {
       const last = (yield* decode(Schema.Array(Schema.Struct({ seq: Schema.Number })), result)).at(-1)
       if (tasks.length === o.limit && last !== undefined) yield* Console.log(`… more: ${o.oldest ? "--oldest --after" : "--before"} ${last.seq}`)
       const note = paused === undefined ? undefined : Render.pausedNote(paused)
-      if (note !== undefined) yield* Console.log(Help.wrap(note, "  ", "").join("\n"))
+      if (note !== undefined) yield* Console.log(Help.wrap(`paused: ${note}`, "  ", "").join("\n"))
     }))).pipe(Command.withDescription("list tasks, newest first (--oldest: oldest first), a page at a time"))
 
 export const logs = Command.make("logs", {

@@ -57,7 +57,7 @@ export const pausedNote = (paused: Paused): string | undefined => {
     ...(paused.queue ? ["the queue (troupe resume --queue)"] : []),
     ...paused.types.map((t) => `type ${t} (troupe resume --type ${t})`)
   ]
-  return what.length === 0 ? undefined : `paused: ${what.join(", ")}; their waiting tasks do not start`
+  return what.length === 0 ? undefined : `${what.join(", ")}; their waiting tasks do not start`
 }
 
 /** The list view: one row per task; a waiting task held by a pause says so. */
