@@ -353,7 +353,7 @@ describe("troupe start without handlers", () => {
 describe("troupe start with a token from the environment", () => {
   it("requires it from clients, and its banner says where it came from", () =>
     withServer(["--handlers", operateHandlers, "--database", path.join(dir, "token.db")], { TROUPE_TOKEN: "s3cret" }, async (guarded) => {
-      expect(guarded.output()).toContain("token required (from TROUPE_TOKEN)")
+      expect(guarded.output().replace(/\s+/g, " ")).toContain("token required (from TROUPE_TOKEN)")
       const call = { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "health" }) }
       expect((await fetch(`${guarded.url}/rpc`, call)).status).toBe(401)
       expect((await fetch(`${guarded.url}/rpc`, { ...call, headers: { authorization: "Bearer " } })).status).toBe(401)
@@ -364,6 +364,6 @@ describe("troupe start with a token from the environment", () => {
 
   it("an empty one on loopback is no token, and the banner says it was ignored", () =>
     withServer(["--handlers", operateHandlers, "--database", path.join(dir, "empty.db"), "--token", ""], {}, async (open) => {
-      expect(open.output()).toContain("token none (--token is empty, so ignored)")
+      expect(open.output().replace(/\s+/g, " ")).toContain("token none (--token is empty, so ignored)")
     }), 60_000)
 })

@@ -68,7 +68,7 @@ describe("OTLP export from troupe start", () => {
     }
     expect(await server.exited).toBe(0)
     expect(ran.code).toBe(0)
-    expect(server.output()).toContain(`telemetry: traces + metrics over OTLP/HTTP to ${endpoint}/v1/traces (service troupe-e2e)`)
+    expect(server.output().replace(/\s+/g, " ")).toContain(`telemetry: traces + metrics over OTLP/HTTP to ${endpoint}/v1/traces (service troupe-e2e)`)
     const { id } = JSON.parse(ran.stdout.slice(ran.stdout.indexOf("{\n"))) as { id: string }
 
     const ofTask = spans().filter((s) => attribute(s, "task.id") === id)

@@ -40,7 +40,7 @@ describe("troupe start on PostgreSQL", () => {
     onFreshDatabase(async (url) => {
       const args = ["--handlers", operateHandlers, "--database", url, "--num-workers", "1"]
       const id = await withNode(args, {}, async (first) => {
-        expect(first.output()).toContain(`store ${url}`)
+        expect(first.output().replace(/\s+/g, " ")).toContain(`store ${url}`)
         const ran = await cli(first.url, ["submit", "echo", `{"n": 5}`, "--wait", "--json"])
         expect(ran.code).toBe(0)
         const done = JSON.parse(ran.stdout.slice(ran.stdout.indexOf("{\n"))) as { id: string; status: string; result: unknown }
