@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Cli from "./cli/Cli.js"
-import { ExitCode } from "./cli/ExitCode.js"
+import { CliExit, ExitCode } from "./cli/ExitCode.js"
 import * as Suggest from "./cli/Suggest.js"
 
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
@@ -25,9 +25,16 @@ const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   return ExitCode.error
 }
 
-// Help is laid out here for 80 columns (cli/Help.ts) rather than by @effect/cli.
-const help = Cli.help(process.argv.slice(2))
-const main = help === undefined ? Cli.run(process.argv) : Effect.sync(() => void process.stdout.write(help))
+// Help, and the refusal of an unknown command, are laid out here for 80 columns (cli/Help.ts)
+// rather than by @effect/cli.
+const args = process.argv.slice(2)
+const help = Cli.help(args)
+const unknown = Suggest.unknownCommand(Cli.troupe, args)
+const main = help !== undefined
+  ? Effect.sync(() => void process.stdout.write(help))
+  : unknown !== undefined
+  ? Effect.fail(new CliExit({ code: ExitCode.usage, message: unknown }))
+  : Cli.run(process.argv)
 
 main.pipe(
   Effect.tapError((e) =>
@@ -40,7 +47,7 @@ main.pipe(
         return
       }
       const message = (e as { message?: unknown }).message
-      if (typeof message === "string" && message.length > 0) process.stderr.write(`troupe: ${message}\n`)
+      if (typeof message === "string" && message.length > 0) process.stderr.write(`troupe: ${message.split("\n").join("\ntroupe: ")}\n`)
     })),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({

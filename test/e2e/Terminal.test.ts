@@ -133,5 +133,9 @@ describe("the terminal", () => {
     expect(submit.stdout).toContain("[--priority text]")
     const overview = await cli("http://127.0.0.1:1", ["--help"])
     expect(overview.stdout).toMatch(/^ {2}submit +submit a task/m)
+    // An unknown command is refused in a few short lines, not the whole list on one.
+    const unknown = await cli("http://127.0.0.1:1", ["sumbit", "echo"])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr.trimEnd().split("\n")).toEqual(["troupe: unknown command 'sumbit': did you mean 'submit'?", "troupe: `troupe --help` lists the commands"])
   })
 })

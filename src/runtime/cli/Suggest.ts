@@ -74,3 +74,16 @@ export const hint = <Name extends string, R, E, A>(root: Command.Command<Name, R
     })
   return hints.length === 0 ? undefined : hints.join("\n")
 }
+
+/**
+ * The refusal of a command line whose first word names no command (@effect/cli's own lists every
+ * command on one line of 200 columns): what was typed, what was probably meant, where the list is.
+ */
+export const unknownCommand = <Name extends string, R, E, A>(root: Command.Command<Name, R, E, A>, args: ReadonlyArray<string>): string | undefined => {
+  const [name] = args
+  if (name === undefined || name.startsWith("-")) return undefined
+  const subcommands = Command.getSubcommands(root)
+  if (HashMap.has(subcommands, name)) return undefined
+  const meant = closest(name, HashMap.keys(subcommands))
+  return `unknown command '${name}'${meant === undefined ? "" : `: did you mean '${meant}'?`}\n\`troupe --help\` lists the commands`
+}
