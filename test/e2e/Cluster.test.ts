@@ -83,12 +83,15 @@ interface Attempt {
 /** Every attempt the handlers recorded; one that never ended died with its process at `killedAt`. */
 const attemptsIn = (log: string, killedAt = Number.POSITIVE_INFINITY): Array<Attempt> => {
   const byKey = new Map<string, Attempt>()
-  for (const line of fs.readFileSync(log, "utf8").trim().split("\n")) {
+  // The nodes append while this reads: a last line without its newline is still being written.
+  const text = fs.readFileSync(log, "utf8")
+  for (const line of text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l.length > 0)) {
     const [what, id, type, attempt, pid, at] = line.split(" ")
     const key = `${id} ${attempt} ${pid}`
     if (what === "start") byKey.set(key, { id: id!, type: type!, attempt: Number(attempt), pid: Number(pid), start: Number(at), end: killedAt, how: "died" })
     else {
-      const a = byKey.get(key)!
+      const a = byKey.get(key)
+      if (a === undefined) throw new Error(`the log has "${line}" without its start`)
       a.end = Number(at)
       a.how = what as "end" | "stop"
     }

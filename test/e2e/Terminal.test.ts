@@ -40,7 +40,9 @@ describe("the terminal", () => {
       { env: { TROUPE_TEST_GATES: gates } }
     )
     // Two gates run (two threads), the third waits; the workload's warning is in the log.
-    let seen = await t.until((lines) => runningIn(region(lines)[0]) === 2 && lines.some((l) => l.includes("three gates submitted")))
+    // (The pending count comes with the first snapshot, a second after the view opens.)
+    let seen = await t.until((lines) =>
+      runningIn(region(lines)[0]) === 2 && /pending 1/.test(region(lines)[0] ?? "") && lines.some((l) => l.includes("three gates submitted")))
     const banner = seen.slice(0, seen.findIndex((l) => l.startsWith("Ctrl-C stops")) + 1)
     expect(banner[0]).toMatch(/^troupe \S+ listening on http:\/\/127\.0\.0\.1:\d+$/)
     expect(banner.join("\n")).toMatch(/store +\S+start\.db: new and empty/)
@@ -85,23 +87,29 @@ describe("the terminal", () => {
     it("submit --wait prints the id first, the status, the log lines, a bar below them while it runs, and ends with the final description; the same order without a terminal", async () => {
       const file = path.join(dir, "submitted-gate")
       const t = open(["submit", "gate", JSON.stringify({ file }), "--wait", "--url", server.url])
-      const running = await t.until((lines) => lines.at(-1)?.includes("running") === true && lines.some((l) => l.includes("waiting for")))
+      // The task may be heard of as pending first (not yet claimed when the stream opened).
+      const shown = (lines: ReadonlyArray<string>) => lines.filter((l) => l !== "" && !/^\S+ pending$/.test(l))
+      const running = shown(await t.until((lines) => lines.at(-1)?.includes("running") === true && lines.some((l) => l.includes("waiting for"))))
       const id = running[0]!
       expect(running).toEqual([id, `${id} running`, `#1    1 info  waiting for ${file}`, expect.stringMatching(new RegExp(`^${id} {2}\\[\\.+\\] +0% {2}running$`))])
       fs.writeFileSync(file, "")
       const ended = await t.exited()
       expect(ended.code).toBe(0)
-      const lines = ended.lines.filter((l) => l !== "")
+      const lines = shown(ended.lines)
       expect(lines.slice(0, 4)).toEqual([id, `${id} running`, `#1    1 info  waiting for ${file}`, `${id} completed`])
       // Then the final state; no bar left over.
       expect(lines.slice(4).join("\n")).toMatch(/status +completed/)
       expect(lines.filter((l) => l.includes("[") && !l.startsWith("progress"))).toEqual([])
 
       // Without a terminal: the same lines in the same order.
-      const piped = await cli(server.url, ["submit", "gate", JSON.stringify({ file }), "--wait"])
-      const plain = piped.stdout.trimEnd().split("\n")
+      // Its gate opens once it is seen running, as above.
+      const pipedFile = path.join(dir, "submitted-gate-piped")
+      const piped = await cli(server.url, ["submit", "gate", JSON.stringify({ file: pipedFile }), "--wait"], {}, (out) => {
+        if (/ running\n/.test(out) && out.includes("waiting for")) fs.writeFileSync(pipedFile, "")
+      })
+      const plain = shown(piped.stdout.trimEnd().split("\n"))
       const pid = plain[0]!
-      expect(plain.slice(0, 4)).toEqual(lines.slice(0, 4).map((l) => l.replaceAll(id, pid)))
+      expect(plain.slice(0, 4)).toEqual(lines.slice(0, 4).map((l) => l.replaceAll(id, pid).replaceAll(file, pipedFile)))
     }, 60_000)
 
     it("submit --wait ends with the task's last progress description", async () => {

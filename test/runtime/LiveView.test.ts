@@ -49,6 +49,25 @@ describe("Screen", () => {
     expect(fit("abc", 3)).toBe("abc")
   })
 
+  it("counts wide characters as two cells and shows no control characters, so the erase stays exact", () => {
+    const term = new VirtualTerminal(20)
+    const screen = new Screen({ write: term.write, columns: 20 }, true)
+    expect(fit("写真を変換しています", 11)).toBe("写真を変換…")
+    screen.region(["写真を変換しています写真を変換しています", "tab\there\rand \x1b[2Jescape"])
+    screen.print("a log\rline")
+    screen.region(["header"])
+    expect(term.screen).toEqual(["a log line", "header"])
+  })
+
+  it("never draws a region taller than the terminal: the cursor could not go back up over it", () => {
+    const term = new VirtualTerminal(40)
+    const screen = new Screen({ write: term.write, columns: 40, rows: 4 }, true)
+    screen.region(["1", "2", "3", "4", "5", "6"])
+    expect(term.screen).toEqual(["1", "2", "3"])
+    screen.region(["header"])
+    expect(term.screen).toEqual(["header"])
+  })
+
   it("without a live terminal prints plain lines and never draws a region", () => {
     const written: Array<string> = []
     const screen = new Screen({ write: (s) => written.push(s) }, false)
@@ -102,6 +121,18 @@ describe("Board", () => {
     expect(board.bars.get("stays")).toMatchObject({ percent: 40, description: "half" })
     const lines = Board.frame(board, 79)
     expect(runningCount(lines)).toBe(bars(lines).length)
+  })
+
+  it("a snapshot never takes a bar's progress back to the stored value, which trails the events", () => {
+    const board = new Board.Board()
+    board.apply(running("a"))
+    board.apply(progress("a", 60, "segment 12/20"))
+    board.reconcile({ counts: {}, running: [{ id: "a", type: "transcode", progress: 40, description: "segment 8/20" }], complete: true }, board.mark())
+    expect(board.bars.get("a")).toMatchObject({ percent: 60, description: "segment 12/20" })
+    // A task the view heard no report of takes the stored one; its late `running` keeps it.
+    board.reconcile({ counts: {}, running: [{ id: "b", type: "transcode", progress: 30, description: "warm" }], complete: false }, board.mark())
+    board.apply(running("b"))
+    expect(board.bars.get("b")).toMatchObject({ percent: 30, description: "warm" })
   })
 
   it("a snapshot cut at its limit removes nothing", () => {
@@ -171,5 +202,14 @@ describe("Follow.follow", () => {
       yield* Follow.follow(stream, { screen: new Screen({ write: term.write, columns: 80 }, true), id: "a", backlog })
       // The bar is gone once the task ended; the progress lines are the only difference.
       expect(term.screen).toEqual(plain.join("").trimEnd().split("\n").filter((l) => l !== "a 50% half"))
+    }))
+
+  it.effect("a task that had already ended when followed: its stored lines, then its final status", () =>
+    Effect.gen(function*() {
+      const plain: Array<string> = []
+      const ended = Stream.make<Array<TaskEvent>>(status("a", "completed", "command"))
+      const result = yield* Follow.follow(ended, { screen: new Screen({ write: (s) => plain.push(s) }, false), id: "a", backlog })
+      expect(result).toBe("completed")
+      expect(plain.join("").trimEnd().split("\n")).toEqual(["#1    1 info  line 1", "#1    2 info  line 2", "a completed"])
     }))
 })

@@ -78,12 +78,15 @@ export interface Ran {
 }
 
 /** Runs the CLI once against a server and collects its output and exit code. */
-export const cli = (url: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Ran> =>
+export const cli = (url: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, onStdout?: (stdout: string) => void): Promise<Ran> =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args, "--url", url], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
-    child.stdout.on("data", (c: Buffer) => { stdout += c.toString() })
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString()
+      onStdout?.(stdout)
+    })
     child.stderr.on("data", (c: Buffer) => { stderr += c.toString() })
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
   })

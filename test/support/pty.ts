@@ -33,7 +33,8 @@ export const troupe = (args: ReadonlyArray<string>, options: { readonly env?: Re
   const socket = `troupe-test-${process.pid}-${sessions++}`
   const config = path.join(os.tmpdir(), `${socket}.conf`)
   fs.writeFileSync(config, "set -g history-limit 5000\n")
-  const tmux = (...a: ReadonlyArray<string>) => execFileSync("tmux", ["-L", socket, "-f", config, ...a], { encoding: "utf8" })
+  const tmux = (...a: ReadonlyArray<string>) =>
+    execFileSync("tmux", ["-L", socket, "-f", config, ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
   const env = Object.entries({ TERM: "xterm-256color", NO_COLOR: "", ...options.env }).map(([k, v]) => `${k}=${quote(v)}`).join(" ")
   // A shell around it prints how it exited and keeps the pane (tmux may drop what a command
   // wrote just before its pane died). Its trap only keeps it alive through Ctrl-C: the command

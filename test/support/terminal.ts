@@ -3,7 +3,7 @@
 // width as a terminal does, so a test reads the screen a person would see.
 
 export class VirtualTerminal {
-  readonly rows: Array<string> = [""]
+  private readonly buffer: Array<string> = [""]
   private row = 0
   private col = 0
 
@@ -21,11 +21,11 @@ export class VirtualTerminal {
             this.row = Math.max(0, this.row - n)
             break
           case "J":
-            this.rows.splice(this.row + 1)
-            this.rows[this.row] = this.line().slice(0, this.col)
+            this.buffer.splice(this.row + 1)
+            this.buffer[this.row] = this.line().slice(0, this.col)
             break
           case "K":
-            this.rows[this.row] = this.line().slice(0, this.col)
+            this.buffer[this.row] = this.line().slice(0, this.col)
             break
           default:
             throw new Error(`unsupported escape ${JSON.stringify(m[0])}`)
@@ -34,13 +34,13 @@ export class VirtualTerminal {
       } else if (c === "\n") {
         this.row++
         this.col = 0
-        while (this.rows.length <= this.row) this.rows.push("")
+        while (this.buffer.length <= this.row) this.buffer.push("")
       } else if (c === "\r") {
         this.col = 0
       } else {
         if (this.col >= this.columns) this.write("\n")
         const line = this.line().padEnd(this.col)
-        this.rows[this.row] = line.slice(0, this.col) + c + line.slice(this.col + 1)
+        this.buffer[this.row] = line.slice(0, this.col) + c + line.slice(this.col + 1)
         this.col++
       }
     }
@@ -48,12 +48,12 @@ export class VirtualTerminal {
   }
 
   private line(): string {
-    return this.rows[this.row] ?? ""
+    return this.buffer[this.row] ?? ""
   }
 
   /** The screen's lines, trailing blank ones dropped. */
   get screen(): Array<string> {
-    const out = [...this.rows]
+    const out = [...this.buffer]
     while (out.length > 0 && out.at(-1) === "") out.pop()
     return out
   }

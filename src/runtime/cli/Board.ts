@@ -41,6 +41,12 @@ interface Bar {
   description: string | null
   /** The last change heard about it, by the board's event count. */
   heard: number
+  /**
+   * Whether its progress came from an event. A snapshot's progress is the stored one, which
+   * trails the events (reports are stored in batches): it fills in a bar that heard none, and
+   * never takes one back.
+   */
+  reported: boolean
 }
 
 const ended = ["completed", "failed", "cancelled"] as const
@@ -60,7 +66,9 @@ export class Board {
       case "StatusChanged": {
         const was = this.bars.get(e.id)
         if (e.status === "running") {
-          this.bars.set(e.id, { type: e.type, percent: 0, description: null, heard: this.heard })
+          // Already on the board (from a snapshot read as it started): it keeps its progress.
+          if (was !== undefined) was.heard = this.heard
+          else this.bars.set(e.id, { type: e.type, percent: 0, description: null, heard: this.heard, reported: false })
           this.left.delete(e.id)
           return []
         }
@@ -77,6 +85,7 @@ export class Board {
           bar.percent = e.percent
           bar.description = e.description
           bar.heard = this.heard
+          bar.reported = true
         }
         return []
       }
@@ -98,12 +107,12 @@ export class Board {
       running.add(t.id)
       const bar = this.bars.get(t.id)
       if (bar !== undefined) {
-        if (bar.heard <= since) {
+        if (bar.heard <= since && (!bar.reported || t.progress > bar.percent)) {
           bar.percent = t.progress
           bar.description = t.description
         }
       } else if ((this.left.get(t.id) ?? -1) <= since) {
-        this.bars.set(t.id, { type: t.type, percent: t.progress, description: t.description, heard: since })
+        this.bars.set(t.id, { type: t.type, percent: t.progress, description: t.description, heard: since, reported: false })
       }
     }
     if (snapshot.complete) {

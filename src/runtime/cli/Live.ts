@@ -31,7 +31,9 @@ export const view = <E, E2>(
   Effect.gen(function*() {
     const { screen } = options
     const board = new Board.Board()
-    const draw = Effect.sync(() => screen.region(Board.frame(board, screen.columns, options.maxBars)))
+    // The header, the bars and the "… more" line within the terminal's height.
+    const maxBars = Math.max(0, Math.min(options.maxBars ?? 10, screen.rows - 3))
+    const draw = Effect.sync(() => screen.region(Board.frame(board, screen.columns, maxBars)))
     const correct = Effect.suspend(() => {
       const since = board.mark()
       return Effect.flatMap(Effect.option(snapshot), (s) =>
@@ -43,11 +45,11 @@ export const view = <E, E2>(
         ? Effect.repeat(draw, Schedule.spaced("200 millis"))
         : Effect.repeat(Effect.sync(() => screen.print(Board.summary(board))), Schedule.spaced("5 seconds"))
     )
-    yield* Stream.runForEach(events, (e) => Effect.sync(() => screen.print(board.apply(e))))
+    // A burst of events is one write: its lines, then the region once.
+    yield* Stream.runForEachChunk(events, (chunk) => Effect.sync(() => screen.print(Array.from(chunk).flatMap((e) => board.apply(e)))))
   }).pipe(
     Effect.scoped,
-    // The last frame stays as plain lines; the region is gone (what prints next is not erased).
-    Effect.ensuring(Effect.sync(() => {
-      options.screen.clear()
-    }))
+    // The region is erased: the lines printed above it stay, and what prints next (the
+    // shutdown's messages) starts on a clean line.
+    Effect.ensuring(Effect.sync(() => options.screen.clear()))
   )

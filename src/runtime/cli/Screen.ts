@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as HashSet from "effect/HashSet"
+import * as Inspectable from "effect/Inspectable"
 import * as Logger from "effect/Logger"
 import { wrap } from "./Help.js"
 
@@ -15,6 +16,7 @@ import { wrap } from "./Help.js"
 export interface Output {
   readonly write: (s: string) => unknown
   readonly columns?: number | undefined
+  readonly rows?: number | undefined
 }
 
 /** Whether `out` gets the live region: a terminal that can move its cursor, colour not refused. */
@@ -23,10 +25,31 @@ export const isLive = (out: { readonly isTTY?: boolean } = process.stdout, env: 
 
 const ESC = "\x1b["
 
-/** Cuts `line` to `columns` characters (counted as code points), marking the cut with "…". */
+/** A line without control characters (a task's "\r" or escape codes would move the cursor). */
+export const clean = (line: string): string => line.replace(/\t/g, "  ").replace(/\p{Cc}/gu, " ")
+
+// East Asian wide and fullwidth characters, and emoji: two cells each.
+const wide = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u
+const zero = /[\p{Mn}\p{Me}\u200b-\u200f]/u
+
+/** How many terminal cells a code point takes: 0 (combining marks), 1, or 2 (wide). */
+const cellsOf = (c: string): number => (zero.test(c) ? 0 : wide.test(c) ? 2 : 1)
+
+/** How many terminal cells `line` takes. */
+export const cells = (line: string): number => [...line].reduce((n, c) => n + cellsOf(c), 0)
+
+/** `line` without control characters, cut to `columns` cells and the cut marked with "…". */
 export const fit = (line: string, columns: number): string => {
-  const chars = [...line]
-  return chars.length <= columns ? line : `${chars.slice(0, Math.max(0, columns - 1)).join("")}…`
+  const text = clean(line)
+  if (cells(text) <= columns) return text
+  let used = 0
+  let kept = ""
+  for (const c of text) {
+    if (used + cellsOf(c) > columns - 1) break
+    used += cellsOf(c)
+    kept += c
+  }
+  return `${kept}…`
 }
 
 export class Screen {
@@ -40,7 +63,12 @@ export class Screen {
 
   /** Usable width: one column short of the terminal's, so a full line never wraps. */
   get columns(): number {
-    return Math.max(20, (this.out.columns ?? 80) - 1)
+    return Math.max(1, (this.out.columns ?? 80) - 1)
+  }
+
+  /** Most lines the region may take: one short of the terminal's height, so it never scrolls. */
+  get rows(): number {
+    return Math.max(1, (this.out.rows ?? 24) - 1)
   }
 
   private erase(): string {
@@ -53,15 +81,19 @@ export class Screen {
 
   /** Permanent lines, printed above the region (which is drawn again below them). */
   print(lines: string | ReadonlyArray<string>): void {
-    const text = typeof lines === "string" ? [lines] : lines
+    const text = (typeof lines === "string" ? [lines] : lines).flatMap((l) => l.split("\n")).map(clean)
     if (text.length === 0) return
     this.out.write(`${this.erase()}${this.draw(text)}${this.draw(this.shown)}`)
   }
 
-  /** Sets the region's lines (cut to the width); nothing is written when they did not change. */
+  /**
+   * Sets the region's lines, cut to the width and the height (the erase moves the cursor up by
+   * as many lines as were drawn: a line that wrapped or scrolled off would leave a stale one).
+   * Nothing is written when they did not change.
+   */
   region(lines: ReadonlyArray<string>): void {
     if (!this.live) return
-    const next = lines.map((l) => fit(l, this.columns))
+    const next = lines.slice(0, this.rows).map((l) => fit(l, this.columns))
     if (next.length === this.shown.length && next.every((l, i) => l === this.shown[i])) return
     const erase = this.erase()
     this.shown = next
@@ -77,8 +109,10 @@ export class Screen {
 /** A screen on this process's stdout, live when stdout is a terminal that allows it. */
 export const stdout = (): Screen => new Screen(process.stdout, isLive())
 
+/** A log message's parts as text: strings as they are, an Error by its message. */
 const text = (message: unknown): string =>
-  (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : JSON.stringify(m) ?? String(m))).join(" ")
+  (Array.isArray(message) ? message : [message]).map((m) =>
+    typeof m === "string" ? m : m instanceof Error ? `${m.name}: ${m.message}` : Inspectable.toStringUnknown(m, 0)).join(" ")
 
 /**
  * Effect's log lines printed above the region of `screen`, for a person: the time, the level,
@@ -86,9 +120,15 @@ const text = (message: unknown): string =>
  */
 export const logger = (screen: Screen): Logger.Logger<unknown, void> =>
   Logger.make(({ cause, date, logLevel, message }) => {
-    const failure = Cause.isEmpty(cause) ? "" : `: ${Cause.pretty(cause).split("\n")[0]}`
     const head = `${date.toISOString().slice(11, 19)} ${logLevel.label.padEnd(5)} `
-    screen.print(wrap(`${text(message)}${failure}`, " ".repeat(head.length), head, screen.columns))
+    let line: string
+    try {
+      const failure = Cause.isEmpty(cause) ? "" : `: ${Cause.pretty(cause).split("\n")[0]}`
+      line = `${text(message)}${failure}`
+    } catch (e) {
+      line = `(a log line that could not be shown: ${String(e)})`
+    }
+    screen.print(wrap(line, " ".repeat(head.length), head, screen.columns))
   })
 
 /**

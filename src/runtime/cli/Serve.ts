@@ -53,7 +53,7 @@ const configure = (o: StartOptions) =>
  * A second SIGINT/SIGTERM while shutting down exits at once (acknowledged tasks are durable).
  * Installed around the whole launch so it outlives the runtime's finalizers (the drain).
  */
-const signals = (shutdownTimeout: Duration.Duration, say: (line: string) => void) =>
+const signals = (shutdownTimeout: Duration.Duration, say: (line: string) => void, leave: () => void) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       let seen = 0
@@ -65,6 +65,7 @@ const signals = (shutdownTimeout: Duration.Duration, say: (line: string) => void
               `${signal} again exits at once.`
           )
         } else {
+          leave()
           say(`${signal} again: exiting now. Tasks still running run again when troupe next starts here (in a new container: once their lease expires).`)
           process.exit(130)
         }
@@ -109,10 +110,12 @@ const workersOf = (workers: TroupeConfig.TroupeConfig["workers"]) =>
   workers === "auto" ? `${os.availableParallelism()} (auto: one per core)` : typeof workers === "object" ? `${workers.min}-${workers.max}` : String(workers)
 
 /** What the store held when this process started: "new", or what it resumes. */
-const found = (counts: Readonly<Record<string, number>>) => {
+const found = (counts: Readonly<Record<string, number>> | undefined) => {
+  if (counts === undefined) return { unfinished: 0, said: "its tasks could not be counted (see the log)" }
   const unfinished = TaskStatus.all.filter((s) => !TaskStatus.isFinal(s)).reduce((n, s) => n + (counts[s] ?? 0), 0)
   const finished = TaskStatus.finals.reduce((n, s) => n + (counts[s] ?? 0), 0)
   if (unfinished + finished === 0) return { unfinished, said: "new and empty" }
+  if (unfinished === 0) return { unfinished, said: `nothing unfinished (${finished} finished task${finished === 1 ? "" : "s"} kept)` }
   return { unfinished, said: `resuming ${unfinished} unfinished task${unfinished === 1 ? "" : "s"} (${finished} finished kept)` }
 }
 
@@ -124,7 +127,10 @@ const banner = (token: Token.Resolved, config: TroupeConfig.TroupeConfig, teleme
     const address = yield* HttpServer.addressWith(Effect.succeed)
     const registry = yield* Registry
     const queue = yield* TaskQueue
-    const store = found(yield* Effect.orElseSucceed(queue.counts, () => ({})))
+    const store = found(yield* queue.counts.pipe(
+      Effect.tapErrorCause((cause) => Effect.logWarning("could not count the stored tasks", cause)),
+      Effect.orElseSucceed(() => undefined)
+    ))
     const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `unix:${address.path}`
     return [
       `troupe ${version} listening on ${where}`,
@@ -177,10 +183,14 @@ export const run = (o: StartOptions) =>
     // With --progress, every line this process prints goes through the screen: log lines land
     // above the live region instead of being erased by its next frame.
     const screen = Screen.stdout()
-    yield* signals(config.shutdownTimeout, (line) =>
-      o.progress ? screen.print(Help.wrap(line, "", "", screen.columns)) : process.stderr.write(`\n${line}\n`))
+    const live = o.progress && screen.live
+    yield* signals(
+      config.shutdownTimeout,
+      (line) => live ? screen.print(Help.wrap(line, "", "", screen.columns)) : process.stderr.write(`\n${line}\n`),
+      () => screen.clear()
+    )
     const launch = Layer.launch(layer(o, screen))
-    return yield* o.progress ? Screen.routeLogs(screen)(launch) : launch
+    return yield* live ? Screen.routeLogs(screen)(launch) : launch
   }).pipe(
     Effect.scoped,
     Effect.catchTag("TroupeStartError", (e) => Effect.fail(new CliExit({ code: ExitCode.cannotStart, message: `cannot start: ${e.message}` })))
