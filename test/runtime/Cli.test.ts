@@ -34,6 +34,15 @@ describe("Suggest", () => {
   })
 })
 
+describe("help", () => {
+  it("is asked for by --help or -h before a `--`, not by an operand after it", () => {
+    expect(Cli.help(["submit", "--help"])).toContain("troupe submit")
+    expect(Cli.help(["-h"])).toContain("submit")
+    expect(Cli.help(["submit", "echo", "--", "--help"])).toBeUndefined()
+    expect(Cli.help(["submit", "echo", "{}"])).toBeUndefined()
+  })
+})
+
 describe("Render", () => {
   it("pads tables to the widest cell and draws bars", () => {
     expect(Render.table(["ID", "STATUS"], [["a", "running"], ["bbbb", "done"]])).toBe("ID    STATUS\na     running\nbbbb  done")

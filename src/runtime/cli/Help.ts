@@ -135,7 +135,10 @@ export const requested = (
   commands: ReadonlyArray<AnyCommand>,
   args: ReadonlyArray<string>
 ): string | undefined => {
-  const asked = args.includes("--help") || args.includes("-h")
+  // Past a `--` every argument is an operand (a payload may say "--help").
+  const end = args.indexOf("--")
+  const flags = end < 0 ? args : args.slice(0, end)
+  const asked = flags.includes("--help") || flags.includes("-h")
   if (args.length === 0 || (asked && (args[0] === "--help" || args[0] === "-h"))) return overview(program, description, commands)
   if (!asked) return undefined
   const cmd = commands.find((c) => HashSet.has(Descriptor.getNames(c.descriptor), args[0]!))

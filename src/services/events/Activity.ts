@@ -34,9 +34,11 @@ export interface Counters {
  * Where running handlers' progress and log lines arrive (from worker threads' event channels
  * and from in-process fibers). One fiber drains what arrived: log lines are appended to the
  * store (capped per task) and then everything is published in the order reported, progress
- * coalesced to the latest per attempt. Progress reaches the store only every
- * `progressFlushMs`, one write for all running tasks: a handler reporting thousands of times
- * a second costs the store nothing extra.
+ * coalesced to the latest per attempt. Progress reaches the store every `progressFlushMs`, one
+ * write for all running tasks, and once more at the barrier before outcomes are committed (so a
+ * finished task keeps its last report): a handler reporting thousands of times a second costs
+ * the store at most one progress write per interval and per settled batch, both through the
+ * store's group commit, which keeps them in order.
  */
 export class Activity extends Context.Tag("troupe/Activity")<Activity, {
   readonly sink: ActivitySink
