@@ -69,10 +69,11 @@ describe("graceful shutdown", () => {
     const released = /released (\d+) unfinished attempt\(s\) for the next start/.exec(first.output())
     expect(Number(released?.[1])).toBeGreaterThanOrEqual(2)
 
-    fs.writeFileSync(gate, "open")
     const second = await startServer(args(db))
-    // Its banner says what it found: at least the three gates, given back to the queue.
+    // Its banner says what it found: at least the three gates, given back to the queue (their
+    // gate opens only now, so none can have finished before it counted).
     expect(second.output().replace(/\s+/g, " ")).toMatch(/ store .*requeue\.db: resuming ([3-9]|\d\d+) unfinished tasks \(\d+ finished kept\)/)
+    fs.writeFileSync(gate, "open")
     const final = await eventually(() => all(second.url, ids), (ts) => ts.every((t) => t.status === "completed"))
     // The interrupted attempt was given back uncounted: each gate completed on attempt 1.
     expect(final.filter((t) => gateIds.includes(t.id)).map((t) => t.attempt)).toEqual([1, 1, 1])

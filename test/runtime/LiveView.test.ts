@@ -53,6 +53,8 @@ describe("Screen", () => {
     const term = new VirtualTerminal(20)
     const screen = new Screen({ write: term.write, columns: 20 }, true)
     expect(fit("写真を変換しています", 11)).toBe("写真を変換…")
+    expect(fit("done ✅🚀❤️ ok", 10)).toBe("done ✅🚀…")
+    expect(fit("anything", 0)).toBe("")
     screen.region(["写真を変換しています写真を変換しています", "tab\there\rand \x1b[2Jescape"])
     screen.print("a log\rline")
     screen.region(["header"])
@@ -73,7 +75,9 @@ describe("Screen", () => {
     const screen = new Screen({ write: (s) => written.push(s) }, false)
     screen.region(["header"])
     screen.print("a line")
-    expect(written.join("")).toBe("a line\n")
+    // Passed on as it is (it matches `troupe logs`).
+    screen.print("a\ttabbed line")
+    expect(written.join("")).toBe("a line\na\ttabbed line\n")
   })
 })
 
@@ -133,6 +137,9 @@ describe("Board", () => {
     board.reconcile({ counts: {}, running: [{ id: "b", type: "transcode", progress: 30, description: "warm" }], complete: false }, board.mark())
     board.apply(running("b"))
     expect(board.bars.get("b")).toMatchObject({ percent: 30, description: "warm" })
+    // A `running` for a bar that heard reports is a new attempt (the previous one's end was lost).
+    board.apply(running("a"))
+    expect(board.bars.get("a")).toMatchObject({ percent: 0, description: null })
   })
 
   it("a snapshot cut at its limit removes nothing", () => {

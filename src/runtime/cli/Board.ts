@@ -66,8 +66,9 @@ export class Board {
       case "StatusChanged": {
         const was = this.bars.get(e.id)
         if (e.status === "running") {
-          // Already on the board (from a snapshot read as it started): it keeps its progress.
-          if (was !== undefined) was.heard = this.heard
+          // Put on the board by a snapshot read as it started: it keeps the stored progress. A
+          // bar that heard reports is a previous attempt's (its end was lost): it starts over.
+          if (was !== undefined && !was.reported) was.heard = this.heard
           else this.bars.set(e.id, { type: e.type, percent: 0, description: null, heard: this.heard, reported: false })
           this.left.delete(e.id)
           return []

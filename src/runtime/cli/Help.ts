@@ -135,10 +135,9 @@ export const requested = (
   commands: ReadonlyArray<AnyCommand>,
   args: ReadonlyArray<string>
 ): string | undefined => {
-  // Past a `--` every argument is an operand (a payload may say "--help").
-  const end = args.indexOf("--")
-  const flags = end < 0 ? args : args.slice(0, end)
-  const asked = flags.includes("--help") || flags.includes("-h")
+  // Anywhere, even past a `--`: @effect/cli's parser takes `--help` wherever it is, so help is
+  // what the command line gets either way; this way it is laid out for 80 columns.
+  const asked = args.includes("--help") || args.includes("-h")
   if (args.length === 0 || (asked && (args[0] === "--help" || args[0] === "-h"))) return overview(program, description, commands)
   if (!asked) return undefined
   const cmd = commands.find((c) => HashSet.has(Descriptor.getNames(c.descriptor), args[0]!))

@@ -28,29 +28,38 @@ const ESC = "\x1b["
 /** A line without control characters (a task's "\r" or escape codes would move the cursor). */
 export const clean = (line: string): string => line.replace(/\t/g, "  ").replace(/\p{Cc}/gu, " ")
 
-// East Asian wide and fullwidth characters, and emoji: two cells each.
-const wide = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u
+// East Asian wide and fullwidth characters, and emoji shown as pictures: two cells each.
+const wide = /[\p{Emoji_Presentation}\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u
 const zero = /[\p{Mn}\p{Me}\u200b-\u200f]/u
+/** Variation selector 16: the character before it is shown as a picture (two cells). */
+const VS16 = "\ufe0f"
 
-/** How many terminal cells a code point takes: 0 (combining marks), 1, or 2 (wide). */
-const cellsOf = (c: string): number => (zero.test(c) ? 0 : wide.test(c) ? 2 : 1)
+/** The line's code points, each with the cells it takes (0, 1 or 2). */
+const measured = (line: string): Array<readonly [string, number]> => {
+  const chars = [...line]
+  return chars.map((c, i) => [c, chars[i + 1] === VS16 && !zero.test(c) ? 2 : zero.test(c) ? 0 : wide.test(c) ? 2 : 1] as const)
+}
 
 /** How many terminal cells `line` takes. */
-export const cells = (line: string): number => [...line].reduce((n, c) => n + cellsOf(c), 0)
+export const cells = (line: string): number => measured(line).reduce((n, [, w]) => n + w, 0)
 
 /** `line` without control characters, cut to `columns` cells and the cut marked with "…". */
 export const fit = (line: string, columns: number): string => {
+  if (columns <= 0) return ""
   const text = clean(line)
-  if (cells(text) <= columns) return text
+  const chars = measured(text)
+  if (chars.reduce((n, [, w]) => n + w, 0) <= columns) return text
   let used = 0
   let kept = ""
-  for (const c of text) {
-    if (used + cellsOf(c) > columns - 1) break
-    used += cellsOf(c)
+  for (const [c, w] of chars) {
+    if (used + w > columns - 1) break
+    used += w
     kept += c
   }
   return `${kept}…`
 }
+
+const known = (n: number | undefined, otherwise: number) => (n !== undefined && n >= 2 ? n : otherwise)
 
 export class Screen {
   private shown: ReadonlyArray<string> = []
@@ -61,14 +70,17 @@ export class Screen {
     readonly live: boolean
   ) {}
 
-  /** Usable width: one column short of the terminal's, so a full line never wraps. */
+  /**
+   * Usable width: one column short of the terminal's, so a full line never wraps (80 columns
+   * when unknown: some pseudo-terminals report 0).
+   */
   get columns(): number {
-    return Math.max(1, (this.out.columns ?? 80) - 1)
+    return known(this.out.columns, 80) - 1
   }
 
   /** Most lines the region may take: one short of the terminal's height, so it never scrolls. */
   get rows(): number {
-    return Math.max(1, (this.out.rows ?? 24) - 1)
+    return known(this.out.rows, 24) - 1
   }
 
   private erase(): string {
@@ -81,7 +93,10 @@ export class Screen {
 
   /** Permanent lines, printed above the region (which is drawn again below them). */
   print(lines: string | ReadonlyArray<string>): void {
-    const text = (typeof lines === "string" ? [lines] : lines).flatMap((l) => l.split("\n")).map(clean)
+    // Plain output is passed on as it is (it matches `troupe logs`); on a live terminal a
+    // control character could move the cursor off what the erase expects.
+    const given = typeof lines === "string" ? [lines] : lines
+    const text = this.live ? given.flatMap((l) => l.split(/\r?\n/)).map(clean) : given
     if (text.length === 0) return
     this.out.write(`${this.erase()}${this.draw(text)}${this.draw(this.shown)}`)
   }
@@ -112,7 +127,7 @@ export const stdout = (): Screen => new Screen(process.stdout, isLive())
 /** A log message's parts as text: strings as they are, an Error by its message. */
 const text = (message: unknown): string =>
   (Array.isArray(message) ? message : [message]).map((m) =>
-    typeof m === "string" ? m : m instanceof Error ? `${m.name}: ${m.message}` : Inspectable.toStringUnknown(m, 0)).join(" ")
+    typeof m === "string" ? m : m instanceof Error ? (m.message === "" ? m.name : `${m.name}: ${m.message}`) : Inspectable.toStringUnknown(m, 0)).join(" ")
 
 /**
  * Effect's log lines printed above the region of `screen`, for a person: the time, the level,
@@ -125,8 +140,8 @@ export const logger = (screen: Screen): Logger.Logger<unknown, void> =>
     try {
       const failure = Cause.isEmpty(cause) ? "" : `: ${Cause.pretty(cause).split("\n")[0]}`
       line = `${text(message)}${failure}`
-    } catch (e) {
-      line = `(a log line that could not be shown: ${String(e)})`
+    } catch {
+      line = "(a log line that could not be shown)"
     }
     screen.print(wrap(line, " ".repeat(head.length), head, screen.columns))
   })
