@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Tracer from "effect/Tracer"
 import type { TaskQueue } from "../../services/queue/TaskQueue.js"
+import * as Turn from "../../services/scheduler/turn.js"
 import type * as JsonRpc from "./JsonRpc.js"
 import * as Methods from "./Methods.js"
 
@@ -25,10 +26,7 @@ interface Pending {
 }
 
 /** One turn of the event loop: the I/O that is ready (other requests) is read first. */
-const nextTurn = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
+const nextTurn = Turn.immediate
 
 export class Gather extends Context.Tag("troupe/api/Gather")<Gather, {
   /** Answers one call, with the others that arrived in the same turn. */

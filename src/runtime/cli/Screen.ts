@@ -47,11 +47,10 @@ export const cells = (line: string): number => measured(line).reduce((n, [, w]) 
 export const fit = (line: string, columns: number): string => {
   if (columns <= 0) return ""
   const text = clean(line)
-  const chars = measured(text)
-  if (chars.reduce((n, [, w]) => n + w, 0) <= columns) return text
+  if (cells(text) <= columns) return text
   let used = 0
   let kept = ""
-  for (const [c, w] of chars) {
+  for (const [c, w] of measured(text)) {
     if (used + w > columns - 1) break
     used += w
     kept += c

@@ -28,7 +28,8 @@ const marker = () => {
 // again in the same timers phase, so a loop that yielded by `sleep(0)` kept the event loop in
 // its timers phase for the whole drain (HTTP requests waited 5 s; docs/design.md). Nothing at
 // all under TestClock (a test's fibers are not left waiting on the real event loop).
-const immediate = Effect.async<void>((resume) => {
+/** One turn of the event loop: waits for the next check phase (the I/O that is ready is read first). */
+export const immediate: Effect.Effect<void> = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
